@@ -1,0 +1,165 @@
+#pragma once
+// Reverse-mode automatic differentiation. Every op that produces a tensor from inputs that require
+// gradients records a Node: the op's name, edges to where each input's gradient must go, and the
+// op's backward function (written next to its forward in include/clipft/ops/). backward() walks the
+// recorded nodes in reverse topological order and then frees them, releasing what they saved.
+#include <clipft/error.hpp>
+#include <clipft/scalar_types.hpp>
+#include <clipft/shape.hpp>
+
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace clipft {
+
+template <typename T> class Tensor;
+template <typename T> struct TensorImpl;
+
+// Whether ops record the graph. Off inside a NoGradGuard (inference, optimizer updates) and while
+// backward functions run, so gradients are never differentiated again.
+class GradMode {
+public:
+    static bool is_enabled() { return flag(); }
+    static void set_enabled(bool enabled) { flag() = enabled; }
+
+private:
+    static bool& flag() {
+        thread_local bool enabled = true;
+        return enabled;
+    }
+};
+
+class NoGradGuard {
+public:
+    NoGradGuard() : previous_(GradMode::is_enabled()) { GradMode::set_enabled(false); }
+    ~NoGradGuard() { GradMode::set_enabled(previous_); }
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+template <typename T>
+struct Node {
+    // Receives the gradient of the node's output; returns one gradient per input, in input order
+    // (an undefined Tensor where an input needs none).
+    using Backward = std::function<std::vector<Tensor<T>>(const Tensor<T>& grad_output)>;
+
+    // Where the gradient of one input goes: into the node that produced it, or, for a leaf that
+    // requires gradients, into that leaf's .grad. Both empty: the input needs no gradient.
+    struct Edge {
+        std::shared_ptr<Node> node;
+        std::shared_ptr<TensorImpl<T>> leaf;
+        bool wanted() const { return node || leaf; }
+    };
+
+    std::string op;
+    Shape output_shape;
+    std::vector<Edge> inputs;
+    Backward backward;
+    bool freed = false;
+};
+
+// True when an op must record its graph for this input.
+template <typename T>
+bool needs_grad(const Tensor<T>& input) {
+    return GradMode::is_enabled() && input.defined() && input.requires_grad();
+}
+
+// Attaches a node to `output` when any input needs gradients. Call it after computing the forward.
+template <typename T>
+void record(const char* op, Tensor<T>& output, std::initializer_list<Tensor<T>> inputs,
+            typename Node<T>::Backward backward) {
+    bool any = false;
+    for (const Tensor<T>& input : inputs) any = any || needs_grad(input);
+    if (!any) return;
+    auto node = std::make_shared<Node<T>>();
+    node->op = op;
+    node->output_shape = output.shape();
+    for (const Tensor<T>& input : inputs) {
+        typename Node<T>::Edge edge;
+        if (needs_grad(input)) {
+            if (input.grad_fn()) edge.node = input.grad_fn();
+            else edge.leaf = input.impl();
+        }
+        node->inputs.push_back(edge);
+    }
+    node->backward = std::move(backward);
+    output.attach_grad_fn(std::move(node));
+}
+
+namespace ops {
+template <Floating T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
+}
+
+// The engine behind Tensor::backward.
+template <typename T>
+void run_backward(const Tensor<T>& root, const Tensor<T>& root_grad, bool retain_graph) {
+    if (!root.requires_grad())
+        fail("backward: the tensor of shape ", root.shape(),
+             " does not require gradients (no input of it has requires_grad set)");
+    if (root_grad.shape() != root.shape())
+        fail("backward: gradient of shape ", root_grad.shape(), " given for a tensor of shape ", root.shape());
+    if (!root.grad_fn()) {
+        root.accumulate_grad(root_grad);
+        return;
+    }
+
+    // Reverse post-order of a depth-first walk = every node before the nodes it feeds from.
+    std::vector<Node<T>*> order;
+    std::unordered_map<Node<T>*, bool> visited;
+    std::vector<std::pair<Node<T>*, std::size_t>> stack{{root.grad_fn().get(), 0}};
+    visited[root.grad_fn().get()] = true;
+    while (!stack.empty()) {
+        auto& [node, next] = stack.back();
+        if (next < node->inputs.size()) {
+            Node<T>* child = node->inputs[next++].node.get();
+            if (child && !visited[child]) {
+                visited[child] = true;
+                stack.push_back({child, 0});
+            }
+        } else {
+            order.push_back(node);
+            stack.pop_back();
+        }
+    }
+
+    std::unordered_map<Node<T>*, Tensor<T>> pending{{root.grad_fn().get(), root_grad}};
+    NoGradGuard no_grad;
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        Node<T>* node = *it;
+        auto found = pending.find(node);
+        if (found == pending.end()) continue;
+        Tensor<T> grad_output = std::move(found->second);
+        pending.erase(found);
+        if (node->freed)
+            fail("backward: the graph through '", node->op, "' was already freed by an earlier backward(); "
+                 "call backward(grad, /*retain_graph=*/true) the first time to run backward twice");
+        std::vector<Tensor<T>> grads = node->backward(grad_output);
+        for (std::size_t i = 0; i < node->inputs.size(); ++i) {
+            const auto& edge = node->inputs[i];
+            if (!edge.wanted() || i >= grads.size() || !grads[i].defined()) continue;
+            const Shape& expected = edge.leaf ? edge.leaf->shape : edge.node->output_shape;
+            if (grads[i].shape() != expected)
+                fail("backward of '", node->op, "': gradient of shape ", grads[i].shape(), " for input ", i,
+                     " of shape ", expected, " (a bug in that op's backward)");
+            if (edge.leaf) {
+                Tensor<T>(edge.leaf).accumulate_grad(grads[i]);
+            } else {
+                Tensor<T>& slot = pending[edge.node.get()];
+                slot = slot.defined() ? ops::add(slot, grads[i]) : grads[i];
+            }
+        }
+        if (!retain_graph) {
+            node->backward = nullptr; // releases every tensor the backward function saved
+            node->freed = true;
+        }
+    }
+}
+
+} // namespace clipft

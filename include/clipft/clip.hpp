@@ -1,0 +1,11 @@
+#pragma once
+// The public API of clipft: include this one header.
+#include <clipft/backend/threads.hpp>
+#include <clipft/ops.hpp>
+#include <clipft/tensor.hpp>
+
+namespace clipft {
+using namespace ops;
+using backend::num_threads;
+using backend::set_num_threads;
+} // namespace clipft

@@ -1,0 +1,25 @@
+#pragma once
+// Where a tensor's storage lives. Every op dispatches on this tag; the CPU backend is always built,
+// the CUDA backend only when the library is compiled with CLIPFT_WITH_CUDA.
+#include <ostream>
+
+namespace clipft {
+
+struct Device {
+    enum class Kind { cpu, cuda };
+    Kind kind = Kind::cpu;
+    int index = 0;
+
+    static constexpr Device cpu() { return {Kind::cpu, 0}; }
+    static constexpr Device cuda(int index = 0) { return {Kind::cuda, index}; }
+    constexpr bool is_cpu() const { return kind == Kind::cpu; }
+    constexpr bool is_cuda() const { return kind == Kind::cuda; }
+    friend constexpr bool operator==(Device, Device) = default;
+};
+
+inline std::ostream& operator<<(std::ostream& out, Device device) {
+    if (device.is_cpu()) return out << "cpu";
+    return out << "cuda:" << device.index;
+}
+
+} // namespace clipft

@@ -1,0 +1,36 @@
+#pragma once
+// Argument checks shared by the ops. Messages name the op and the shapes involved.
+#include <clipft/tensor.hpp>
+
+namespace clipft::ops {
+
+template <typename T>
+void check_defined(const char* op, const Tensor<T>& x, const char* what = "input") {
+    if (!x.defined()) fail(op, ": the ", what, " is an undefined tensor");
+}
+
+template <typename T>
+void check_rank(const char* op, const Tensor<T>& x, std::int64_t rank, const char* what = "input") {
+    check_defined(op, x, what);
+    if (x.dim() != rank) fail(op, ": the ", what, " must have rank ", rank, ", got shape ", x.shape());
+}
+
+// The device dispatch point: every op's forward calls this before choosing a backend. With only the
+// CPU backend built, a tensor on another device is a clear error rather than a crash.
+template <typename T, typename... More>
+void check_devices(const char* op, const Tensor<T>& first, const More&... more) {
+    check_defined(op, first);
+    (check_defined(op, more), ...);
+    Device device = first.device();
+    for (Device other : std::initializer_list<Device>{more.device()...})
+        if (other != device) fail(op, ": inputs are on different devices (", device, " and ", other, "); move them to one device");
+    if (!device.is_cpu()) fail(op, ": no kernel for device ", device, " in this build of clipft (CPU only)");
+}
+
+// A contiguous copy (or the tensor itself) that is not recorded in the graph, for kernels.
+template <typename T>
+Tensor<T> dense(const Tensor<T>& x) {
+    return x.detach().contiguous();
+}
+
+} // namespace clipft::ops
