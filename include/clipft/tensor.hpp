@@ -74,8 +74,9 @@ public:
     static Tensor zeros(const Shape& shape, Device device = Device::cpu()) { return full(shape, T(0.0f), device); }
     static Tensor ones(const Shape& shape, Device device = Device::cpu()) { return full(shape, T(1.0f), device); }
     static Tensor scalar(T value) { return full({}, value); }
-    static Tensor from_vector(const std::vector<T>& values, Shape shape = {}) {
-        if (shape.empty() && values.size() != 1) shape = {std::int64_t(values.size())};
+    // Copies values into a new tensor of `shape` (without one: a single axis holding all of them).
+    static Tensor from_vector(const std::vector<T>& values) { return from_vector(values, {std::int64_t(values.size())}); }
+    static Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
         check_shape("Tensor::from_vector", shape);
         if (element_count(shape) != std::int64_t(values.size()))
             fail("Tensor::from_vector: ", values.size(), " values do not fill shape ", shape);

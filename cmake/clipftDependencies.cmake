@@ -1,0 +1,42 @@
+# clipftDependencies.cmake -- third-party dependencies of clipft that have no
+# usable imported target of their own.
+#
+# Included both by the top-level CMakeLists.txt (build tree) and by the
+# installed clipftConfig.cmake, so the logic lives in exactly one place.
+#
+# Provides:
+#   clipft::openblas   INTERFACE IMPORTED target (include dirs + library of OpenBLAS)
+# Sets:
+#   clipft_OpenBLAS_FOUND   TRUE/FALSE
+#
+# Debian 12 ships /usr/lib/x86_64-linux-gnu/cmake/openblas/OpenBLASConfig.cmake,
+# which only sets OpenBLAS_INCLUDE_DIRS / OpenBLAS_LIBRARIES. When that file is
+# absent we fall back to a plain find_path/find_library search.
+
+set(clipft_OpenBLAS_FOUND FALSE)
+
+if(TARGET clipft::openblas)
+  set(clipft_OpenBLAS_FOUND TRUE)
+  return()
+endif()
+
+find_package(OpenBLAS CONFIG QUIET)
+
+if(NOT OpenBLAS_LIBRARIES OR NOT OpenBLAS_INCLUDE_DIRS)
+  find_path(clipft_OPENBLAS_INCLUDE_DIR
+    NAMES cblas.h
+    PATH_SUFFIXES openblas openblas-pthread x86_64-linux-gnu/openblas-pthread)
+  find_library(clipft_OPENBLAS_LIBRARY NAMES openblas)
+  if(clipft_OPENBLAS_INCLUDE_DIR AND clipft_OPENBLAS_LIBRARY)
+    set(OpenBLAS_INCLUDE_DIRS "${clipft_OPENBLAS_INCLUDE_DIR}")
+    set(OpenBLAS_LIBRARIES "${clipft_OPENBLAS_LIBRARY}")
+  endif()
+endif()
+
+if(OpenBLAS_LIBRARIES AND OpenBLAS_INCLUDE_DIRS)
+  add_library(clipft::openblas INTERFACE IMPORTED)
+  set_target_properties(clipft::openblas PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIRS}"
+    INTERFACE_LINK_LIBRARIES "${OpenBLAS_LIBRARIES}")
+  set(clipft_OpenBLAS_FOUND TRUE)
+endif()

@@ -1,0 +1,109 @@
+// The autograd engine: accumulation, scopes, graph lifetime, views.
+#include "gradcheck.hpp"
+
+using namespace clipft;
+
+TEST_CASE("gradients accumulate across backward calls until zero_grad") {
+    auto x = Tensor<double>::from_vector({1, 2, 3});
+    x.requires_grad_();
+    sum(x * x).backward();
+    CHECK(x.grad().to_vector() == std::vector<double>{2, 4, 6});
+    sum(x * 3.0).backward();
+    CHECK(x.grad().to_vector() == std::vector<double>{5, 7, 9});
+    x.zero_grad();
+    CHECK_FALSE(x.grad().defined());
+}
+
+TEST_CASE("a tensor used twice receives the sum of both gradients") {
+    auto x = Tensor<double>::from_vector({2});
+    x.requires_grad_();
+    auto y = x * x + x;  // dy/dx = 2x + 1
+    y.backward(Tensor<double>::ones({1}));
+    CHECK(x.grad().item() == 5.0);
+}
+
+TEST_CASE("no_grad records nothing; detach cuts the graph") {
+    auto x = Tensor<float>::ones({2});
+    x.requires_grad_();
+    {
+        NoGradGuard no_grad;
+        auto y = x * 2.0f;
+        CHECK_FALSE(y.requires_grad());
+        CHECK(y.is_leaf());
+    }
+    CHECK(GradMode::is_enabled());
+    auto d = (x * 2.0f).detach();
+    CHECK_FALSE(d.requires_grad());
+    auto y = sum(d * x);
+    y.backward();
+    CHECK(x.grad().to_vector() == std::vector<float>{2, 2});
+}
+
+TEST_CASE("only leaves can change requires_grad; outputs of recorded ops require gradients") {
+    auto x = Tensor<float>::ones({2});
+    auto plain = x * 2.0f;
+    CHECK_FALSE(plain.requires_grad());
+    x.requires_grad_();
+    auto y = x * 2.0f;
+    CHECK(y.requires_grad());
+    CHECK_FALSE(y.is_leaf());
+    CHECK_THROWS_AS(y.requires_grad_(false), Error);
+    CHECK_THROWS_AS(sum(plain).backward(), Error);
+}
+
+TEST_CASE("backward twice through a freed graph raises; retain_graph allows it") {
+    auto x = Tensor<double>::from_vector({1, 2});
+    x.requires_grad_();
+    auto loss = sum(exp(x));
+    loss.backward();
+    CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("already freed"), Error);
+
+    x.zero_grad();
+    auto kept = sum(exp(x));
+    kept.backward({}, true);
+    kept.backward();
+    CHECK(x.grad().at({0}) == doctest::Approx(2 * std::exp(1.0)));
+}
+
+TEST_CASE("backward needs a scalar or an explicit gradient of the right shape") {
+    auto x = Tensor<double>::ones({2, 2});
+    x.requires_grad_();
+    auto y = x * 2.0;
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("not a scalar"), Error);
+    CHECK_THROWS_AS(y.backward(Tensor<double>::ones({4})), Error);
+    y.backward(Tensor<double>::ones({2, 2}));
+    CHECK(x.grad().to_vector() == std::vector<double>{2, 2, 2, 2});
+}
+
+TEST_CASE("the graph is freed after backward") {
+    auto x = Tensor<double>::ones({3});
+    x.requires_grad_();
+    auto y = exp(x);
+    std::weak_ptr<Node<double>> node = y.grad_fn();
+    auto loss = sum(y);
+    y = Tensor<double>();
+    loss.backward();
+    loss = Tensor<double>();
+    CHECK(node.expired());
+}
+
+TEST_CASE("gradients flow back through every kind of view") {
+    using testing::check_gradients;
+    using testing::random_tensor;
+    auto x = random_tensor({3, 4, 2}, 1);
+    check_gradients([](const auto& in) { return in[0].reshape({4, 6}) * 2.0; }, {x});
+    check_gradients([](const auto& in) { return exp(in[0].permute({2, 0, 1})); }, {x});
+    check_gradients([](const auto& in) { return in[0].transpose(0, 1).contiguous(); }, {x});
+    check_gradients([](const auto& in) { return tanh(in[0].narrow(1, 1, 2)); }, {x});
+    check_gradients([](const auto& in) { return in[0].select(1, 3) * in[0].select(1, 0); }, {x});
+    check_gradients([](const auto& in) { return in[0].unsqueeze(0).expand({2, 3, 4, 2}) * 1.5; }, {x});
+    check_gradients([](const auto& in) { return sigmoid(in[0].flatten(0, 1).squeeze(-1).narrow(0, 2, 3)); }, {random_tensor({3, 4, 1}, 2)});
+}
+
+TEST_CASE("a view of a view and the base both feed the same leaf") {
+    auto x = Tensor<double>::from_vector({1, 2, 3, 4}, {2, 2});
+    x.requires_grad_();
+    auto y = sum(x.transpose(0, 1).select(0, 1) * 10.0) + sum(x);
+    y.backward();
+    CHECK(x.grad().to_vector() == std::vector<double>{1, 11, 1, 11});
+}
