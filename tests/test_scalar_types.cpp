@@ -1,4 +1,4 @@
-// half / bfloat16 conversions must round to nearest, ties to even, like PyTorch's .half()/.bfloat16().
+// Half / BFloat16 conversions must round to nearest, ties to even, like PyTorch's .Half()/.BFloat16().
 #include <clipft/clip.hpp>
 
 #include <doctest/doctest.h>
@@ -70,51 +70,51 @@ void check_rounding(std::uint16_t infinity_bits) {
 
 } // namespace
 
-TEST_CASE("half: known bit patterns, ties to even, overflow, subnormals") {
-    CHECK(half(1.0f).bits == 0x3C00);
-    CHECK(half(-2.0f).bits == 0xC000);
-    CHECK(half(65504.0f).bits == 0x7BFF);
-    CHECK(half(65519.99f).bits == 0x7BFF);
-    CHECK(half(65520.0f).bits == 0x7C00);                // halfway to the next binade rounds up to inf
-    CHECK(half(std::ldexp(1.0f, -14)).bits == 0x0400);   // smallest normal
-    CHECK(half(std::ldexp(1.0f, -24)).bits == 0x0001);   // smallest subnormal
-    CHECK(half(std::ldexp(1.0f, -25)).bits == 0x0000);   // tie between 0 and 2^-24: even is 0
-    CHECK(half(std::ldexp(3.0f, -25)).bits == 0x0002);   // tie between 1 and 2 ulps: even is 2
-    CHECK(half(1.0f + std::ldexp(1.0f, -11)).bits == 0x3C00);      // tie: stays at even 1.0
-    CHECK(half(1.0f + std::ldexp(3.0f, -11)).bits == 0x3C02);      // tie: goes up to even
-    CHECK(std::isnan(float(half(std::numeric_limits<float>::quiet_NaN()))));
-    CHECK(half(std::numeric_limits<float>::infinity()).bits == 0x7C00);
+TEST_CASE("Half: known bit patterns, ties to even, overflow, subnormals") {
+    CHECK(Half(1.0f).bits == 0x3C00);
+    CHECK(Half(-2.0f).bits == 0xC000);
+    CHECK(Half(65504.0f).bits == 0x7BFF);
+    CHECK(Half(65519.99f).bits == 0x7BFF);
+    CHECK(Half(65520.0f).bits == 0x7C00);                // halfway to the next binade rounds up to inf
+    CHECK(Half(std::ldexp(1.0f, -14)).bits == 0x0400);   // smallest normal
+    CHECK(Half(std::ldexp(1.0f, -24)).bits == 0x0001);   // smallest subnormal
+    CHECK(Half(std::ldexp(1.0f, -25)).bits == 0x0000);   // tie between 0 and 2^-24: even is 0
+    CHECK(Half(std::ldexp(3.0f, -25)).bits == 0x0002);   // tie between 1 and 2 ulps: even is 2
+    CHECK(Half(1.0f + std::ldexp(1.0f, -11)).bits == 0x3C00);      // tie: stays at even 1.0
+    CHECK(Half(1.0f + std::ldexp(3.0f, -11)).bits == 0x3C02);      // tie: goes up to even
+    CHECK(std::isnan(float(Half(std::numeric_limits<float>::quiet_NaN()))));
+    CHECK(Half(std::numeric_limits<float>::infinity()).bits == 0x7C00);
 }
 
-TEST_CASE("bfloat16: known bit patterns and ties to even") {
-    CHECK(bfloat16(1.0f).bits == 0x3F80);
-    CHECK(bfloat16(std::bit_cast<float>(0x3F808000u)).bits == 0x3F80); // tie, even stays
-    CHECK(bfloat16(std::bit_cast<float>(0x3F818000u)).bits == 0x3F82); // tie, rounds to even
-    CHECK(bfloat16(std::bit_cast<float>(0x3F808001u)).bits == 0x3F81); // above the tie
-    CHECK(bfloat16(std::bit_cast<float>(0x7F7FFFFFu)).bits == 0x7F80);  // rounds to infinity
-    CHECK(std::isnan(float(bfloat16(std::numeric_limits<float>::quiet_NaN()))));
+TEST_CASE("BFloat16: known bit patterns and ties to even") {
+    CHECK(BFloat16(1.0f).bits == 0x3F80);
+    CHECK(BFloat16(std::bit_cast<float>(0x3F808000u)).bits == 0x3F80); // tie, even stays
+    CHECK(BFloat16(std::bit_cast<float>(0x3F818000u)).bits == 0x3F82); // tie, rounds to even
+    CHECK(BFloat16(std::bit_cast<float>(0x3F808001u)).bits == 0x3F81); // above the tie
+    CHECK(BFloat16(std::bit_cast<float>(0x7F7FFFFFu)).bits == 0x7F80);  // rounds to infinity
+    CHECK(std::isnan(float(BFloat16(std::numeric_limits<float>::quiet_NaN()))));
 }
 
-TEST_CASE("half and bfloat16: every 16-bit value survives a round trip") {
+TEST_CASE("Half and BFloat16: every 16-bit value survives a round trip") {
     for (std::uint32_t bits = 0; bits < 0x10000u; ++bits) {
-        half h;
+        Half h;
         h.bits = std::uint16_t(bits);
-        bfloat16 b;
+        BFloat16 b;
         b.bits = std::uint16_t(bits);
         float hf = float(h), bf = float(b);
-        if (!std::isnan(hf)) REQUIRE(half(hf).bits == bits);
-        if (!std::isnan(bf)) REQUIRE(bfloat16(bf).bits == bits);
+        if (!std::isnan(hf)) REQUIRE(Half(hf).bits == bits);
+        if (!std::isnan(bf)) REQUIRE(BFloat16(bf).bits == bits);
     }
 }
 
-TEST_CASE("half and bfloat16 round like a nearest-value search with ties to even") {
-    check_rounding<half>(0x7C00);
-    check_rounding<bfloat16>(0x7F80);
+TEST_CASE("Half and BFloat16 round like a nearest-value search with ties to even") {
+    check_rounding<Half>(0x7C00);
+    check_rounding<BFloat16>(0x7F80);
 }
 
 TEST_CASE("Tensor::to converts element types") {
     auto x = Tensor<float>::from_vector({1.0f, 0.1f, -65520.0f, 3.0f}, {2, 2});
-    auto h = x.to<half>();
+    auto h = x.to<Half>();
     CHECK(h.shape() == Shape{2, 2});
     CHECK(h.at({0, 0}).bits == 0x3C00);
     CHECK(h.at({1, 0}).bits == 0xFC00);

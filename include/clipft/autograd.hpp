@@ -73,7 +73,7 @@ bool needs_grad(const Tensor<T>& input) {
 
 // Attaches a node to `output` when any input needs gradients. Call it after computing the forward.
 template <typename T>
-void record(const char* op, Tensor<T>& output, std::initializer_list<Tensor<T>> inputs,
+void record(const char* op, Tensor<T>& output, const std::vector<Tensor<T>>& inputs,
             typename Node<T>::Backward backward) {
     bool any = false;
     for (const Tensor<T>& input : inputs) any = any || needs_grad(input);
@@ -91,6 +91,12 @@ void record(const char* op, Tensor<T>& output, std::initializer_list<Tensor<T>> 
     }
     node->backward = std::move(backward);
     output.attach_grad_fn(std::move(node));
+}
+
+template <typename T>
+void record(const char* op, Tensor<T>& output, std::initializer_list<Tensor<T>> inputs,
+            typename Node<T>::Backward backward) {
+    record(op, output, std::vector<Tensor<T>>(inputs), std::move(backward));
 }
 
 namespace ops {

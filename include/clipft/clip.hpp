@@ -2,6 +2,8 @@
 // The public API of clipft: include this one header.
 #include <clipft/backend/threads.hpp>
 #include <clipft/ops.hpp>
+#include <clipft/print.hpp>
+#include <clipft/random.hpp>
 #include <clipft/tensor.hpp>
 
 namespace clipft {

@@ -7,11 +7,11 @@
 
 namespace clipft {
 
-struct bfloat16 {
+struct BFloat16 {
     std::uint16_t bits = 0;
 
-    bfloat16() = default;
-    explicit bfloat16(float value) : bits(from_float(value)) {}
+    BFloat16() = default;
+    explicit BFloat16(float value) : bits(from_float(value)) {}
     explicit operator float() const { return std::bit_cast<float>(std::uint32_t(bits) << 16); }
 
     static std::uint16_t from_float(float value) {
@@ -22,11 +22,11 @@ struct bfloat16 {
     }
 };
 
-struct half {
+struct Half {
     std::uint16_t bits = 0;
 
-    half() = default;
-    explicit half(float value) : bits(from_float(value)) {}
+    Half() = default;
+    explicit Half(float value) : bits(from_float(value)) {}
     explicit operator float() const { return to_float(bits); }
 
     static std::uint16_t from_float(float value) {
@@ -64,15 +64,15 @@ concept Floating = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
 // A type a Tensor may store: the computing types, the 16-bit storage types, and integers for ids.
 template <typename T>
-concept Storable = Floating<T> || std::is_same_v<T, half> || std::is_same_v<T, bfloat16> ||
+concept Storable = Floating<T> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16> ||
                    std::is_integral_v<T>;
 
 template <typename To, typename From>
 To convert_scalar(From value) {
     if constexpr (std::is_same_v<To, From>) return value;
-    else if constexpr (std::is_same_v<From, half> || std::is_same_v<From, bfloat16>)
+    else if constexpr (std::is_same_v<From, Half> || std::is_same_v<From, BFloat16>)
         return convert_scalar<To>(static_cast<float>(value));
-    else if constexpr (std::is_same_v<To, half> || std::is_same_v<To, bfloat16>)
+    else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>)
         return To(static_cast<float>(value));
     else return static_cast<To>(value);
 }
@@ -80,8 +80,8 @@ To convert_scalar(From value) {
 template <typename T> constexpr const char* type_name();
 template <> constexpr const char* type_name<float>() { return "float32"; }
 template <> constexpr const char* type_name<double>() { return "float64"; }
-template <> constexpr const char* type_name<half>() { return "float16"; }
-template <> constexpr const char* type_name<bfloat16>() { return "bfloat16"; }
+template <> constexpr const char* type_name<Half>() { return "float16"; }
+template <> constexpr const char* type_name<BFloat16>() { return "bfloat16"; }
 template <> constexpr const char* type_name<std::int64_t>() { return "int64"; }
 template <> constexpr const char* type_name<std::int32_t>() { return "int32"; }
 template <> constexpr const char* type_name<std::uint8_t>() { return "uint8"; }

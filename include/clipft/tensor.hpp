@@ -49,7 +49,7 @@ struct TensorImpl {
 
 template <typename T>
 class Tensor {
-    static_assert(Storable<T>, "Tensor<T>: T must be float, double, half, bfloat16 or an integer type");
+    static_assert(Storable<T>, "Tensor<T>: T must be float, double, Half, BFloat16 or an integer type");
 
 public:
     using value_type = T;

@@ -1,0 +1,238 @@
+#pragma once
+// Matrix products: matmul (batched, broadcasting its batch axes like torch.matmul) and linear
+// (x W^T + b with PyTorch's [out, in] weight). Every product is BLAS: operands whose matrices BLAS
+// can read in place (row-major or transposed, rows any distance apart) go to it as a transposed flag
+// and a leading dimension, never as copies; only other layouts are made contiguous first.
+#include <clipft/backend/cpu/blas.hpp>
+#include <clipft/ops/checks.hpp>
+#include <clipft/ops/elementwise.hpp>
+#include <clipft/ops/reduction.hpp>
+
+#include <optional>
+
+namespace clipft::ops {
+
+namespace detail {
+
+struct MatrixLayout {
+    bool transposed;      // stored as the row-major transpose
+    std::int64_t leading; // distance between rows of the stored matrix
+};
+
+// How BLAS reads a rows x cols matrix with these strides in place; nullopt when it cannot (a
+// stride-0 broadcast axis, a step along both axes). Empty matrices are never read: any layout does.
+inline std::optional<MatrixLayout> matrix_layout(std::int64_t rows, std::int64_t cols, std::int64_t row_stride,
+                                                 std::int64_t col_stride) {
+    if (rows == 0 || cols == 0) return MatrixLayout{false, std::max<std::int64_t>(cols, 1)};
+    if ((cols == 1 || col_stride == 1) && (rows == 1 || row_stride >= cols))
+        return MatrixLayout{false, rows == 1 ? cols : row_stride};
+    if ((rows == 1 || row_stride == 1) && (cols == 1 || col_stride >= rows))
+        return MatrixLayout{true, cols == 1 ? rows : col_stride};
+    return std::nullopt;
+}
+
+// The layout of x read as one row-major matrix [every axis but the last, last axis], e.g. a
+// contiguous [B, m, k] as [B * m, k] or a narrowed [m, k] view of a wider matrix; nullopt when the
+// leading axes do not fold into one evenly spaced row axis.
+inline std::optional<MatrixLayout> row_layout(const Shape& shape, const Shape& strides) {
+    std::int64_t cols = shape.back();
+    if (element_count(shape) == 0) return MatrixLayout{false, std::max<std::int64_t>(cols, 1)};
+    if (cols != 1 && strides.back() != 1) return std::nullopt;
+    std::optional<std::int64_t> leading;
+    std::int64_t expected = 0;
+    for (std::size_t axis = shape.size() - 1; axis-- > 0;) {
+        if (shape[axis] == 1) continue;
+        if (leading ? strides[axis] != expected : strides[axis] < cols) return std::nullopt;
+        if (!leading) leading = strides[axis];
+        expected = strides[axis] * shape[axis];
+    }
+    return MatrixLayout{false, leading.value_or(cols)};
+}
+
+inline std::int64_t row_count(const Shape& shape) { return element_count(Shape(shape.begin(), shape.end() - 1)); }
+inline std::int64_t batch_count(const Shape& shape) { return element_count(Shape(shape.begin(), shape.end() - 2)); }
+
+// An operand as BLAS reads it: the tensor (unrecorded; the input itself, or a contiguous copy when
+// BLAS cannot read the input's layout) and the layout of its matrices.
+template <Floating T>
+struct BlasMatrix {
+    Tensor<T> tensor;
+    MatrixLayout layout{};
+
+    // The matrix starting `offset` elements in, read transposed when `transpose` is set.
+    backend::cpu::MatrixOperand operand(std::int64_t offset = 0, bool transpose = false) const {
+        return {tensor.data() + offset, layout.transposed != transpose, layout.leading};
+    }
+};
+
+template <Floating T, typename LayoutOf>
+BlasMatrix<T> readable(const Tensor<T>& x, LayoutOf layout_of) {
+    if (auto layout = layout_of(x)) return {x.detach(), *layout};
+    Tensor<T> copy = dense(x);
+    return {copy, *layout_of(copy)};
+}
+
+// The matrices in the last two axes of x.
+template <Floating T>
+BlasMatrix<T> matrices_of(const Tensor<T>& x) {
+    return readable(x, [](const Tensor<T>& t) {
+        std::int64_t rank = t.dim();
+        return matrix_layout(t.shape()[rank - 2], t.shape()[rank - 1], t.strides()[rank - 2], t.strides()[rank - 1]);
+    });
+}
+
+// x as the row-major matrix [row_count, last extent].
+template <Floating T>
+BlasMatrix<T> rows_of(const Tensor<T>& x) {
+    return readable(x, [](const Tensor<T>& t) { return row_layout(t.shape(), t.strides()); });
+}
+
+// c[m x n] = op(a) @ op(b) + beta * c, rows of c ldc apart (beta is 0 or 1). Empty products skip
+// BLAS, which rejects their zero extents.
+template <Floating T>
+void multiply(std::int64_t m, std::int64_t n, std::int64_t k, backend::cpu::MatrixOperand a,
+              backend::cpu::MatrixOperand b, T beta, T* c, std::int64_t ldc) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        if (beta == T(0))
+            for (std::int64_t i = 0; i < m; ++i) std::fill_n(c + i * ldc, n, T(0));
+        return;
+    }
+    backend::cpu::gemm(m, n, k, T(1), a, b, beta, c, ldc);
+}
+
+// x^T @ y over the rows of x [rows, p] and y [rows, q]: one GEMM into a new tensor of `shape` (p * q
+// elements). This is the weight gradient of a product whose left operand was folded into rows.
+template <Floating T>
+Tensor<T> rows_transposed_product(const BlasMatrix<T>& x, const BlasMatrix<T>& y, const Shape& shape) {
+    std::int64_t rows = row_count(x.tensor.shape()), p = x.tensor.shape().back(), q = y.tensor.shape().back();
+    Tensor<T> out = Tensor<T>::empty(shape, x.tensor.device());
+    multiply(p, q, rows, x.operand(0, true), y.operand(), T(0), out.data(), q);
+    return out;
+}
+
+// out[batch..., m, n] = a @ b, batch axes broadcast to `batch`; nothing is recorded.
+template <Floating T>
+Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, const Shape& batch) {
+    std::int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+    Shape out_shape = batch;
+    out_shape.insert(out_shape.end(), {m, n});
+    Tensor<T> out = Tensor<T>::empty(out_shape, a.device());
+    BlasMatrix<T> right = matrices_of(b);
+    // One matrix on the right shared by every batch: the batches of a fold into the rows of one GEMM.
+    if (batch_count(b.shape()) == 1) {
+        if (auto rows = row_layout(a.shape(), a.strides())) {
+            multiply(row_count(a.shape()), n, k, {a.data(), false, rows->leading}, right.operand(), T(0),
+                     out.data(), n);
+            return out;
+        }
+    }
+    BlasMatrix<T> left = matrices_of(a);
+    auto batch_strides = [&](const BlasMatrix<T>& x) {
+        Shape target = batch;
+        target.insert(target.end(), x.tensor.shape().end() - 2, x.tensor.shape().end());
+        return broadcast_strides(x.tensor, target); // 0 along broadcast batch axes
+    };
+    Shape a_strides = batch_strides(left), b_strides = batch_strides(right);
+    std::int64_t count = element_count(batch);
+    for (std::int64_t index = 0; index < count; ++index) {
+        std::int64_t a_offset = 0, b_offset = 0, rest = index;
+        for (std::size_t axis = batch.size(); axis-- > 0;) {
+            std::int64_t i = rest % batch[axis];
+            rest /= batch[axis];
+            a_offset += i * a_strides[axis];
+            b_offset += i * b_strides[axis];
+        }
+        multiply(m, n, k, left.operand(a_offset), right.operand(b_offset), T(0), out.data() + index * m * n, n);
+    }
+    return out;
+}
+
+} // namespace detail
+
+// Matrix product of the last two axes, [..., m, k] @ [..., k, n] -> [..., m, n]; the batch axes (all
+// but the last two) broadcast like NumPy. Both operands need rank >= 2.
+template <Floating T>
+Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
+    check_devices("matmul", a, b);
+    if (a.dim() < 2 || b.dim() < 2)
+        fail("matmul: shapes ", a.shape(), " and ", b.shape(), ": both operands need rank >= 2 (matrices or batches "
+             "of matrices); unsqueeze a vector into a [1, n] or [n, 1] matrix");
+    if (a.size(-1) != b.size(-2))
+        fail("matmul: shapes ", a.shape(), " and ", b.shape(), " do not chain: the first has ", a.size(-1),
+             " columns, the second ", b.size(-2), " rows");
+    Shape batch;
+    try {
+        batch = broadcast_shapes("matmul", Shape(a.shape().begin(), a.shape().end() - 2),
+                                 Shape(b.shape().begin(), b.shape().end() - 2));
+    } catch (const Error&) {
+        fail("matmul: shapes ", a.shape(), " and ", b.shape(), " have batch axes (all but the last two) that cannot "
+             "be broadcast together; each pair must be equal or 1");
+    }
+    Tensor<T> out = detail::batched_product(a, b, batch);
+    bool ga = needs_grad(a), gb = needs_grad(b);
+    // grad_a = grad @ b^T and grad_b = a^T @ grad; the transposes are views, so BLAS gets flags.
+    record("matmul", out, {a, b}, [ad = gb ? a.detach() : Tensor<T>(), bd = ga ? b.detach() : Tensor<T>(),
+                                   sa = a.shape(), sb = b.shape()](const Tensor<T>& grad) {
+        Tensor<T> grad_a, grad_b;
+        if (bd.defined()) grad_a = sum_to_shape(matmul(grad, bd.transpose(-1, -2)), sa);
+        if (ad.defined()) {
+            // b shared by all batches: its gradient is one GEMM over the folded rows of a and grad.
+            if (sa.size() > 2 && detail::batch_count(sb) == 1)
+                grad_b = detail::rows_transposed_product(detail::rows_of(ad), detail::rows_of(grad), sb);
+            else
+                grad_b = sum_to_shape(matmul(ad.transpose(-1, -2), grad), sb);
+        }
+        return std::vector<Tensor<T>>{grad_a, grad_b};
+    });
+    return out;
+}
+
+// y = x W^T + b for x [..., in], weight [out, in] (PyTorch's layout) and bias [out] or an undefined
+// tensor: one GEMM over all leading axes of x, with the bias preloaded into the output.
+template <Floating T>
+Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = {}) {
+    if (bias.defined()) check_devices("linear", x, weight, bias);
+    else check_devices("linear", x, weight);
+    if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
+        fail("linear: input of shape ", x.shape(), " does not fit weight of shape ", weight.shape(),
+             "; the weight must be [out_features, in_features] with in_features the input's last extent");
+    std::int64_t out_features = weight.size(0), in_features = weight.size(1), rows = detail::row_count(x.shape());
+    if (bias.defined() && bias.shape() != Shape{out_features})
+        fail("linear: bias of shape ", bias.shape(), " does not match weight of shape ", weight.shape(),
+             "; it must be [", out_features, "]");
+    Shape out_shape = x.shape();
+    out_shape.back() = out_features;
+    Tensor<T> out = Tensor<T>::empty(out_shape, x.device());
+    if (bias.defined()) {
+        Tensor<T> b = dense(bias);
+        backend::parallel_for(rows, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(out_features, 1)),
+                              [&](std::int64_t begin, std::int64_t end) {
+                                  for (std::int64_t r = begin; r < end; ++r)
+                                      std::copy_n(b.data(), out_features, out.data() + r * out_features);
+                              });
+    }
+    detail::BlasMatrix<T> x_rows = detail::rows_of(x), w = detail::matrices_of(weight);
+    detail::multiply(rows, out_features, in_features, x_rows.operand(), w.operand(0, true),
+                     bias.defined() ? T(1) : T(0), out.data(), out_features);
+    bool gx = needs_grad(x), gw = needs_grad(weight), gb = needs_grad(bias);
+    // grad_x = grad @ W, grad_W = grad^T @ x and grad_b = column sums of grad, over the rows of x.
+    record("linear", out, {x, weight, bias}, [x_rows = gw ? x_rows : detail::BlasMatrix<T>{},
+                                              w = gx ? w : detail::BlasMatrix<T>{}, x_shape = x.shape(),
+                                              gb](const Tensor<T>& grad) {
+        detail::BlasMatrix<T> g = detail::rows_of(grad);
+        std::int64_t out_features = grad.shape().back(), in_features = x_shape.back();
+        Tensor<T> grad_x, grad_w, grad_b;
+        if (w.tensor.defined()) {
+            grad_x = Tensor<T>::empty(x_shape, grad.device());
+            detail::multiply(detail::row_count(x_shape), in_features, out_features, g.operand(), w.operand(), T(0),
+                             grad_x.data(), in_features);
+        }
+        if (x_rows.tensor.defined()) grad_w = detail::rows_transposed_product(g, x_rows, {out_features, in_features});
+        if (gb) grad_b = sum_to_shape(g.tensor, {out_features});
+        return std::vector<Tensor<T>>{grad_x, grad_w, grad_b};
+    });
+    return out;
+}
+
+} // namespace clipft::ops

@@ -1,0 +1,37 @@
+#pragma once
+// l2_normalize: x / max(||x||_2, eps) along one axis, like torch.nn.functional.normalize; one fused
+// row kernel forward and one backward.
+#include <clipft/ops/softmax.hpp>
+
+namespace clipft::ops {
+
+template <Floating T>
+Tensor<T> l2_normalize(const Tensor<T>& x, std::int64_t axis = -1, double eps = 1e-12) {
+    check_devices("l2_normalize", x);
+    if (!(eps > 0)) fail("l2_normalize: eps must be positive, got ", eps, " (tensor of shape ", x.shape(), ")");
+    detail::RowsAlong layout("l2_normalize", x.shape(), axis);
+    Tensor<T> norms = Tensor<T>::empty({layout.rows()}, x.device()); // per row, in the layout's row order
+    T floor = T(eps);
+    Tensor<T> out = layout.map([&](std::int64_t row, std::int64_t n, T* y, const T* in) {
+        T norm = std::sqrt(detail::row_dot(in, in, n));
+        norms.data()[row] = norm;
+        detail::map_row(y, n, [scale = T(1) / std::max(norm, floor)](auto v) {
+            return v * decltype(v)(scale);
+        }, in);
+    }, x);
+    // Where the norm exceeds eps, dx = (g - y * sum(g * y)) / norm; below it the divisor is the
+    // constant eps and dx = g / eps.
+    record("l2_normalize", out, {x}, [layout, floor, norms, output = out.detach()](const Tensor<T>& grad) {
+        return std::vector<Tensor<T>>{layout.map([&](std::int64_t row, std::int64_t n, T* dx, const T* g, const T* y) {
+            T norm = norms.data()[row];
+            T dot = norm > floor ? detail::row_dot(g, y, n) : T(0);
+            detail::map_row(dx, n, [dot, scale = T(1) / std::max(norm, floor)](auto gv, auto yv) {
+                using V = decltype(gv);
+                return (gv - yv * V(dot)) * V(scale);
+            }, g, y);
+        }, grad, output)};
+    });
+    return out;
+}
+
+} // namespace clipft::ops
