@@ -107,3 +107,16 @@ TEST_CASE("a view of a view and the base both feed the same leaf") {
     y.backward();
     CHECK(x.grad().to_vector() == std::vector<double>{1, 11, 1, 11});
 }
+
+TEST_CASE(".grad never aliases a tensor the caller still holds") {
+    auto x = Tensor<double>::ones({3});
+    x.requires_grad_();
+    auto upstream = Tensor<double>::full({3}, 2.0);
+    x.backward(upstream);
+    CHECK_FALSE(x.grad().shares_storage_with(upstream));
+    auto y = x * 1.0;
+    y.backward(upstream);
+    CHECK_FALSE(x.grad().shares_storage_with(upstream));
+    x.grad().fill_(0.0);
+    CHECK(upstream.to_vector() == std::vector<double>{2, 2, 2});
+}

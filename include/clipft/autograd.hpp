@@ -112,7 +112,7 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& root_grad, bool retain
     if (root_grad.shape() != root.shape())
         fail("backward: gradient of shape ", root_grad.shape(), " given for a tensor of shape ", root.shape());
     if (!root.grad_fn()) {
-        root.accumulate_grad(root_grad);
+        root.accumulate_grad(root_grad.clone()); // the caller keeps root_grad: never alias it
         return;
     }
 

@@ -207,9 +207,16 @@ public:
     }
     void accumulate_grad(const Tensor& gradient) const {
         auto& slot = checked().grad;
-        // The first gradient is copied so that in-place updates of .grad (clipping, zeroing) never
-        // write into a tensor that someone else holds.
-        slot = slot ? ops::add(Tensor(slot), gradient).impl_ : gradient.clone().impl_;
+        if (slot) {
+            slot = ops::add(Tensor(slot), gradient).impl_;
+            return;
+        }
+        // In-place updates of .grad (clipping, scaling) must never write into a tensor that someone
+        // else holds: the first gradient is taken over only when nothing else refers to it or to
+        // its storage, and copied otherwise.
+        bool sole_owner = gradient.impl_.use_count() == 1 && gradient.impl_->storage.owner.use_count() == 1 &&
+                          gradient.is_contiguous();
+        slot = sole_owner ? gradient.impl_ : gradient.clone().impl_;
     }
 
     // ---- in-place writes, for optimizers and initialisers (never on recorded tensors) --------

@@ -80,8 +80,8 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = {}, const Ten
         // Rows are split into at most one chunk per thread; each chunk adds its rows' dweight and
         // dbias terms into its own slice of `partial`, and the slices are summed in chunk order,
         // so the result does not depend on thread timing.
-        std::int64_t grain = std::max<std::int64_t>(1, detail::row_grain / std::max<std::int64_t>(extent, 1));
-        std::int64_t chunks = std::max<std::int64_t>(1, std::min<std::int64_t>(backend::num_threads(), (rows + grain - 1) / grain));
+        std::int64_t grain = detail::rows_per_task(extent);
+        std::int64_t chunks = std::clamp<std::int64_t>((rows + grain - 1) / grain, 1, backend::num_threads());
         Tensor<T> partial = grad_weight || grad_bias ? Tensor<T>::zeros({chunks, 2, extent}, g.device()) : Tensor<T>();
         const T* w = scale.data();
         backend::parallel_for(chunks, 1, [&](std::int64_t first_chunk, std::int64_t end_chunk) {
@@ -107,11 +107,11 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = {}, const Ten
                         T mean_gwx = detail::row_sum(extent, [normalised](auto gv, auto wv, auto v) {
                             return gv * wv * normalised(v);
                         }, gr, w, in) / T(extent);
-                        detail::map_row(dx.data() + row * extent, extent,
-                                                     [normalised, r, mean_gw, mean_gwx](auto gv, auto wv, auto v) {
+                        auto gradient = [normalised, r, mean_gw, mean_gwx](auto gv, auto wv, auto v) {
                             using V = decltype(v);
                             return V(r) * (gv * wv - V(mean_gw) - normalised(v) * V(mean_gwx));
-                        }, gr, w, in);
+                        };
+                        detail::map_row(dx.data() + row * extent, extent, gradient, gr, w, in);
                     }
                 }
         });

@@ -1,11 +1,12 @@
 #pragma once
 // softmax and log_softmax along one axis, as fused row kernels (max, exp-sum, normalise), plus the
-// row machinery that the other row-wise ops (l2_normalize, cross_entropy) share: viewing a tensor
-// as contiguous rows along an axis, threading over rows, and SIMD reductions over one row.
+// row machinery that the other row-wise ops (l2_normalize, layer_norm, cross_entropy) share:
+// viewing a tensor as contiguous rows along an axis, threading over rows, SIMD passes over a row.
 #include <clipft/backend/cpu/simd.hpp>
 #include <clipft/ops/checks.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -16,45 +17,75 @@ namespace detail {
 
 using backend::cpu::Batch;
 
-// Elements per pool task for row kernels: they make several passes over a row, some with exp, so
-// less work than an element-wise op already pays for a thread wake-up.
-constexpr std::int64_t row_grain = 8192;
+// Rows of `extent` elements per pool task: row kernels make several passes over a row, some with
+// exp, so about 8192 elements (half an element-wise op's grain) already pay for a thread wake-up.
+inline std::int64_t rows_per_task(std::int64_t extent) {
+    return std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(extent, 1));
+}
 
 // Runs body(row) for every row in [0, rows), rows of `extent` elements spread over the pool.
 template <typename Body>
 void parallel_rows(std::int64_t rows, std::int64_t extent, Body&& body) {
-    backend::parallel_for(rows, std::max<std::int64_t>(1, row_grain / std::max<std::int64_t>(extent, 1)),
-                          [&](std::int64_t begin, std::int64_t end) {
-                              for (std::int64_t row = begin; row < end; ++row) body(row);
-                          });
+    backend::parallel_for(rows, rows_per_task(extent), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t row = begin; row < end; ++row) body(row);
+    });
 }
 
-// The last n % width elements of a row as one SIMD batch, the missing lanes set to `fill`.
+// The part of a row of n elements that full batches (from the row start) leave over, handled as one
+// batch so that short rows (77 tokens) pay neither scalar exps nor copies. A row of at least one
+// batch takes its last `width` elements, overlapping the full batches; a shorter row is copied into
+// a zero-padded batch. `fresh` marks the lanes holding elements the full batches did not cover.
 template <typename T>
-Batch<T> load_tail(const T* row, std::int64_t begin, std::int64_t n, T fill) {
-    alignas(64) T lanes[Batch<T>::size];
-    std::fill(std::copy(row + begin, row + n, lanes), lanes + Batch<T>::size, fill);
-    return Batch<T>::load_aligned(lanes);
-}
+class RowTail {
+public:
+    static constexpr std::int64_t width = Batch<T>::size;
 
-template <typename T>
-void store_tail(const Batch<T>& values, T* row, std::int64_t begin, std::int64_t n) {
-    alignas(64) T lanes[Batch<T>::size];
-    values.store_aligned(lanes);
-    std::copy(lanes, lanes + (n - begin), row + begin);
-}
+    explicit RowTail(std::int64_t n) : n_(n), start_(n >= width ? n - width : 0) {
+        alignas(64) static const std::array<T, width> lane = [] {
+            std::array<T, width> index{};
+            std::iota(index.begin(), index.end(), T(0));
+            return index;
+        }();
+        Batch<T> index = Batch<T>::load_aligned(lane.data());
+        fresh = n >= width ? index >= Batch<T>(T(width - n % width)) : index < Batch<T>(T(n));
+    }
 
-// out[i] = f(in0[i], in1[i], ...) over one row, all in SIMD: the tail runs as one zero-padded batch,
-// since rows are short (77 tokens) and scalar exp in the tail would cost as much as the rest.
+    Batch<T> load(const T* row) const {
+        if (n_ >= width) return Batch<T>::load_unaligned(row + start_);
+        alignas(64) T lanes[width] = {};
+        std::copy(row, row + n_, lanes);
+        return Batch<T>::load_aligned(lanes);
+    }
+    // Writes the fresh lanes of `values` back to the row.
+    void store(const Batch<T>& values, T* row) const {
+        if (n_ >= width) {
+            xsimd::select(fresh, values, Batch<T>::load_unaligned(row + start_)).store_unaligned(row + start_);
+        } else {
+            alignas(64) T lanes[width];
+            values.store_aligned(lanes);
+            std::copy(lanes, lanes + n_, row);
+        }
+    }
+
+    xsimd::batch_bool<T> fresh;
+
+private:
+    std::int64_t n_, start_;
+};
+
+// out[i] = f(in0[i], in1[i], ...) over one row, f taking and returning SIMD batches; out may be
+// one of the inputs.
 template <typename T, typename F, typename... In>
 void map_row(T* out, std::int64_t n, F f, const In*... in) {
     constexpr std::int64_t width = Batch<T>::size;
     std::int64_t i = 0;
     for (; i + width <= n; i += width) f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
-    if (i < n) store_tail(f(load_tail(in, i, n, T(0))...), out, i, n);
+    if (i == n) return;
+    RowTail<T> tail(n);
+    tail.store(f(tail.load(in)...), out);
 }
 
-// Sum over i < n of f(in0[i], in1[i], ...), with f written once for scalars and SIMD batches.
+// Sum over i < n of f(in0[i], in1[i], ...), f taking and returning SIMD batches.
 template <typename T, typename F, typename... In>
 T row_sum(std::int64_t n, F f, const T* first, const In*... more) {
     constexpr std::int64_t width = Batch<T>::size;
@@ -62,9 +93,11 @@ T row_sum(std::int64_t n, F f, const T* first, const In*... more) {
     std::int64_t i = 0;
     for (; i + width <= n; i += width)
         lanes += f(Batch<T>::load_unaligned(first + i), Batch<T>::load_unaligned(more + i)...);
-    T total = xsimd::hadd(lanes);
-    for (; i < n; ++i) total += f(first[i], more[i]...);
-    return total;
+    if (i < n) {
+        RowTail<T> tail(n);
+        lanes += xsimd::select(tail.fresh, f(tail.load(first), tail.load(more)...), Batch<T>(T(0)));
+    }
+    return xsimd::hadd(lanes);
 }
 
 template <typename T>
@@ -77,17 +110,16 @@ T row_dot(const T* a, const T* b, std::int64_t n) {
 template <typename T>
 T row_max(const T* x, std::int64_t n) {
     constexpr std::int64_t width = Batch<T>::size;
-    T best = -std::numeric_limits<T>::infinity();
+    Batch<T> lanes(-std::numeric_limits<T>::infinity());
     std::int64_t i = 0;
-    if (n >= width) {
-        Batch<T> lanes = Batch<T>::load_unaligned(x);
-        for (i = width; i + width <= n; i += width) lanes = xsimd::max(lanes, Batch<T>::load_unaligned(x + i));
-        alignas(64) T values[width];
-        lanes.store_aligned(values);
-        best = *std::max_element(values, values + width);
+    for (; i + width <= n; i += width) lanes = xsimd::max(lanes, Batch<T>::load_unaligned(x + i));
+    if (i < n) {
+        RowTail<T> tail(n);
+        lanes = xsimd::max(lanes, xsimd::select(tail.fresh, tail.load(x), Batch<T>(-std::numeric_limits<T>::infinity())));
     }
-    for (; i < n; ++i) best = std::max(best, x[i]);
-    return best;
+    alignas(64) T values[width];
+    lanes.store_aligned(values);
+    return *std::max_element(values, values + width);
 }
 
 // Sum of exp(x[i] - shift), also storing each exponential in `out` when it is not null.
@@ -101,10 +133,11 @@ T row_exp_sum(const T* x, std::int64_t n, T shift, T* out) {
         if (out) e.store_unaligned(out + i);
         lanes += e;
     }
-    if (i < n) { // padding with -infinity adds exp(-infinity) = 0
-        Batch<T> e = xsimd::exp(load_tail(x, i, n, -std::numeric_limits<T>::infinity()) - shift_lanes);
-        if (out) store_tail(e, out, i, n);
-        lanes += e;
+    if (i < n) {
+        RowTail<T> tail(n);
+        Batch<T> e = xsimd::exp(tail.load(x) - shift_lanes);
+        if (out) tail.store(e, out);
+        lanes += xsimd::select(tail.fresh, e, Batch<T>(T(0)));
     }
     return xsimd::hadd(lanes);
 }
@@ -125,12 +158,12 @@ public:
         if (axis < -rank || axis >= rank)
             fail(op, ": axis ", axis, " is out of range for a tensor of shape ", shape, "; use an axis in [",
                  -rank, ", ", rank, ")");
-        axis_ = axis < 0 ? axis + rank : axis;
-        extent_ = shape[axis_];
+        if (axis < 0) axis += rank;
+        extent_ = shape[axis];
         rows_ = 1;
         for (std::int64_t a = 0; a < rank; ++a)
-            if (a != axis_) order_.push_back(a), rows_ *= shape[a];
-        order_.push_back(axis_);
+            if (a != axis) order_.push_back(a), rows_ *= shape[a];
+        order_.push_back(axis);
         inverse_.resize(rank);
         for (std::int64_t i = 0; i < rank; ++i) inverse_[order_[i]] = i;
     }
@@ -163,7 +196,7 @@ private:
         return scatter(out);
     }
 
-    std::int64_t axis_ = 0, rows_ = 0, extent_ = 0;
+    std::int64_t rows_ = 0, extent_ = 0;
     std::vector<std::int64_t> order_, inverse_;
 };
 
