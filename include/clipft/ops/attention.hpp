@@ -2,9 +2,10 @@
 // Scaled dot-product attention, fused: per (batch, head) one product S = scale * Q K^T, the additive
 // mask and the softmax applied in place on S's rows, then O = P V. Backward reuses the saved
 // probabilities P. Query, key and value may be any strided views (CLIP takes them from one fused
-// qkv projection), read in place through their strides.
+// qkv projection): the kernels read them through their strides, never as contiguous copies.
 #include <clipft/backend/cpu/simd.hpp>
 #include <clipft/ops/checks.hpp>
+#include <clipft/ops/softmax.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -27,30 +28,6 @@ struct StridedMatrix {
     T operator()(std::int64_t r, std::int64_t c) const { return data[r * row_stride + c * column_stride]; }
     StridedMatrix transposed() const { return {data, column_stride, row_stride}; }
 };
-
-// One SIMD batch of a row holding `count` (<= batch size) elements; the missing lanes read `fill`.
-template <typename T>
-Batch<T> load_part(const T* row, std::int64_t count, T fill) {
-    if (count == std::int64_t(Batch<T>::size)) return xsimd::load_unaligned(row);
-    alignas(64) T lanes[Batch<T>::size];
-    std::fill(std::copy(row, row + count, lanes), lanes + Batch<T>::size, fill);
-    return xsimd::load_aligned(lanes);
-}
-
-template <typename T>
-void store_part(T* row, Batch<T> value, std::int64_t count) {
-    if (count == std::int64_t(Batch<T>::size)) return value.store_unaligned(row);
-    alignas(64) T lanes[Batch<T>::size];
-    value.store_aligned(lanes);
-    std::copy(lanes, lanes + count, row);
-}
-
-// body(offset, count) for consecutive SIMD-sized pieces of a row of n elements.
-template <typename T, typename Body>
-void for_each_batch(std::int64_t n, Body&& body) {
-    constexpr std::int64_t width = Batch<T>::size;
-    for (std::int64_t j = 0; j < n; j += width) body(j, std::min(width, n - j));
-}
 
 // C[m x n] = alpha * A[m x k] B[k x n] for the small products of one attention head, in the style of
 // BLIS: a register-blocked kernel computes each tile of up to 12 rows by one SIMD batch of columns
@@ -111,7 +88,17 @@ private:
             Batch<T> sum[Rows];
             tile(panel_a, panels_b_[column_panel], k, sum, std::make_index_sequence<Rows>());
             std::int64_t j = std::int64_t(column_panel) * width, columns = std::min(width, n - j);
-            for (std::int64_t r = 0; r < rows; ++r) store_part(c + (i + r) * ldc + j, sum[r] * Batch<T>(alpha), columns);
+            for (std::int64_t r = 0; r < rows; ++r) {
+                T* out = c + (i + r) * ldc + j;
+                Batch<T> result = sum[r] * Batch<T>(alpha);
+                if (columns == width) {
+                    result.store_unaligned(out);
+                } else {
+                    alignas(64) T lanes[width];
+                    result.store_aligned(lanes);
+                    std::copy(lanes, lanes + columns, out);
+                }
+            }
         }
     }
 
@@ -143,44 +130,22 @@ private:
 // A row with every score -inf (fully masked) becomes zeros rather than NaN.
 template <typename T>
 void softmax_row(T* row, std::int64_t n, const T* mask, std::int64_t mask_step) {
-    constexpr T negative_infinity = -std::numeric_limits<T>::infinity();
     if (mask)
         for (std::int64_t j = 0; j < n; ++j) row[j] += mask[j * mask_step];
-    Batch<T> highest(negative_infinity);
-    for_each_batch<T>(n, [&](std::int64_t j, std::int64_t count) {
-        highest = xsimd::max(highest, load_part(row + j, count, negative_infinity));
-    });
-    alignas(64) T lanes[Batch<T>::size];
-    highest.store_aligned(lanes);
-    T top = *std::max_element(lanes, lanes + Batch<T>::size);
-    if (top == negative_infinity) {
+    T top = row_max(row, n);
+    if (top == -std::numeric_limits<T>::infinity()) {
         std::fill(row, row + n, T(0));
         return;
     }
-    Batch<T> total(T(0));
-    for_each_batch<T>(n, [&](std::int64_t j, std::int64_t count) {
-        Batch<T> e = xsimd::exp(load_part(row + j, count, negative_infinity) - Batch<T>(top));
-        total += e;
-        store_part(row + j, e, count);
-    });
-    Batch<T> inverse(T(1) / xsimd::hadd(total));
-    for_each_batch<T>(n, [&](std::int64_t j, std::int64_t count) {
-        store_part(row + j, load_part(row + j, count, T(0)) * inverse, count);
-    });
+    T inverse = T(1) / row_exp_sum(row, n, top, row);
+    map_row(row, n, [inverse](auto v) { return v * decltype(v)(inverse); }, row);
 }
 
 // The softmax backward in place on one row: gradient[j] = p[j] * (gradient[j] - sum_i gradient[i] p[i]).
 template <typename T>
 void softmax_backward_row(T* gradient, const T* probabilities, std::int64_t n) {
-    Batch<T> dot(T(0));
-    for_each_batch<T>(n, [&](std::int64_t j, std::int64_t count) {
-        dot = xsimd::fma(load_part(gradient + j, count, T(0)), load_part(probabilities + j, count, T(0)), dot);
-    });
-    Batch<T> total(xsimd::hadd(dot));
-    for_each_batch<T>(n, [&](std::int64_t j, std::int64_t count) {
-        Batch<T> g = load_part(gradient + j, count, T(0));
-        store_part(gradient + j, load_part(probabilities + j, count, T(0)) * (g - total), count);
-    });
+    T dot = row_dot(gradient, probabilities, n);
+    map_row(gradient, n, [dot](auto g, auto p) { return p * (g - decltype(g)(dot)); }, gradient, probabilities);
 }
 
 // The extents of one attention call.
