@@ -3,9 +3,9 @@
 // mask and the softmax applied in place on S's rows, then O = P V. Backward reuses the saved
 // probabilities P. Query, key and value may be any strided views (CLIP takes them from one fused
 // qkv projection): the kernels read them through their strides, never as contiguous copies.
+#include <clipft/backend/cpu/rows.hpp>
 #include <clipft/backend/cpu/simd.hpp>
 #include <clipft/ops/checks.hpp>
-#include <clipft/ops/softmax.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -132,20 +132,20 @@ template <typename T>
 void softmax_row(T* row, std::int64_t n, const T* mask, std::int64_t mask_step) {
     if (mask)
         for (std::int64_t j = 0; j < n; ++j) row[j] += mask[j * mask_step];
-    T top = row_max(row, n);
+    T top = backend::cpu::row_max(row, n);
     if (top == -std::numeric_limits<T>::infinity()) {
         std::fill(row, row + n, T(0));
         return;
     }
-    T inverse = T(1) / row_exp_sum(row, n, top, row);
-    map_row(row, n, [inverse](auto v) { return v * decltype(v)(inverse); }, row);
+    T inverse = T(1) / backend::cpu::row_exp_sum(row, n, top, row);
+    backend::cpu::map_row(row, n, [inverse](auto v) { return v * decltype(v)(inverse); }, row);
 }
 
 // The softmax backward in place on one row: gradient[j] = p[j] * (gradient[j] - sum_i gradient[i] p[i]).
 template <typename T>
 void softmax_backward_row(T* gradient, const T* probabilities, std::int64_t n) {
-    T dot = row_dot(gradient, probabilities, n);
-    map_row(gradient, n, [dot](auto g, auto p) { return p * (g - decltype(g)(dot)); }, gradient, probabilities);
+    T dot = backend::cpu::row_dot(gradient, probabilities, n);
+    backend::cpu::map_row(gradient, n, [dot](auto g, auto p) { return p * (g - decltype(g)(dot)); }, gradient, probabilities);
 }
 
 // The extents of one attention call.

@@ -3,7 +3,7 @@
 // variance, like torch.nn.functional.layer_norm. One fused row kernel forward (statistics, then
 // normalise and affine), one fused row kernel backward (dx, dweight and dbias together).
 #include <clipft/ops/reduction.hpp>
-#include <clipft/ops/softmax.hpp>
+#include <clipft/ops/rows.hpp>
 
 #include <utility>
 
@@ -60,13 +60,13 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = {}, const Ten
     Tensor<T> shift = bias.defined() ? dense(bias) : Tensor<T>::zeros({extent}, x.device());
     Tensor<T> means = Tensor<T>::empty({rows}, x.device()), rstds = Tensor<T>::empty({rows}, x.device());
     Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
-    detail::parallel_rows(rows, extent, [&](std::int64_t row) {
+    backend::cpu::parallel_rows(rows, extent, [&](std::int64_t row) {
         const T* in = input.data() + row * extent;
         auto [mean, variance] = detail::row_mean_variance(in, extent);
         T m = T(mean), r = T(1.0 / std::sqrt(variance + eps));
         means.data()[row] = m;
         rstds.data()[row] = r;
-        detail::map_row(out.data() + row * extent, extent, [m, r](auto v, auto w, auto b) {
+        backend::cpu::map_row(out.data() + row * extent, extent, [m, r](auto v, auto w, auto b) {
             using V = decltype(v);
             return (v - V(m)) * V(r) * w + b;
         }, in, scale.data(), shift.data());
@@ -80,7 +80,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = {}, const Ten
         // Rows are split into at most one chunk per thread; each chunk adds its rows' dweight and
         // dbias terms into its own slice of `partial`, and the slices are summed in chunk order,
         // so the result does not depend on thread timing.
-        std::int64_t grain = detail::rows_per_task(extent);
+        std::int64_t grain = backend::cpu::rows_per_task(extent);
         std::int64_t chunks = std::clamp<std::int64_t>((rows + grain - 1) / grain, 1, backend::num_threads());
         Tensor<T> partial = grad_weight || grad_bias ? Tensor<T>::zeros({chunks, 2, extent}, g.device()) : Tensor<T>();
         const T* w = scale.data();
@@ -97,21 +97,21 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = {}, const Ten
                     if (partial.defined()) {
                         T* dweight = partial.data() + chunk * 2 * extent;
                         T* dbias = dweight + extent;
-                        detail::map_row(dweight, extent, [normalised](auto total, auto gv, auto v) {
+                        backend::cpu::map_row(dweight, extent, [normalised](auto total, auto gv, auto v) {
                             return total + gv * normalised(v);
                         }, dweight, gr, in);
-                        detail::map_row(dbias, extent, [](auto total, auto gv) { return total + gv; }, dbias, gr);
+                        backend::cpu::map_row(dbias, extent, [](auto total, auto gv) { return total + gv; }, dbias, gr);
                     }
                     if (dx.defined()) { // dx = rstd * (g*w - mean(g*w) - xhat * mean(g*w*xhat))
-                        T mean_gw = detail::row_sum(extent, [](auto gv, auto wv) { return gv * wv; }, gr, w) / T(extent);
-                        T mean_gwx = detail::row_sum(extent, [normalised](auto gv, auto wv, auto v) {
+                        T mean_gw = backend::cpu::row_sum(extent, [](auto gv, auto wv) { return gv * wv; }, gr, w) / T(extent);
+                        T mean_gwx = backend::cpu::row_sum(extent, [normalised](auto gv, auto wv, auto v) {
                             return gv * wv * normalised(v);
                         }, gr, w, in) / T(extent);
                         auto gradient = [normalised, r, mean_gw, mean_gwx](auto gv, auto wv, auto v) {
                             using V = decltype(v);
                             return V(r) * (gv * wv - V(mean_gw) - normalised(v) * V(mean_gwx));
                         };
-                        detail::map_row(dx.data() + row * extent, extent, gradient, gr, w, in);
+                        backend::cpu::map_row(dx.data() + row * extent, extent, gradient, gr, w, in);
                     }
                 }
         });

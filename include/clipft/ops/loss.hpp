@@ -2,7 +2,7 @@
 // cross_entropy over class logits with integer targets and optional class weights, like
 // torch.nn.functional.cross_entropy: one fused log-softmax row kernel forward, one fused row
 // kernel backward, no intermediate graph.
-#include <clipft/ops/softmax.hpp>
+#include <clipft/ops/rows.hpp>
 
 namespace clipft::ops {
 
@@ -40,9 +40,9 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<std::int64_t>& tar
     };
     Tensor<T> log_normalisers = Tensor<T>::empty({samples}, logits.device()); // log(sum(exp(row)))
     Tensor<T> losses = Tensor<T>::empty({samples}, logits.device());
-    detail::parallel_rows(samples, classes, [&](std::int64_t i) {
+    backend::cpu::parallel_rows(samples, classes, [&](std::int64_t i) {
         const T* row = input.data() + i * classes;
-        T log_normaliser = detail::row_log_sum_exp(row, classes);
+        T log_normaliser = backend::cpu::row_log_sum_exp(row, classes);
         log_normalisers.data()[i] = log_normaliser;
         losses.data()[i] = target_weight(i) * (log_normaliser - row[labels.data()[i]]);
     });
@@ -58,11 +58,11 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<std::int64_t>& tar
                                             samples, classes](const Tensor<T>& grad) {
         Tensor<T> g = dense(grad);
         Tensor<T> dx = Tensor<T>::empty({samples, classes}, g.device());
-        detail::parallel_rows(samples, classes, [&](std::int64_t i) {
+        backend::cpu::parallel_rows(samples, classes, [&](std::int64_t i) {
             T upstream = reduction == Reduction::none ? g.data()[i] : g.data()[0];
             T coefficient = target_weight(i) * upstream / normaliser;
             T* out_row = dx.data() + i * classes;
-            detail::map_row(out_row, classes, [shift = log_normalisers.data()[i], coefficient](auto v) {
+            backend::cpu::map_row(out_row, classes, [shift = log_normalisers.data()[i], coefficient](auto v) {
                 using V = decltype(v);
                 return xsimd::exp(v - V(shift)) * V(coefficient);
             }, input.data() + i * classes);

@@ -1,7 +1,7 @@
 #pragma once
 // l2_normalize: x / max(||x||_2, eps) along one axis, like torch.nn.functional.normalize; one fused
 // row kernel forward and one backward.
-#include <clipft/ops/softmax.hpp>
+#include <clipft/ops/rows.hpp>
 
 namespace clipft::ops {
 
@@ -13,9 +13,9 @@ Tensor<T> l2_normalize(const Tensor<T>& x, std::int64_t axis = -1, double eps = 
     Tensor<T> norms = Tensor<T>::empty({layout.rows()}, x.device()); // per row, in the layout's row order
     T min_norm = T(eps);
     Tensor<T> out = layout.map([&](std::int64_t row, std::int64_t n, T* y, const T* in) {
-        T norm = std::sqrt(detail::row_dot(in, in, n));
+        T norm = std::sqrt(backend::cpu::row_dot(in, in, n));
         norms.data()[row] = norm;
-        detail::map_row(y, n, [scale = T(1) / std::max(norm, min_norm)](auto v) {
+        backend::cpu::map_row(y, n, [scale = T(1) / std::max(norm, min_norm)](auto v) {
             return v * decltype(v)(scale);
         }, in);
     }, x);
@@ -24,8 +24,8 @@ Tensor<T> l2_normalize(const Tensor<T>& x, std::int64_t axis = -1, double eps = 
     record("l2_normalize", out, {x}, [layout, min_norm, norms, output = out.detach()](const Tensor<T>& grad) {
         return std::vector<Tensor<T>>{layout.map([&](std::int64_t row, std::int64_t n, T* dx, const T* g, const T* y) {
             T norm = norms.data()[row];
-            T dot = norm > min_norm ? detail::row_dot(g, y, n) : T(0);
-            detail::map_row(dx, n, [dot, scale = T(1) / std::max(norm, min_norm)](auto gv, auto yv) {
+            T dot = norm > min_norm ? backend::cpu::row_dot(g, y, n) : T(0);
+            backend::cpu::map_row(dx, n, [dot, scale = T(1) / std::max(norm, min_norm)](auto gv, auto yv) {
                 using V = decltype(gv);
                 return (gv - yv * V(dot)) * V(scale);
             }, g, y);
