@@ -9,6 +9,7 @@ packages=(
   build-essential cmake git pkg-config
   xtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev
   libopenblas-dev doctest-dev libbenchmark-dev libstb-dev zlib1g-dev
+  nlohmann-json3-dev
 )
 
 for arg in "$@"; do

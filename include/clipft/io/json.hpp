@@ -1,0 +1,50 @@
+#pragma once
+// JSON for clipft (nlohmann/json): the only header that includes it. Parse errors name the file and
+// the byte of the file where parsing stopped.
+#include <clipft/error.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace clipft::io {
+
+using Json = nlohmann::json;
+
+// The whole content of a file; errors name the file and the OS reason.
+inline std::string read_file_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path.string(), ": cannot open for reading: ", std::strerror(errno));
+    std::ostringstream content;
+    content << in.rdbuf();
+    if (in.bad()) fail(path.string(), ": read failed: ", std::strerror(errno));
+    return content.str();
+}
+
+// Parses `text`, which starts at byte `file_offset` of the file `source` (for error messages).
+// `callback` is nlohmann's parser callback (e.g. to see every key, duplicates included).
+inline Json parse_json(std::string_view text, const std::string& source, std::size_t file_offset = 0,
+                       const Json::parser_callback_t& callback = nullptr) {
+    try {
+        return Json::parse(text, callback);
+    } catch (const Json::parse_error& error) {
+        // what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."; the
+        // bracketed tag means nothing to a user. error.byte counts from 1.
+        std::string_view reason = error.what();
+        if (auto tag_end = reason.find("] "); tag_end != std::string_view::npos) reason.remove_prefix(tag_end + 2);
+        std::size_t byte = file_offset + (error.byte > 0 ? error.byte - 1 : 0);
+        fail(source, ": invalid JSON at byte ", byte, " of the file: ", reason);
+    }
+}
+
+inline Json read_json_file(const std::filesystem::path& path) {
+    return parse_json(read_file_text(path), path.string());
+}
+
+} // namespace clipft::io
