@@ -1,0 +1,132 @@
+#pragma once
+// CLIP (Radford et al., 2021): a ViT image tower and a causal text transformer mapped into one
+// embedding space. Parameter names follow OpenAI's checkpoints.
+#include <clipft/models/clip_config.hpp>
+#include <clipft/nn/layers.hpp>
+
+namespace clipft::models {
+
+template <Floating T>
+struct VisionTransformer : nn::Module<T> {
+    VisionConfig config;
+    Tensor<T> class_embedding, positional_embedding, proj;
+    struct PatchEmbedding : nn::Module<T> {
+        Tensor<T> weight; // [width, 3, P, P], no bias
+        PatchEmbedding(std::int64_t width, std::int64_t patch) {
+            weight = this->register_parameter("weight", Tensor<T>::zeros({width, 3, patch, patch}));
+        }
+    } conv1;
+    nn::LayerNorm<T> ln_pre;
+    nn::Transformer<T> transformer;
+    nn::LayerNorm<T> ln_post;
+
+    VisionTransformer(const VisionConfig& c, std::int64_t embed_dim)
+        : config(c), conv1(c.width, c.patch_size), ln_pre(c.width, c.layer_norm_eps),
+          transformer(c.width, c.layers, c.heads, c.mlp_width, c.activation, c.layer_norm_eps),
+          ln_post(c.width, c.layer_norm_eps) {
+        this->register_module("conv1", conv1);
+        class_embedding = this->register_parameter("class_embedding", Tensor<T>::zeros({c.width}));
+        positional_embedding = this->register_parameter("positional_embedding", Tensor<T>::zeros({c.tokens(), c.width}));
+        this->register_module("ln_pre", ln_pre);
+        this->register_module("transformer", transformer);
+        this->register_module("ln_post", ln_post);
+        proj = this->register_parameter("proj", Tensor<T>::zeros({c.width, embed_dim}));
+    }
+
+    // The token sequence after the last block: [N, 1 + patches, width]. With `states`, also the
+    // input of the first block and the output of each block.
+    Tensor<T> hidden_states(const Tensor<T>& pixels, std::vector<Tensor<T>>* states = nullptr) const {
+        check_images(pixels);
+        std::int64_t n = pixels.size(0), width = config.width;
+        Tensor<T> patches = ops::conv2d(pixels, conv1.weight, {}, config.patch_size)   // [N, W, g, g]
+                                .permute({0, 2, 3, 1}).reshape({n, -1, width});         // [N, g*g, W]
+        Tensor<T> cls = class_embedding.reshape({1, 1, width}).expand({n, 1, width});
+        Tensor<T> x = ops::concat<T>({cls, patches}, 1) + positional_embedding;
+        return transformer(ln_pre(x), {}, states);
+    }
+
+    // Image embeddings [N, embed_dim] (not normalised).
+    Tensor<T> operator()(const Tensor<T>& pixels) const {
+        return ops::matmul(ln_post(hidden_states(pixels).select(1, 0)), proj);
+    }
+
+    void check_images(const Tensor<T>& pixels) const {
+        std::int64_t r = config.image_size;
+        if (pixels.dim() != 4 || pixels.size(1) != 3 || pixels.size(2) != r || pixels.size(3) != r)
+            fail("VisionTransformer: images must have shape [N, 3, ", r, ", ", r, "], got ", pixels.shape());
+    }
+};
+
+template <Floating T>
+struct TextTransformer : nn::Module<T> {
+    TextConfig config;
+    nn::Embedding<T> token_embedding;
+    Tensor<T> positional_embedding, text_projection, causal_mask;
+    nn::Transformer<T> transformer;
+    nn::LayerNorm<T> ln_final;
+
+    TextTransformer(const TextConfig& c, std::int64_t embed_dim)
+        : config(c), token_embedding(c.vocab_size, c.width),
+          transformer(c.width, c.layers, c.heads, c.mlp_width, c.activation, c.layer_norm_eps),
+          ln_final(c.width, c.layer_norm_eps) {
+        this->register_module("token_embedding", token_embedding);
+        positional_embedding = this->register_parameter("positional_embedding", Tensor<T>::zeros({c.context_length, c.width}));
+        this->register_module("transformer", transformer);
+        this->register_module("ln_final", ln_final);
+        text_projection = this->register_parameter("text_projection", Tensor<T>::zeros({c.width, embed_dim}));
+        causal_mask = ops::causal_mask<T>(c.context_length);
+    }
+
+    // ln_final of every position: [B, L, width]. With `states`, also the embeddings and the output
+    // of each block.
+    Tensor<T> hidden_states(const Tensor<std::int64_t>& ids, std::vector<Tensor<T>>* states = nullptr) const {
+        if (ids.dim() != 2 || ids.size(1) != config.context_length)
+            fail("TextTransformer: token ids must have shape [B, ", config.context_length, "], got ", ids.shape());
+        Tensor<T> x = token_embedding(ids) + positional_embedding;
+        return ln_final(transformer(x, causal_mask, states));
+    }
+
+    // Text embeddings [B, embed_dim] (not normalised), pooled at each row's first end-of-text token.
+    Tensor<T> operator()(const Tensor<std::int64_t>& ids) const {
+        return ops::matmul(ops::select_positions(hidden_states(ids), end_of_text_positions(ids)), text_projection);
+    }
+
+    Tensor<std::int64_t> end_of_text_positions(const Tensor<std::int64_t>& ids) const {
+        Tensor<std::int64_t> dense = ids.contiguous(), positions = Tensor<std::int64_t>::empty({ids.size(0)});
+        std::int64_t length = ids.size(1);
+        for (std::int64_t b = 0; b < ids.size(0); ++b) {
+            const std::int64_t* row = dense.data() + b * length;
+            const std::int64_t* end = std::find(row, row + length, config.end_of_text_id);
+            if (end == row + length)
+                fail("TextTransformer: row ", b, " of the token ids has no end-of-text token (", config.end_of_text_id,
+                     "); tokenize with clipft::text::Tokenizer");
+            positions.data()[b] = end - row;
+        }
+        return positions;
+    }
+};
+
+template <Floating T>
+struct CLIP : nn::Module<T> {
+    CLIPConfig config;
+    VisionTransformer<T> visual;
+    TextTransformer<T> text;
+    Tensor<T> logit_scale; // log of the softmax temperature's inverse
+
+    explicit CLIP(const CLIPConfig& c) : config((c.validate(), c)), visual(c.vision, c.embed_dim), text(c.text, c.embed_dim) {
+        this->register_module("visual", visual);
+        this->register_module("", text); // OpenAI checkpoints keep the text tower at the top level
+        logit_scale = this->register_parameter("logit_scale", Tensor<T>::scalar(T(std::log(1 / 0.07))));
+    }
+
+    Tensor<T> encode_image(const Tensor<T>& pixels) const { return visual(pixels); }
+    Tensor<T> encode_text(const Tensor<std::int64_t>& ids) const { return text(ids); }
+
+    // exp(logit_scale) * normalise(images) @ normalise(texts)^T: [N_images, N_texts].
+    Tensor<T> logits(const Tensor<T>& image_embeds, const Tensor<T>& text_embeds) const {
+        return ops::matmul(ops::l2_normalize(image_embeds), ops::l2_normalize(text_embeds).transpose(0, 1)) *
+               ops::exp(logit_scale);
+    }
+};
+
+} // namespace clipft::models

@@ -1,0 +1,149 @@
+#pragma once
+// The building blocks of CLIP's towers, each a Module whose parameter names match OpenAI's
+// checkpoints. Parameters start at zero (layer norms at one); checkpoints or initialisers fill them.
+#include <clipft/nn/module.hpp>
+#include <clipft/ops.hpp>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace clipft::nn {
+
+enum class Activation { quick_gelu, gelu, gelu_tanh };
+
+inline Activation activation_from_name(const std::string& name) {
+    if (name == "quick_gelu") return Activation::quick_gelu;
+    if (name == "gelu") return Activation::gelu;
+    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_tanh") return Activation::gelu_tanh;
+    fail("unknown activation '", name, "': expected quick_gelu, gelu, gelu_new or gelu_pytorch_tanh");
+}
+
+template <Floating T>
+Tensor<T> activate(const Tensor<T>& x, Activation activation) {
+    switch (activation) {
+    case Activation::quick_gelu: return ops::quick_gelu(x);
+    case Activation::gelu: return ops::gelu(x);
+    case Activation::gelu_tanh: return ops::gelu_tanh(x);
+    }
+    fail("activate: unknown activation");
+}
+
+template <Floating T>
+struct Linear : Module<T> {
+    Tensor<T> weight, bias; // weight [out, in]; bias [out] or undefined
+
+    Linear(std::int64_t in_features, std::int64_t out_features, bool with_bias = true) {
+        weight = this->register_parameter("weight", Tensor<T>::zeros({out_features, in_features}));
+        if (with_bias) bias = this->register_parameter("bias", Tensor<T>::zeros({out_features}));
+    }
+    Tensor<T> operator()(const Tensor<T>& x) const { return ops::linear(x, weight, bias); }
+};
+
+template <Floating T>
+struct LayerNorm : Module<T> {
+    Tensor<T> weight, bias;
+    double eps;
+
+    explicit LayerNorm(std::int64_t width, double eps = 1e-5) : eps(eps) {
+        weight = this->register_parameter("weight", Tensor<T>::ones({width}));
+        bias = this->register_parameter("bias", Tensor<T>::zeros({width}));
+    }
+    Tensor<T> operator()(const Tensor<T>& x) const { return ops::layer_norm(x, weight, bias, eps); }
+};
+
+template <Floating T>
+struct Embedding : Module<T> {
+    Tensor<T> weight; // [vocabulary, width]
+
+    Embedding(std::int64_t vocabulary, std::int64_t width) {
+        weight = this->register_parameter("weight", Tensor<T>::zeros({vocabulary, width}));
+    }
+    Tensor<T> operator()(const Tensor<std::int64_t>& ids) const { return ops::embedding(ids, weight); }
+};
+
+// Multi-head self-attention with one fused q/k/v projection (rows q, k, v of in_proj_weight).
+template <Floating T>
+struct MultiheadAttention : Module<T> {
+    std::int64_t width, heads;
+    Tensor<T> in_proj_weight, in_proj_bias; // [3W, W], [3W]
+    Linear<T> out_proj;
+
+    MultiheadAttention(std::int64_t width, std::int64_t heads) : width(width), heads(heads), out_proj(width, width) {
+        if (heads < 1 || width % heads != 0)
+            fail("MultiheadAttention: width ", width, " is not divisible into ", heads, " heads");
+        in_proj_weight = this->register_parameter("in_proj_weight", Tensor<T>::zeros({3 * width, width}));
+        in_proj_bias = this->register_parameter("in_proj_bias", Tensor<T>::zeros({3 * width}));
+        this->register_module("out_proj", out_proj);
+    }
+
+    // x [B, L, W]; mask additive, broadcastable to [L, L], or undefined.
+    Tensor<T> operator()(const Tensor<T>& x, const Tensor<T>& mask = {}) const {
+        std::int64_t batch = x.size(0), length = x.size(1);
+        Tensor<T> qkv = ops::linear(x, in_proj_weight, in_proj_bias)
+                            .reshape({batch, length, 3, heads, width / heads})
+                            .permute({2, 0, 3, 1, 4}); // [3, B, H, L, W/H]
+        Tensor<T> heads_out = ops::scaled_dot_product_attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), mask);
+        return out_proj(heads_out.transpose(1, 2).reshape({batch, length, width}));
+    }
+};
+
+template <Floating T>
+struct MLP : Module<T> {
+    Linear<T> c_fc, c_proj;
+    Activation activation;
+
+    MLP(std::int64_t width, std::int64_t hidden, Activation activation)
+        : c_fc(width, hidden), c_proj(hidden, width), activation(activation) {
+        this->register_module("c_fc", c_fc);
+        this->register_module("c_proj", c_proj);
+    }
+    Tensor<T> operator()(const Tensor<T>& x) const { return c_proj(activate(c_fc(x), activation)); }
+};
+
+// Pre-LayerNorm residual block: x + attn(ln_1(x)), then + mlp(ln_2(x)).
+template <Floating T>
+struct ResidualAttentionBlock : Module<T> {
+    LayerNorm<T> ln_1;
+    MultiheadAttention<T> attn;
+    LayerNorm<T> ln_2;
+    MLP<T> mlp;
+
+    ResidualAttentionBlock(std::int64_t width, std::int64_t heads, std::int64_t mlp_width, Activation activation,
+                           double eps)
+        : ln_1(width, eps), attn(width, heads), ln_2(width, eps), mlp(width, mlp_width, activation) {
+        this->register_module("ln_1", ln_1);
+        this->register_module("attn", attn);
+        this->register_module("ln_2", ln_2);
+        this->register_module("mlp", mlp);
+    }
+    Tensor<T> operator()(const Tensor<T>& x, const Tensor<T>& mask = {}) const {
+        Tensor<T> h = x + attn(ln_1(x), mask);
+        return h + mlp(ln_2(h));
+    }
+};
+
+template <Floating T>
+struct Transformer : Module<T> {
+    std::vector<std::unique_ptr<ResidualAttentionBlock<T>>> resblocks;
+
+    Transformer(std::int64_t width, std::int64_t layers, std::int64_t heads, std::int64_t mlp_width,
+                Activation activation, double eps) {
+        for (std::int64_t i = 0; i < layers; ++i) {
+            resblocks.push_back(std::make_unique<ResidualAttentionBlock<T>>(width, heads, mlp_width, activation, eps));
+            this->register_module("resblocks." + std::to_string(i), *resblocks.back());
+        }
+    }
+    // With `states`, appends the input and every block's output (HuggingFace's hidden_states).
+    Tensor<T> operator()(Tensor<T> x, const Tensor<T>& mask = {}, std::vector<Tensor<T>>* states = nullptr) const {
+        if (states) states->push_back(x);
+        for (const auto& block : resblocks) {
+            x = (*block)(x, mask);
+            if (states) states->push_back(x);
+        }
+        return x;
+    }
+};
+
+} // namespace clipft::nn
