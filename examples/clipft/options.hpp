@@ -1,0 +1,124 @@
+#pragma once
+// Command-line options of the clipft program's sub-commands: "--name value", "--name v1 v2 ..."
+// for lists, "--flag" alone; other words are positional; "--" ends the options (for texts that
+// begin with "-").
+#include <clipft/error.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace clipft::cli {
+
+struct UsageError : Error {
+    using Error::Error;
+};
+
+struct OptionSpec {
+    enum class Kind { value, list, flag };
+    std::string name;
+    Kind kind = Kind::value;
+    std::optional<std::string> default_value = std::nullopt; // none: the option must be given
+};
+
+class Options {
+public:
+    Options(const std::vector<std::string>& arguments, const std::vector<OptionSpec>& specs) {
+        for (const OptionSpec& spec : specs) specs_[spec.name] = spec;
+        for (std::size_t i = 0; i < arguments.size(); ++i) {
+            const std::string& argument = arguments[i];
+            if (argument == "--") {
+                positional_.insert(positional_.end(), arguments.begin() + std::ptrdiff_t(i) + 1, arguments.end());
+                break;
+            }
+            if (argument.rfind("--", 0) != 0) {
+                positional_.push_back(argument);
+                continue;
+            }
+            std::string name = argument.substr(2);
+            if (name == "help") {
+                help_ = true;
+                continue;
+            }
+            auto found = specs_.find(name);
+            if (found == specs_.end()) throw UsageError("unknown option '" + argument + "'");
+            std::vector<std::string>& values = given_[name];
+            switch (found->second.kind) {
+            case OptionSpec::Kind::flag: break;
+            case OptionSpec::Kind::value:
+                if (i + 1 >= arguments.size()) throw UsageError("option '" + argument + "' needs a value");
+                values = {arguments[++i]};
+                break;
+            case OptionSpec::Kind::list:
+                while (i + 1 < arguments.size() && arguments[i + 1].rfind("--", 0) != 0) values.push_back(arguments[++i]);
+                if (values.empty()) throw UsageError("option '" + argument + "' needs at least one value");
+                break;
+            }
+        }
+    }
+
+    bool help() const { return help_; }
+    bool given(const std::string& name) const { return given_.contains(name); }
+    bool flag(const std::string& name) const { return given(name); }
+
+    std::string text(const std::string& name) const {
+        if (given(name)) return given_.at(name).front();
+        const OptionSpec& spec = specs_.at(name);
+        if (!spec.default_value) throw UsageError("option '--" + name + "' is required");
+        return *spec.default_value;
+    }
+
+    const std::vector<std::string>& list(const std::string& name) const {
+        static const std::vector<std::string> none;
+        return given(name) ? given_.at(name) : none;
+    }
+
+    long integer(const std::string& name) const {
+        std::string value = text(name);
+        std::size_t used = 0;
+        long result = 0;
+        try {
+            result = std::stol(value, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (value.empty() || used != value.size())
+            throw UsageError("--" + name + " expects a whole number, got '" + value + "'");
+        return result;
+    }
+
+    double number(const std::string& name) const {
+        std::string value = text(name);
+        std::size_t used = 0;
+        double result = 0;
+        try {
+            result = std::stod(value, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (value.empty() || used != value.size()) throw UsageError("--" + name + " expects a number, got '" + value + "'");
+        return result;
+    }
+
+    const std::vector<std::string>& positional() const { return positional_; }
+
+private:
+    std::map<std::string, OptionSpec> specs_;
+    std::map<std::string, std::vector<std::string>> given_;
+    std::vector<std::string> positional_;
+    bool help_ = false;
+};
+
+// One sub-command: its help line, its usage text, its options, and what it runs.
+struct Command {
+    const char* summary;
+    const char* usage;
+    std::vector<OptionSpec> options;
+    int (*run)(const Options&);
+};
+
+int demo(const Options& options);
+int info(const Options& options);
+
+} // namespace clipft::cli
