@@ -10,6 +10,7 @@ packages=(
   xtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev
   libopenblas-dev doctest-dev libbenchmark-dev libstb-dev zlib1g-dev
   nlohmann-json3-dev
+  libicu-dev
 )
 
 for arg in "$@"; do

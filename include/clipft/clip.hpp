@@ -6,6 +6,7 @@
 #include <clipft/print.hpp>
 #include <clipft/random.hpp>
 #include <clipft/tensor.hpp>
+#include <clipft/text/tokenizer.hpp>
 
 namespace clipft {
 using namespace ops;
