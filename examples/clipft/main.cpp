@@ -11,12 +11,38 @@ namespace {
 const std::map<std::string, Command>& commands() {
     using Kind = OptionSpec::Kind;
     static const std::map<std::string, Command> table = {
+        {"bench", {"measure image or text encoding throughput as JSON lines",
+                   "clipft bench (--model PATH | --preset B32|B16|L14|L14@336) --what image|text --batch N\n"
+                   "                    [--threads N] [--iters N] [--warmup N] [--seed S]\n"
+                   "Encodes one batch of random images [N, 3, R, R] or random token rows (context 77, one\n"
+                   "end-of-text token each) --warmup times, then --iters times, in float32 without gradients, and\n"
+                   "prints one JSON line: what, preset (the preset or the model path), batch, threads,\n"
+                   "items_per_s, median_s (median wall time of one batch), peak_rss_mb. Presets get random\n"
+                   "weights (seeded). Only the measured tower is built. --what step comes with fine-tuning.",
+                   {{"model", Kind::value}, {"preset", Kind::value}, {"what", Kind::value}, {"batch", Kind::value},
+                    {"threads", Kind::value}, {"iters", Kind::value, "10"}, {"warmup", Kind::value, "2"},
+                    {"seed", Kind::value, "0"}},
+                   bench}},
         {"demo", {"train a small network on a generated task (the built-in default job)",
                   "clipft demo [--epochs N] [--seed S] [--hidden H]\n"
                   "Trains a small network with clipft's autograd on a generated two-spiral task and reports the\n"
                   "held-out accuracy. Nothing is downloaded.",
                   {{"epochs", Kind::value, "60"}, {"seed", Kind::value, "1"}, {"hidden", Kind::value, "64"}}, demo}},
+        {"encode", {"image and text embeddings (and logits) of a CLIP checkpoint, as safetensors",
+                    "clipft encode --model PATH [--inputs FILE] [--text STR...] [--vocab PATH] --out FILE\n"
+                    "--inputs holds pixel_values [B,3,R,R] F32 and/or input_ids [T,L] I64/I32. Writes image_embeds\n"
+                    "[B,D], text_embeds [T,D] (projected, not normalised) and, when both exist, logits_per_image\n"
+                    "[B,T] and logits_per_text [T,B]. --text tokenizes with the model directory's vocabulary\n"
+                    "(or --vocab PATH).",
+                    {{"model", Kind::value}, {"inputs", Kind::value, ""}, {"images", Kind::list, ""},
+                     {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}}, encode}},
         {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},
+        {"tokenize", {"CLIP token ids of texts, one JSON array per line",
+                      "clipft tokenize --vocab PATH [--context N [--truncate]] TEXT...\n"
+                      "PATH: bpe_simple_vocab_16e6.txt.gz, or a directory with vocab.json + merges.txt. Without\n"
+                      "--context: the full encoding, 49406 first and 49407 last. With --context N: exactly N ids,\n"
+                      "0-padded; a longer text is an error unless --truncate (then the last id is 49407).",
+                      {{"vocab", Kind::value}, {"context", Kind::value, ""}, {"truncate", Kind::flag, ""}}, tokenize}},
     };
     return table;
 }

@@ -118,7 +118,10 @@ struct Command {
     int (*run)(const Options&);
 };
 
+int bench(const Options& options);
 int demo(const Options& options);
+int encode(const Options& options);
 int info(const Options& options);
+int tokenize(const Options& options);
 
 } // namespace clipft::cli

@@ -1,0 +1,51 @@
+// clipft encode: image and text embeddings (and logits) of a checkpoint, as safetensors.
+#include "options.hpp"
+
+#include <clipft/clip.hpp>
+#include <clipft/models/checkpoint.hpp>
+
+namespace clipft::cli {
+
+int encode(const Options& options) {
+    if (!options.given("inputs") && !options.given("text") && !options.given("images"))
+        throw UsageError("nothing to encode: give --inputs FILE, --text STR... or --images IMG...");
+    if (options.given("images"))
+        throw UsageError("--images needs the image preprocessing, which this build does not have yet; "
+                         "preprocess to pixel_values and pass them with --inputs");
+    std::filesystem::path model_path = options.text("model"), out = options.text("out");
+    auto model = models::load_clip<float>(model_path);
+    NoGradGuard no_grad;
+
+    Tensor<float> pixels;
+    Tensor<std::int64_t> ids;
+    if (options.given("inputs")) {
+        auto inputs = io::load_safetensors(options.text("inputs"));
+        if (!inputs.contains("pixel_values") && !inputs.contains("input_ids"))
+            fail(options.text("inputs"), ": holds neither 'pixel_values' nor 'input_ids'");
+        if (inputs.contains("pixel_values")) pixels = inputs.get<float>("pixel_values");
+        if (inputs.contains("input_ids")) ids = inputs.get<std::int64_t>("input_ids");
+    }
+    if (options.given("text")) {
+        // A model directory carries its vocabulary; a single checkpoint file may have it beside it.
+        std::filesystem::path vocab = options.given("vocab") ? std::filesystem::path(options.text("vocab"))
+                                      : std::filesystem::is_directory(model_path) ? model_path
+                                                                                  : model_path.parent_path();
+        auto tokenizer = text::Tokenizer::load(vocab);
+        auto rows = tokenizer.tokenize_batch(options.list("text"), model->config.text.context_length, true);
+        ids = ids.defined() ? ops::concat<std::int64_t>({ids, rows}, 0) : rows;
+    }
+
+    io::NamedTensors results;
+    Tensor<float> image_embeds, text_embeds;
+    if (pixels.defined()) results.emplace_back("image_embeds", image_embeds = model->encode_image(pixels));
+    if (ids.defined()) results.emplace_back("text_embeds", text_embeds = model->encode_text(ids));
+    if (image_embeds.defined() && text_embeds.defined()) {
+        Tensor<float> logits = model->logits(image_embeds, text_embeds);
+        results.emplace_back("logits_per_image", logits);
+        results.emplace_back("logits_per_text", logits.transpose(0, 1));
+    }
+    io::save_safetensors(out, results);
+    return 0;
+}
+
+} // namespace clipft::cli
