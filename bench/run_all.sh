@@ -37,25 +37,10 @@ if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
   exit 1
 fi
 
-# OpenBLAS's DYNAMIC_ARCH detection can take a virtualised CPU for an old one (Prescott kernels, a
-# fraction of the speed); name the kernel set from the CPU's flags instead. clipft and torch load
-# the same libopenblas, so both get it.
-if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
-  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
-  case $flags in
-    *" avx512_bf16 "*) OPENBLAS_CORETYPE=Cooperlake ;;
-    *" avx512f "*) OPENBLAS_CORETYPE=SkylakeX ;;
-    *" avx2 "*) OPENBLAS_CORETYPE=Haswell ;;
-  esac
-  if [[ -n ${OPENBLAS_CORETYPE:-} ]]; then
-    export OPENBLAS_CORETYPE
-    echo "run_all.sh: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE (picked from /proc/cpuinfo flags; set it to override)"
-  else
-    echo "run_all.sh: OPENBLAS_CORETYPE left unset (no AVX2 flag found): OpenBLAS detects the CPU itself"
-  fi
-else
-  echo "run_all.sh: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE (from the environment)"
-fi
+# OpenBLAS's DYNAMIC_ARCH detection can take a virtualised CPU for an old one; clipft and torch
+# load the same libopenblas, so both get the kernel set chosen here.
+source "$(dirname "$0")/../scripts/openblas-env.sh"
+echo "run_all.sh: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset: OpenBLAS detects the CPU itself>}"
 
 # One thread count everywhere: clipft sizes its pool and OpenBLAS from CLIPFT_NUM_THREADS; torch
 # takes it through torch.set_num_threads (ops_torch.py) and OMP_NUM_THREADS, and its OpenBLAS calls

@@ -139,9 +139,9 @@ struct Relu {
 // GELU with the exact Gaussian CDF: x * Phi(x).
 struct Gelu {
     static constexpr const char* name = "gelu";
-    template <typename V> V value(V x) const { return V(0.5) * x * (V(1) + xsimd::erf(x * V(std::numbers::sqrt2 / 2))); }
+    template <typename V> V value(V x) const { return V(0.5) * x * (V(1) + backend::cpu::erf(x * V(std::numbers::sqrt2 / 2))); }
     template <typename V> V derivative(V g, V x, V) const {
-        V cdf = V(0.5) * (V(1) + xsimd::erf(x * V(std::numbers::sqrt2 / 2)));
+        V cdf = V(0.5) * (V(1) + backend::cpu::erf(x * V(std::numbers::sqrt2 / 2)));
         V pdf = xsimd::exp(V(-0.5) * x * x) * V(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
         return g * (cdf + x * pdf);
     }

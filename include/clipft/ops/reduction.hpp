@@ -1,5 +1,6 @@
 #pragma once
 // Reductions over axes: sum, mean, max, and sum_to_shape (how broadcasting is undone in backward).
+#include <clipft/backend/cpu/sum.hpp>
 #include <clipft/ops/checks.hpp>
 
 #include <algorithm>
@@ -60,26 +61,8 @@ Tensor<T> sum_kernel(const Tensor<T>& x, const std::vector<bool>& reduced) {
         return sum_kernel(dense(x.detach().permute(order)), trailing_reduced).reshape(out.shape());
     }
     std::int64_t kept = out.numel(), total = x.numel();
-    const T* in = x.data();
-    T* result = out.data();
-    if (trailing) { // out[r] = sum_j in[r * inner + j]
-        std::int64_t inner = total / kept;
-        backend::parallel_for(kept, std::max<std::int64_t>(1, 16384 / inner), [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t r = begin; r < end; ++r) {
-                double accumulator = 0;
-                for (std::int64_t j = 0; j < inner; ++j) accumulator += in[r * inner + j];
-                result[r] = T(accumulator);
-            }
-        });
-    } else { // out[c] = sum_i in[i * kept + c]
-        std::int64_t outer = total / kept;
-        backend::parallel_for(kept, 64, [&](std::int64_t begin, std::int64_t end) {
-            std::vector<double> accumulator(end - begin, 0.0);
-            for (std::int64_t i = 0; i < outer; ++i)
-                for (std::int64_t c = begin; c < end; ++c) accumulator[c - begin] += in[i * kept + c];
-            for (std::int64_t c = begin; c < end; ++c) result[c] = T(accumulator[c - begin]);
-        });
-    }
+    if (trailing) backend::cpu::sum_rows(x.data(), kept, total / kept, out.data());
+    else backend::cpu::sum_columns(x.data(), total / kept, kept, out.data());
     return out;
 }
 
@@ -93,7 +76,7 @@ Tensor<T> sum(const Tensor<T>& x, const std::vector<std::int64_t>& axes = {}, bo
     Tensor<T> out = detail::sum_kernel(x, reduced).reshape(detail::reduced_shape(x.shape(), reduced, keepdim));
     Shape kept_shape = detail::reduced_shape(x.shape(), reduced, true);
     record("sum", out, {x}, [input_shape = x.shape(), kept_shape](const Tensor<T>& grad) {
-        return std::vector<Tensor<T>>{grad.reshape(kept_shape).expand(input_shape).contiguous()};
+        return std::vector<Tensor<T>>{grad.reshape(kept_shape).expand(input_shape)}; // a view: no copy
     });
     return out;
 }

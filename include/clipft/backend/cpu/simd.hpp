@@ -23,6 +23,24 @@ V where_positive(V x, V value) {
     else return xsimd::select(x > V(0), value, V(0));
 }
 
+// erf, fast for float: Abramowitz & Stegun 7.1.26, whose absolute error (below 1.5e-7) is under
+// float's resolution near 1, at a fraction of the cost of a full-precision erf. Double keeps
+// xsimd's full-precision erf.
+template <typename V>
+V erf(V x) {
+    if constexpr (std::is_same_v<V, float> || std::is_same_v<V, Batch<float>>) {
+        V a = xsimd::abs(x);
+        V t = V(1) / (V(1) + V(0.3275911f) * a);
+        V poly = ((((V(1.061405429f) * t + V(-1.453152027f)) * t + V(1.421413741f)) * t + V(-0.284496736f)) * t +
+                  V(0.254829592f)) * t;
+        V magnitude = V(1) - poly * xsimd::exp(-a * a);
+        if constexpr (std::is_same_v<V, float>) return x < 0 ? -magnitude : magnitude;
+        else return xsimd::select(x < V(0), -magnitude, magnitude);
+    } else {
+        return xsimd::erf(x);
+    }
+}
+
 // out[i] = f(in0[i], in1[i], ...) for n contiguous elements of every operand.
 template <typename T, typename F, typename... In>
 void map_contiguous(T* out, std::int64_t n, F f, const In*... in) {
