@@ -1,3 +1,4 @@
+#include "assertions.hpp"
 #include "gradcheck.hpp"
 
 #include <clipft/ops/matmul.hpp>
@@ -5,6 +6,7 @@
 #include <doctest/doctest.h>
 
 using namespace clipft;
+using testing::check_values;
 using clipft::testing::check_gradients;
 using clipft::testing::random_tensor;
 
@@ -55,15 +57,6 @@ std::vector<double> naive_linear(const Tensor<T>& x, const Tensor<T>& weight, co
     return out;
 }
 
-template <typename T>
-void check_values(const Tensor<T>& actual, const Shape& shape, const std::vector<double>& expected) {
-    REQUIRE(actual.shape() == shape);
-    std::vector<T> values = actual.to_vector();
-    REQUIRE(values.size() == expected.size());
-    double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
-    for (std::size_t i = 0; i < values.size(); ++i)
-        CHECK(double(values[i]) == doctest::Approx(expected[i]).epsilon(tolerance));
-}
 
 template <typename T>
 Tensor<T> random_of(const Shape& shape, unsigned seed) {

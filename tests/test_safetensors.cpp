@@ -2,6 +2,7 @@
 // canonical layout), conversions, and rejection of malformed or hostile files.
 #include <clipft/io/safetensors.hpp>
 
+#include "assertions.hpp"
 #include "fixtures.hpp"
 
 #include <doctest/doctest.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 using namespace clipft;
+using testing::error_message;
 using clipft::testing::fixture_path;
 using clipft::testing::read_bytes;
 using clipft::testing::TemporaryDirectory;
@@ -49,14 +51,6 @@ std::vector<float> read_floats(const std::filesystem::path& path, const io::Tens
     return values;
 }
 
-std::string error_message(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const Error& error) {
-        return error.what();
-    }
-    return "(no clipft::Error thrown)";
-}
 
 } // namespace
 

@@ -2,6 +2,7 @@
 // sources), the pre-tokenizer's corner cases, decoding, batches, and bad files and arguments.
 #include <clipft/text/tokenizer.hpp>
 
+#include "assertions.hpp"
 #include "fixtures.hpp"
 
 #include <doctest/doctest.h>
@@ -12,6 +13,7 @@
 #include <vector>
 
 using namespace clipft;
+using testing::error_message;
 using namespace clipft::text;
 using clipft::testing::fixture_path;
 using clipft::testing::read_bytes;
@@ -20,14 +22,6 @@ using clipft::testing::write_bytes;
 
 namespace {
 
-std::string error_message(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const Error& error) {
-        return error.what();
-    }
-    return "(no clipft::Error thrown)";
-}
 
 // The two tokenizers, loaded once; null when the shared fixtures are missing (the test then skips).
 const Tokenizer* from_gz() {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace clipft::cli {
@@ -75,35 +76,32 @@ public:
     }
 
     long integer(const std::string& name) const {
-        std::string value = text(name);
-        std::size_t used = 0;
-        long result = 0;
-        try {
-            result = std::stol(value, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (value.empty() || used != value.size())
-            throw UsageError("--" + name + " expects a whole number, got '" + value + "'");
-        return result;
+        return parse(name, "a whole number", [](const std::string& value, std::size_t* used) { return std::stol(value, used); });
     }
 
     double number(const std::string& name) const {
-        std::string value = text(name);
-        std::size_t used = 0;
-        double result = 0;
-        try {
-            result = std::stod(value, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (value.empty() || used != value.size()) throw UsageError("--" + name + " expects a number, got '" + value + "'");
-        return result;
+        return parse(name, "a number", [](const std::string& value, std::size_t* used) { return std::stod(value, used); });
     }
 
     const std::vector<std::string>& positional() const { return positional_; }
 
 private:
+    // The option's value read by `convert` (std::stol, std::stod), which must use all of it.
+    template <typename Convert, typename Value = std::invoke_result_t<Convert, const std::string&, std::size_t*>>
+    Value parse(const std::string& name, const char* expected, Convert convert) const {
+        std::string value = text(name);
+        std::size_t used = 0;
+        Value result{};
+        try {
+            result = convert(value, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (value.empty() || used != value.size())
+            throw UsageError("--" + name + " expects " + expected + ", got '" + value + "'");
+        return result;
+    }
+
     std::map<std::string, OptionSpec> specs_;
     std::map<std::string, std::vector<std::string>> given_;
     std::vector<std::string> positional_;
@@ -122,6 +120,7 @@ int bench(const Options& options);
 int demo(const Options& options);
 int encode(const Options& options);
 int info(const Options& options);
+int preprocess(const Options& options);
 int tokenize(const Options& options);
 
 } // namespace clipft::cli

@@ -328,20 +328,22 @@ std::unique_ptr<CLIP<T>> load_clip(const std::filesystem::path& path) {
 }
 
 // One tower only, for vision-only or text-only use: the other tower is never allocated.
-template <Floating T = float>
-std::unique_ptr<VisionTransformer<T>> load_vision_tower(const std::filesystem::path& path) {
+template <typename Tower>
+std::unique_ptr<Tower> load_tower(const std::filesystem::path& path, const std::string& prefix) {
     Checkpoint checkpoint = open_checkpoint(path);
-    auto tower = std::make_unique<VisionTransformer<T>>(checkpoint.config.vision, checkpoint.config.embed_dim);
-    load_parameters(*tower, "visual.", checkpoint.reader, false);
+    auto tower = std::make_unique<Tower>(checkpoint.config);
+    load_parameters(*tower, prefix, checkpoint.reader, false);
     return tower;
 }
 
 template <Floating T = float>
+std::unique_ptr<VisionTransformer<T>> load_vision_tower(const std::filesystem::path& path) {
+    return load_tower<VisionTransformer<T>>(path, "visual.");
+}
+
+template <Floating T = float>
 std::unique_ptr<TextTransformer<T>> load_text_tower(const std::filesystem::path& path) {
-    Checkpoint checkpoint = open_checkpoint(path);
-    auto tower = std::make_unique<TextTransformer<T>>(checkpoint.config.text, checkpoint.config.embed_dim);
-    load_parameters(*tower, "", checkpoint.reader, false);
-    return tower;
+    return load_tower<TextTransformer<T>>(path, "");
 }
 
 // ---- saving ------------------------------------------------------------------------------------

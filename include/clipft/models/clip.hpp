@@ -32,6 +32,7 @@ struct VisionTransformer : nn::Module<T> {
         this->register_module("ln_post", ln_post);
         proj = this->register_parameter("proj", Tensor<T>::zeros({c.width, embed_dim}));
     }
+    explicit VisionTransformer(const CLIPConfig& c) : VisionTransformer(c.vision, c.embed_dim) {}
 
     // The token sequence after the last block: [N, 1 + patches, width]. With `states`, also the
     // input of the first block and the output of each block.
@@ -76,6 +77,7 @@ struct TextTransformer : nn::Module<T> {
         text_projection = this->register_parameter("text_projection", Tensor<T>::zeros({c.width, embed_dim}));
         causal_mask = ops::causal_mask<T>(c.context_length);
     }
+    explicit TextTransformer(const CLIPConfig& c) : TextTransformer(c.text, c.embed_dim) {}
 
     // ln_final of every position: [B, L, width]. With `states`, also the embeddings and the output
     // of each block.

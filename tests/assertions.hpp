@@ -1,0 +1,36 @@
+#pragma once
+// Assertion helpers shared by the test files.
+#include <clipft/clip.hpp>
+
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace clipft::testing {
+
+// `actual` has `shape` and, element by element in row-major order, the values `expected` (computed
+// independently, e.g. by plain loops in double), to float or double precision.
+template <typename T>
+void check_values(const Tensor<T>& actual, const Shape& shape, const std::vector<double>& expected) {
+    REQUIRE(actual.shape() == shape);
+    std::vector<T> values = actual.to_vector();
+    REQUIRE(values.size() == expected.size());
+    double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+    for (std::size_t i = 0; i < values.size(); ++i)
+        CHECK(double(values[i]) == doctest::Approx(expected[i]).epsilon(tolerance));
+}
+
+// The message of the clipft::Error that `action` throws.
+inline std::string error_message(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const Error& error) {
+        return error.what();
+    }
+    return "(no clipft::Error thrown)";
+}
+
+} // namespace clipft::testing
