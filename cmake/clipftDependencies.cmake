@@ -40,3 +40,9 @@ if(OpenBLAS_LIBRARIES AND OpenBLAS_INCLUDE_DIRS)
     INTERFACE_LINK_LIBRARIES "${OpenBLAS_LIBRARIES}")
   set(clipft_OpenBLAS_FOUND TRUE)
 endif()
+
+# stb_image (Debian: libstb-dev), header-only: clipft/image compiles its decoder in.
+find_path(clipft_STB_INCLUDE_DIR NAMES stb/stb_image.h)
+if(NOT clipft_STB_INCLUDE_DIR)
+  message(FATAL_ERROR "clipft: stb/stb_image.h not found (Debian: apt-get install libstb-dev)")
+endif()

@@ -9,9 +9,6 @@ namespace clipft::cli {
 int encode(const Options& options) {
     if (!options.given("inputs") && !options.given("text") && !options.given("images"))
         throw UsageError("nothing to encode: give --inputs FILE, --text STR... or --images IMG...");
-    if (options.given("images"))
-        throw UsageError("--images needs the image preprocessing, which this build does not have yet; "
-                         "preprocess to pixel_values and pass them with --inputs");
     std::filesystem::path model_path = options.text("model"), out = options.text("out");
     auto model = models::load_clip<float>(model_path);
     NoGradGuard no_grad;
@@ -24,6 +21,11 @@ int encode(const Options& options) {
             fail(options.text("inputs"), ": holds neither 'pixel_values' nor 'input_ids'");
         if (inputs.contains("pixel_values")) pixels = inputs.get<float>("pixel_values");
         if (inputs.contains("input_ids")) ids = inputs.get<std::int64_t>("input_ids");
+    }
+    if (options.given("images")) {
+        std::vector<std::filesystem::path> paths(options.list("images").begin(), options.list("images").end());
+        Tensor<float> images = image::preprocess_batch(paths, {.size = model->config.vision.image_size});
+        pixels = pixels.defined() ? ops::concat<float>({pixels, images}, 0) : images;
     }
     if (options.given("text")) {
         // A model directory carries its vocabulary; a single checkpoint file may have it beside it.

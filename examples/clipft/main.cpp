@@ -29,14 +29,23 @@ const std::map<std::string, Command>& commands() {
                   "held-out accuracy. Nothing is downloaded.",
                   {{"epochs", Kind::value, "60"}, {"seed", Kind::value, "1"}, {"hidden", Kind::value, "64"}}, demo}},
         {"encode", {"image and text embeddings (and logits) of a CLIP checkpoint, as safetensors",
-                    "clipft encode --model PATH [--inputs FILE] [--text STR...] [--vocab PATH] --out FILE\n"
+                    "clipft encode --model PATH [--inputs FILE] [--images IMG...] [--text STR...] [--vocab PATH]\n"
+                    "              --out FILE\n"
                     "--inputs holds pixel_values [B,3,R,R] F32 and/or input_ids [T,L] I64/I32. Writes image_embeds\n"
                     "[B,D], text_embeds [T,D] (projected, not normalised) and, when both exist, logits_per_image\n"
-                    "[B,T] and logits_per_text [T,B]. --text tokenizes with the model directory's vocabulary\n"
-                    "(or --vocab PATH).",
+                    "[B,T] and logits_per_text [T,B]. --images preprocesses image files at the model's image size\n"
+                    "(as clipft preprocess) after any --inputs pixel_values. --text tokenizes with the model\n"
+                    "directory's vocabulary (or --vocab PATH).",
                     {{"model", Kind::value}, {"inputs", Kind::value, ""}, {"images", Kind::list, ""},
                      {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}}, encode}},
         {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},
+        {"preprocess", {"CLIP image preprocessing of image files, one [3,S,S] tensor per file, as safetensors",
+                        "clipft preprocess [--size 224] --out FILE IMG...\n"
+                        "Loads each JPEG, PNG or BMP image (turned upright by its EXIF orientation), resizes its\n"
+                        "shorter side to S with Pillow's antialiased bicubic filter, center-crops S x S, scales to\n"
+                        "[0, 1] and normalises with CLIP's mean and std, as OpenAI's CLIP preprocessing. Writes one F32\n"
+                        "tensor [3,S,S] per image, named by the image's file name.",
+                        {{"size", Kind::value, "224"}, {"out", Kind::value}}, preprocess}},
         {"tokenize", {"CLIP token ids of texts, one JSON array per line",
                       "clipft tokenize --vocab PATH [--context N [--truncate]] TEXT...\n"
                       "PATH: bpe_simple_vocab_16e6.txt.gz, or a directory with vocab.json + merges.txt. Without\n"

@@ -1,6 +1,7 @@
 #pragma once
 // The public API of clipft: include this one header.
 #include <clipft/backend/threads.hpp>
+#include <clipft/image/preprocess.hpp>
 #include <clipft/io/safetensors.hpp>
 #include <clipft/ops.hpp>
 #include <clipft/print.hpp>
