@@ -37,7 +37,7 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         begin, end = entry["data_offsets"]
-        code = {"F32": "f", "I64": "q"}[entry["dtype"]]
+        code = {"F32": "f", "I64": "q", "U8": "B"}[entry["dtype"]]
         count = (end - begin) // struct.calcsize(code)
         tensors[name] = (entry["dtype"], entry["shape"], struct.unpack("<%d%s" % (count, code), body[begin:end]))
     return tensors
@@ -80,6 +80,19 @@ with tempfile.TemporaryDirectory() as scratch:
         worst = max(abs(a - b) for a, b in zip(embeds[2], reference[2][: len(embeds[2])]))
         check(embeds[1] == [2, 32] and worst <= 1e-4, "encode --text gives the reference text embeddings of rows 0-1")
 
+    # preprocess: the fixture images, within the bounds (mean abs <= 0.01, max <= 0.1)
+    images_dir = os.path.join(fixtures, "preprocess")
+    images = sorted(name for name in os.listdir(images_dir) if name.endswith((".png", ".jpg")))
+    prepared = os.path.join(scratch, "pixels.safetensors")
+    done = run("preprocess", "--size", "224", "--out", prepared, *[os.path.join(images_dir, name) for name in images])
+    check(done.returncode == 0, "preprocess exits 0: " + done.stderr)
+    if done.returncode == 0:
+        ours, reference = read_safetensors(prepared), read_safetensors(os.path.join(images_dir, "expected.safetensors"))
+        for name in images:
+            differences = [abs(a - b) for a, b in zip(ours[name][2], reference[name][2])]
+            check(ours[name][1] == [3, 224, 224] and sum(differences) / len(differences) <= 0.01 and max(differences) <= 0.1,
+                  "preprocess matches the reference for " + name)
+
     # exit codes and messages
     check(run().returncode == 2, "no sub-command: exit 2")
     check(run("nonsense").returncode == 2, "unknown sub-command: exit 2")
@@ -88,7 +101,7 @@ with tempfile.TemporaryDirectory() as scratch:
     missing = run("encode", "--model", os.path.join(scratch, "nowhere"), "--text", "a", "--out", out)
     check(missing.returncode == 1 and "nowhere" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1,
           "missing model: exit 1 with one line naming the path")
-    for command in ["demo", "tokenize", "encode", "info"]:
+    for command in ["demo", "tokenize", "encode", "preprocess", "info"]:
         check(run(command, "--help").returncode == 0, command + " --help exits 0")
 
 print("cli: %d failed" % len(failures) if failures else "cli: all checks passed")
