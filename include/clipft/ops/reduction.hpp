@@ -2,6 +2,7 @@
 // Reductions over axes: sum, mean, max, and sum_to_shape (how broadcasting is undone in backward).
 #include <clipft/backend/cpu/sum.hpp>
 #include <clipft/ops/checks.hpp>
+#include <clipft/ops/indexing.hpp>
 
 #include <algorithm>
 #include <limits>
@@ -91,39 +92,26 @@ Tensor<T> mean(const Tensor<T>& x, const std::vector<std::int64_t>& axes = {}, b
     return mul(sum(x, axes, keepdim), Tensor<T>::scalar(T(1.0 / double(count))));
 }
 
-// Maximum along one axis. The gradient goes to the first position holding the maximum.
+// Maximum along one axis: the values at argmax's positions (the first largest entry, NaN counting
+// as largest). The gradient goes to those positions.
 template <Floating T>
 Tensor<T> max(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
     check_devices("max", x);
     axis = normalize_axis("max", axis, x.dim());
     std::int64_t extent = x.shape()[axis];
     if (extent == 0) fail("max: axis ", axis, " of shape ", x.shape(), " is empty");
-    std::vector<std::int64_t> order;
+    std::vector<std::int64_t> order; // the axis moved last: rows in the order of argmax's output
     for (std::int64_t a = 0; a < x.dim(); ++a) if (a != axis) order.push_back(a);
     order.push_back(axis);
     Tensor<T> rows = dense(x.detach().permute(order));
-    std::vector<bool> reduced(x.dim(), false);
-    reduced[axis] = true;
-    Shape kept_shape = detail::reduced_shape(x.shape(), reduced, true);
-    Tensor<T> out = Tensor<T>::empty(kept_shape, x.device());
-    auto argmax = std::make_shared<std::vector<std::int64_t>>(out.numel());
-    backend::parallel_for(out.numel(), std::max<std::int64_t>(1, 16384 / extent), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t r = begin; r < end; ++r) {
-            const T* row = rows.data() + r * extent;
-            std::int64_t best = 0;
-            for (std::int64_t j = 1; j < extent; ++j)
-                if (row[j] > row[best] || (std::isnan(row[j]) && !std::isnan(row[best]))) best = j;
-            out.data()[r] = row[best];
-            (*argmax)[r] = best;
-        }
-    });
-    Tensor<T> result = out.reshape(detail::reduced_shape(x.shape(), reduced, keepdim));
-    record("max", result, {x}, [argmax, input_shape = x.shape(), order, kept_shape, extent](const Tensor<T>& grad) {
-        Shape permuted_shape;
-        for (std::int64_t a : order) permuted_shape.push_back(input_shape[a]);
-        Tensor<T> scattered = Tensor<T>::zeros(permuted_shape, grad.device());
+    Tensor<std::int64_t> best = argmax(x, axis).contiguous();
+    Tensor<T> out = Tensor<T>::empty(best.shape(), x.device());
+    for (std::int64_t r = 0; r < out.numel(); ++r) out.data()[r] = rows.data()[r * extent + best.data()[r]];
+    Tensor<T> result = keepdim ? out.unsqueeze(axis) : out;
+    record("max", result, {x}, [best, rows_shape = rows.shape(), order, extent](const Tensor<T>& grad) {
+        Tensor<T> scattered = Tensor<T>::zeros(rows_shape, grad.device());
         Tensor<T> g = dense(grad);
-        for (std::size_t r = 0; r < argmax->size(); ++r) scattered.data()[std::int64_t(r) * extent + (*argmax)[r]] = g.data()[r];
+        for (std::int64_t r = 0; r < best.numel(); ++r) scattered.data()[r * extent + best.data()[r]] = g.data()[r];
         std::vector<std::int64_t> inverse(order.size());
         for (std::size_t i = 0; i < order.size(); ++i) inverse[order[i]] = std::int64_t(i);
         return std::vector<Tensor<T>>{scattered.permute(inverse).contiguous()};
