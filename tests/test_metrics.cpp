@@ -175,7 +175,14 @@ TEST_CASE("metrics per subset") {
     std::string message = error_message([] { eval::metrics_per_subset({0, 1, 1}, {0.1, 0.9, 0.8}, {"a", "a", "only fakes"}); });
     CHECK(contains(message, "subset 'only fakes'"));
     CHECK(contains(message, "none negative (label 0)"));
-    CHECK(contains(error_message([] { eval::metrics_per_subset({0, 1}, {0.1, 0.9}, {"a"}); }), "1 subset names but 2 labels"));
+    CHECK(contains(error_message([] { eval::metrics_per_subset({0, 1}, {0.1, 0.9}, {"a"}); }), "1 subset names"));
+
+    auto rows = eval::split_by_subset(labels, scores, subsets);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows.at("a").labels == std::vector<int>{0, 1});
+    CHECK(rows.at("a").scores == std::vector<double>{0.2, 0.8});
+    CHECK(rows.at("b").labels == std::vector<int>{1, 0, 0});
+    CHECK(rows.at("b").scores == std::vector<double>{0.3, 0.6, 0.1});
 }
 
 TEST_CASE("metrics per video: mean frame scores") {

@@ -42,6 +42,11 @@ struct BinaryMetrics {
     std::int64_t positives = 0, negatives = 0;
 };
 
+struct LabelledScores {
+    std::vector<int> labels;
+    std::vector<double> scores;
+};
+
 // Video-level data: one entry per video, in the order of their first frame.
 struct VideoScores {
     std::vector<std::string> videos;
@@ -238,21 +243,28 @@ inline BinaryMetrics binary_metrics(const std::vector<int>& labels, const std::v
     return detail::binary_metrics(labels, scores, threshold, "binary_metrics");
 }
 
-// The metrics of each subset's rows (subsets[i] names the subset of row i), by subset name. Every
-// subset needs both classes; an error names the subset.
+// The rows of each subset (subsets[i] names the subset of row i), by subset name.
+inline std::map<std::string, LabelledScores> split_by_subset(const std::vector<int>& labels, const std::vector<double>& scores,
+                                                             const std::vector<std::string>& subsets) {
+    if (subsets.size() != labels.size() || scores.size() != labels.size())
+        fail("split_by_subset: ", labels.size(), " labels, ", scores.size(), " scores and ", subsets.size(),
+             " subset names; give one of each per row");
+    std::map<std::string, LabelledScores> result;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        LabelledScores& rows = result[subsets[i]];
+        rows.labels.push_back(labels[i]);
+        rows.scores.push_back(scores[i]);
+    }
+    return result;
+}
+
+// The metrics of each subset's rows, by subset name. Every subset needs both classes; an error
+// names the subset.
 inline std::map<std::string, BinaryMetrics> metrics_per_subset(const std::vector<int>& labels, const std::vector<double>& scores,
                                                                const std::vector<std::string>& subsets, double threshold = 0.5) {
-    if (subsets.size() != labels.size())
-        fail("metrics_per_subset: ", subsets.size(), " subset names but ", labels.size(), " labels; give one per row");
-    std::map<std::string, std::pair<std::vector<int>, std::vector<double>>> rows;
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-        auto& [subset_labels, subset_scores] = rows[subsets[i]];
-        subset_labels.push_back(labels[i]);
-        subset_scores.push_back(scores[i]);
-    }
     std::map<std::string, BinaryMetrics> result;
-    for (const auto& [name, data] : rows)
-        result[name] = detail::binary_metrics(data.first, data.second, threshold, "metrics of subset '" + name + "'");
+    for (const auto& [name, rows] : split_by_subset(labels, scores, subsets))
+        result[name] = detail::binary_metrics(rows.labels, rows.scores, threshold, "metrics of subset '" + name + "'");
     return result;
 }
 
