@@ -39,6 +39,16 @@ const std::map<std::string, Command>& commands() {
                     {{"model", Kind::value}, {"inputs", Kind::value, ""}, {"images", Kind::list, ""},
                      {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}}, encode}},
         {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},
+        {"metrics", {"ROC AUC, average precision, EER, precision, recall, accuracy of scores in a CSV file, as JSON",
+                     "clipft metrics --scores FILE.csv [--threshold 0.5] [--roc-plot FILE.svg]\n"
+                     "FILE.csv: columns label,score[,subset][,video], label 1 = positive (fake), 0 = negative (real);\n"
+                     "a header line names them (any order, other columns ignored), without one they are taken in\n"
+                     "this order. Prints one JSON object: auc, ap, eer, precision, recall, accuracy, f1 (prediction\n"
+                     "positive iff score >= threshold), threshold, n_pos, n_neg; with a subset column also \"subsets\":\n"
+                     "the same for each subset's rows; with a video column also \"videos\": the same over videos,\n"
+                     "a video scoring the mean of its frames' scores. Definitions as scikit-learn's. --roc-plot\n"
+                     "draws the ROC curves (all rows, each subset, videos) as an SVG file.",
+                     {{"scores", Kind::value}, {"threshold", Kind::value, "0.5"}, {"roc-plot", Kind::value, ""}}, metrics}},
         {"preprocess", {"CLIP image preprocessing of image files, one [3,S,S] tensor per file, as safetensors",
                         "clipft preprocess [--size 224] --out FILE IMG...\n"
                         "Loads each JPEG, PNG or BMP image (turned upright by its EXIF orientation), resizes its\n"

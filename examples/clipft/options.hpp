@@ -120,6 +120,7 @@ int bench(const Options& options);
 int demo(const Options& options);
 int encode(const Options& options);
 int info(const Options& options);
+int metrics(const Options& options);
 int preprocess(const Options& options);
 int tokenize(const Options& options);
 

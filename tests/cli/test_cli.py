@@ -5,6 +5,7 @@ Usage: test_cli.py CLIPFT_EXECUTABLE SHARED_DIR. Standard library only.
 import json
 import math
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -103,6 +104,92 @@ with tempfile.TemporaryDirectory() as scratch:
           "missing model: exit 1 with one line naming the path")
     for command in ["demo", "tokenize", "encode", "preprocess", "info"]:
         check(run(command, "--help").returncode == 0, command + " --help exits 0")
+
+# metrics: scikit-learn's values from metrics.json, overall, per subset and per video
+metric_cases = {case["name"]: case for case in json.load(open(os.path.join(fixtures, "metrics.json")))}
+metric_keys = [("auc", "roc_auc"), ("ap", "average_precision"), ("eer", "eer"), ("precision", "precision"),
+               ("recall", "recall"), ("accuracy", "accuracy"), ("n_pos", "n_pos"), ("n_neg", "n_neg")]
+
+
+def check_metrics(result, case, what):
+    for ours, theirs in metric_keys:
+        check(ours in result and abs(result[ours] - case[theirs]) <= 1e-9,
+              "%s: %s %s, expected %s" % (what, ours, result.get(ours), case[theirs]))
+
+
+def write_rows(path, header, rows):
+    with open(path, "w") as f:
+        if header:
+            f.write(header + "\n")
+        for row in rows:
+            f.write(",".join(repr(value) if isinstance(value, float) else str(value) for value in row) + "\n")
+
+
+with tempfile.TemporaryDirectory() as scratch:
+    scores_csv = os.path.join(scratch, "scores.csv")
+    for name, case in metric_cases.items():
+        rows = list(zip(case["labels"], case["scores"]))
+        write_rows(scores_csv, "label,score", rows)
+        done = run("metrics", "--scores", scores_csv)
+        check(done.returncode == 0, "metrics exits 0 on " + name + ": " + done.stderr)
+        if done.returncode == 0:
+            check_metrics(json.loads(done.stdout), case, "metrics " + name)
+    write_rows(scores_csv, None, zip(metric_cases["ties_50"]["labels"], metric_cases["ties_50"]["scores"]))
+    headerless = run("metrics", "--scores", scores_csv)
+    check(headerless.returncode == 0, "metrics reads a file without header: " + headerless.stderr)
+    if headerless.returncode == 0:
+        check_metrics(json.loads(headerless.stdout), metric_cases["ties_50"], "metrics without header")
+
+    # Subsets: three fixture cases in one file, rows interleaved; columns in another order.
+    subset_names = ["tiny_5", "ties_50", "perfect_20"]
+    rows = [(name, label, score) for name in subset_names
+            for label, score in zip(metric_cases[name]["labels"], metric_cases[name]["scores"])]
+    random.Random(0).shuffle(rows)
+    write_rows(scores_csv, "subset,score,label", [(name, score, label) for name, label, score in rows])
+    plot_svg = os.path.join(scratch, "roc.svg")
+    done = run("metrics", "--scores", scores_csv, "--roc-plot", plot_svg)
+    check(done.returncode == 0, "metrics with subsets exits 0: " + done.stderr)
+    if done.returncode == 0:
+        result = json.loads(done.stdout)
+        check(sorted(result.get("subsets", {})) == sorted(subset_names), "metrics reports every subset")
+        for name in subset_names:
+            check_metrics(result.get("subsets", {}).get(name, {}), metric_cases[name], "metrics of subset " + name)
+        check(result.get("n_pos") == sum(metric_cases[name]["n_pos"] for name in subset_names), "n_pos counts all rows")
+        with open(plot_svg) as f:
+            svg = f.read()
+        check(svg.startswith("<?xml") and svg.rstrip().endswith("</svg>") and all(name in svg for name in subset_names),
+              "--roc-plot writes an SVG with a curve per subset")
+
+    # Videos: each score of ties_50 becomes a video whose frames (1 to 3, in exactly representable
+    # offsets) average to that score, so the video-level values are the fixture's; a maximum or
+    # first frame instead of the mean would rank the videos differently.
+    case = metric_cases["ties_50"]
+    patterns = [[0.0], [-0.25, 0.25], [-0.25, 0.125, 0.125]]
+    rows = [(label, score + offset, "video%d" % i) for i, (label, score) in enumerate(zip(case["labels"], case["scores"]))
+            for offset in patterns[i % 3]]
+    random.Random(1).shuffle(rows)
+    write_rows(scores_csv, "label,score,video", rows)
+    done = run("metrics", "--scores", scores_csv)
+    check(done.returncode == 0, "metrics with videos exits 0: " + done.stderr)
+    if done.returncode == 0:
+        result = json.loads(done.stdout)
+        check_metrics(result.get("videos", {}), case, "metrics over videos")
+        check(result.get("n_pos") == sum(len(patterns[i % 3]) for i, label in enumerate(case["labels"]) if label == 1),
+              "frame-level n_pos counts frames")
+
+    # Errors: file and line, exit codes
+    write_rows(scores_csv, "label,score", [(1, 0.5), (0, 0.25), (2, 0.75)])
+    bad = run("metrics", "--scores", scores_csv)
+    check(bad.returncode == 1 and "scores.csv:4" in bad.stderr and "label '2'" in bad.stderr,
+          "a bad label: exit 1 naming file and line: " + bad.stderr)
+    write_rows(scores_csv, None, [(1, 0.5), (0, "x")])
+    bad = run("metrics", "--scores", scores_csv)
+    check(bad.returncode == 1 and "scores.csv:2" in bad.stderr, "a bad score: exit 1 naming file and line: " + bad.stderr)
+    write_rows(scores_csv, "label,score", [(1, 0.5), (1, 0.25)])
+    bad = run("metrics", "--scores", scores_csv)
+    check(bad.returncode == 1 and "none negative" in bad.stderr, "a single class: exit 1 saying which is missing: " + bad.stderr)
+    check(run("metrics").returncode == 2, "metrics without --scores: exit 2")
+    check(run("metrics", "--help").returncode == 0, "metrics --help exits 0")
 
 print("cli: %d failed" % len(failures) if failures else "cli: all checks passed")
 sys.exit(1 if failures else 0)
