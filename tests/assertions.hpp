@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -21,6 +23,18 @@ void check_values(const Tensor<T>& actual, const Shape& shape, const std::vector
     double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
     for (std::size_t i = 0; i < values.size(); ++i)
         CHECK(double(values[i]) == doctest::Approx(expected[i]).epsilon(tolerance));
+}
+
+// Largest |a - b| - relative * |b| over the elements of `actual` against `expected`: a result <= an
+// absolute tolerance means every element is within absolute + relative * |expected|.
+template <typename T>
+double excess(const Tensor<T>& actual, const Tensor<T>& expected, double relative) {
+    REQUIRE(actual.shape() == expected.shape());
+    std::vector<T> a = actual.to_vector(), b = expected.to_vector();
+    double worst = -1e300;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) - relative * std::abs(double(b[i])));
+    return worst;
 }
 
 // The message of the clipft::Error that `action` throws.

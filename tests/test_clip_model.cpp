@@ -1,5 +1,6 @@
 // CLIP against the reference implementation: the tiny-a checkpoints in OpenAI and HuggingFace
 // layouts (F32, F16, BF16) reproduce OpenAI's forward pass (../shared/fixtures/tiny-a).
+#include "assertions.hpp"
 #include "fixtures.hpp"
 
 #include <clipft/clip.hpp>
@@ -9,18 +10,9 @@
 
 using namespace clipft;
 using models::CheckpointLayout;
+using testing::excess;
 
 namespace {
-
-// Largest |a - b| - tolerance * |b| over the elements; <= absolute means "within".
-double excess(const Tensor<float>& actual, const Tensor<float>& expected, double relative) {
-    REQUIRE(actual.shape() == expected.shape());
-    auto a = actual.contiguous(), b = expected.contiguous();
-    double worst = -1e300;
-    for (std::int64_t i = 0; i < a.numel(); ++i)
-        worst = std::max(worst, std::abs(double(a.data()[i]) - double(b.data()[i])) - relative * std::abs(double(b.data()[i])));
-    return worst;
-}
 
 // Checks every reference output of the forward pass for a model loaded from `checkpoint`.
 void check_forward(const std::filesystem::path& checkpoint, double absolute, double relative, double logits_tolerance) {

@@ -7,9 +7,12 @@
 #include <clipft/tensor.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <numbers>
 #include <random>
+#include <sstream>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -57,6 +60,29 @@ public:
             std::uint64_t bits = engine_();
             if (bits < limit) return bits % count;
         }
+    }
+
+    // The whole state as text (the engine's standard text form and the cached normal), for
+    // checkpoints: set_state(state()) continues the exact sequence.
+    std::string state() const {
+        std::ostringstream out;
+        out << seed_ << ' ' << has_cached_normal_ << ' ' << std::hexfloat << cached_normal_ << ' ' << engine_;
+        return out.str();
+    }
+    void set_state(const std::string& state) {
+        std::istringstream in(state);
+        std::uint64_t seed = 0;
+        bool has_cached = false;
+        double cached = 0;
+        std::mt19937_64 engine;
+        std::string cached_text;
+        in >> seed >> has_cached >> cached_text >> engine;
+        cached = std::strtod(cached_text.c_str(), nullptr); // istream cannot read hexfloat portably
+        if (in.fail()) fail("Generator::set_state: not a generator state (from Generator::state): '", state.substr(0, 40), "...'");
+        seed_ = seed;
+        has_cached_normal_ = has_cached;
+        cached_normal_ = cached;
+        engine_ = engine;
     }
 
 private:

@@ -1,0 +1,162 @@
+#pragma once
+// AdamW (Loshchilov and Hutter, 2019) exactly as torch.optim.AdamW computes it, so that a step here
+// and a step there agree to float rounding: decoupled weight decay applied to the parameter first,
+// moment estimates with bias correction, per-parameter step counts. Scalars are computed in double
+// and the element-wise updates in the parameter's type, like PyTorch's CPU kernels.
+//
+// Moments are allocated at a parameter's first update, so parameters that never receive a
+// gradient (frozen ones) hold no optimizer memory.
+#include <clipft/backend/threads.hpp>
+#include <clipft/tensor.hpp>
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace clipft::optim {
+
+template <Floating T>
+using NamedParameters = std::vector<std::pair<std::string, Tensor<T>>>;
+
+// Parameters that share a weight decay.
+template <Floating T>
+struct ParameterGroup {
+    NamedParameters<T> parameters;
+    double weight_decay = 0.0;
+};
+
+struct AdamWOptions {
+    double learning_rate = 1e-3;
+    double beta1 = 0.9, beta2 = 0.999; // PyTorch's defaults; CLIP fine-tuning uses (0.9, 0.98)
+    double eps = 1e-8;
+};
+
+// The usual split for transformers: no decay on gains, biases (every tensor with fewer than two
+// axes), embeddings and logit_scale; `weight_decay` on the rest. Parameters that do not require
+// gradients (frozen ones) are left out.
+template <Floating T>
+std::vector<ParameterGroup<T>> decay_groups(const NamedParameters<T>& parameters, double weight_decay) {
+    ParameterGroup<T> decayed{{}, weight_decay}, not_decayed{{}, 0.0};
+    for (const auto& [name, tensor] : parameters) {
+        if (!tensor.requires_grad()) continue;
+        bool exempt = tensor.dim() < 2 || name.find("embedding") != std::string::npos || name == "logit_scale";
+        (exempt ? not_decayed : decayed).parameters.emplace_back(name, tensor);
+    }
+    return {decayed, not_decayed};
+}
+
+// One group with the same decay on every trainable parameter (what torch.optim.AdamW(model.parameters()) does).
+template <Floating T>
+std::vector<ParameterGroup<T>> single_group(const NamedParameters<T>& parameters, double weight_decay) {
+    ParameterGroup<T> group{{}, weight_decay};
+    for (const auto& [name, tensor] : parameters)
+        if (tensor.requires_grad()) group.parameters.emplace_back(name, tensor);
+    return {group};
+}
+
+template <Floating T>
+class AdamW {
+public:
+    struct Moments {
+        Tensor<T> exp_avg, exp_avg_sq;
+        std::int64_t step = 0;
+    };
+
+    AdamW(std::vector<ParameterGroup<T>> groups, AdamWOptions options) : groups_(std::move(groups)), options_(options) {
+        if (!(options.learning_rate >= 0) || !(options.eps >= 0) || !(options.beta1 >= 0 && options.beta1 < 1) ||
+            !(options.beta2 >= 0 && options.beta2 < 1))
+            fail("AdamW: invalid options (learning rate ", options.learning_rate, ", betas (", options.beta1, ", ",
+                 options.beta2, "), eps ", options.eps, "); need lr >= 0, eps >= 0 and betas in [0, 1)");
+        std::map<std::string, int> seen;
+        for (const auto& group : groups_)
+            for (const auto& [name, tensor] : group.parameters) {
+                if (!tensor.requires_grad())
+                    fail("AdamW: parameter '", name, "' does not require gradients (frozen); leave it out of the optimizer");
+                if (seen[name]++) fail("AdamW: parameter '", name, "' is given twice");
+            }
+    }
+
+    double learning_rate() const { return options_.learning_rate; }
+    void set_learning_rate(double learning_rate) { options_.learning_rate = learning_rate; }
+    const AdamWOptions& options() const { return options_; }
+    const std::vector<ParameterGroup<T>>& groups() const { return groups_; }
+
+    // Updates every parameter that has a gradient; the others (and their step counts) stay as they are.
+    void step() {
+        NoGradGuard no_grad;
+        for (const auto& group : groups_)
+            for (const auto& [name, parameter] : group.parameters) {
+                Tensor<T> grad = parameter.grad();
+                if (!grad.defined()) continue;
+                if (grad.shape() != parameter.shape())
+                    fail("AdamW: the gradient of '", name, "' has shape ", grad.shape(), ", the parameter ", parameter.shape());
+                Moments& moments = state_[name];
+                if (!moments.exp_avg.defined()) {
+                    moments.exp_avg = Tensor<T>::zeros(parameter.shape(), parameter.device());
+                    moments.exp_avg_sq = Tensor<T>::zeros(parameter.shape(), parameter.device());
+                }
+                update(name, parameter, grad.contiguous(), moments, group.weight_decay);
+            }
+    }
+
+    // Drops every gradient (PyTorch's zero_grad(set_to_none=True)): nothing is held between steps.
+    void zero_grad() {
+        for (auto& group : groups_)
+            for (auto& [name, parameter] : group.parameters) parameter.zero_grad();
+    }
+
+    const std::map<std::string, Moments>& state() const { return state_; }
+    // Restores moments saved from state() (a checkpoint); shapes must match the parameters.
+    void load_state(std::map<std::string, Moments> state) {
+        for (const auto& [name, moments] : state) {
+            const Tensor<T>* parameter = find(name);
+            if (!parameter)
+                fail("AdamW: the saved optimizer state has moments for '", name, "', which is not a parameter of this optimizer");
+            if (moments.exp_avg.shape() != parameter->shape() || moments.exp_avg_sq.shape() != parameter->shape())
+                fail("AdamW: saved moments of '", name, "' have shape ", moments.exp_avg.shape(), ", the parameter ",
+                     parameter->shape());
+        }
+        state_ = std::move(state);
+    }
+
+private:
+    const Tensor<T>* find(const std::string& wanted) const {
+        for (const auto& group : groups_)
+            for (const auto& [name, parameter] : group.parameters)
+                if (name == wanted) return &parameter;
+        return nullptr;
+    }
+
+    void update(const std::string& name, const Tensor<T>& parameter, const Tensor<T>& grad, Moments& moments,
+                double weight_decay) {
+        if (!parameter.is_contiguous()) fail("AdamW: parameter '", name, "' is not contiguous");
+        moments.step += 1;
+        const double lr = options_.learning_rate, beta1 = options_.beta1, beta2 = options_.beta2;
+        const double bias_correction1 = 1 - std::pow(beta1, double(moments.step));
+        const double bias_correction2 = 1 - std::pow(beta2, double(moments.step));
+        // The scalars PyTorch's kernels see, each rounded to T once.
+        const T decay = T(1 - lr * weight_decay), keep1 = T(beta1), new1 = T(1 - beta1), keep2 = T(beta2),
+                new2 = T(1 - beta2), correction2_root = T(std::sqrt(bias_correction2)), eps = T(options_.eps),
+                step_size = T(-(lr / bias_correction1));
+        T* p = parameter.data();
+        T* m = moments.exp_avg.data();
+        T* v = moments.exp_avg_sq.data();
+        const T* g = grad.data();
+        backend::parallel_for(parameter.numel(), 16384, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t i = begin; i < end; ++i) {
+                p[i] = p[i] * decay;
+                m[i] = m[i] * keep1 + g[i] * new1;
+                v[i] = v[i] * keep2 + new2 * g[i] * g[i];
+                p[i] = p[i] + step_size * (m[i] / (std::sqrt(v[i]) / correction2_root + eps));
+            }
+        });
+    }
+
+    std::vector<ParameterGroup<T>> groups_;
+    AdamWOptions options_;
+    std::map<std::string, Moments> state_;
+};
+
+} // namespace clipft::optim

@@ -1,0 +1,34 @@
+#pragma once
+// Clipping by the global gradient norm, like torch.nn.utils.clip_grad_norm_: when the L2 norm of all
+// gradients together exceeds max_norm, every gradient is scaled by max_norm / (norm + 1e-6).
+#include <clipft/tensor.hpp>
+
+#include <cmath>
+#include <vector>
+
+namespace clipft::optim {
+
+// Returns the norm before clipping (accumulated in double). Parameters without a gradient are skipped.
+template <Floating T>
+double clip_gradient_norm(const std::vector<Tensor<T>>& parameters, double max_norm) {
+    if (!(max_norm > 0)) fail("clip_gradient_norm: max_norm must be positive, got ", max_norm);
+    double squares = 0;
+    for (const Tensor<T>& parameter : parameters) {
+        if (!parameter.grad().defined()) continue;
+        for (T value : parameter.grad().to_vector()) squares += double(value) * double(value);
+    }
+    double norm = std::sqrt(squares);
+    double coefficient = max_norm / (norm + 1e-6);
+    if (coefficient < 1) {
+        NoGradGuard no_grad;
+        for (const Tensor<T>& parameter : parameters) {
+            Tensor<T> grad = parameter.grad();
+            if (!grad.defined()) continue;
+            T* data = grad.data(); // gradients are held contiguous (Tensor::accumulate_grad)
+            for (std::int64_t i = 0; i < grad.numel(); ++i) data[i] = T(data[i] * T(coefficient));
+        }
+    }
+    return norm;
+}
+
+} // namespace clipft::optim

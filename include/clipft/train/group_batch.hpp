@@ -1,0 +1,72 @@
+#pragma once
+// A batch of class groups as the group contrastive loss consumes it, and that loss computed by a
+// CLIP model. The text tower runs once per distinct description of the batch (two rows for the
+// binary case), however many groups use it.
+#include <clipft/loss/contrastive.hpp>
+#include <clipft/models/clip.hpp>
+
+#include <map>
+
+namespace clipft::train {
+
+template <Floating T>
+struct GroupBatch {
+    Tensor<T> pixels;                           // [G, k, 3, R, R]; image j of group g
+    Tensor<std::int64_t> class_ids;             // [G, k]: the class of image j of group g
+    Tensor<std::int64_t> token_ids;             // [U, L]: each description the batch uses, once
+    Tensor<std::int64_t> description_of_slot;   // [G, k]: the row of token_ids paired with image j of group g
+
+    std::int64_t groups() const { return class_ids.size(0); }
+    std::int64_t k() const { return class_ids.size(1); }
+};
+
+// Builds a batch from a table of tokenized descriptions [N, L] and, per slot, the row of the table
+// it uses [G, k]; only the rows in use are kept.
+template <Floating T>
+GroupBatch<T> make_group_batch(const Tensor<T>& pixels, const Tensor<std::int64_t>& class_ids,
+                               const Tensor<std::int64_t>& description_table, const Tensor<std::int64_t>& table_row_of_slot) {
+    if (class_ids.dim() != 2 || table_row_of_slot.shape() != class_ids.shape())
+        fail("make_group_batch: class ids ", class_ids.shape(), " and description rows ", table_row_of_slot.shape(),
+             " must both have shape [groups, k]");
+    if (pixels.dim() != 5 || pixels.size(0) != class_ids.size(0) || pixels.size(1) != class_ids.size(1))
+        fail("make_group_batch: pixels of shape ", pixels.shape(), " do not match class ids of shape ", class_ids.shape(),
+             "; pass [groups, k, 3, R, R]");
+    if (description_table.dim() != 2)
+        fail("make_group_batch: the description table must be token ids [N, L], got shape ", description_table.shape());
+    Tensor<std::int64_t> rows = table_row_of_slot.contiguous();
+    std::map<std::int64_t, std::int64_t> compact; // table row -> row of the batch's token_ids
+    for (std::int64_t i = 0; i < rows.numel(); ++i) {
+        std::int64_t row = rows.data()[i];
+        if (row < 0 || row >= description_table.size(0))
+            fail("make_group_batch: slot ", i, " uses description row ", row, ", outside the table of ",
+                 description_table.size(0), " descriptions");
+        compact.emplace(row, 0);
+    }
+    std::vector<std::int64_t> used;
+    for (auto& [row, position] : compact) {
+        position = std::int64_t(used.size());
+        used.push_back(row);
+    }
+    Tensor<std::int64_t> slots = Tensor<std::int64_t>::empty(rows.shape());
+    for (std::int64_t i = 0; i < rows.numel(); ++i) slots.data()[i] = compact.at(rows.data()[i]);
+    Tensor<std::int64_t> table = description_table.contiguous();
+    std::int64_t length = table.size(1);
+    Tensor<std::int64_t> token_ids = Tensor<std::int64_t>::empty({std::int64_t(used.size()), length});
+    for (std::size_t u = 0; u < used.size(); ++u)
+        std::copy_n(table.data() + used[u] * length, length, token_ids.data() + std::int64_t(u) * length);
+    return {pixels, class_ids.contiguous(), token_ids, slots};
+}
+
+// The group contrastive loss of `model` on `batch`.
+template <Floating T>
+Tensor<T> group_loss(const models::CLIP<T>& model, const GroupBatch<T>& batch) {
+    std::int64_t groups = batch.groups(), k = batch.k();
+    const Shape& pixels = batch.pixels.shape();
+    Tensor<T> images = model.encode_image(batch.pixels.reshape({groups * k, pixels[2], pixels[3], pixels[4]}))
+                           .reshape({groups, k, -1});
+    Tensor<T> texts = ops::index_select(model.encode_text(batch.token_ids), 0, batch.description_of_slot.reshape({groups * k}))
+                          .reshape({groups, k, -1});
+    return loss::group_contrastive_loss(images, texts, model.logit_scale);
+}
+
+} // namespace clipft::train

@@ -1,0 +1,151 @@
+#pragma once
+// What goes into each training batch (SPEC "The method"): groups of k images of k distinct
+// classes, and the description each class uses. Images and descriptions are drawn without
+// replacement through lists reshuffled at every pass, so every image and every description is used
+// once per pass. All draws come from one seeded Generator; state() / load_state() carry the whole
+// sampler across a checkpoint.
+#include <clipft/io/json.hpp>
+#include <clipft/random.hpp>
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+namespace clipft::train {
+
+// The items 0..size-1 in an order reshuffled each time it runs out.
+class ReshuffledList {
+public:
+    explicit ReshuffledList(std::int64_t size = 0) : size_(size), position_(size) {
+        if (size < 0) fail("ReshuffledList: negative size ", size);
+    }
+
+    std::int64_t size() const { return size_; }
+
+    std::int64_t next(Generator& generator) {
+        if (size_ == 0) fail("ReshuffledList: cannot draw from an empty list");
+        if (position_ == size_) {
+            order_.resize(std::size_t(size_));
+            std::iota(order_.begin(), order_.end(), std::int64_t(0));
+            shuffle(order_, generator);
+            position_ = 0;
+        }
+        return order_[std::size_t(position_++)];
+    }
+
+    io::Json state() const { return {{"order", order_}, {"position", position_}}; }
+    void load_state(const io::Json& state) {
+        order_ = state.at("order").get<std::vector<std::int64_t>>();
+        position_ = state.at("position").get<std::int64_t>();
+        if (position_ < 0 || position_ > size_ || (position_ < size_ && std::int64_t(order_.size()) != size_))
+            fail("ReshuffledList::load_state: the saved list (", order_.size(), " items, position ", position_,
+                 ") does not fit a list of ", size_, " items; was the dataset changed since the checkpoint?");
+    }
+
+private:
+    std::int64_t size_;
+    std::int64_t position_;
+    std::vector<std::int64_t> order_;
+};
+
+// Whether one description per class is drawn for the whole batch (the thesis) or one per group.
+enum class DescriptionDraw { per_batch, per_group };
+
+struct GroupSamplerOptions {
+    std::int64_t k = 2;                 // classes per group; 2 with two classes is the real/fake pair
+    std::int64_t groups_per_batch = 8;  // "batch size 16" in the thesis = 8 pairs
+    DescriptionDraw description_draw = DescriptionDraw::per_batch;
+    std::uint64_t seed = 0;
+};
+
+// One batch, slots in row-major [group, slot] order.
+struct SampledBatch {
+    std::int64_t groups = 0, k = 0;
+    std::vector<std::int64_t> classes;      // class of each slot
+    std::vector<std::int64_t> items;        // the dataset item (image) of each slot
+    std::vector<std::int64_t> descriptions; // index of the description within its class's list
+};
+
+class GroupSampler {
+public:
+    // items_of_class[c]: the dataset items of class c; description_counts[c]: how many descriptions class c has.
+    GroupSampler(std::vector<std::vector<std::int64_t>> items_of_class, const std::vector<std::int64_t>& description_counts,
+                 const GroupSamplerOptions& options)
+        : items_of_class_(std::move(items_of_class)), options_(options), generator_(options.seed) {
+        std::int64_t classes = std::int64_t(items_of_class_.size());
+        if (std::int64_t(description_counts.size()) != classes)
+            fail("GroupSampler: ", classes, " classes of images but descriptions for ", description_counts.size(), " classes");
+        if (options.k < 2 || options.k > classes)
+            fail("GroupSampler: groups of k = ", options.k, " distinct classes need 2 <= k <= the number of classes (", classes, ")");
+        if (options.groups_per_batch < 1) fail("GroupSampler: groups_per_batch must be >= 1, got ", options.groups_per_batch);
+        for (std::int64_t c = 0; c < classes; ++c) {
+            if (items_of_class_[std::size_t(c)].empty())
+                fail("GroupSampler: class ", c, " has no images; every class needs at least one");
+            if (description_counts[std::size_t(c)] < 1) fail("GroupSampler: class ", c, " has no descriptions");
+            image_lists_.emplace_back(std::int64_t(items_of_class_[std::size_t(c)].size()));
+            description_lists_.emplace_back(description_counts[std::size_t(c)]);
+        }
+    }
+
+    std::int64_t classes() const { return std::int64_t(items_of_class_.size()); }
+    const GroupSamplerOptions& options() const { return options_; }
+
+    // An epoch passes once through the smallest class: each group uses a class with probability k / N.
+    std::int64_t batches_per_epoch() const {
+        std::size_t smallest = items_of_class_.front().size();
+        for (const auto& items : items_of_class_) smallest = std::min(smallest, items.size());
+        std::int64_t groups = std::int64_t(smallest) * classes() / options_.k;
+        return std::max<std::int64_t>(1, groups / options_.groups_per_batch);
+    }
+
+    SampledBatch next() {
+        SampledBatch batch{options_.groups_per_batch, options_.k, {}, {}, {}};
+        std::vector<std::int64_t> batch_description(std::size_t(classes()), -1);
+        for (std::int64_t g = 0; g < batch.groups; ++g) {
+            for (std::int64_t c : group_classes()) {
+                auto& description = batch_description[std::size_t(c)];
+                if (options_.description_draw == DescriptionDraw::per_group || description < 0)
+                    description = description_lists_[std::size_t(c)].next(generator_);
+                batch.classes.push_back(c);
+                batch.items.push_back(items_of_class_[std::size_t(c)][std::size_t(image_lists_[std::size_t(c)].next(generator_))]);
+                batch.descriptions.push_back(description);
+            }
+        }
+        return batch;
+    }
+
+    io::Json state() const {
+        io::Json images = io::Json::array(), descriptions = io::Json::array();
+        for (const auto& list : image_lists_) images.push_back(list.state());
+        for (const auto& list : description_lists_) descriptions.push_back(list.state());
+        return {{"generator", generator_.state()}, {"images", images}, {"descriptions", descriptions}};
+    }
+    void load_state(const io::Json& state) {
+        if (state.at("images").size() != image_lists_.size() || state.at("descriptions").size() != description_lists_.size())
+            fail("GroupSampler::load_state: the saved sampler has ", state.at("images").size(), " classes, this one ", classes());
+        generator_.set_state(state.at("generator").get<std::string>());
+        for (std::size_t c = 0; c < image_lists_.size(); ++c) {
+            image_lists_[c].load_state(state.at("images")[c]);
+            description_lists_[c].load_state(state.at("descriptions")[c]);
+        }
+    }
+
+private:
+    // All classes in order when k = N (real then fake for the pair), else k distinct classes drawn uniformly.
+    std::vector<std::int64_t> group_classes() {
+        std::vector<std::int64_t> all(static_cast<std::size_t>(classes()));
+        std::iota(all.begin(), all.end(), std::int64_t(0));
+        if (options_.k == classes()) return all;
+        for (std::int64_t i = 0; i < options_.k; ++i) // the first k steps of a Fisher-Yates shuffle
+            std::swap(all[std::size_t(i)], all[std::size_t(i + std::int64_t(generator_.uniform_integer(std::uint64_t(classes() - i))))]);
+        all.resize(std::size_t(options_.k));
+        return all;
+    }
+
+    std::vector<std::vector<std::int64_t>> items_of_class_;
+    GroupSamplerOptions options_;
+    Generator generator_;
+    std::vector<ReshuffledList> image_lists_, description_lists_;
+};
+
+} // namespace clipft::train
