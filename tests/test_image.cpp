@@ -1,17 +1,9 @@
 // Image loading: PNG/BMP round trips of known pixels, JPEG EXIF orientation, every kind of bad
-// file, the decompression-bomb limit, and real photographs. Test images are written here with
-// stb_image_write.
+// file, the decompression-bomb limit, and real photographs. Test images are written with
+// clipft/image/save.hpp (stb_image_write).
 #include "fixtures.hpp"
 
 #include <clipft/clip.hpp>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
 
 #include <doctest/doctest.h>
 
@@ -25,27 +17,11 @@ namespace {
 
 doctest::Contains contains(const std::string& text) { return doctest::Contains(text.c_str()); }
 
-void append_bytes(void* context, void* data, int size) {
-    static_cast<std::string*>(context)->append(static_cast<const char*>(data), std::size_t(size));
-}
-
-enum class Format { png, bmp, jpeg };
+using Format = image::ImageFormat;
 
 // The file bytes of `pixels` (height x width x channels) in a format.
 std::string encode(Format format, const std::vector<std::uint8_t>& pixels, int height, int width, int channels) {
-    std::string bytes;
-    int written = 0;
-    switch (format) {
-    case Format::png:
-        written = stbi_write_png_to_func(append_bytes, &bytes, width, height, channels, pixels.data(), width * channels);
-        break;
-    case Format::bmp: written = stbi_write_bmp_to_func(append_bytes, &bytes, width, height, channels, pixels.data()); break;
-    case Format::jpeg:
-        written = stbi_write_jpg_to_func(append_bytes, &bytes, width, height, channels, pixels.data(), 100);
-        break;
-    }
-    REQUIRE(written != 0);
-    return bytes;
+    return image::encode_pixels(format, pixels.data(), height, width, channels, 100);
 }
 
 std::vector<std::uint8_t> pattern(int height, int width, int channels) {

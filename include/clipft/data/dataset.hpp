@@ -1,0 +1,218 @@
+#pragma once
+// Labelled image datasets: a folder per class or a manifest CSV, with the operations the thesis'
+// experiments need: balanced selection per subset (e.g. 2,500 images of each manipulation), splits
+// by video (no identity in both halves), and keeping or leaving out subsets.
+//
+// Folder layout: root/<class>/[<subset>/][<video>/...]<image>. An image directly in the class folder
+// has no subset; one level below, the folder names its subset (e.g. the manipulation); deeper
+// folders name the video (subset/folder/...). Images are .jpg, .jpeg, .png or .bmp (any case).
+// Manifest: a CSV with a header holding `path` and `label` and optionally `subset` and `video`;
+// relative paths are relative to the manifest's folder; a label is a class name or index.
+#include <clipft/io/csv.hpp>
+#include <clipft/random.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace clipft::data {
+
+struct Sample {
+    std::filesystem::path path;
+    std::int64_t label = 0;
+    std::string subset, video; // empty when unknown
+};
+
+inline bool is_image_file(const std::filesystem::path& path) {
+    std::string extension = path.extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return extension == ".jpg" || extension == ".jpeg" || extension == ".png" || extension == ".bmp";
+}
+
+struct Dataset {
+    std::vector<std::string> classes;
+    std::vector<Sample> samples;
+
+    // `class_order` fixes the class indices (e.g. {"real", "fake"}: real = 0); without it the
+    // class folders in sorted order.
+    static Dataset from_folder(const std::filesystem::path& root, std::vector<std::string> class_order = {}) {
+        namespace fs = std::filesystem;
+        if (!fs::is_directory(root)) fail(root.string(), ": not a folder (a dataset folder holds one sub-folder per class)");
+        if (class_order.empty()) {
+            for (const auto& entry : fs::directory_iterator(root))
+                if (entry.is_directory()) class_order.push_back(entry.path().filename().string());
+            std::sort(class_order.begin(), class_order.end());
+        }
+        Dataset dataset{class_order, {}};
+        for (std::size_t c = 0; c < class_order.size(); ++c) {
+            fs::path folder = root / class_order[c];
+            if (!fs::is_directory(folder))
+                fail(root.string(), ": no folder '", class_order[c], "' for class ", c, " (classes: ", join(class_order), ")");
+            std::vector<fs::path> files;
+            for (const auto& entry : fs::recursive_directory_iterator(folder))
+                if (entry.is_regular_file() && is_image_file(entry.path())) files.push_back(entry.path());
+            std::sort(files.begin(), files.end());
+            for (const fs::path& file : files) {
+                std::vector<std::string> folders;
+                for (const auto& part : fs::relative(file.parent_path(), folder))
+                    if (part != ".") folders.push_back(part.string());
+                Sample sample{file, std::int64_t(c), folders.empty() ? "" : folders.front(), ""};
+                for (std::size_t i = 1; i < folders.size(); ++i) sample.video += (i > 1 ? "/" : "") + folders[i];
+                if (!sample.video.empty()) sample.video = sample.subset + "/" + sample.video;
+                dataset.samples.push_back(std::move(sample));
+            }
+        }
+        dataset.check_not_empty(root.string());
+        return dataset;
+    }
+
+    static Dataset from_manifest(const std::filesystem::path& manifest, std::vector<std::string> class_order = {}) {
+        io::CsvTable table = io::read_csv(manifest);
+        std::size_t path_column = table.column("path"), label_column = table.column("label");
+        std::optional<std::size_t> subset_column = table.find_column("subset"), video_column = table.find_column("video");
+        std::vector<std::string> labels;
+        for (const io::CsvRow& row : table.rows) labels.push_back(row.fields[label_column]);
+        bool numeric = std::all_of(labels.begin(), labels.end(), [](const std::string& label) {
+            return !label.empty() && label.find_first_not_of("0123456789") == std::string::npos;
+        });
+        if (class_order.empty()) {
+            std::set<std::string> names(labels.begin(), labels.end());
+            if (numeric) {
+                std::int64_t largest = -1;
+                for (const std::string& label : names) largest = std::max<std::int64_t>(largest, std::stoll(label));
+                for (std::int64_t c = 0; c <= largest; ++c) class_order.push_back(std::to_string(c));
+            } else {
+                class_order.assign(names.begin(), names.end());
+            }
+        }
+        Dataset dataset{class_order, {}};
+        for (std::size_t r = 0; r < table.rows.size(); ++r) {
+            const io::CsvRow& row = table.rows[r];
+            Sample sample;
+            sample.path = row.fields[path_column];
+            if (sample.path.is_relative()) sample.path = manifest.parent_path() / sample.path;
+            sample.label = dataset.label_of(labels[r], numeric, table.where(row));
+            if (subset_column) sample.subset = row.fields[*subset_column];
+            if (video_column) sample.video = row.fields[*video_column];
+            dataset.samples.push_back(std::move(sample));
+        }
+        dataset.check_not_empty(manifest.string());
+        return dataset;
+    }
+
+    // A folder or a .csv manifest.
+    static Dataset open(const std::filesystem::path& path, std::vector<std::string> class_order = {}) {
+        if (!std::filesystem::exists(path)) fail(path.string(), ": no such dataset folder or manifest");
+        return std::filesystem::is_directory(path) ? from_folder(path, std::move(class_order)) : from_manifest(path, std::move(class_order));
+    }
+
+    std::size_t size() const { return samples.size(); }
+    std::vector<std::int64_t> labels() const {
+        std::vector<std::int64_t> result;
+        for (const Sample& sample : samples) result.push_back(sample.label);
+        return result;
+    }
+    std::vector<std::filesystem::path> paths() const {
+        std::vector<std::filesystem::path> result;
+        for (const Sample& sample : samples) result.push_back(sample.path);
+        return result;
+    }
+    std::vector<std::int64_t> count_per_class() const {
+        std::vector<std::int64_t> counts(classes.size(), 0);
+        for (const Sample& sample : samples) ++counts[std::size_t(sample.label)];
+        return counts;
+    }
+
+    template <typename Keep>
+    Dataset filter(Keep keep) const {
+        Dataset result{classes, {}};
+        for (const Sample& sample : samples)
+            if (keep(sample)) result.samples.push_back(sample);
+        return result;
+    }
+    // Leave-one-subset-out training keeps every subset but `subset`; its test keeps only it (and the
+    // samples of no subset, e.g. the real images).
+    Dataset without_subset(const std::string& subset) const {
+        return filter([&](const Sample& sample) { return sample.subset != subset; });
+    }
+    Dataset only_subset(const std::string& subset) const {
+        return filter([&](const Sample& sample) { return sample.subset == subset || sample.subset.empty(); });
+    }
+
+    // At most `per_class` samples of each class, drawn at random (seeded), shared equally among the
+    // class's subsets (10,000 fakes of four manipulations: 2,500 each). A subset with fewer samples
+    // than its share gives all it has.
+    Dataset balanced(std::int64_t per_class, std::uint64_t seed) const {
+        if (per_class < 1) fail("Dataset::balanced: per_class must be >= 1, got ", per_class);
+        Generator generator(seed);
+        Dataset result{classes, {}};
+        for (std::int64_t c = 0; c < std::int64_t(classes.size()); ++c) {
+            std::map<std::string, std::vector<std::size_t>> by_subset;
+            for (std::size_t i = 0; i < samples.size(); ++i)
+                if (samples[i].label == c) by_subset[samples[i].subset].push_back(i);
+            if (by_subset.empty()) continue;
+            std::int64_t share = per_class / std::int64_t(by_subset.size());
+            for (auto& [subset, indices] : by_subset) {
+                shuffle(indices, generator);
+                indices.resize(std::min(indices.size(), std::size_t(share)));
+                std::sort(indices.begin(), indices.end());
+                for (std::size_t i : indices) result.samples.push_back(samples[i]);
+            }
+        }
+        return result;
+    }
+
+    // Train and held-out parts with whole videos on one side (a sample without a video is its own
+    // group); about `held_out_fraction` of the groups are held out, drawn at random (seeded).
+    std::pair<Dataset, Dataset> split_by_video(double held_out_fraction, std::uint64_t seed) const {
+        if (!(held_out_fraction > 0 && held_out_fraction < 1))
+            fail("Dataset::split_by_video: the held-out fraction must be in (0, 1), got ", held_out_fraction);
+        std::vector<std::string> groups;
+        std::map<std::string, bool> held_out;
+        for (const Sample& sample : samples) {
+            std::string group = group_of(sample);
+            if (held_out.emplace(group, false).second) groups.push_back(group);
+        }
+        Generator generator(seed);
+        shuffle(groups, generator);
+        std::size_t count = std::max<std::size_t>(1, std::size_t(std::llround(held_out_fraction * double(groups.size()))));
+        if (count >= groups.size()) fail("Dataset::split_by_video: ", groups.size(), " videos cannot be split; add data");
+        for (std::size_t i = 0; i < count; ++i) held_out[groups[i]] = true;
+        return {filter([&](const Sample& sample) { return !held_out.at(group_of(sample)); }),
+                filter([&](const Sample& sample) { return held_out.at(group_of(sample)); })};
+    }
+
+private:
+    static std::string group_of(const Sample& sample) {
+        return sample.video.empty() ? "file:" + sample.path.string() : "video:" + sample.subset + "|" + sample.video;
+    }
+
+    static std::string join(const std::vector<std::string>& names) {
+        std::string text;
+        for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+        return text;
+    }
+
+    std::int64_t label_of(const std::string& label, bool numeric, const std::string& where) const {
+        if (numeric) {
+            std::int64_t index = std::stoll(label);
+            if (index < std::int64_t(classes.size())) return index;
+            fail(where, ": label ", label, " is not a class index (", classes.size(), " classes: ", join(classes), ")");
+        }
+        auto found = std::find(classes.begin(), classes.end(), label);
+        if (found == classes.end()) fail(where, ": label '", label, "' is not a class (classes: ", join(classes), ")");
+        return found - classes.begin();
+    }
+
+    void check_not_empty(const std::string& source) const {
+        if (samples.empty()) fail(source, ": the dataset holds no images (.jpg, .jpeg, .png, .bmp)");
+        std::vector<std::int64_t> counts = count_per_class();
+        for (std::size_t c = 0; c < classes.size(); ++c)
+            if (counts[c] == 0) fail(source, ": class '", classes[c], "' has no images");
+    }
+};
+
+} // namespace clipft::data

@@ -1,0 +1,374 @@
+#pragma once
+// The fine-tuning loop of the thesis (section 7): group contrastive loss, AdamW with a scheduled
+// learning rate, validation every epoch (loss on fixed groups, AUC of the positive class), early
+// stopping, the best weights kept, and checkpoints from which a run resumes bit for bit.
+//
+// Files in the output folder:
+//   checkpoint.safetensors  weights ("model.<name>"), AdamW moments ("exp_avg.<name>",
+//                           "exp_avg_sq.<name>"), and the trainer's state as JSON (metadata "trainer")
+//   best.safetensors        the weights of the lowest validation loss, as an OpenAI-layout checkpoint
+//   metrics.jsonl           one JSON object per logged training window and per validation
+//   metrics.csv             one row per epoch
+//   loss.svg, auc.svg       training and validation loss, and validation AUC, per epoch
+// Every file is replaced atomically, so an interrupted run leaves the previous versions intact.
+#include <clipft/data/image_set.hpp>
+#include <clipft/eval/metrics.hpp>
+#include <clipft/eval/scoring.hpp>
+#include <clipft/models/checkpoint.hpp>
+#include <clipft/optim/adamw.hpp>
+#include <clipft/optim/gradient_clipping.hpp>
+#include <clipft/optim/schedule.hpp>
+#include <clipft/plot/svg.hpp>
+#include <clipft/progress.hpp>
+#include <clipft/text/tokenized_descriptions.hpp>
+#include <clipft/train/early_stopping.hpp>
+#include <clipft/train/group_batch.hpp>
+#include <clipft/train/sampler.hpp>
+
+#include <cmath>
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <numeric>
+#include <functional>
+#include <sstream>
+
+namespace clipft::train {
+
+using data::ImageSet;
+
+struct TrainerOptions {
+    GroupSamplerOptions sampler;             // k, groups per batch, description draw, seed
+    std::int64_t accumulation_steps = 1;     // batches whose gradients are summed before each update
+    std::int64_t max_epochs = 100;
+    std::int64_t max_steps = -1;             // optimizer updates in all; -1: no limit
+    std::int64_t batches_per_epoch = 0;      // 0: one pass over the smallest class
+    std::int64_t validation_batches = 0;     // 0: one pass over the smallest validation class
+    optim::AdamWOptions adamw{1e-3, 0.9, 0.98, 1e-6};
+    double weight_decay = 0.2;
+    bool decay_all_parameters = false;       // false: no decay on gains, biases, embeddings, logit_scale
+    optim::LearningRateSchedule schedule = optim::LearningRateSchedule::constant_rate(1e-6);
+    double max_gradient_norm = 0;            // 0: no clipping
+    EarlyStopping early_stopping;
+    std::int64_t checkpoint_every = 0;       // also checkpoint every this many updates; 0: at epoch ends only
+    std::int64_t log_every = 10;             // updates per training record in metrics.jsonl
+    std::int64_t positive_class = -1;        // class whose probability is the score for AUC; -1: the last class
+    eval::ScoringOptions scoring;
+    std::filesystem::path output_dir = "run";
+    bool progress = true;
+};
+
+struct TrainingSummary {
+    std::int64_t steps = 0, epochs = 0, best_epoch = -1;
+    double best_validation_loss = NAN, best_validation_auc = NAN;
+    bool stopped_early = false;
+};
+
+class Trainer {
+public:
+    Trainer(models::CLIP<float>& model, ImageSet train, ImageSet validation, text::TokenizedDescriptions descriptions,
+            TrainerOptions options)
+        : model_(model), train_(std::move(train)), validation_(std::move(validation)),
+          descriptions_(std::move(descriptions)), options_(std::move(options)),
+          sampler_(train_.items_of_class(descriptions_.classes()), descriptions_.counts, options_.sampler),
+          optimizer_(options_.decay_all_parameters ? optim::single_group(model.named_parameters(), options_.weight_decay)
+                                                   : optim::decay_groups(model.named_parameters(), options_.weight_decay),
+                     options_.adamw) {
+        if (options_.accumulation_steps < 1) fail("Trainer: accumulation_steps must be >= 1, got ", options_.accumulation_steps);
+        if (validation_.labels.empty()) fail("Trainer: the validation set is empty; give it images of every class");
+        std::int64_t trainable = 0;
+        for (const auto& group : optimizer_.groups()) trainable += std::int64_t(group.parameters.size());
+        if (trainable == 0) fail("Trainer: no parameter is trainable (freeze policy 'none'?); nothing to fine-tune");
+        positive_class_ = options_.positive_class < 0 ? descriptions_.classes() - 1 : options_.positive_class;
+        if (positive_class_ >= descriptions_.classes())
+            fail("Trainer: positive class ", positive_class_, " does not exist (", descriptions_.classes(), " classes)");
+        early_stopping_ = options_.early_stopping;
+        std::filesystem::create_directories(options_.output_dir);
+    }
+
+    std::filesystem::path checkpoint_path() const { return options_.output_dir / "checkpoint.safetensors"; }
+    std::filesystem::path best_path() const { return options_.output_dir / "best.safetensors"; }
+    std::int64_t step() const { return step_; }
+    const optim::AdamW<float>& optimizer() const { return optimizer_; }
+    const std::vector<io::Json>& history() const { return history_; }
+
+    std::int64_t batches_per_epoch() const {
+        return options_.batches_per_epoch > 0 ? options_.batches_per_epoch
+                                               : std::max<std::int64_t>(1, sampler_.batches_per_epoch() / options_.accumulation_steps);
+    }
+
+    // Continues the run saved in `checkpoint` (a checkpoint.safetensors of this trainer).
+    void resume(const std::filesystem::path& checkpoint) {
+        io::SafetensorsFile file = io::load_safetensors(checkpoint);
+        if (!file.metadata().contains("trainer"))
+            fail(checkpoint.string(), ": not a training checkpoint (no 'trainer' metadata); pass the checkpoint.safetensors of a run");
+        io::Json state = io::parse_json(file.metadata().at("trainer"), checkpoint.string() + " (metadata 'trainer')");
+        NoGradGuard no_grad;
+        for (auto& [name, parameter] : model_.named_parameters()) {
+            if (!file.contains("model." + name))
+                fail(checkpoint.string(), ": no tensor 'model.", name, "'; was the checkpoint written for another model?");
+            Tensor<float> saved = file.get<float>("model." + name);
+            if (saved.shape() != parameter.shape())
+                fail(checkpoint.string(), ": tensor 'model.", name, "' has shape ", saved.shape(), ", the model ", parameter.shape());
+            parameter.copy_(saved);
+        }
+        std::map<std::string, optim::AdamW<float>::Moments> moments;
+        for (const auto& [name, steps] : state.at("optimizer_steps").items())
+            moments[name] = {file.get<float>("exp_avg." + name).clone(), file.get<float>("exp_avg_sq." + name).clone(),
+                             steps.get<std::int64_t>()};
+        optimizer_.load_state(std::move(moments));
+        sampler_.load_state(state.at("sampler"));
+        early_stopping_.load_state(state.at("early_stopping"));
+        step_ = state.at("step");
+        epoch_ = state.at("epoch");
+        batch_in_epoch_ = state.at("batch_in_epoch");
+        epoch_loss_sum_ = state.at("epoch_loss_sum");
+        window_loss_sum_ = state.at("window_loss_sum");
+        window_steps_ = state.at("window_steps");
+        seconds_ = state.at("seconds");
+        history_ = state.at("history").get<std::vector<io::Json>>();
+    }
+
+    // Trains until max_epochs, max_steps or early stopping; then the model holds the best weights
+    // (when a validation ran).
+    TrainingSummary run() {
+        TrainingSummary summary;
+        run_started_ = std::chrono::steady_clock::now();
+        const std::int64_t per_epoch = batches_per_epoch();
+        const double images_per_step = double(options_.sampler.groups_per_batch * options_.sampler.k * options_.accumulation_steps);
+        bool stop = early_stopping_.should_stop();
+        while (!stop && epoch_ < options_.max_epochs && !out_of_steps()) {
+            ProgressBar bar("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(options_.max_epochs), per_epoch,
+                            "img", options_.progress, batch_in_epoch_);
+            while (batch_in_epoch_ < per_epoch && !out_of_steps()) {
+                double loss = train_step();
+                ++batch_in_epoch_;
+                epoch_loss_sum_ += loss;
+                window_loss_sum_ += loss;
+                ++window_steps_;
+                if (window_steps_ == options_.log_every) log_window();
+                std::ostringstream status;
+                status << "loss " << std::setprecision(4) << epoch_loss_sum_ / double(batch_in_epoch_) << "  lr "
+                       << std::setprecision(3) << optimizer_.learning_rate();
+                bar.update(batch_in_epoch_, status.str(), images_per_step);
+                if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && batch_in_epoch_ < per_epoch)
+                    save_checkpoint();
+            }
+            if (batch_in_epoch_ < per_epoch) { // out of steps mid-epoch
+                save_checkpoint();
+                break;
+            }
+            bar.finish();
+            stop = end_epoch(per_epoch);
+        }
+        summary.stopped_early = stop;
+        summary.steps = step_;
+        summary.epochs = epoch_;
+        summary.best_epoch = early_stopping_.best_epoch;
+        summary.best_validation_loss = early_stopping_.best_loss;
+        for (const io::Json& record : history_)
+            if (record.at("kind") == "validation" && record.at("epoch") == early_stopping_.best_epoch + 1 && record.at("auc").is_number())
+                summary.best_validation_auc = record.at("auc").get<double>();
+        if (early_stopping_.best_epoch >= 0) restore_best();
+        return summary;
+    }
+
+    // The mean group contrastive loss over the validation groups (the same groups every epoch).
+    double validation_loss() {
+        NoGradGuard no_grad;
+        GroupSamplerOptions fixed = options_.sampler;
+        fixed.seed = options_.sampler.seed + 1; // a stream of its own, reset at every validation
+        GroupSampler sampler(validation_.items_of_class(descriptions_.classes()), descriptions_.counts, fixed);
+        std::int64_t batches = options_.validation_batches > 0 ? options_.validation_batches : sampler.batches_per_epoch();
+        double sum = 0;
+        for (std::int64_t b = 0; b < batches; ++b) sum += group_loss(model_, make_batch(sampler.next(), validation_)).item();
+        return sum / double(batches);
+    }
+
+    // Probability of each class for every validation image [n, C].
+    Tensor<float> validation_probabilities(std::int64_t chunk = 32) {
+        NoGradGuard no_grad;
+        std::vector<Tensor<float>> images, texts;
+        std::int64_t n = std::int64_t(validation_.labels.size()), total = descriptions_.token_ids.size(0);
+        for (std::int64_t begin = 0; begin < n; begin += chunk) {
+            std::vector<std::int64_t> items(std::size_t(std::min(chunk, n - begin)));
+            std::iota(items.begin(), items.end(), begin);
+            images.push_back(model_.encode_image(validation_.load(items)));
+        }
+        for (std::int64_t begin = 0; begin < total; begin += chunk)
+            texts.push_back(model_.encode_text(descriptions_.token_ids.narrow(0, begin, std::min(chunk, total - begin))));
+        return eval::class_probabilities(ops::concat(images, 0), ops::concat(texts, 0), descriptions_.counts,
+                                         model_.logit_scale.item(), options_.scoring);
+    }
+
+private:
+    bool out_of_steps() const { return options_.max_steps >= 0 && step_ >= options_.max_steps; }
+
+    GroupBatch<float> make_batch(const SampledBatch& sampled, const ImageSet& images) const {
+        Tensor<float> pixels = images.load(sampled.items);
+        Tensor<std::int64_t> class_ids = Tensor<std::int64_t>::from_vector(sampled.classes, {sampled.groups, sampled.k});
+        Tensor<std::int64_t> rows = Tensor<std::int64_t>::empty({sampled.groups, sampled.k});
+        for (std::size_t i = 0; i < sampled.classes.size(); ++i)
+            rows.data()[i] = descriptions_.row(sampled.classes[i], sampled.descriptions[i]);
+        return make_group_batch(pixels.reshape({sampled.groups, sampled.k, pixels.size(1), pixels.size(2), pixels.size(3)}),
+                                class_ids, descriptions_.token_ids, rows);
+    }
+
+    // One optimizer update over accumulation_steps batches; returns their mean loss.
+    double train_step() {
+        double sum = 0;
+        for (std::int64_t micro = 0; micro < options_.accumulation_steps; ++micro) {
+            Tensor<float> loss = group_loss(model_, make_batch(sampler_.next(), train_));
+            sum += loss.item();
+            if (options_.accumulation_steps > 1) loss = loss * float(1.0 / double(options_.accumulation_steps));
+            loss.backward();
+        }
+        optimizer_.set_learning_rate(options_.schedule(step_));
+        if (options_.max_gradient_norm > 0) {
+            std::vector<Tensor<float>> parameters;
+            for (const auto& group : optimizer_.groups())
+                for (const auto& [name, parameter] : group.parameters) parameters.push_back(parameter);
+            optim::clip_gradient_norm(parameters, options_.max_gradient_norm);
+        }
+        optimizer_.step();
+        optimizer_.zero_grad();
+        ++step_;
+        return sum / double(options_.accumulation_steps);
+    }
+
+    void log_window() {
+        history_.push_back({{"kind", "train"}, {"step", step_}, {"epoch", epoch_ + 1},
+                            {"loss", window_loss_sum_ / double(window_steps_)}, {"lr", optimizer_.learning_rate()}});
+        window_loss_sum_ = 0;
+        window_steps_ = 0;
+    }
+
+    // Training time of the whole run, resumed parts included.
+    double seconds() const {
+        return seconds_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started_).count();
+    }
+
+    // Validation, early stopping, best weights, checkpoint; returns whether to stop.
+    bool end_epoch(std::int64_t per_epoch) {
+        double loss = validation_loss();
+        double auc = validation_auc();
+        bool best = early_stopping_.record(epoch_, loss);
+        if (best) models::save_clip(model_, best_path(), models::CheckpointLayout::openai);
+        history_.push_back({{"kind", "validation"}, {"step", step_}, {"epoch", epoch_ + 1},
+                            {"train_loss", epoch_loss_sum_ / double(per_epoch)}, {"loss", loss},
+                            {"auc", std::isnan(auc) ? io::Json() : io::Json(auc)}, {"lr", optimizer_.learning_rate()},
+                            {"best", best}, {"seconds", seconds()}});
+        if (options_.progress)
+            std::fprintf(stderr, "epoch %lld: train loss %.4f, validation loss %.4f, AUC %.4f%s\n", (long long)(epoch_ + 1),
+                         epoch_loss_sum_ / double(per_epoch), loss, auc, best ? " (best so far)" : "");
+        ++epoch_;
+        batch_in_epoch_ = 0;
+        epoch_loss_sum_ = 0;
+        save_checkpoint();
+        return early_stopping_.should_stop();
+    }
+
+    // ROC-AUC of the positive class's probability; NaN when the validation set lacks positives or negatives.
+    double validation_auc() {
+        Tensor<float> probabilities = validation_probabilities();
+        std::int64_t classes = probabilities.size(1);
+        std::vector<int> labels;
+        std::vector<double> scores;
+        for (std::size_t i = 0; i < validation_.labels.size(); ++i) {
+            labels.push_back(validation_.labels[i] == positive_class_);
+            scores.push_back(probabilities.data()[std::int64_t(i) * classes + positive_class_]);
+        }
+        std::int64_t positives = std::count(labels.begin(), labels.end(), 1);
+        if (positives == 0 || positives == std::int64_t(labels.size())) return NAN;
+        return eval::roc_auc(labels, scores);
+    }
+
+    void restore_best() {
+        NoGradGuard no_grad;
+        models::CheckpointReader reader(io::load_safetensors(best_path()));
+        models::load_parameters(model_, "", reader, true);
+    }
+
+    void save_checkpoint() {
+        io::NamedTensors tensors;
+        for (const auto& [name, parameter] : model_.named_parameters()) tensors.emplace_back("model." + name, parameter);
+        io::Json optimizer_steps = io::Json::object();
+        for (const auto& [name, moments] : optimizer_.state()) {
+            tensors.emplace_back("exp_avg." + name, moments.exp_avg);
+            tensors.emplace_back("exp_avg_sq." + name, moments.exp_avg_sq);
+            optimizer_steps[name] = moments.step;
+        }
+        io::Json state = {{"step", step_}, {"epoch", epoch_}, {"batch_in_epoch", batch_in_epoch_},
+                          {"epoch_loss_sum", epoch_loss_sum_}, {"window_loss_sum", window_loss_sum_},
+                          {"window_steps", window_steps_}, {"seconds", seconds()},
+                          {"sampler", sampler_.state()}, {"early_stopping", early_stopping_.state()},
+                          {"optimizer_steps", optimizer_steps}, {"history", history_}};
+        io::save_safetensors(checkpoint_path(), tensors,
+                             {{"format", "pt"}, {"config", models::openai_config_string(model_.config)}, {"trainer", state.dump()}});
+        write_metrics();
+    }
+
+    void write_metrics() const {
+        std::string jsonl, csv = "epoch,step,train_loss,validation_loss,validation_auc,lr,seconds\n";
+        for (const io::Json& record : history_) {
+            jsonl += record.dump() + "\n";
+            if (record.at("kind") != "validation") continue;
+            std::ostringstream row;
+            row << std::setprecision(9) << record.at("epoch").get<std::int64_t>() << ',' << record.at("step").get<std::int64_t>()
+                << ',' << record.at("train_loss").get<double>() << ',' << record.at("loss").get<double>() << ','
+                << (record.at("auc").is_number() ? std::to_string(record.at("auc").get<double>()) : "") << ','
+                << record.at("lr").get<double>() << ',' << record.at("seconds").get<double>() << '\n';
+            csv += row.str();
+        }
+        io::write_file_atomically(options_.output_dir / "metrics.jsonl", [&](io::FileWriter& writer) { writer.write(jsonl); });
+        io::write_file_atomically(options_.output_dir / "metrics.csv", [&](io::FileWriter& writer) { writer.write(csv); });
+        write_plots();
+    }
+
+    void write_plots() const {
+        std::vector<double> epochs, train_losses, validation_losses, aucs, steps, window_losses, window_epochs;
+        double per_epoch = double(batches_per_epoch());
+        for (const io::Json& record : history_) {
+            if (record.at("kind") == "train") {
+                window_epochs.push_back(double(record.at("step").get<std::int64_t>()) / per_epoch);
+                window_losses.push_back(record.at("loss").get<double>());
+                continue;
+            }
+            epochs.push_back(double(record.at("epoch").get<std::int64_t>()));
+            train_losses.push_back(record.at("train_loss").get<double>());
+            validation_losses.push_back(record.at("loss").get<double>());
+            aucs.push_back(record.at("auc").is_number() ? record.at("auc").get<double>() : NAN);
+        }
+        plot::LinePlot loss;
+        loss.title = "Group contrastive loss";
+        loss.x_label = "epoch";
+        loss.y_label = "loss";
+        loss.add_series("training (every " + std::to_string(options_.log_every) + " updates)", window_epochs, window_losses);
+        loss.add_series("training (epoch mean)", epochs, train_losses);
+        loss.add_series("validation", epochs, validation_losses);
+        loss.save(options_.output_dir / "loss.svg");
+        plot::LinePlot auc;
+        auc.title = "Validation ROC-AUC";
+        auc.x_label = "epoch";
+        auc.y_label = "AUC";
+        auc.y_range = plot::AxisRange{0, 1};
+        auc.legend_corner = plot::LegendCorner::bottom_right;
+        auc.add_series("validation", epochs, aucs);
+        auc.save(options_.output_dir / "auc.svg");
+    }
+
+    models::CLIP<float>& model_;
+    ImageSet train_, validation_;
+    text::TokenizedDescriptions descriptions_;
+    TrainerOptions options_;
+    GroupSampler sampler_;
+    optim::AdamW<float> optimizer_;
+    EarlyStopping early_stopping_;
+    std::int64_t positive_class_ = 1;
+    std::int64_t step_ = 0, epoch_ = 0, batch_in_epoch_ = 0, window_steps_ = 0;
+    double epoch_loss_sum_ = 0, window_loss_sum_ = 0, seconds_ = 0;
+    std::vector<io::Json> history_;
+    std::chrono::steady_clock::time_point run_started_ = std::chrono::steady_clock::now();
+};
+
+} // namespace clipft::train

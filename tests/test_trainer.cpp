@@ -1,0 +1,166 @@
+// The trainer on the tiny reference model and generated two-class images: the validation loss
+// falls, the best weights are kept and written, metrics and plots appear, gradient accumulation
+// sums the same gradients, and a resumed run continues bit for bit.
+#include "assertions.hpp"
+#include "fixtures.hpp"
+
+#include <clipft/models/checkpoint.hpp>
+#include <clipft/train/trainer.hpp>
+
+#include <fstream>
+
+using namespace clipft;
+
+namespace {
+
+// Class 0 has a brighter top half, class 1 a brighter bottom half, both under noise; item i has class i % 2.
+data::ImageSet generated_images(std::int64_t per_class, std::uint64_t seed) {
+    Generator generator(seed);
+    Tensor<float> pixels = randn<float>({2 * per_class, 3, 32, 32}, generator, 0.0, 0.5);
+    std::vector<std::int64_t> labels;
+    for (std::int64_t i = 0; i < 2 * per_class; ++i) {
+        labels.push_back(i % 2);
+        Tensor<float> half = pixels.select(0, i).narrow(1, i % 2 == 0 ? 0 : 16, 16);
+        half.copy_(half.contiguous() + 1.0f);
+    }
+    return {labels, [pixels](const std::vector<std::int64_t>& items) {
+                return ops::index_select(pixels, 0, Tensor<std::int64_t>::from_vector(items));
+            }};
+}
+
+text::TokenizedDescriptions deepfake_descriptions(bool several = true) {
+    auto tokenizer = text::Tokenizer::load(testing::fixture_path("tiny-a"));
+    std::vector<std::string> real{"The image of a person."};
+    if (several) real.push_back("A photo of a real person.");
+    return text::TokenizedDescriptions::from_texts({real, {"The image of a deepfake."}}, tokenizer);
+}
+
+train::TrainerOptions small_run(const std::filesystem::path& folder) {
+    train::TrainerOptions options;
+    options.sampler = {.k = 2, .groups_per_batch = 4, .seed = 5};
+    options.batches_per_epoch = 4;
+    options.max_epochs = 3;
+    options.schedule = optim::LearningRateSchedule::constant_rate(1e-3);
+    options.log_every = 2;
+    options.output_dir = folder;
+    options.progress = false;
+    return options;
+}
+
+std::unique_ptr<models::CLIP<float>> tiny_model() { return models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors")); }
+
+std::size_t line_count(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::size_t lines = 0;
+    for (std::string line; std::getline(in, line);) ++lines;
+    return lines;
+}
+
+} // namespace
+
+TEST_CASE("fine-tuning lowers the validation loss and keeps the best weights") {
+    if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
+    testing::TemporaryDirectory folder;
+    auto model = tiny_model();
+    train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), small_run(folder.path()));
+    double before = trainer.validation_loss();
+    train::TrainingSummary summary = trainer.run();
+    CHECK(summary.steps == 12);
+    CHECK(summary.epochs == 3);
+    CHECK(summary.best_validation_loss < before);
+    CHECK(summary.best_validation_auc >= 0.0);
+    CHECK(summary.best_validation_auc <= 1.0);
+    // The model now holds the best weights, which best.safetensors also holds.
+    auto best = models::load_clip<float>(folder / "best.safetensors");
+    for (const auto& [name, parameter] : model->named_parameters()) CHECK(best->parameter(name).to_vector() == parameter.to_vector());
+    CHECK(trainer.validation_loss() == doctest::Approx(summary.best_validation_loss).epsilon(1e-6));
+    CHECK(line_count(folder / "metrics.csv") == 4);          // header + 3 epochs
+    CHECK(line_count(folder / "metrics.jsonl") == 3 + 6);    // 3 validations, 12 updates logged in pairs
+    CHECK(std::filesystem::file_size(folder / "loss.svg") > 0);
+    CHECK(std::filesystem::file_size(folder / "auc.svg") > 0);
+}
+
+TEST_CASE("early stopping ends a run whose validation loss stalls") {
+    if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
+    testing::TemporaryDirectory folder;
+    auto model = tiny_model();
+    train::TrainerOptions options = small_run(folder.path());
+    options.max_epochs = 10;
+    options.schedule = optim::LearningRateSchedule::constant_rate(0); // nothing changes: no improvement at all
+    options.early_stopping.patience = 2;
+    train::TrainingSummary summary = train::Trainer(*model, generated_images(16, 1), generated_images(8, 2),
+                                                    deepfake_descriptions(), options).run();
+    CHECK(summary.stopped_early);
+    CHECK(summary.epochs == 3); // the first epoch sets the reference, two more without improvement
+    CHECK(summary.best_epoch == 0);
+}
+
+TEST_CASE("gradient accumulation over two half batches sums the gradients of one full batch") {
+    if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
+    auto first_moments = [](std::int64_t groups, std::int64_t accumulation) {
+        testing::TemporaryDirectory folder;
+        auto model = tiny_model();
+        train::TrainerOptions options = small_run(folder.path());
+        options.sampler.groups_per_batch = groups;
+        options.accumulation_steps = accumulation;
+        options.max_steps = 1;
+        // One description per class: half batches would otherwise each draw their own.
+        train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(false), options);
+        trainer.run();
+        std::map<std::string, Tensor<float>> moments;
+        for (const auto& [name, state] : trainer.optimizer().state()) moments[name] = state.exp_avg; // (1 - beta1) * gradient
+        return moments;
+    };
+    auto whole = first_moments(4, 1), accumulated = first_moments(2, 2);
+    REQUIRE(whole.size() == accumulated.size());
+    for (const auto& [name, moment] : whole) {
+        CAPTURE(name);
+        CHECK(testing::excess(accumulated.at(name), moment, 1e-3) <= 1e-7); // float rounding of sums in another order
+    }
+}
+
+TEST_CASE("a resumed run continues bit for bit") {
+    if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
+    auto run = [](const std::filesystem::path& folder, std::vector<std::int64_t> stops) {
+        for (std::size_t i = 0; i < stops.size(); ++i) {
+            auto model = tiny_model();
+            train::TrainerOptions options = small_run(folder);
+            options.batches_per_epoch = 3;
+            options.max_steps = stops[i];
+            train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), options);
+            if (i > 0) trainer.resume(folder / "checkpoint.safetensors");
+            trainer.run();
+        }
+        return io::load_safetensors(folder / "checkpoint.safetensors");
+    };
+    testing::TemporaryDirectory straight_folder, resumed_folder;
+    // 5 updates: the first epoch (3 updates, then validation) and 2 into the second.
+    io::SafetensorsFile straight = run(straight_folder.path(), {5}), resumed = run(resumed_folder.path(), {2, 5});
+    REQUIRE(straight.names() == resumed.names());
+    for (const std::string& name : straight.names()) {
+        CAPTURE(name);
+        auto a = straight.bytes(name), b = resumed.bytes(name);
+        CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+    }
+    io::Json a = io::Json::parse(straight.metadata().at("trainer")), b = io::Json::parse(resumed.metadata().at("trainer"));
+    for (io::Json* state : {&a, &b}) {
+        state->erase("seconds");
+        for (auto& record : state->at("history")) record.erase("seconds");
+    }
+    CHECK(a == b);
+    CHECK(a.at("step") == 5);
+}
+
+TEST_CASE("the trainer refuses a model with nothing to train and an empty validation set") {
+    if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
+    testing::TemporaryDirectory folder;
+    auto model = tiny_model();
+    model->requires_grad_(false);
+    CHECK(testing::error_message([&] {
+              train::Trainer(*model, generated_images(4, 1), generated_images(2, 2), deepfake_descriptions(), small_run(folder.path()));
+          }).find("no parameter is trainable") != std::string::npos);
+    model->requires_grad_(true);
+    CHECK(testing::error_message([&] {
+              train::Trainer(*model, generated_images(4, 1), data::ImageSet{}, deepfake_descriptions(), small_run(folder.path()));
+          }).find("validation set is empty") != std::string::npos);
+}
