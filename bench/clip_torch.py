@@ -7,9 +7,11 @@ ln_final, pooling at the first end-of-text token, projection). Only the measured
 Random weights: N(0, 0.02) except the layer norms (weight 1, bias 0).
 
 Method: --warmup unmeasured forward passes, then the median wall time of --iters forward passes of
-one batch under torch.no_grad(), in float32.
+one batch under torch.no_grad(), in float32. --what step: one pairwise fine-tuning step instead
+(both towers; N images in N/2 (real, fake) pairs with two descriptions; the group contrastive loss;
+backward; torch.optim.AdamW on every parameter), as `clipft bench --what step`.
 
-    /usr/bin/python3 bench/clip_torch.py --preset B32|B16|L14|L14@336 --what image|text --batch N
+    /usr/bin/python3 bench/clip_torch.py --preset B32|B16|L14|L14@336 --what image|text|step --batch N
         [--threads N] [--iters N] [--warmup N] [--seed S]
 
 Run it under the environment that bench/clip_vs_torch.sh sets (OPENBLAS_CORETYPE, OMP_NUM_THREADS,
@@ -139,6 +141,24 @@ class TextTower(nn.Module):
         return x[torch.arange(x.shape[0]), ids.argmax(dim=-1)] @ self.text_projection  # first 49407
 
 
+class CLIP(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.visual = VisionTower(c)
+        self.text = TextTower(c)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    def group_loss(self, pixels, ids):
+        """pixels [G, k, 3, R, R]; ids [k, L]: slot j of every group pairs with description j."""
+        groups, k = pixels.shape[:2]
+        images = F.normalize(self.visual(pixels.flatten(0, 1)), dim=-1).view(groups, k, -1)
+        texts = F.normalize(self.text(ids), dim=-1)
+        logits = self.logit_scale.exp() * images @ texts.t()  # [G, k, k]
+        targets = torch.arange(k).repeat(groups)
+        return (F.cross_entropy(logits.flatten(0, 1), targets) +
+                F.cross_entropy(logits.transpose(1, 2).flatten(0, 1), targets)) / 2
+
+
 def randomize(module):
     with torch.no_grad():
         for name, parameter in module.named_parameters():
@@ -152,22 +172,37 @@ def random_token_ids(batch, generator):
     return ids
 
 
-def median_seconds(tower, inputs, warmup, iterations):
-    with torch.no_grad():
-        for _ in range(warmup):
-            tower(inputs)
-        times = []
-        for _ in range(iterations):
-            start = time.perf_counter()
-            tower(inputs)
-            times.append(time.perf_counter() - start)
+def median_seconds(run, warmup, iterations):
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def step_seconds(config, batch, generator, warmup, iterations):
+    model = CLIP(config)
+    randomize(model)
+    size = config["image_size"]
+    pixels = torch.randn(batch // 2, 2, 3, size, size, generator=generator)
+    ids = random_token_ids(2, generator)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.2)
+
+    def step():
+        model.group_loss(pixels, ids).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return median_seconds(step, warmup, iterations)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", required=True, choices=sorted(PRESETS))
-    parser.add_argument("--what", required=True, choices=["image", "text"])
+    parser.add_argument("--what", required=True, choices=["image", "text", "step"])
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--iters", type=int, default=10)
@@ -176,23 +211,28 @@ def main():
     args = parser.parse_args()
     if args.batch < 1 or args.iters < 1 or args.warmup < 0:
         parser.error("--batch and --iters must be at least 1 and --warmup at least 0")
+    if args.what == "step" and args.batch % 2:
+        parser.error("--what step needs an even --batch (images in real/fake pairs)")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     config = PRESETS[args.preset]
-    if args.what == "image":
-        tower = VisionTower(config)
-        size = config["image_size"]
-        inputs = torch.randn(args.batch, 3, size, size, generator=generator)
+    if args.what == "step":
+        median = step_seconds(config, args.batch, generator, args.warmup, args.iters)
     else:
-        tower = TextTower(config)
-        inputs = random_token_ids(args.batch, generator)
-    randomize(tower)
-    tower.eval()
-
-    median = median_seconds(tower, inputs, args.warmup, args.iters)
+        if args.what == "image":
+            tower = VisionTower(config)
+            size = config["image_size"]
+            inputs = torch.randn(args.batch, 3, size, size, generator=generator)
+        else:
+            tower = TextTower(config)
+            inputs = random_token_ids(args.batch, generator)
+        randomize(tower)
+        tower.eval()
+        with torch.no_grad():
+            median = median_seconds(lambda: tower(inputs), args.warmup, args.iters)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     print(json.dumps({"what": args.what, "preset": args.preset, "batch": args.batch,
                       "threads": torch.get_num_threads(), "items_per_s": round(args.batch / median, 4),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CLIP encoding throughput, clipft against PyTorch: `clipft bench` and bench/clip_torch.py on the
+# CLIP encoding and fine-tuning throughput, clipft against PyTorch: `clipft bench` and bench/clip_torch.py on the
 # same towers (random weights), inputs and measurement, under one environment, case by case.
 # Prints a Markdown table; the raw JSON lines go to $BUILD_DIR/bench-results/clip_vs_torch.jsonl.
 #
@@ -42,6 +42,7 @@ CASES=(
   "image L14 8 3 1"
   "text B32 8 5 1"
   "text L14 8 5 1"
+  "step B32 16 3 1"
 )
 
 mkdir -p "$(dirname "$RESULTS")"
@@ -72,8 +73,8 @@ for row in open(sys.argv[1]):
     if side not in sides or run["median_s"] < sides[side]["median_s"]:
         sides[side] = run
 
-print(f"CLIP encoding, {sys.argv[2]} threads, OPENBLAS_CORETYPE={sys.argv[3]}, float32, no gradients; "
-      "best median of each side\n")
+print(f"CLIP encoding (no gradients) and fine-tuning steps (step: forward, backward, AdamW), {sys.argv[2]} threads, "
+      f"OPENBLAS_CORETYPE={sys.argv[3]}, float32; best median of each side\n")
 print("| what | preset | batch | clipft items/s | torch items/s | clipft/torch | clipft peak RSS MB | torch peak RSS MB |")
 print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for (what, preset, batch), sides in best.items():

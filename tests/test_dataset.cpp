@@ -99,12 +99,16 @@ TEST_CASE("a split by video never puts frames of one video on both sides") {
     Dataset dataset = Dataset::from_folder(folder.path(), {"real", "fake"});
     auto [train, held_out] = dataset.split_by_video(0.5, 3);
     CHECK(train.size() + held_out.size() == dataset.size());
-    CHECK(held_out.size() > 0);
+    CHECK(held_out.count_per_class()[0] > 0); // stratified: both classes on both sides
+    CHECK(held_out.count_per_class()[1] > 0);
+    CHECK(train.count_per_class()[1] > 0);
     std::set<std::string> train_videos;
     for (const auto& sample : train.samples)
         if (!sample.video.empty()) train_videos.insert(sample.video);
     for (const auto& sample : held_out.samples) CHECK_FALSE(train_videos.contains(sample.video));
     CHECK(testing::error_message([&] { dataset.split_by_video(1.5, 3); }).find("(0, 1)") != std::string::npos);
+    Dataset one_video = dataset.filter([](const data::Sample& sample) { return sample.label == 0 || sample.video == "Deepfakes/000_003"; });
+    CHECK(testing::error_message([&] { one_video.split_by_video(0.5, 3); }).find("class 'fake' has 1 video") != std::string::npos);
 }
 
 TEST_CASE("subset filters give leave-one-manipulation-out splits") {

@@ -51,19 +51,37 @@ double peak_rss_mb() {
     return double(usage.ru_maxrss) / 1024.0; // ru_maxrss is in KiB on Linux
 }
 
-// Median wall time of `iterations` forward passes of `tower` after `warmup` unmeasured ones.
-template <typename Tower, typename Input>
-double median_seconds(const Tower& tower, const Input& input, long warmup, long iterations) {
-    for (long i = 0; i < warmup; ++i) tower(input);
+// Median wall time of `iterations` calls of `run` after `warmup` unmeasured ones.
+template <typename Run>
+double median_seconds(Run run, long warmup, long iterations) {
+    for (long i = 0; i < warmup; ++i) run();
     std::vector<double> times;
     for (long i = 0; i < iterations; ++i) {
         auto start = std::chrono::steady_clock::now();
-        tower(input);
+        run();
         times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     std::sort(times.begin(), times.end());
     std::size_t middle = times.size() / 2;
     return times.size() % 2 ? times[middle] : (times[middle - 1] + times[middle]) / 2;
+}
+
+// One pairwise fine-tuning step (forward, backward, AdamW on every parameter) on `batch` random
+// images in batch / 2 (real, fake) pairs with two random descriptions, like the thesis' training step.
+double step_seconds(models::CLIP<float>& model, long batch, Generator& generator, long warmup, long iterations) {
+    const std::int64_t pairs = batch / 2, size = model.config.vision.image_size;
+    Tensor<std::int64_t> slots = Tensor<std::int64_t>::empty({pairs, 2});
+    for (std::int64_t i = 0; i < 2 * pairs; ++i) slots.data()[i] = i % 2;
+    train::GroupBatch<float> pair_batch = train::make_group_batch(randn<float>({pairs, 2, 3, size, size}, generator), slots,
+                                                                  random_token_ids(2, model.config.text, generator), slots);
+    optim::AdamW<float> optimizer(optim::single_group(model.named_parameters(), 0.2), {1e-5, 0.9, 0.98, 1e-6});
+    return median_seconds(
+        [&] {
+            train::group_loss(model, pair_batch).backward();
+            optimizer.step();
+            optimizer.zero_grad();
+        },
+        warmup, iterations);
 }
 
 // One tower, from the checkpoint at --model or built from --preset with random weights.
@@ -87,8 +105,9 @@ std::unique_ptr<Tower> make_tower(const Options& options, Generator& generator,
 int bench(const Options& options) {
     if (options.given("model") == options.given("preset")) throw UsageError("give exactly one of --model PATH and --preset NAME");
     const std::string what = options.text("what");
-    if (what == "step") throw UsageError("--what step is not available yet (it comes with fine-tuning); use image or text");
-    if (what != "image" && what != "text") throw UsageError("--what must be image or text, got '" + what + "'");
+    if (what != "image" && what != "text" && what != "step") throw UsageError("--what must be image, text or step, got '" + what + "'");
+    if (what == "step" && (options.integer("batch") < 2 || options.integer("batch") % 2))
+        throw UsageError("--what step needs an even --batch of at least 2 (images in real/fake pairs)");
     const long batch = options.integer("batch"), iterations = options.integer("iters"), warmup = options.integer("warmup");
     if (batch < 1 || iterations < 1 || warmup < 0)
         throw UsageError("--batch and --iters must be at least 1 and --warmup at least 0");
@@ -99,19 +118,26 @@ int bench(const Options& options) {
     }
 
     Generator generator(std::uint64_t(options.integer("seed")));
-    NoGradGuard no_grad;
     double median = 0;
-    if (what == "image") {
+    if (what == "step") {
+        auto model = make_tower(options, generator, &models::load_clip<float>,
+                                [](const CLIPConfig& config) { return std::make_unique<models::CLIP<float>>(config); });
+        median = step_seconds(*model, batch, generator, warmup, iterations);
+    } else if (what == "image") {
+        NoGradGuard no_grad;
         auto tower = make_tower(options, generator, &models::load_vision_tower<float>, [](const CLIPConfig& config) {
             return std::make_unique<models::VisionTransformer<float>>(config.vision, config.embed_dim);
         });
         std::int64_t size = tower->config.image_size;
-        median = median_seconds(*tower, randn<float>({batch, 3, size, size}, generator), warmup, iterations);
+        Tensor<float> images = randn<float>({batch, 3, size, size}, generator);
+        median = median_seconds([&] { (*tower)(images); }, warmup, iterations);
     } else {
+        NoGradGuard no_grad;
         auto tower = make_tower(options, generator, &models::load_text_tower<float>, [](const CLIPConfig& config) {
             return std::make_unique<models::TextTransformer<float>>(config.text, config.embed_dim);
         });
-        median = median_seconds(*tower, random_token_ids(batch, tower->config, generator), warmup, iterations);
+        Tensor<std::int64_t> ids = random_token_ids(batch, tower->config, generator);
+        median = median_seconds([&] { (*tower)(ids); }, warmup, iterations);
     }
 
     // "preset" names the model either way: the preset, or the checkpoint's path.

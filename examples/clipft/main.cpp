@@ -11,14 +11,15 @@ namespace {
 const std::map<std::string, Command>& commands() {
     using Kind = OptionSpec::Kind;
     static const std::map<std::string, Command> table = {
-        {"bench", {"measure image or text encoding throughput as JSON lines",
-                   "clipft bench (--model PATH | --preset B32|B16|L14|L14@336) --what image|text --batch N\n"
+        {"bench", {"measure encoding or fine-tuning throughput as JSON lines",
+                   "clipft bench (--model PATH | --preset B32|B16|L14|L14@336) --what image|text|step --batch N\n"
                    "                    [--threads N] [--iters N] [--warmup N] [--seed S]\n"
                    "Encodes one batch of random images [N, 3, R, R] or random token rows (context 77, one\n"
                    "end-of-text token each) --warmup times, then --iters times, in float32 without gradients, and\n"
                    "prints one JSON line: what, preset (the preset or the model path), batch, threads,\n"
                    "items_per_s, median_s (median wall time of one batch), peak_rss_mb. Presets get random\n"
-                   "weights (seeded). Only the measured tower is built. --what step comes with fine-tuning.",
+                   "weights (seeded). Only the measured tower is built. --what step measures one pairwise fine-tuning\n"
+                   "step (forward, backward, AdamW on every parameter) on N images in N/2 real/fake pairs.",
                    {{"model", Kind::value}, {"preset", Kind::value}, {"what", Kind::value}, {"batch", Kind::value},
                     {"threads", Kind::value}, {"iters", Kind::value, "10"}, {"warmup", Kind::value, "2"},
                     {"seed", Kind::value, "0"}},
@@ -38,7 +39,52 @@ const std::map<std::string, Command>& commands() {
                     "directory's vocabulary (or --vocab PATH).",
                     {{"model", Kind::value}, {"inputs", Kind::value, ""}, {"images", Kind::list, ""},
                      {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}}, encode}},
+        {"finetune", {"fine-tune CLIP on a dataset with the group contrastive loss (the thesis' method)",
+                      "clipft finetune --model PATH --data DIR|CSV --descriptions SET --out DIR [options]\n"
+                      "Fine-tunes the checkpoint at --model on a dataset folder (root/<class>/[<subset>/[<video>/]]images)\n"
+                      "or manifest CSV (path,label[,subset][,video]) with groups of --k images of distinct classes\n"
+                      "paired with one description per class from SET (a folder of <class>.txt files, or a name under\n"
+                      "descriptions/: 1desc, 10desc, 550desc, catDog, carMoto, FlakeBall). Validates every epoch on\n"
+                      "--validation (or a split by video of --data), stops early, keeps the best weights and writes\n"
+                      "DIR/best.safetensors, checkpoint.safetensors, metrics.jsonl/.csv, loss.svg, auc.svg,\n"
+                      "settings.json. --resume continues DIR's checkpoint. --config FILE.json gives any option by its\n"
+                      "name (flags win). Prints one JSON line with the result.\n"
+                      "  data:      --classes real,fake  --validation DIR|CSV  --validation-fraction 0.1  --per-class N\n"
+                      "  groups:    --k 2  --batch 16 (images)  --description-draw batch|group  --accumulate 1\n"
+                      "  length:    --epochs 100  --max-steps -1  --batches-per-epoch 0 (0: one pass over the smaller class)\n"
+                      "  optimizer: --lr 6e-7  --schedule cosine|constant|step  --warmup 10000  --cosine 10000\n"
+                      "             --step-size 1000 --gamma 0.5  --beta1 0.9  --beta2 0.98  --eps 1e-6\n"
+                      "             --weight-decay 0.2  --decay-all  --clip-norm 0\n"
+                      "  model:     --freeze full|freeze-text|freeze-vision|reset-vision|layer-norm|last-blocks=K|none\n"
+                      "             (joined with +)  --vocab PATH\n"
+                      "  stopping:  --patience 3  --min-improvement 0.05  --scoring mean|ensemble|top-K|class-top-K\n"
+                      "  run:       --seed 0  --threads N  --checkpoint-every 0  --resume  --quiet",
+                      {{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value}, {"out", Kind::value},
+                       {"config", Kind::value, ""}, {"classes", Kind::value, "real,fake"}, {"validation", Kind::value, ""},
+                       {"validation-fraction", Kind::value, "0.1"}, {"per-class", Kind::value, ""}, {"k", Kind::value, "2"},
+                       {"batch", Kind::value, "16"}, {"description-draw", Kind::value, "batch"}, {"accumulate", Kind::value, "1"},
+                       {"epochs", Kind::value, "100"}, {"max-steps", Kind::value, "-1"}, {"batches-per-epoch", Kind::value, "0"},
+                       {"lr", Kind::value, "6e-7"}, {"schedule", Kind::value, "cosine"}, {"warmup", Kind::value, "10000"},
+                       {"cosine", Kind::value, "10000"}, {"step-size", Kind::value, "1000"}, {"gamma", Kind::value, "0.5"},
+                       {"beta1", Kind::value, "0.9"}, {"beta2", Kind::value, "0.98"}, {"eps", Kind::value, "1e-6"},
+                       {"weight-decay", Kind::value, "0.2"}, {"decay-all", Kind::flag, ""}, {"clip-norm", Kind::value, "0"},
+                       {"freeze", Kind::value, "full"}, {"vocab", Kind::value, ""}, {"patience", Kind::value, "3"},
+                       {"min-improvement", Kind::value, "0.05"}, {"scoring", Kind::value, "mean"}, {"seed", Kind::value, "0"},
+                       {"threads", Kind::value, ""}, {"checkpoint-every", Kind::value, "0"}, {"resume", Kind::flag, ""},
+                       {"quiet", Kind::flag, ""}},
+                      finetune}},
         {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},
+        {"loss", {"group contrastive loss, every gradient and one AdamW step of a batch file, as safetensors",
+                  "clipft loss --model PATH --batch FILE --out FILE [--lr 1e-3] [--beta1 0.9] [--beta2 0.98] [--eps 1e-6]\n"
+                  "                  [--weight-decay 0.2]\n"
+                  "FILE holds pairs (pixel_values [n,2,3,R,R] + input_ids [2,L]) or groups (pixel_values [g,k,3,R,R] +\n"
+                  "class_ids [g,k] + input_ids [C,L], or [C,D,L] with desc_choice [g,k]). Computes the group\n"
+                  "contrastive loss, every gradient, and one AdamW step on every parameter (weight decay included),\n"
+                  "and writes loss, grad.<name> and after.<name> in full under the checkpoint's own names.",
+                  {{"model", Kind::value}, {"batch", Kind::value}, {"out", Kind::value}, {"lr", Kind::value, "1e-3"},
+                   {"beta1", Kind::value, "0.9"}, {"beta2", Kind::value, "0.98"}, {"eps", Kind::value, "1e-6"},
+                   {"weight-decay", Kind::value, "0.2"}},
+                  loss}},
         {"metrics", {"ROC AUC, average precision, EER, precision, recall, accuracy of scores in a CSV file, as JSON",
                      "clipft metrics --scores FILE.csv [--threshold 0.5] [--roc-plot FILE.svg]\n"
                      "FILE.csv: columns label,score[,subset][,video], label 1 = positive (fake), 0 = negative (real);\n"

@@ -60,11 +60,17 @@ public:
     }
 
     bool help() const { return help_; }
+    bool knows(const std::string& name) const { return specs_.contains(name); }
+    std::vector<std::string> names() const {
+        std::vector<std::string> result;
+        for (const auto& [name, spec] : specs_) result.push_back(name);
+        return result;
+    }
     bool given(const std::string& name) const { return given_.contains(name); }
     bool flag(const std::string& name) const { return given(name); }
 
     std::string text(const std::string& name) const {
-        if (given(name)) return given_.at(name).front();
+        if (given(name)) return given_.at(name).empty() ? "true" : given_.at(name).front(); // a flag reads "true"
         const OptionSpec& spec = specs_.at(name);
         if (!spec.default_value) throw UsageError("option '--" + name + "' is required");
         return *spec.default_value;
@@ -119,7 +125,9 @@ struct Command {
 int bench(const Options& options);
 int demo(const Options& options);
 int encode(const Options& options);
+int finetune(const Options& options);
 int info(const Options& options);
+int loss(const Options& options);
 int metrics(const Options& options);
 int preprocess(const Options& options);
 int tokenize(const Options& options);

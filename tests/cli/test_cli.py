@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 clipft, shared = sys.argv[1], sys.argv[2]
 fixtures = os.path.join(shared, "fixtures")
@@ -190,6 +191,90 @@ with tempfile.TemporaryDirectory() as scratch:
     check(bad.returncode == 1 and "none negative" in bad.stderr, "a single class: exit 1 saying which is missing: " + bad.stderr)
     check(run("metrics").returncode == 2, "metrics without --scores: exit 2")
     check(run("metrics", "--help").returncode == 0, "metrics --help exits 0")
+
+# loss: the tiny-a training step in both layouts, against PyTorch's loss, gradients and AdamW step
+def close(actual, expected, absolute, relative):
+    return all(abs(a - b) <= absolute + relative * abs(b) for a, b in zip(actual, expected)) and len(actual) == len(expected)
+
+
+with tempfile.TemporaryDirectory() as scratch:
+    reference = read_safetensors(os.path.join(fixtures, "tiny-a", "train_step.safetensors"))
+    for model in ("openai.safetensors", ""):  # "" = the HuggingFace directory
+        out = os.path.join(scratch, "step.safetensors")
+        result = run("loss", "--model", os.path.join(fixtures, "tiny-a", model),
+                     "--batch", os.path.join(fixtures, "tiny-a", "train_step.safetensors"), "--out", out)
+        check(result.returncode == 0, "loss on %s exits 0: %s" % (model or "the HF directory", result.stderr))
+        if result.returncode != 0:
+            continue
+        step = read_safetensors(out)
+        check(close(step["loss"][2], reference["loss"][2], 0, 1e-5), "loss matches PyTorch")
+        if model:  # OpenAI names: compare every dense gradient and update with the reference
+            for name, (dtype, shape, values) in reference.items():
+                if name.startswith("grad.") and not name.startswith("grad.token_embedding"):
+                    check(step[name][1] == shape and close(step[name][2], values, 1e-5, 1e-3), name + " matches")
+                if name.startswith("after.") and not name.startswith("after.token_embedding"):
+                    check(close(step[name][2], values, 2e-4, 0), name + " matches")
+            check(step["grad.token_embedding.weight"][1] == [49408, 64], "the token embedding gradient is written in full")
+        else:  # HuggingFace names: split q/k/v, transposed projections
+            check("grad.text_model.encoder.layers.0.self_attn.q_proj.weight" in step and
+                  step["after.visual_projection.weight"][1] == [32, 64], "HF checkpoints get HF names")
+            check(close(step["grad.text_projection.weight"][2],
+                        [reference["grad.text_projection"][2][r * 32 + c] for c in range(32) for r in range(64)], 1e-5, 1e-3),
+                  "the HF text projection gradient is the transposed OpenAI one")
+    bad = run("loss", "--model", os.path.join(fixtures, "tiny-a", "openai.safetensors"),
+              "--batch", os.path.join(fixtures, "tiny-a", "inputs.safetensors"), "--out", os.path.join(scratch, "x.safetensors"))
+    check(bad.returncode == 1 and "inputs.safetensors" in bad.stderr and "pixel_values" in bad.stderr,
+          "a batch file of the wrong layout: exit 1 naming the file and tensor: " + bad.stderr)
+
+
+# finetune: the tiny model on a generated folder dataset, end to end, then resumed
+def write_png(path, pixels, size):
+    """An 8-bit RGB PNG of size x size from rows of (r, g, b) tuples."""
+    raw = b"".join(b"\x00" + bytes(v for pixel in row for v in pixel) for row in pixels)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+with tempfile.TemporaryDirectory() as scratch:
+    generator = random.Random(7)
+    data = os.path.join(scratch, "data")
+    for label, bright_top in (("real", True), ("fake", False)):
+        os.makedirs(os.path.join(data, label))
+        for i in range(12):
+            rows = [[tuple(max(0, min(255, (170 if (y < 16) == bright_top else 60) + generator.randint(-40, 40)))
+                           for _ in range(3)) for _ in range(32)] for y in range(32)]
+            write_png(os.path.join(data, label, "%02d.png" % i), rows, 32)
+    out = os.path.join(scratch, "run")
+    arguments = ["finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "1desc",
+                 "--out", out, "--batch", "8", "--batches-per-epoch", "3", "--lr", "1e-3", "--schedule", "constant",
+                 "--validation-fraction", "0.34", "--patience", "0", "--quiet"]
+    first = run(*arguments, "--epochs", "3")
+    check(first.returncode == 0, "finetune exits 0: " + first.stderr)
+    if first.returncode == 0:
+        summary = json.loads(first.stdout.strip().splitlines()[-1])
+        check(summary["steps"] == 9 and summary["epochs"] == 3, "3 epochs of 3 updates: %s" % summary)
+        rows = [line.split(",") for line in open(os.path.join(out, "metrics.csv")).read().split()[1:]]
+        losses = [float(row[3]) for row in rows]
+        check(min(losses[1:]) < losses[0], "the validation loss decreases: %s" % losses)
+        check(summary["best_validation_loss"] == min(losses) or abs(summary["best_validation_loss"] - min(losses)) < 1e-6,
+              "the best epoch is the lowest validation loss")
+        check(os.path.exists(os.path.join(out, "best.safetensors")), "best.safetensors is kept")
+        best = read_safetensors(os.path.join(out, "best.safetensors"))
+        check("visual.proj" in best and best["visual.proj"][1] == [64, 32], "best.safetensors is a loadable OpenAI checkpoint")
+        resumed = run(*arguments, "--epochs", "4", "--resume")
+        check(resumed.returncode == 0, "finetune --resume exits 0: " + resumed.stderr)
+        if resumed.returncode == 0:
+            check(json.loads(resumed.stdout.strip().splitlines()[-1])["steps"] == 12, "the resumed run adds one epoch")
+            check(len(open(os.path.join(out, "metrics.csv")).read().split()) == 5, "metrics.csv holds the four epochs")
+    missing = run("finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "nodesc", "--out", out)
+    check(missing.returncode == 1 and "nodesc" in missing.stderr and "1desc" in missing.stderr,
+          "an unknown description set: exit 1 listing the sets: " + missing.stderr)
+    check(run("finetune", "--data", data).returncode == 2, "finetune without --model: exit 2")
 
 print("cli: %d failed" % len(failures) if failures else "cli: all checks passed")
 sys.exit(1 if failures else 0)

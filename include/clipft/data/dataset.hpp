@@ -166,21 +166,28 @@ struct Dataset {
     }
 
     // Train and held-out parts with whole videos on one side (a sample without a video is its own
-    // group); about `held_out_fraction` of the groups are held out, drawn at random (seeded).
+    // group). Stratified by class: about `held_out_fraction` of each class's groups, at least one, are
+    // held out, drawn at random (seeded), so both parts hold every class.
     std::pair<Dataset, Dataset> split_by_video(double held_out_fraction, std::uint64_t seed) const {
         if (!(held_out_fraction > 0 && held_out_fraction < 1))
             fail("Dataset::split_by_video: the held-out fraction must be in (0, 1), got ", held_out_fraction);
-        std::vector<std::string> groups;
+        std::vector<std::vector<std::string>> groups_of_class(classes.size());
         std::map<std::string, bool> held_out;
         for (const Sample& sample : samples) {
             std::string group = group_of(sample);
-            if (held_out.emplace(group, false).second) groups.push_back(group);
+            if (held_out.emplace(group, false).second) groups_of_class[std::size_t(sample.label)].push_back(group);
         }
         Generator generator(seed);
-        shuffle(groups, generator);
-        std::size_t count = std::max<std::size_t>(1, std::size_t(std::llround(held_out_fraction * double(groups.size()))));
-        if (count >= groups.size()) fail("Dataset::split_by_video: ", groups.size(), " videos cannot be split; add data");
-        for (std::size_t i = 0; i < count; ++i) held_out[groups[i]] = true;
+        for (std::size_t c = 0; c < classes.size(); ++c) {
+            std::vector<std::string>& groups = groups_of_class[c];
+            if (groups.size() < 2)
+                fail("Dataset::split_by_video: class '", classes[c], "' has ", groups.size(),
+                     " video(s); both parts need one, so add data or give a validation set");
+            shuffle(groups, generator);
+            std::size_t count = std::clamp<std::size_t>(std::size_t(std::llround(held_out_fraction * double(groups.size()))), 1,
+                                                        groups.size() - 1);
+            for (std::size_t i = 0; i < count; ++i) held_out[groups[i]] = true;
+        }
         return {filter([&](const Sample& sample) { return !held_out.at(group_of(sample)); }),
                 filter([&](const Sample& sample) { return held_out.at(group_of(sample)); })};
     }

@@ -348,6 +348,21 @@ std::unique_ptr<TextTransformer<T>> load_text_tower(const std::filesystem::path&
 
 // ---- saving ------------------------------------------------------------------------------------
 
+// Appends a tensor known by its OpenAI parameter name under the name(s) `layout` stores it by
+// (HuggingFace splits in_proj into q/k/v and transposes the projections), each prefixed with `prefix`.
+inline void append_in_layout(io::NamedTensors& tensors, const std::string& prefix, const std::string& name,
+                             const Tensor<float>& value, CheckpointLayout layout) {
+    if (layout == CheckpointLayout::openai) {
+        tensors.emplace_back(prefix + name, value);
+        return;
+    }
+    HuggingFaceSource source = huggingface_source(name);
+    Tensor<float> stored = source.transposed ? value.transpose(0, 1) : value;
+    std::int64_t rows = stored.dim() ? stored.size(0) / std::int64_t(source.names.size()) : 0;
+    for (std::size_t i = 0; i < source.names.size(); ++i)
+        tensors.emplace_back(prefix + source.names[i], source.names.size() == 1 ? stored : stored.narrow(0, std::int64_t(i) * rows, rows));
+}
+
 // The model's tensors under the names of `layout`, with the metadata the reference writers use.
 template <Floating T>
 io::NamedTensors checkpoint_tensors(const CLIP<T>& model, CheckpointLayout layout, io::Metadata& metadata) {
@@ -356,22 +371,17 @@ io::NamedTensors checkpoint_tensors(const CLIP<T>& model, CheckpointLayout layou
     if (layout == CheckpointLayout::openai) {
         metadata["naming"] = "openai";
         metadata["config"] = openai_config_string(model.config);
-        for (const auto& [name, parameter] : model.named_parameters()) tensors.emplace_back(name, parameter.template to<float>());
-        return tensors;
+    } else {
+        metadata["naming"] = "transformers CLIPModel";
     }
-    metadata["naming"] = "transformers CLIPModel";
-    for (const auto& [name, parameter] : model.named_parameters()) {
-        Tensor<float> value = parameter.template to<float>();
-        HuggingFaceSource source = huggingface_source(name);
-        if (source.transposed) value = value.transpose(0, 1);
-        std::int64_t rows = value.dim() ? value.size(0) / std::int64_t(source.names.size()) : 0;
-        for (std::size_t i = 0; i < source.names.size(); ++i)
-            tensors.emplace_back(source.names[i], source.names.size() == 1 ? value : value.narrow(0, std::int64_t(i) * rows, rows));
+    for (const auto& [name, parameter] : model.named_parameters())
+        append_in_layout(tensors, "", name, parameter.template to<float>(), layout);
+    if (layout == CheckpointLayout::huggingface) {
+        tensors.emplace_back("text_model.embeddings.position_ids",
+                             Tensor<std::int64_t>::arange(model.config.text.context_length).reshape({1, -1}));
+        tensors.emplace_back("vision_model.embeddings.position_ids",
+                             Tensor<std::int64_t>::arange(model.config.vision.tokens()).reshape({1, -1}));
     }
-    tensors.emplace_back("text_model.embeddings.position_ids",
-                         Tensor<std::int64_t>::arange(model.config.text.context_length).reshape({1, -1}));
-    tensors.emplace_back("vision_model.embeddings.position_ids",
-                         Tensor<std::int64_t>::arange(model.config.vision.tokens()).reshape({1, -1}));
     return tensors;
 }
 

@@ -1,0 +1,168 @@
+// clipft finetune: the thesis' fine-tuning (group contrastive loss, AdamW, warm-up + cosine restarts,
+// early stopping) of a CLIP checkpoint on a dataset folder or manifest with a description set.
+// Settings come from flags, or from a JSON config file whose keys are the flag names; flags win.
+#include "options.hpp"
+
+#include <clipft/clip.hpp>
+
+#include <iostream>
+#include <sstream>
+
+namespace clipft::cli {
+
+namespace {
+
+// A flag's value: given on the command line, else in the config file, else its default.
+class Settings {
+public:
+    Settings(const Options& options, io::Json config) : options_(options), config_(std::move(config)) {}
+
+    bool has(const std::string& name) const { return options_.given(name) || config_.contains(name); }
+    std::string text(const std::string& name) const {
+        if (options_.given(name) || !config_.contains(name)) return options_.text(name);
+        const io::Json& value = config_.at(name);
+        return value.is_string() ? value.get<std::string>() : value.dump();
+    }
+    double number(const std::string& name) const { return parse<double>(name, [](const std::string& v, std::size_t* used) { return std::stod(v, used); }); }
+    std::int64_t integer(const std::string& name) const {
+        return parse<std::int64_t>(name, [](const std::string& v, std::size_t* used) { return std::stoll(v, used); });
+    }
+    bool flag(const std::string& name) const {
+        if (options_.flag(name)) return true;
+        return config_.contains(name) && config_.at(name).is_boolean() && config_.at(name).get<bool>();
+    }
+
+private:
+    template <typename Value, typename Convert>
+    Value parse(const std::string& name, Convert convert) const {
+        std::string value = text(name);
+        std::size_t used = 0;
+        Value result{};
+        try {
+            result = convert(value, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (value.empty() || used != value.size()) throw UsageError("--" + name + " expects a number, got '" + value + "'");
+        return result;
+    }
+
+    const Options& options_;
+    io::Json config_;
+};
+
+std::vector<std::string> split_names(const std::string& text) {
+    std::vector<std::string> names;
+    std::istringstream in(text);
+    for (std::string name; std::getline(in, name, ',');)
+        if (!name.empty()) names.push_back(name);
+    return names;
+}
+
+optim::LearningRateSchedule schedule_from(const Settings& settings) {
+    const std::string kind = settings.text("schedule");
+    const double peak = settings.number("lr");
+    if (kind == "constant") return optim::LearningRateSchedule::constant_rate(peak);
+    if (kind == "cosine") return optim::LearningRateSchedule::warmup_cosine(peak, settings.integer("warmup"), settings.integer("cosine"));
+    if (kind == "step") return optim::LearningRateSchedule::step_decay(peak, settings.integer("step-size"), settings.number("gamma"));
+    throw UsageError("--schedule must be cosine, constant or step, got '" + kind + "'");
+}
+
+} // namespace
+
+int finetune(const Options& options) {
+    io::Json config = io::Json::object();
+    if (options.given("config")) {
+        config = io::read_json_file(options.text("config"));
+        if (!config.is_object()) fail(options.text("config"), ": the config must be a JSON object of flag names and values");
+        for (const auto& [key, value] : config.items())
+            if (!options.knows(key) || key == "config") throw UsageError(options.text("config") + ": unknown setting '" + key + "'");
+    }
+    Settings settings(options, config);
+    if (settings.has("threads")) set_num_threads(int(settings.integer("threads")));
+
+    // Data and descriptions: class order comes from --classes (the description set's files must match).
+    const std::vector<std::string> classes = split_names(settings.text("classes"));
+    if (classes.size() < 2) throw UsageError("--classes needs at least two class names, e.g. real,fake");
+    std::vector<std::filesystem::path> search{CLIPFT_SOURCE_DESCRIPTIONS, CLIPFT_INSTALLED_DESCRIPTIONS};
+    text::DescriptionSet descriptions =
+        text::DescriptionSet::load(text::find_description_set(settings.text("descriptions"), search), classes);
+    const std::uint64_t seed = std::uint64_t(settings.integer("seed"));
+    data::Dataset train_data = data::Dataset::open(settings.text("data"), classes), validation_data;
+    if (settings.has("validation")) {
+        validation_data = data::Dataset::open(settings.text("validation"), classes);
+    } else {
+        std::tie(train_data, validation_data) = train_data.split_by_video(settings.number("validation-fraction"), seed);
+    }
+    if (settings.has("per-class")) train_data = train_data.balanced(settings.integer("per-class"), seed);
+
+    // The model, with the freeze policy applied before the optimizer sees it.
+    const std::filesystem::path model_path = settings.text("model");
+    auto model = models::load_clip<float>(model_path);
+    Generator generator(seed);
+    train::apply_freeze_policy(train::FreezePolicy::parse(settings.text("freeze")), *model, generator);
+    std::filesystem::path vocabulary = settings.has("vocab") ? std::filesystem::path(settings.text("vocab"))
+                                       : std::filesystem::is_directory(model_path) ? model_path
+                                                                                   : model_path.parent_path();
+    auto table = text::TokenizedDescriptions::from_texts(descriptions.descriptions, text::Tokenizer::load(vocabulary),
+                                                         model->config.text.context_length);
+
+    train::TrainerOptions trainer_options;
+    const std::int64_t k = settings.integer("k"), images = settings.integer("batch");
+    if (k < 2 || images % k != 0) throw UsageError("--batch (images) must be a multiple of --k (classes per group) >= 2");
+    const std::string draw = settings.text("description-draw");
+    if (draw != "batch" && draw != "group") throw UsageError("--description-draw must be batch or group, got '" + draw + "'");
+    trainer_options.sampler = {.k = k, .groups_per_batch = images / k,
+                               .description_draw = draw == "batch" ? train::DescriptionDraw::per_batch : train::DescriptionDraw::per_group,
+                               .seed = seed};
+    trainer_options.accumulation_steps = settings.integer("accumulate");
+    trainer_options.max_epochs = settings.integer("epochs");
+    trainer_options.max_steps = settings.integer("max-steps");
+    trainer_options.batches_per_epoch = settings.integer("batches-per-epoch");
+    trainer_options.adamw = {settings.number("lr"), settings.number("beta1"), settings.number("beta2"), settings.number("eps")};
+    trainer_options.weight_decay = settings.number("weight-decay");
+    trainer_options.decay_all_parameters = settings.flag("decay-all");
+    trainer_options.schedule = schedule_from(settings);
+    trainer_options.max_gradient_norm = settings.number("clip-norm");
+    trainer_options.early_stopping.patience = settings.integer("patience");
+    trainer_options.early_stopping.min_relative_improvement = settings.number("min-improvement");
+    trainer_options.checkpoint_every = settings.integer("checkpoint-every");
+    trainer_options.scoring = eval::ScoringOptions::parse(settings.text("scoring"));
+    trainer_options.output_dir = settings.text("out");
+    trainer_options.progress = !settings.flag("quiet");
+    trainer_options.positive_class = std::int64_t(classes.size()) - 1;
+
+    std::fprintf(stderr, "clipft finetune: %zu training images (%s), %zu validation images, %zu descriptions, freeze %s\n",
+                 train_data.size(), [&] {
+                     std::string counts;
+                     auto per_class = train_data.count_per_class();
+                     for (std::size_t c = 0; c < classes.size(); ++c) counts += (c ? ", " : "") + std::to_string(per_class[c]) + " " + classes[c];
+                     return counts;
+                 }().c_str(), validation_data.size(), descriptions.size(), settings.text("freeze").c_str());
+    const image::PreprocessOptions preprocess{.size = model->config.vision.image_size};
+    train::Trainer trainer(*model, data::image_set(train_data, preprocess), data::image_set(validation_data, preprocess), table,
+                           trainer_options);
+    if (settings.flag("resume")) {
+        if (!std::filesystem::exists(trainer.checkpoint_path()))
+            fail(trainer.checkpoint_path().string(), ": no checkpoint to resume from (run without --resume to start)");
+        trainer.resume(trainer.checkpoint_path());
+    }
+    // The settings of the run, next to its results, so that it can be repeated.
+    io::Json used = io::Json::object();
+    for (const std::string& name : options.names())
+        if (name != "config" && settings.has(name)) used[name] = settings.text(name);
+    io::write_file_atomically(trainer_options.output_dir / "settings.json",
+                              [&](io::FileWriter& writer) { writer.write(used.dump(1) + "\n"); });
+
+    train::TrainingSummary summary = trainer.run();
+    io::Json result = {{"steps", summary.steps}, {"epochs", summary.epochs}, {"best_epoch", summary.best_epoch + 1},
+                       {"best_validation_loss", summary.best_validation_loss},
+                       {"best_validation_auc", std::isnan(summary.best_validation_auc) ? io::Json() : io::Json(summary.best_validation_auc)},
+                       {"stopped_early", summary.stopped_early},
+                       {"best_weights", (trainer_options.output_dir / "best.safetensors").string()},
+                       {"loss_plot", (trainer_options.output_dir / "loss.svg").string()}};
+    std::cout << result.dump() << "\n";
+    return 0;
+}
+
+} // namespace clipft::cli
