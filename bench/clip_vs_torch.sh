@@ -2,6 +2,8 @@
 # CLIP encoding and fine-tuning throughput, clipft against PyTorch: `clipft bench` and bench/clip_torch.py on the
 # same towers (random weights), inputs and measurement, under one environment, case by case.
 # Prints a Markdown table; the raw JSON lines go to $BUILD_DIR/bench-results/clip_vs_torch.jsonl.
+# Arguments, if any, keep only the cases of those kinds: `clip_vs_torch.sh step` measures the
+# fine-tuning step alone.
 #
 # Settings (environment variables):
 #   BUILD_DIR            build tree holding examples/clipft (default: build)
@@ -49,6 +51,7 @@ mkdir -p "$(dirname "$RESULTS")"
 : >"$RESULTS"
 for case in "${CASES[@]}"; do
   read -r what preset batch iterations warmup <<<"$case"
+  if [[ $# -gt 0 && " $* " != *" $what "* ]]; then continue; fi
   arguments=(--preset "$preset" --what "$what" --batch "$batch" --threads "$CLIPFT_NUM_THREADS"
              --iters "$iterations" --warmup "$warmup")
   for ((round = 0; round < ROUNDS; ++round)); do

@@ -6,12 +6,13 @@
 //
 // Moments are allocated at a parameter's first update, so parameters that never receive a
 // gradient (frozen ones) hold no optimizer memory.
-#include <clipft/backend/threads.hpp>
+#include <clipft/backend/cpu/simd.hpp>
 #include <clipft/tensor.hpp>
 
 #include <cmath>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -140,17 +141,31 @@ private:
         const T decay = T(1 - lr * weight_decay), keep1 = T(beta1), new1 = T(1 - beta1), keep2 = T(beta2),
                 new2 = T(1 - beta2), correction2_root = T(std::sqrt(bias_correction2)), eps = T(options_.eps),
                 step_size = T(-(lr / bias_correction1));
+        // One pass over the four arrays; the same update on SIMD batches and on the scalar tail.
+        auto update = [=](auto& p, auto& m, auto& v, auto g) {
+            using V = std::decay_t<decltype(g)>;
+            using std::sqrt;
+            using xsimd::sqrt;
+            p = p * V(decay);
+            m = m * V(keep1) + g * V(new1);
+            v = v * V(keep2) + V(new2) * g * g;
+            p = p + V(step_size) * (m / (sqrt(v) / V(correction2_root) + V(eps)));
+        };
         T* p = parameter.data();
         T* m = moments.exp_avg.data();
         T* v = moments.exp_avg_sq.data();
         const T* g = grad.data();
-        backend::parallel_for(parameter.numel(), 16384, [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t i = begin; i < end; ++i) {
-                p[i] = p[i] * decay;
-                m[i] = m[i] * keep1 + g[i] * new1;
-                v[i] = v[i] * keep2 + new2 * g[i] * g[i];
-                p[i] = p[i] + step_size * (m[i] / (std::sqrt(v[i]) / correction2_root + eps));
+        using Batch = backend::cpu::Batch<T>;
+        backend::parallel_for(parameter.numel(), backend::cpu::elementwise_grain, [&](std::int64_t begin, std::int64_t end) {
+            std::int64_t i = begin;
+            for (; i + std::int64_t(Batch::size) <= end; i += Batch::size) {
+                Batch pb = Batch::load_unaligned(p + i), mb = Batch::load_unaligned(m + i), vb = Batch::load_unaligned(v + i);
+                update(pb, mb, vb, Batch::load_unaligned(g + i));
+                pb.store_unaligned(p + i);
+                mb.store_unaligned(m + i);
+                vb.store_unaligned(v + i);
             }
+            for (; i < end; ++i) update(p[i], m[i], v[i], g[i]);
         });
     }
 
