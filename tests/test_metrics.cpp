@@ -185,6 +185,21 @@ TEST_CASE("metrics per subset") {
     CHECK(rows.at("b").scores == std::vector<double>{0.3, 0.6, 0.1});
 }
 
+TEST_CASE("rows of no subset (the real images) join every manipulation's subset") {
+    // Reals 0.1 and 0.5 have no subset; fakes of "Deepfakes" score 0.9, of "FaceSwap" 0.3.
+    std::vector<int> labels{0, 0, 1, 1};
+    std::vector<double> scores{0.1, 0.5, 0.9, 0.3};
+    std::vector<std::string> subsets{"", "", "Deepfakes", "FaceSwap"};
+    auto result = eval::metrics_per_subset(labels, scores, subsets);
+    REQUIRE(result.size() == 2);
+    CHECK(result.at("Deepfakes").roc_auc == 1.0);
+    CHECK(result.at("Deepfakes").negatives == 2);
+    CHECK(result.at("FaceSwap").roc_auc == 0.5); // beats 0.1, not 0.5
+    auto unnamed = eval::split_by_subset(labels, scores, {"", "", "", ""});
+    REQUIRE(unnamed.size() == 1);
+    CHECK(unnamed.at("").labels.size() == 4);
+}
+
 TEST_CASE("metrics per video: mean frame scores") {
     std::vector<int> labels{1, 0, 1, 0, 0};
     std::vector<double> scores{0.9, 0.2, 0.5, 0.4, 0.8};
