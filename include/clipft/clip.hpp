@@ -6,6 +6,8 @@
 #include <clipft/eval/metrics.hpp>
 #include <clipft/eval/roc_plot.hpp>
 #include <clipft/eval/scoring.hpp>
+#include <clipft/faces/self_blend.hpp>
+#include <clipft/image/augment.hpp>
 #include <clipft/image/preprocess.hpp>
 #include <clipft/image/save.hpp>
 #include <clipft/io/csv.hpp>
