@@ -11,6 +11,8 @@ packages=(
   libopenblas-dev doctest-dev libbenchmark-dev libstb-dev zlib1g-dev
   nlohmann-json3-dev
   libicu-dev
+  libdlib-dev libdlib-data
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 )
 
 for arg in "$@"; do

@@ -39,6 +39,32 @@ const std::map<std::string, Command>& commands() {
                     "directory's vocabulary (or --vocab PATH).",
                     {{"model", Kind::value}, {"inputs", Kind::value, ""}, {"images", Kind::list, ""},
                      {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}}, encode}},
+        {"faces", {"find faces in images and videos, save crops, landmarks and a manifest CSV (dlib, FFmpeg)",
+                   "clipft faces --in DIR_OR_FILE... --out DIR [--min-size 95] [--threshold 0] [--upsample 0]\n"
+                   "             [--margin 0.3] [--align] [--every 1] [--max-faces 0] [--label CLASS] [--subset NAME]\n"
+                   "             [--landmarks-model PATH] [--threads N] [--quiet]\n"
+                   "Searches images (.jpg, .jpeg, .png, .bmp) and videos (.mp4, .avi, .mkv, .mov, .webm; every K-th\n"
+                   "frame with --every K) given as files or found in folders (recursively) for faces with dlib's HOG\n"
+                   "detector, keeping faces whose score is at least --threshold (0 is dlib's own boundary; the score\n"
+                   "is not a probability) and whose box is at least --min-size pixels on each side (--upsample N\n"
+                   "doublings find faces below 80 pixels). Each face is cropped with --margin (a fraction of the box\n"
+                   "on each side, cut at the image's border), turned so that the eyes are level with --align, and\n"
+                   "saved as PNG under DIR[/CLASS][/NAME], mirroring the input folders (a video's crops in a folder\n"
+                   "named after it), with its 68 landmarks in crop pixels in a CSV file next to it (dlib's model:\n"
+                   "--landmarks-model, by default /usr/share/dlib/shape_predictor_68_face_landmarks.dat of Debian's\n"
+                   "libdlib-data). --max-faces N keeps the N largest faces of each image or frame (0: all).\n"
+                   "DIR/manifest.csv gets a row per face: source, frame, left, top, width, height (the box in the\n"
+                   "source), score, crop, landmarks (relative to DIR), and path (= crop), label, subset, video: the\n"
+                   "columns `clipft finetune --data DIR/manifest.csv` reads. Rows of files an earlier run into the\n"
+                   "same DIR processed and this one does not are kept, so runs per class and subset build one\n"
+                   "manifest. Files that cannot be read are skipped with a warning each. Prints one JSON line:\n"
+                   "images, videos, frames, faces, skipped, manifest, rows.",
+                   {{"in", Kind::list}, {"out", Kind::value}, {"min-size", Kind::value, "95"}, {"threshold", Kind::value, "0"},
+                    {"upsample", Kind::value, "0"}, {"margin", Kind::value, "0.3"}, {"align", Kind::flag, ""},
+                    {"every", Kind::value, "1"}, {"max-faces", Kind::value, "0"}, {"label", Kind::value, ""},
+                    {"subset", Kind::value, ""}, {"landmarks-model", Kind::value, ""},
+                    {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}},
+                   faces}},
         {"finetune", {"fine-tune CLIP on a dataset with the group contrastive loss (the thesis' method)",
                       "clipft finetune --model PATH --data DIR|CSV --descriptions SET --out DIR [options]\n"
                       "Fine-tunes the checkpoint at --model on a dataset folder (root/<class>/[<subset>/[<video>/]]images)\n"

@@ -125,6 +125,7 @@ struct Command {
 int bench(const Options& options);
 int demo(const Options& options);
 int encode(const Options& options);
+int faces(const Options& options);
 int finetune(const Options& options);
 int info(const Options& options);
 int loss(const Options& options);

@@ -276,5 +276,67 @@ with tempfile.TemporaryDirectory() as scratch:
           "an unknown description set: exit 1 listing the sets: " + missing.stderr)
     check(run("finetune", "--data", data).returncode == 2, "finetune without --model: exit 2")
 
+# faces: three photographs (one face each) and one video, crops + landmarks + manifest
+def png_size(path):
+    """(width, height) of a PNG file, from its IHDR chunk."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    check(head[:8] == b"\x89PNG\r\n\x1a\n", "%s is a PNG file" % path)
+    return struct.unpack(">II", head[16:24])
+
+
+faces_real, videos = os.path.join(shared, "data", "faces-real"), os.path.join(shared, "data", "videos")
+if os.path.isdir(faces_real) and os.path.isdir(videos):
+    with tempfile.TemporaryDirectory() as scratch:
+        photos = [os.path.join(faces_real, name) for name in ("face_0001.jpg", "face_0103.jpg", "face_0205.jpg")]
+        clip = os.path.join(videos, "preview_head-pose-face-detection-female.mp4")  # 23 frames, faces about 70 px
+        broken = os.path.join(scratch, "broken.jpg")
+        with open(broken, "wb") as f:
+            f.write(open(photos[0], "rb").read()[:2000])
+        out = os.path.join(scratch, "faces")
+        found = run("faces", "--in", *photos, clip, broken, "--out", out, "--every", "5", "--min-size", "40",
+                    "--upsample", "1", "--label", "real", "--quiet")
+        if found.returncode == 1 and "without dlib" in found.stderr:
+            check("libdlib-dev" in found.stderr, "a build without dlib says what to install: " + found.stderr)
+        else:
+            check(found.returncode == 0, "faces exits 0: " + found.stderr)
+            summary = json.loads(found.stdout.strip().splitlines()[-1]) if found.returncode == 0 else {}
+            with_video = "videos are unsupported" not in found.stderr
+            check(summary.get("images") == 3 and summary.get("skipped") == 1 and summary.get("videos") == (1 if with_video else 0),
+                  "faces reads 3 images and the video and skips the broken file: %s" % summary)
+            check("broken.jpg" in found.stderr, "the skipped file is named in a warning: " + found.stderr)
+            manifest = os.path.join(out, "manifest.csv")
+            lines = open(manifest).read().splitlines() if os.path.exists(manifest) else [""]
+            header = lines[0].split(",")
+            check(header == ["source", "frame", "left", "top", "width", "height", "score", "crop", "landmarks",
+                             "path", "label", "subset", "video"], "manifest columns: %s" % header)
+            rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+            image_rows = [row for row in rows if row["frame"] == ""]
+            check(sorted(row["source"] for row in image_rows) == sorted(photos), "one face per photograph")
+            for row in rows:
+                crop = os.path.join(out, row["crop"])
+                check(os.path.exists(crop) and row["path"] == row["crop"] and row["label"] == "real",
+                      "crop %s exists and is the row's path, labelled real" % row["crop"])
+                if not os.path.exists(crop):
+                    continue
+                width, height = png_size(crop)
+                box_width, box_height = int(row["width"]), int(row["height"])
+                # --margin 0.3: the box grows by 0.3 of its size on each side, less where the image ends.
+                check(box_width <= width <= 1.6 * box_width + 1 and box_height <= height <= 1.6 * box_height + 1,
+                      "crop %s is %dx%d for a %dx%d box" % (row["crop"], width, height, box_width, box_height))
+                points = open(os.path.join(out, row["landmarks"])).read().split()
+                check(points[0] == "x,y" and len(points) == 69, "68 landmarks for %s" % row["crop"])
+            if with_video:
+                frames = sorted({int(row["frame"]) for row in rows if row["frame"] != ""})
+                check(len(frames) >= 4 and set(frames) <= {0, 5, 10, 15, 20}, "every 5th frame of the video: %s" % frames)
+                check(all(row["video"] == "preview_head-pose-face-detection-female" for row in rows if row["frame"] != ""),
+                      "video rows name their video")
+            # A second run into the same folder keeps the first run's rows of other files.
+            again = run("faces", "--in", os.path.join(faces_real, "face_0004.jpg"), "--out", out, "--label", "fake", "--quiet")
+            check(again.returncode == 0 and len(open(manifest).read().splitlines()) == len(lines) + 1,
+                  "a later run adds its rows to the manifest: " + again.stderr)
+    check(run("faces", "--out", "x").returncode == 2, "faces without --in: exit 2")
+    check(run("faces", "--in", os.path.join(shared, "no-such-folder"), "--out", "x").returncode == 2, "faces --in of a missing path: exit 2")
+
 print("cli: %d failed" % len(failures) if failures else "cli: all checks passed")
 sys.exit(1 if failures else 0)
