@@ -338,5 +338,20 @@ if os.path.isdir(faces_real) and os.path.isdir(videos):
     check(run("faces", "--out", "x").returncode == 2, "faces without --in: exit 2")
     check(run("faces", "--in", os.path.join(shared, "no-such-folder"), "--out", "x").returncode == 2, "faces --in of a missing path: exit 2")
 
+# demo: a short run of the built-in job ends with its JSON line and writes its plots
+with tempfile.TemporaryDirectory() as scratch:
+    out = os.path.join(scratch, "demo")
+    demo = run("demo", "--images", "32", "--epochs", "1", "--out", out, "--quiet")
+    check(demo.returncode == 0, "demo exits 0: " + demo.stderr[-500:])
+    if demo.returncode == 0:
+        result = json.loads(demo.stdout.strip().splitlines()[-1])
+        for key in ("in_distribution_auc", "cross_manipulation_auc", "seconds", "roc_plot"):
+            check(key in result, "the demo's JSON line has " + key)
+        check(0 <= result.get("in_distribution_auc", -1) <= 1, "the in-distribution AUC is a probability")
+        check(os.path.exists(result.get("roc_plot", "")) and os.path.exists(os.path.join(out, "loss.svg")),
+              "the demo writes its ROC and loss plots")
+        check("self-blended (in distribution)" in demo.stdout, "the demo prints its table")
+    check(run("demo", "--images", "4").returncode == 2, "demo with too few images: exit 2")
+
 print("cli: %d failed" % len(failures) if failures else "cli: all checks passed")
 sys.exit(1 if failures else 0)
