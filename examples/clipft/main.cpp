@@ -136,6 +136,16 @@ const std::map<std::string, Command>& commands() {
                         "[0, 1] and normalises with CLIP's mean and std, as OpenAI's CLIP preprocessing. Writes one F32\n"
                         "tensor [3,S,S] per image, named by the image's file name.",
                         {{"size", Kind::value, "224"}, {"out", Kind::value}}, preprocess}},
+        {"synth", {"a generated face dataset (real faces, self-blended fakes, face swaps) to try everything without data",
+                   "clipft synth --out DIR [--images N] [--size 96] [--seed S]\n"
+                   "Draws N synthetic faces (procedural, not photographs) and N fakes, half self-blended and half\n"
+                   "face swaps (the demo's forgeries), and writes them as PNG images of S x S pixels:\n"
+                   "DIR/real/*.png, DIR/fake/SelfBlended/*.png, DIR/fake/FaceSwap/*.png, the dataset folder layout of\n"
+                   "clipft finetune and clipft-experiment (the manipulation is each fake's subset). The same seed\n"
+                   "gives the same images. DIR/real and DIR/fake must not hold files yet. Prints one JSON line:\n"
+                   "folder, real, fake (per manipulation), size, seed.",
+                   {{"out", Kind::value}, {"images", Kind::value, "200"}, {"size", Kind::value, "96"}, {"seed", Kind::value, "0"}},
+                   synth}},
         {"tokenize", {"CLIP token ids of texts, one JSON array per line",
                       "clipft tokenize --vocab PATH [--context N [--truncate]] TEXT...\n"
                       "PATH: bpe_simple_vocab_16e6.txt.gz, or a directory with vocab.json + merges.txt. Without\n"
@@ -146,38 +156,6 @@ const std::map<std::string, Command>& commands() {
     return table;
 }
 
-void print_usage(std::ostream& out) {
-    out << "usage: clipft COMMAND [OPTIONS]   (clipft COMMAND --help for its options)\n\ncommands:\n";
-    for (const auto& [name, command] : commands()) out << "  " << name << "  " << command.summary << "\n";
-}
-
 } // namespace
 
-int main(int argc, char** argv) {
-    std::vector<std::string> arguments(argv + 1, argv + argc);
-    if (arguments.empty() || arguments[0] == "--help" || arguments[0] == "-h") {
-        print_usage(arguments.empty() ? std::cerr : std::cout);
-        return arguments.empty() ? 2 : 0;
-    }
-    auto found = commands().find(arguments[0]);
-    if (found == commands().end()) {
-        std::cerr << "clipft: unknown command '" << arguments[0] << "'\n";
-        print_usage(std::cerr);
-        return 2;
-    }
-    try {
-        const Command& command = found->second;
-        Options options({arguments.begin() + 1, arguments.end()}, command.options);
-        if (options.help()) {
-            std::cout << "usage: " << command.usage << "\n";
-            return 0;
-        }
-        return command.run(options);
-    } catch (const UsageError& error) {
-        std::cerr << "clipft " << arguments[0] << ": " << error.what() << " (see clipft " << arguments[0] << " --help)\n";
-        return 2;
-    } catch (const std::exception& error) {
-        std::cerr << "clipft " << arguments[0] << ": " << error.what() << "\n";
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return run_command_line("clipft", commands(), {argv + 1, argv + argc}); }

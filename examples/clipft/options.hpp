@@ -4,6 +4,7 @@
 // begin with "-").
 #include <clipft/error.hpp>
 
+#include <iostream>
 #include <map>
 #include <optional>
 #include <string>
@@ -122,6 +123,43 @@ struct Command {
     int (*run)(const Options&);
 };
 
+// Runs the sub-command of `program` named by arguments[0] with the rest as its options: its --help,
+// and the exit codes of every command (0 success, 2 usage error with the usage hint, 1 any other
+// failure with one line on stderr). Without a command, or with --help, lists the commands.
+inline int run_command_line(const std::string& program, const std::map<std::string, Command>& commands,
+                            const std::vector<std::string>& arguments) {
+    auto print_usage = [&](std::ostream& out) {
+        out << "usage: " << program << " COMMAND [OPTIONS]   (" << program << " COMMAND --help for its options)\n\ncommands:\n";
+        for (const auto& [name, command] : commands) out << "  " << name << "  " << command.summary << "\n";
+    };
+    if (arguments.empty() || arguments[0] == "--help" || arguments[0] == "-h") {
+        print_usage(arguments.empty() ? std::cerr : std::cout);
+        return arguments.empty() ? 2 : 0;
+    }
+    auto found = commands.find(arguments[0]);
+    if (found == commands.end()) {
+        std::cerr << program << ": unknown command '" << arguments[0] << "'\n";
+        print_usage(std::cerr);
+        return 2;
+    }
+    const std::string name = program + " " + arguments[0];
+    try {
+        const Command& command = found->second;
+        Options options({arguments.begin() + 1, arguments.end()}, command.options);
+        if (options.help()) {
+            std::cout << "usage: " << command.usage << "\n";
+            return 0;
+        }
+        return command.run(options);
+    } catch (const UsageError& error) {
+        std::cerr << name << ": " << error.what() << " (see " << name << " --help)\n";
+        return 2;
+    } catch (const std::exception& error) {
+        std::cerr << name << ": " << error.what() << "\n";
+        return 1;
+    }
+}
+
 int bench(const Options& options);
 int demo(const Options& options);
 int encode(const Options& options);
@@ -131,6 +169,7 @@ int info(const Options& options);
 int loss(const Options& options);
 int metrics(const Options& options);
 int preprocess(const Options& options);
+int synth(const Options& options);
 int tokenize(const Options& options);
 
 } // namespace clipft::cli

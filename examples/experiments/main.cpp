@@ -1,0 +1,84 @@
+// clipft-experiment: the experiments of the thesis (sections 8.1 to 8.4) as sub-commands, each
+// printing its table laid out like the thesis' and writing its plots and DIR/results.json. They
+// run on a user's face crops and CLIP weights with the thesis' recipe by default, and on anything
+// small (clipft synth's faces, a tiny model) with the training knobs turned down.
+#include "experiment.hpp"
+
+using namespace clipft::experiments;
+
+namespace {
+
+const std::map<std::string, Command>& commands() {
+    using Kind = OptionSpec::Kind;
+    const std::vector<OptionSpec> descriptions_list{{"descriptions", Kind::list, ""}};
+    const std::vector<OptionSpec> comparison{{"zero-shot", Kind::list, ""}};
+    static const std::map<std::string, Command> table = {
+        {"full", {"Table 6: both towers fine-tuned with 1desc, 10desc and 550desc",
+                  "clipft-experiment full --model PATH --train DIR|CSV --test [NAME=]DIR|CSV... --out DIR\n"
+                  "                       [--descriptions SET...] [--zero-shot SET...] [options]\n"
+                  "Fine-tunes both towers with each description set in turn (default 1desc 10desc 550desc), each from the\n"
+                  "pretrained weights, into DIR/<set>/ (best.safetensors, loss.svg, ...), scores the test sets and prints\n"
+                  "AUC % per test set and their average (Table 6), and per manipulation; --zero-shot SET... adds rows of\n"
+                  "the pretrained model for comparison. Writes DIR/roc-<test>.svg and DIR/results.json.\n" +
+                      common_usage + test_usage + training_usage,
+                  options_of({common_options(), test_options(), training_options(), descriptions_list, comparison}), full}},
+        {"leave-one-out", {"Table 7: trained without one manipulation, tested on it, for each manipulation",
+                           "clipft-experiment leave-one-out --model PATH --train DIR|CSV --test [NAME=]DIR|CSV... --out DIR\n"
+                           "                                [--descriptions 1desc] [--subsets NAME...] [options]\n"
+                           "For each manipulation of the training data (the subsets of its fakes, or --subsets), fine-tunes both\n"
+                           "towers from the pretrained weights without that manipulation's fakes (in training and validation)\n"
+                           "into DIR/without-<name>/, then scores the test sets. Prints Table 7 (AUC % of each model on the\n"
+                           "manipulation it never saw, from the first test set that holds it), each model's AUC % per test set,\n"
+                           "and per manipulation. Writes DIR/roc-<test>.svg and DIR/results.json.\n" +
+                               common_usage + test_usage + training_usage,
+                           options_of({common_options(), test_options(), training_options(),
+                                       {{"descriptions", Kind::value, "1desc"}, {"subsets", Kind::list, ""}}}),
+                           leave_one_out}},
+        {"reset-vision", {"Table 5: vision tower re-initialised, text frozen, with 1desc, 550desc, catDog, carMoto, FlakeBall",
+                          "clipft-experiment reset-vision --model PATH --train DIR|CSV --test [NAME=]DIR|CSV... --out DIR\n"
+                          "                               [--descriptions SET...] [--zero-shot SET...] [options]\n"
+                          "Re-initialises every vision parameter (OpenAI's initialisation), freezes the text tower and trains\n"
+                          "with each description set in turn (default 1desc 550desc catDog carMoto FlakeBall), each from the\n"
+                          "pretrained weights, into DIR/<set>/, then scores the test sets. Prints AUC % per test set and their\n"
+                          "average (Table 5; --zero-shot 1desc 550desc adds its first rows) and per manipulation. Writes\n"
+                          "DIR/roc-<test>.svg and DIR/results.json.\n" +
+                              common_usage + test_usage + training_usage,
+                          options_of({common_options(), test_options(), training_options(), descriptions_list, comparison}),
+                          reset_vision}},
+        {"similarity", {"Figure 7 and Table 8: cosine similarities of the 10desc embeddings before and after fine-tuning",
+                        "clipft-experiment similarity --model PATH (--finetuned PATH | --train DIR|CSV [options]) --out DIR\n"
+                        "                             [--descriptions 10desc]\n"
+                        "Encodes the descriptions (10 real, 10 fake) with the pretrained model and with the fine-tuned one:\n"
+                        "--finetuned PATH (e.g. DIR/10desc/best.safetensors of clipft-experiment full), else both towers are\n"
+                        "fine-tuned here on --train into DIR/<set>/. Writes the 20 x 20 cosine-similarity matrices as\n"
+                        "heatmaps DIR/similarity-before.svg and DIR/similarity-after.svg (rows and columns: real 0..9, fake\n"
+                        "0..9; the texts are in DIR/results.json) and prints the mean similarity real/real, real/fake and\n"
+                        "fake/fake of each (Table 8), also without the diagonal.\n" +
+                            common_usage + training_usage,
+                        options_of({common_options(), training_options(),
+                                    {{"descriptions", Kind::value, "10desc"}, {"finetuned", Kind::value, ""}}}),
+                        similarity}},
+        {"top-k", {"Table 12 and Figure 5: zero-shot AUC keeping only the top-K of 550desc's logits",
+                   "clipft-experiment top-k --model PATH --test [NAME=]DIR|CSV... --out DIR [--descriptions 550desc] [--k K...]\n"
+                   "Scores the test sets with the pretrained model and every description of the set (default 550desc), each\n"
+                   "class logit being the mean of the K highest logits among all descriptions of all classes (a class with\n"
+                   "none among them gets probability 0), for each K (default 3 10 50 100 200 ... 1000 1100), and with each\n"
+                   "class's own K highest. Prints both tables of AUC % (Table 12) and plots AUC against K (Figure 5)\n"
+                   "into DIR/top-k.svg; writes DIR/results.json.\n" +
+                       common_usage + test_usage,
+                   options_of({common_options(), test_options(), {{"descriptions", Kind::value, "550desc"}, {"k", Kind::list, ""}}}),
+                   top_k}},
+        {"zero-shot", {"Table 3: the pretrained model with 1desc and with 550desc, nothing trained",
+                       "clipft-experiment zero-shot --model PATH --test [NAME=]DIR|CSV... --out DIR [--descriptions SET...]\n"
+                       "Scores the test sets with the pretrained model and each description set (default 1desc 550desc; a\n"
+                       "class logit is the mean of its descriptions' logits). Prints AUC % per test set and their average\n"
+                       "(Table 3) and per manipulation; writes DIR/roc-<test>.svg and DIR/results.json.\n" +
+                           common_usage + test_usage,
+                       options_of({common_options(), test_options(), descriptions_list}), zero_shot}},
+    };
+    return table;
+}
+
+} // namespace
+
+int main(int argc, char** argv) { return clipft::cli::run_command_line("clipft-experiment", commands(), {argv + 1, argv + argc}); }
