@@ -1,6 +1,6 @@
 #pragma once
 // Assertion helpers shared by the test files.
-#include <clipft/clip.hpp>
+#include <clipft/tensor.hpp>
 
 #include <doctest/doctest.h>
 

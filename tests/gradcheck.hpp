@@ -1,7 +1,9 @@
 #pragma once
 // Test helpers: gradients by central finite differences in double precision, compared with what
 // backward() computes.
-#include <clipft/clip.hpp>
+#include <clipft/ops.hpp>
+#include <clipft/print.hpp>
+#include <clipft/random.hpp>
 
 #include <doctest/doctest.h>
 
@@ -9,6 +11,11 @@
 #include <functional>
 #include <random>
 #include <vector>
+
+// The tests call ops unqualified, as programs that include clipft/clip.hpp do.
+namespace clipft {
+using namespace ops;
+}
 
 namespace clipft::testing {
 

@@ -1,7 +1,7 @@
 // scaled_dot_product_attention against a plain-loop reference, its gradients, and causal_mask.
 #include "gradcheck.hpp"
 
-#include <clipft/clip.hpp>
+#include <clipft/nn/layers.hpp>
 
 #include <doctest/doctest.h>
 

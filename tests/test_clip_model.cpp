@@ -3,7 +3,6 @@
 #include "assertions.hpp"
 #include "fixtures.hpp"
 
-#include <clipft/clip.hpp>
 #include <clipft/models/checkpoint.hpp>
 
 #include <doctest/doctest.h>

@@ -3,7 +3,9 @@
 // clipft/image/save.hpp (stb_image_write).
 #include "fixtures.hpp"
 
-#include <clipft/clip.hpp>
+#include <clipft/image/image.hpp>
+#include <clipft/image/preprocess.hpp>
+#include <clipft/image/save.hpp>
 
 #include <doctest/doctest.h>
 

@@ -3,7 +3,8 @@
 // pipeline from the files (stb_image decodes JPEGs a little differently from libjpeg).
 #include "fixtures.hpp"
 
-#include <clipft/clip.hpp>
+#include <clipft/image/preprocess.hpp>
+#include <clipft/io/safetensors.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,8 @@
 // Printing tensors: exact strings for small tensors, summarisation, element types and views.
 #include "gradcheck.hpp"
 
+#include <clipft/print.hpp>
+
 #include <cmath>
 #include <limits>
 #include <sstream>

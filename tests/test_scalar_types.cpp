@@ -1,5 +1,5 @@
 // Half / BFloat16 conversions must round to nearest, ties to even, like PyTorch's .Half()/.BFloat16().
-#include <clipft/clip.hpp>
+#include <clipft/ops.hpp>
 
 #include <doctest/doctest.h>
 

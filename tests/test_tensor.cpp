@@ -1,9 +1,14 @@
 // Tensor creation, metadata and strided views sharing storage.
-#include <clipft/clip.hpp>
+#include <clipft/ops.hpp>
+#include <clipft/print.hpp>
+#include <clipft/random.hpp>
 
 #include <doctest/doctest.h>
 
 using namespace clipft;
+using namespace clipft::ops;
+using backend::num_threads;
+using backend::set_num_threads;
 
 namespace {
 Tensor<float> counting(const Shape& shape) {

@@ -1,5 +1,5 @@
 // xtensor interoperability: zero-copy views both ways of strides, and copies in.
-#include <clipft/clip.hpp>
+#include <clipft/ops.hpp>
 #include <clipft/xtensor.hpp>
 
 #include <doctest/doctest.h>
