@@ -46,35 +46,13 @@ text::TokenizedDescriptions byte_descriptions(std::int64_t context) {
     return table;
 }
 
-// Preprocessed pixels of a synthetic set, held in memory, as a trainer's image source.
-struct PreparedSet {
-    data::ImageSet images;
-    Tensor<float> pixels;
-};
-
-PreparedSet prepare(const data::SyntheticDeepfakes& set, std::int64_t size) {
+// A synthetic set preprocessed once and held in memory, as an image source.
+data::ImageSet prepare(const data::SyntheticDeepfakes& set, std::int64_t size) {
     Tensor<float> pixels = image::preprocess_batch(set.images, {.size = size});
-    return {{set.labels, [pixels](const std::vector<std::int64_t>& items) {
-                 return ops::index_select(pixels, 0, Tensor<std::int64_t>::from_vector(items));
-             }},
-            pixels};
+    return {set.labels, [pixels](const std::vector<std::int64_t>& items) {
+                return ops::index_select(pixels, 0, Tensor<std::int64_t>::from_vector(items));
+            }};
 }
-
-// P(fake) of every image of `set`.
-std::vector<double> fake_probabilities(const models::CLIP<float>& model, const PreparedSet& set,
-                                       const text::TokenizedDescriptions& table) {
-    NoGradGuard no_grad;
-    std::vector<Tensor<float>> embeds;
-    for (std::int64_t begin = 0; begin < set.pixels.size(0); begin += 64)
-        embeds.push_back(model.encode_image(set.pixels.narrow(0, begin, std::min<std::int64_t>(64, set.pixels.size(0) - begin))));
-    Tensor<float> probabilities = eval::class_probabilities(ops::concat(embeds, 0), model.encode_text(table.token_ids), table.counts,
-                                                            model.logit_scale.item());
-    std::vector<double> scores;
-    for (std::int64_t i = 0; i < probabilities.size(0); ++i) scores.push_back(probabilities.at({i, 1}));
-    return scores;
-}
-
-std::vector<int> binary_labels(const data::SyntheticDeepfakes& set) { return {set.labels.begin(), set.labels.end()}; }
 
 } // namespace
 
@@ -107,16 +85,16 @@ int demo(const Options& options) {
     // resolution than SBI's defaults, so that a small model learns them within two minutes; the
     // face swaps of the cross-manipulation test keep the defaults and were never seen in training.
     faces::SelfBlendOptions visible;
-    visible.colour_jitter = {0.4, 0.4, 0.4, 0.08};
+    visible.colour_jitter = {0.5, 0.5, 0.5, 0.1};
     visible.downscale_probability = 1.0;
     visible.blend_ratios = {1.0};
     const std::int64_t drawn = 96; // pixels of each synthetic face, before CLIP's resize
-    PreparedSet train = prepare(data::synthetic_deepfakes(per_class, drawn, data::FakeKind::self_blended, seed * 10 + 1, visible), size);
-    PreparedSet validation =
+    data::ImageSet train = prepare(data::synthetic_deepfakes(per_class, drawn, data::FakeKind::self_blended, seed * 10 + 1, visible), size);
+    data::ImageSet validation =
         prepare(data::synthetic_deepfakes(per_class / 6, drawn, data::FakeKind::self_blended, seed * 10 + 2, visible), size);
-    data::SyntheticDeepfakes in_distribution =
-        data::synthetic_deepfakes(per_class / 3, drawn, data::FakeKind::self_blended, seed * 10 + 3, visible);
-    data::SyntheticDeepfakes cross = data::synthetic_deepfakes(per_class / 3, drawn, data::FakeKind::face_swap, seed * 10 + 4);
+    data::ImageSet in_distribution =
+        prepare(data::synthetic_deepfakes(per_class / 3, drawn, data::FakeKind::self_blended, seed * 10 + 3, visible), size);
+    data::ImageSet cross = prepare(data::synthetic_deepfakes(per_class / 3, drawn, data::FakeKind::face_swap, seed * 10 + 4), size);
 
     train::TrainerOptions trainer_options;
     trainer_options.sampler = {.k = 2, .groups_per_batch = 8, .seed = seed};
@@ -126,15 +104,20 @@ int demo(const Options& options) {
     trainer_options.early_stopping.patience = 0; // a fixed budget: the best epoch is still the one kept
     trainer_options.output_dir = out;
     trainer_options.progress = !options.flag("quiet");
-    train::Trainer trainer(*model, train.images, validation.images, table, trainer_options);
+    train::Trainer trainer(*model, train, validation, table, trainer_options);
     train::TrainingSummary summary = trainer.run();
 
-    std::vector<double> in_scores = fake_probabilities(*model, prepare(in_distribution, size), table);
-    std::vector<double> cross_scores = fake_probabilities(*model, prepare(cross, size), table);
-    eval::BinaryMetrics in_metrics = eval::binary_metrics(binary_labels(in_distribution), in_scores);
-    eval::BinaryMetrics cross_metrics = eval::binary_metrics(binary_labels(cross), cross_scores);
-    plot::LinePlot roc = eval::roc_plot(eval::roc_curve(binary_labels(in_distribution), in_scores), "self-blended (in distribution)");
-    eval::RocCurve cross_curve = eval::roc_curve(binary_labels(cross), cross_scores);
+    // P(fake) of each test image, the descriptions encoded once for both sets.
+    Tensor<float> texts = eval::encode_descriptions(*model, table);
+    auto fake_scores = [&](const data::ImageSet& set) {
+        return eval::class_scores(eval::class_probabilities(eval::encode_images(*model, set), texts, table.counts, model->logit_scale.item()), 1);
+    };
+    std::vector<int> in_labels = eval::binary_labels(in_distribution.labels, 1), cross_labels = eval::binary_labels(cross.labels, 1);
+    std::vector<double> in_scores = fake_scores(in_distribution), cross_scores = fake_scores(cross);
+    eval::BinaryMetrics in_metrics = eval::binary_metrics(in_labels, in_scores);
+    eval::BinaryMetrics cross_metrics = eval::binary_metrics(cross_labels, cross_scores);
+    plot::LinePlot roc = eval::roc_plot(eval::roc_curve(in_labels, in_scores), "self-blended (in distribution)");
+    eval::RocCurve cross_curve = eval::roc_curve(cross_labels, cross_scores);
     roc.add_series("face swaps (cross-manipulation)", cross_curve.false_positive_rate, cross_curve.true_positive_rate);
     roc.save(out / "roc.svg");
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -12,45 +12,6 @@ namespace clipft::cli {
 
 namespace {
 
-// A flag's value: given on the command line, else in the config file, else its default.
-class Settings {
-public:
-    Settings(const Options& options, io::Json config) : options_(options), config_(std::move(config)) {}
-
-    bool has(const std::string& name) const { return options_.given(name) || config_.contains(name); }
-    std::string text(const std::string& name) const {
-        if (options_.given(name) || !config_.contains(name)) return options_.text(name);
-        const io::Json& value = config_.at(name);
-        return value.is_string() ? value.get<std::string>() : value.dump();
-    }
-    double number(const std::string& name) const { return parse<double>(name, [](const std::string& v, std::size_t* used) { return std::stod(v, used); }); }
-    std::int64_t integer(const std::string& name) const {
-        return parse<std::int64_t>(name, [](const std::string& v, std::size_t* used) { return std::stoll(v, used); });
-    }
-    bool flag(const std::string& name) const {
-        if (options_.flag(name)) return true;
-        return config_.contains(name) && config_.at(name).is_boolean() && config_.at(name).get<bool>();
-    }
-
-private:
-    template <typename Value, typename Convert>
-    Value parse(const std::string& name, Convert convert) const {
-        std::string value = text(name);
-        std::size_t used = 0;
-        Value result{};
-        try {
-            result = convert(value, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (value.empty() || used != value.size()) throw UsageError("--" + name + " expects a number, got '" + value + "'");
-        return result;
-    }
-
-    const Options& options_;
-    io::Json config_;
-};
-
 std::vector<std::string> split_names(const std::string& text) {
     std::vector<std::string> names;
     std::istringstream in(text);
@@ -59,7 +20,7 @@ std::vector<std::string> split_names(const std::string& text) {
     return names;
 }
 
-optim::LearningRateSchedule schedule_from(const Settings& settings) {
+optim::LearningRateSchedule schedule_from(const Options& settings) {
     const std::string kind = settings.text("schedule");
     const double peak = settings.number("lr");
     if (kind == "constant") return optim::LearningRateSchedule::constant_rate(peak);
@@ -71,14 +32,22 @@ optim::LearningRateSchedule schedule_from(const Settings& settings) {
 } // namespace
 
 int finetune(const Options& options) {
-    io::Json config = io::Json::object();
+    // Settings: flags, else the config file's values, else the defaults.
+    Options settings = options;
     if (options.given("config")) {
-        config = io::read_json_file(options.text("config"));
+        io::Json config = io::read_json_file(options.text("config"));
         if (!config.is_object()) fail(options.text("config"), ": the config must be a JSON object of flag names and values");
-        for (const auto& [key, value] : config.items())
-            if (!options.knows(key) || key == "config") throw UsageError(options.text("config") + ": unknown setting '" + key + "'");
+        std::map<std::string, std::string> values;
+        for (const auto& [key, value] : config.items()) {
+            if (key == "config") throw UsageError(options.text("config") + ": a config cannot name another config");
+            values[key] = value.is_string() ? value.get<std::string>() : value.dump();
+        }
+        try {
+            settings.set_fallbacks(values);
+        } catch (const UsageError& error) {
+            throw UsageError(options.text("config") + ": " + error.what());
+        }
     }
-    Settings settings(options, config);
     if (settings.has("threads")) set_num_threads(int(settings.integer("threads")));
 
     // Data and descriptions: class order comes from --classes (the description set's files must match).
@@ -154,7 +123,13 @@ int finetune(const Options& options) {
     io::write_file_atomically(trainer_options.output_dir / "settings.json",
                               [&](io::FileWriter& writer) { writer.write(used.dump(1) + "\n"); });
 
+    train::stop_training_on_signals();
     train::TrainingSummary summary = trainer.run();
+    if (summary.interrupted_by) {
+        std::fprintf(stderr, "clipft finetune: interrupted after update %lld; checkpoint saved in %s (continue with --resume)\n",
+                     (long long)summary.steps, trainer.checkpoint_path().c_str());
+        return 128 + summary.interrupted_by; // the shell's convention for a run ended by a signal
+    }
     io::Json result = {{"steps", summary.steps}, {"epochs", summary.epochs}, {"best_epoch", summary.best_epoch + 1},
                        {"best_validation_loss", summary.best_validation_loss},
                        {"best_validation_auc", std::isnan(summary.best_validation_auc) ? io::Json() : io::Json(summary.best_validation_auc)},

@@ -8,6 +8,24 @@ using namespace clipft::cli;
 
 namespace {
 
+// eval and zero-shot run the same job (zero-shot: on pretrained weights).
+const char* const evaluate_usage =
+    "--model PATH --data DIR|CSV --descriptions SET --out DIR [--classes real,fake]\n"
+    "       [--scoring mean|ensemble|top-K|class-top-K] [--threshold 0.5] [--batch 32] [--vocab PATH] [--threads N] [--quiet]\n"
+    "Scores every image of a dataset folder (root/<class>/[<subset>/[<video>/]]images) or manifest CSV\n"
+    "(path,label[,subset][,video]) with the model and a description set (a folder of <class>.txt files or a\n"
+    "name under descriptions/): the class logit is the mean of its descriptions' logits (or the --scoring\n"
+    "rule), the score of an image its probability of the last class (fake). Writes DIR/scores.csv (path,\n"
+    "label, score, subset, video, p_<class>...), DIR/metrics.json and DIR/roc.svg, prints AUC, AP, EER and\n"
+    "accuracy overall, per subset (each against the reals) and per video, and ends with one JSON line.";
+
+std::vector<OptionSpec> evaluate_options() {
+    using Kind = OptionSpec::Kind;
+    return {{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value}, {"out", Kind::value},
+            {"classes", Kind::value, "real,fake"}, {"scoring", Kind::value, "mean"}, {"threshold", Kind::value, "0.5"},
+            {"batch", Kind::value, "32"}, {"vocab", Kind::value, ""}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}};
+}
+
 const std::map<std::string, Command>& commands() {
     using Kind = OptionSpec::Kind;
     static const std::map<std::string, Command> table = {
@@ -46,6 +64,8 @@ const std::map<std::string, Command>& commands() {
                     "directory's vocabulary (or --vocab PATH).",
                     {{"model", Kind::value}, {"inputs", Kind::value, ""}, {"images", Kind::list, ""},
                      {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}}, encode}},
+        {"eval", {"score a dataset with a (fine-tuned) checkpoint and descriptions: scores CSV, metrics, ROC plot",
+                  std::string("clipft eval ") + evaluate_usage, evaluate_options(), evaluate}},
         {"faces", {"find faces in images and videos, save crops, landmarks and a manifest CSV (dlib, FFmpeg)",
                    "clipft faces --in DIR_OR_FILE... --out DIR [--min-size 95] [--threshold 0] [--upsample 0]\n"
                    "             [--margin 0.3] [--align] [--every 1] [--max-faces 0] [--label CLASS] [--subset NAME]\n"
@@ -91,7 +111,9 @@ const std::map<std::string, Command>& commands() {
                       "  model:     --freeze full|freeze-text|freeze-vision|reset-vision|layer-norm|last-blocks=K|none\n"
                       "             (joined with +)  --vocab PATH\n"
                       "  stopping:  --patience 3  --min-improvement 0.05  --scoring mean|ensemble|top-K|class-top-K\n"
-                      "  run:       --seed 0  --threads N  --checkpoint-every 0  --resume  --quiet",
+                      "  run:       --seed 0  --threads N  --checkpoint-every 0  --resume  --quiet\n"
+                      "Ctrl-C (or SIGTERM) finishes the current update, writes the checkpoint and exits with 130 (143);\n"
+                      "--resume continues exactly there. A second Ctrl-C stops at once; the last checkpoint stays intact.",
                       {{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value}, {"out", Kind::value},
                        {"config", Kind::value, ""}, {"classes", Kind::value, "real,fake"}, {"validation", Kind::value, ""},
                        {"validation-fraction", Kind::value, "0.1"}, {"per-class", Kind::value, ""}, {"k", Kind::value, "2"},
@@ -152,6 +174,8 @@ const std::map<std::string, Command>& commands() {
                       "--context: the full encoding, 49406 first and 49407 last. With --context N: exactly N ids,\n"
                       "0-padded; a longer text is an error unless --truncate (then the last id is 49407).",
                       {{"vocab", Kind::value}, {"context", Kind::value, ""}, {"truncate", Kind::flag, ""}}, tokenize}},
+        {"zero-shot", {"score a dataset with pretrained CLIP and descriptions, no training (as clipft eval)",
+                       std::string("clipft zero-shot ") + evaluate_usage, evaluate_options(), evaluate}},
     };
     return table;
 }

@@ -2,8 +2,7 @@
 // file, overall, per subset and per video, as one JSON object.
 #include "options.hpp"
 
-#include <clipft/eval/metrics.hpp>
-#include <clipft/eval/roc_plot.hpp>
+#include <clipft/eval/report.hpp>
 #include <clipft/io/csv.hpp>
 #include <clipft/io/json.hpp>
 
@@ -18,12 +17,6 @@
 namespace clipft::cli {
 
 namespace {
-
-struct ScoreColumns {
-    std::vector<int> labels;
-    std::vector<double> scores;
-    std::vector<std::string> subsets, videos; // empty when the file has no such column
-};
 
 std::string_view trimmed(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -42,7 +35,7 @@ std::optional<double> parse_number(std::string_view text) {
 
 // Columns label,score[,subset][,video]: by name when the first line is a header (its first field
 // is not a number), else by position.
-ScoreColumns read_scores(const std::string& path) {
+eval::ScoredSet read_scores(const std::string& path) {
     io::CsvTable table = io::read_csv(path, {.header = false});
     if (table.rows.empty()) fail(path, ": no rows; expected label,score[,subset][,video]");
     std::size_t label = 0, score = 1;
@@ -64,7 +57,7 @@ ScoreColumns read_scores(const std::string& path) {
         if (columns == 4) video = 3;
     }
 
-    ScoreColumns result;
+    eval::ScoredSet result;
     for (const io::CsvRow& row : table.rows) {
         std::optional<double> label_value = parse_number(row.fields[label]);
         if (!label_value || (*label_value != 0 && *label_value != 1))
@@ -76,24 +69,12 @@ ScoreColumns read_scores(const std::string& path) {
         for (auto [column, names, what] : {std::tuple{subset, &result.subsets, "subset"}, std::tuple{video, &result.videos, "video"}}) {
             if (!column) continue;
             std::string_view name = trimmed(row.fields[*column]);
-            if (name.empty()) fail(table.where(row), ": empty ", what, " name");
+            // An empty subset is "no subset" (the real images); a video must be named.
+            if (name.empty() && std::string_view(what) == "video") fail(table.where(row), ": empty video name");
             names->emplace_back(name);
         }
     }
     return result;
-}
-
-nlohmann::ordered_json to_json(const eval::BinaryMetrics& metrics) {
-    return {{"auc", metrics.roc_auc},       {"ap", metrics.average_precision}, {"eer", metrics.equal_error_rate},
-            {"precision", metrics.precision}, {"recall", metrics.recall},        {"accuracy", metrics.accuracy},
-            {"f1", metrics.f1},               {"threshold", metrics.threshold},  {"n_pos", metrics.positives},
-            {"n_neg", metrics.negatives}};
-}
-
-std::string curve_label(const std::string& name, double auc) {
-    char text[32];
-    std::snprintf(text, sizeof text, " (AUC %.4f)", auc);
-    return name + text;
 }
 
 } // namespace
@@ -102,41 +83,15 @@ int metrics(const Options& options) {
     if (!options.positional().empty()) throw UsageError("unexpected argument '" + options.positional().front() + "'");
     std::string path = options.text("scores");
     double threshold = options.number("threshold");
-    ScoreColumns data = read_scores(path);
-
-    nlohmann::ordered_json result;
-    std::optional<plot::LinePlot> roc;
-    auto add_curve = [&](const std::string& name, const std::vector<int>& labels, const std::vector<double>& scores, double auc) {
-        eval::RocCurve curve = eval::roc_curve(labels, scores);
-        roc->add_series(curve_label(name, auc), curve.false_positive_rate, curve.true_positive_rate);
-    };
+    eval::ScoredSet data = read_scores(path);
+    eval::MetricsReport report;
     try {
-        eval::BinaryMetrics overall = eval::binary_metrics(data.labels, data.scores, threshold);
-        result = to_json(overall);
-        if (options.given("roc-plot"))
-            roc = eval::roc_plot(eval::roc_curve(data.labels, data.scores), curve_label("all", overall.roc_auc));
-        if (!data.subsets.empty()) {
-            auto per_subset = eval::metrics_per_subset(data.labels, data.scores, data.subsets, threshold);
-            nlohmann::ordered_json subsets = nlohmann::ordered_json::object();
-            for (const auto& [name, subset] : per_subset) subsets[name] = to_json(subset);
-            result["subsets"] = subsets;
-            if (roc)
-                for (const auto& [name, rows] : eval::split_by_subset(data.labels, data.scores, data.subsets))
-                    add_curve(name, rows.labels, rows.scores, per_subset.at(name).roc_auc);
-        }
-        if (!data.videos.empty()) {
-            eval::BinaryMetrics video_level = eval::video_metrics(data.labels, data.scores, data.videos, threshold);
-            result["videos"] = to_json(video_level);
-            if (roc) {
-                eval::VideoScores videos = eval::video_scores(data.labels, data.scores, data.videos);
-                add_curve("videos, mean score", videos.labels, videos.scores, video_level.roc_auc);
-            }
-        }
+        report = eval::metrics_report(data, threshold);
     } catch (const Error& error) {
         fail(path, ": ", error.what()); // the metrics know the rows, not the file
     }
-    if (roc) roc->save(options.text("roc-plot"));
-    std::cout << result.dump() << "\n";
+    if (options.given("roc-plot")) report.roc.save(options.text("roc-plot"));
+    std::cout << report.json.dump() << "\n";
     return 0;
 }
 

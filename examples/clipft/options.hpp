@@ -61,17 +61,26 @@ public:
     }
 
     bool help() const { return help_; }
-    bool knows(const std::string& name) const { return specs_.contains(name); }
     std::vector<std::string> names() const {
         std::vector<std::string> result;
         for (const auto& [name, spec] : specs_) result.push_back(name);
         return result;
     }
     bool given(const std::string& name) const { return given_.contains(name); }
-    bool flag(const std::string& name) const { return given(name); }
+    // Given on the command line or in the settings of set_fallbacks.
+    bool has(const std::string& name) const { return given(name) || fallbacks_.contains(name); }
+    bool flag(const std::string& name) const { return given(name) || (fallbacks_.contains(name) && fallbacks_.at(name) == "true"); }
+
+    // Values for options not given on the command line (e.g. from a config file), in place of the defaults.
+    void set_fallbacks(std::map<std::string, std::string> fallbacks) {
+        for (const auto& [name, value] : fallbacks)
+            if (!specs_.contains(name)) throw UsageError("unknown setting '" + name + "'");
+        fallbacks_ = std::move(fallbacks);
+    }
 
     std::string text(const std::string& name) const {
         if (given(name)) return given_.at(name).empty() ? "true" : given_.at(name).front(); // a flag reads "true"
+        if (fallbacks_.contains(name)) return fallbacks_.at(name);
         const OptionSpec& spec = specs_.at(name);
         if (!spec.default_value) throw UsageError("option '--" + name + "' is required");
         return *spec.default_value;
@@ -111,6 +120,7 @@ private:
 
     std::map<std::string, OptionSpec> specs_;
     std::map<std::string, std::vector<std::string>> given_;
+    std::map<std::string, std::string> fallbacks_;
     std::vector<std::string> positional_;
     bool help_ = false;
 };
@@ -118,7 +128,7 @@ private:
 // One sub-command: its help line, its usage text, its options, and what it runs.
 struct Command {
     const char* summary;
-    const char* usage;
+    std::string usage;
     std::vector<OptionSpec> options;
     int (*run)(const Options&);
 };
@@ -163,6 +173,7 @@ inline int run_command_line(const std::string& program, const std::map<std::stri
 int bench(const Options& options);
 int demo(const Options& options);
 int encode(const Options& options);
+int evaluate(const Options& options);
 int faces(const Options& options);
 int finetune(const Options& options);
 int info(const Options& options);

@@ -4,6 +4,7 @@
 #include <clipft/data/dataset.hpp>
 #include <clipft/data/image_set.hpp>
 #include <clipft/data/synthetic_faces.hpp>
+#include <clipft/eval/evaluate.hpp>
 #include <clipft/eval/metrics.hpp>
 #include <clipft/eval/roc_plot.hpp>
 #include <clipft/eval/scoring.hpp>

@@ -6,10 +6,12 @@ import json
 import math
 import os
 import random
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 clipft, shared = sys.argv[1], sys.argv[2]
@@ -271,6 +273,39 @@ with tempfile.TemporaryDirectory() as scratch:
         if resumed.returncode == 0:
             check(json.loads(resumed.stdout.strip().splitlines()[-1])["steps"] == 12, "the resumed run adds one epoch")
             check(len(open(os.path.join(out, "metrics.csv")).read().split()) == 5, "metrics.csv holds the four epochs")
+    # --config: any option by name; flags on the command line win; unknown names are usage errors.
+    config = os.path.join(scratch, "run.json")
+    with open(config, "w") as f:
+        json.dump({"epochs": 5, "batch": 8, "batches-per-epoch": 2, "lr": 1e-3, "schedule": "constant",
+                   "validation-fraction": 0.34, "quiet": True}, f)
+    configured = run("finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "1desc",
+                     "--out", os.path.join(scratch, "configured"), "--config", config, "--epochs", "1")
+    check(configured.returncode == 0 and json.loads(configured.stdout.strip().splitlines()[-1])["steps"] == 2,
+          "finetune --config: settings from the file, --epochs from the command line: " + configured.stderr[-300:])
+    with open(config, "w") as f:
+        json.dump({"learning-rate": 1e-3}, f)
+    unknown = run("finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "1desc",
+                  "--out", os.path.join(scratch, "configured"), "--config", config)
+    check(unknown.returncode == 2 and "learning-rate" in unknown.stderr, "an unknown config setting: exit 2 naming it")
+
+    # Ctrl-C: the current update finishes, the checkpoint is written, the exit code is 130, and
+    # --resume goes on from there.
+    interrupted_out = os.path.join(scratch, "interrupted")
+    process = subprocess.Popen([clipft, *arguments[:arguments.index("--out")], "--out", interrupted_out,
+                                *arguments[arguments.index("--out") + 2:], "--epochs", "1000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    checkpoint = os.path.join(interrupted_out, "checkpoint.safetensors")
+    deadline = time.time() + 60
+    while not os.path.exists(checkpoint) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    check(process.returncode == 130 and "interrupted" in stderr and "--resume" in stderr,
+          "finetune stops on Ctrl-C with exit 130 and says how to resume: %s %s" % (process.returncode, stderr[-300:]))
+    state = read_safetensors(checkpoint)
+    check("model.logit_scale" in state, "the interrupted run leaves a readable checkpoint")
+    resumed = run(*arguments, "--out", interrupted_out, "--epochs", "4", "--resume")
+    check(resumed.returncode == 0, "an interrupted run resumes: " + resumed.stderr[-300:])
     missing = run("finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "nodesc", "--out", out)
     check(missing.returncode == 1 and "nodesc" in missing.stderr and "1desc" in missing.stderr,
           "an unknown description set: exit 1 listing the sets: " + missing.stderr)
@@ -337,6 +372,47 @@ if os.path.isdir(faces_real) and os.path.isdir(videos):
                   "a later run adds its rows to the manifest: " + again.stderr)
     check(run("faces", "--out", "x").returncode == 2, "faces without --in: exit 2")
     check(run("faces", "--in", os.path.join(shared, "no-such-folder"), "--out", "x").returncode == 2, "faces --in of a missing path: exit 2")
+
+# zero-shot / eval: scores, metrics (checked against an AUC computed here from the scores), ROC plot
+def rank_auc(labels, scores):
+    positives = [s for l, s in zip(labels, scores) if l == 1]
+    negatives = [s for l, s in zip(labels, scores) if l == 0]
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+with tempfile.TemporaryDirectory() as scratch:
+    generator = random.Random(3)
+    data = os.path.join(scratch, "data")
+    for folder in ("real", os.path.join("fake", "A"), os.path.join("fake", "B")):
+        os.makedirs(os.path.join(data, folder))
+        for i in range(4):
+            rows = [[tuple(generator.randint(0, 255) for _ in range(3)) for _ in range(32)] for _ in range(32)]
+            write_png(os.path.join(data, folder, "%d.png" % i), rows, 32)
+    for command in ("zero-shot", "eval"):
+        out = os.path.join(scratch, command)
+        result = run(command, "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "1desc",
+                     "--out", out, "--quiet")
+        check(result.returncode == 0, command + " exits 0: " + result.stderr)
+        if result.returncode != 0:
+            continue
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        lines = open(os.path.join(out, "scores.csv")).read().split("\n")
+        check(lines[0] == "path,label,score,subset,video,p_real,p_fake", command + " scores.csv header: " + lines[0])
+        rows = [line.split(",") for line in lines[1:] if line]
+        check(len(rows) == 12, command + " scores every image")
+        labels, scores = [int(row[1]) for row in rows], [float(row[2]) for row in rows]
+        check(all(abs(float(row[6]) - float(row[2])) < 1e-6 and abs(float(row[5]) + float(row[6]) - 1) < 1e-5 for row in rows),
+              command + ": score = p_fake, probabilities sum to 1")
+        check(abs(summary["auc"] - rank_auc(labels, scores)) < 1e-6, command + ": AUC matches the scores")
+        subset_a = [(l, s) for l, s, row in zip(labels, scores, rows) if row[3] in ("A", "")]
+        check(abs(summary["subsets"]["A"]["auc"] - rank_auc(*zip(*subset_a))) < 1e-6,
+              command + ": subset A is scored against the reals")
+        check(os.path.exists(os.path.join(out, "roc.svg")) and os.path.exists(os.path.join(out, "metrics.json")),
+              command + " writes roc.svg and metrics.json")
+    bad = run("zero-shot", "--model", os.path.join(fixtures, "tiny-a"), "--data", os.path.join(scratch, "missing"),
+              "--descriptions", "1desc", "--out", os.path.join(scratch, "x"))
+    check(bad.returncode == 1 and "missing" in bad.stderr, "zero-shot on a missing dataset: exit 1 naming it: " + bad.stderr)
 
 # demo: a short run of the built-in job ends with its JSON line and writes its plots
 with tempfile.TemporaryDirectory() as scratch:

@@ -12,6 +12,7 @@
 //   loss.svg, auc.svg       training and validation loss, and validation AUC, per epoch
 // Every file is replaced atomically, so an interrupted run leaves the previous versions intact.
 #include <clipft/data/image_set.hpp>
+#include <clipft/eval/evaluate.hpp>
 #include <clipft/eval/metrics.hpp>
 #include <clipft/eval/scoring.hpp>
 #include <clipft/models/checkpoint.hpp>
@@ -23,6 +24,7 @@
 #include <clipft/text/tokenized_descriptions.hpp>
 #include <clipft/train/early_stopping.hpp>
 #include <clipft/train/group_batch.hpp>
+#include <clipft/train/interrupt.hpp>
 #include <clipft/train/sampler.hpp>
 
 #include <cmath>
@@ -62,6 +64,7 @@ struct TrainingSummary {
     std::int64_t steps = 0, epochs = 0, best_epoch = -1;
     double best_validation_loss = NAN, best_validation_auc = NAN;
     bool stopped_early = false;
+    int interrupted_by = 0; // the signal that stopped the run (see train/interrupt.hpp), or 0
 };
 
 class Trainer {
@@ -140,7 +143,7 @@ public:
         while (!stop && epoch_ < options_.max_epochs && !out_of_steps()) {
             ProgressBar bar("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(options_.max_epochs), per_epoch,
                             "img", options_.progress, batch_in_epoch_);
-            while (batch_in_epoch_ < per_epoch && !out_of_steps()) {
+            while (batch_in_epoch_ < per_epoch && !out_of_steps() && !stop_requested()) {
                 double loss = train_step();
                 ++batch_in_epoch_;
                 epoch_loss_sum_ += loss;
@@ -154,7 +157,7 @@ public:
                 if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && batch_in_epoch_ < per_epoch)
                     save_checkpoint();
             }
-            if (batch_in_epoch_ < per_epoch) { // out of steps mid-epoch
+            if (batch_in_epoch_ < per_epoch || stop_requested()) { // out of steps or interrupted: validate on resume
                 save_checkpoint();
                 break;
             }
@@ -162,6 +165,7 @@ public:
             stop = end_epoch(per_epoch);
         }
         summary.stopped_early = stop;
+        summary.interrupted_by = stop_requested();
         summary.steps = step_;
         summary.epochs = epoch_;
         summary.best_epoch = early_stopping_.best_epoch;
@@ -186,19 +190,9 @@ public:
     }
 
     // Probability of each class for every validation image [n, C].
-    Tensor<float> validation_probabilities(std::int64_t chunk = 32) {
-        NoGradGuard no_grad;
-        std::vector<Tensor<float>> images, texts;
-        std::int64_t n = std::int64_t(validation_.labels.size()), total = descriptions_.token_ids.size(0);
-        for (std::int64_t begin = 0; begin < n; begin += chunk) {
-            std::vector<std::int64_t> items(std::size_t(std::min(chunk, n - begin)));
-            std::iota(items.begin(), items.end(), begin);
-            images.push_back(model_.encode_image(validation_.load(items)));
-        }
-        for (std::int64_t begin = 0; begin < total; begin += chunk)
-            texts.push_back(model_.encode_text(descriptions_.token_ids.narrow(0, begin, std::min(chunk, total - begin))));
-        return eval::class_probabilities(ops::concat(images, 0), ops::concat(texts, 0), descriptions_.counts,
-                                         model_.logit_scale.item(), options_.scoring);
+    Tensor<float> validation_probabilities() {
+        return eval::class_probabilities(eval::encode_images(model_, validation_), eval::encode_descriptions(model_, descriptions_),
+                                         descriptions_.counts, model_.logit_scale.item(), options_.scoring);
     }
 
 private:
@@ -270,17 +264,10 @@ private:
 
     // ROC-AUC of the positive class's probability; NaN when the validation set lacks positives or negatives.
     double validation_auc() {
-        Tensor<float> probabilities = validation_probabilities();
-        std::int64_t classes = probabilities.size(1);
-        std::vector<int> labels;
-        std::vector<double> scores;
-        for (std::size_t i = 0; i < validation_.labels.size(); ++i) {
-            labels.push_back(validation_.labels[i] == positive_class_);
-            scores.push_back(probabilities.data()[std::int64_t(i) * classes + positive_class_]);
-        }
+        std::vector<int> labels = eval::binary_labels(validation_.labels, positive_class_);
         std::int64_t positives = std::count(labels.begin(), labels.end(), 1);
         if (positives == 0 || positives == std::int64_t(labels.size())) return NAN;
-        return eval::roc_auc(labels, scores);
+        return eval::roc_auc(labels, eval::class_scores(validation_probabilities(), positive_class_));
     }
 
     void restore_best() {

@@ -1,0 +1,99 @@
+// clipft eval / clipft zero-shot: score a dataset with a CLIP checkpoint and a description set
+// (SPEC "Inference with descriptions"), write the per-image scores, print the metrics table, and
+// plot the ROC curves. zero-shot is the same job on pretrained weights.
+#include "options.hpp"
+
+#include <clipft/clip.hpp>
+#include <clipft/eval/report.hpp>
+
+#include <iostream>
+#include <sstream>
+
+namespace clipft::cli {
+
+namespace {
+
+std::string csv_field(const std::string& text) {
+    if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+    std::string quoted = "\"";
+    for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+}
+
+void print_row(const std::string& name, const eval::BinaryMetrics& metrics) {
+    std::printf("%-28s %8.4f %8.4f %8.4f %9.4f %8lld %8lld\n", name.c_str(), metrics.roc_auc, metrics.average_precision,
+                metrics.equal_error_rate, metrics.accuracy, (long long)metrics.positives, (long long)metrics.negatives);
+}
+
+} // namespace
+
+int evaluate(const Options& options) {
+    if (options.given("threads")) set_num_threads(int(options.integer("threads")));
+    std::vector<std::string> classes;
+    std::istringstream names(options.text("classes"));
+    for (std::string name; std::getline(names, name, ',');)
+        if (!name.empty()) classes.push_back(name);
+    if (classes.size() < 2) throw UsageError("--classes needs at least two class names, e.g. real,fake");
+    const std::int64_t positive = std::int64_t(classes.size()) - 1; // the last class (fake) is positive
+    eval::ScoringOptions scoring = eval::ScoringOptions::parse(options.text("scoring"));
+
+    const std::filesystem::path model_path = options.text("model"), out = options.text("out");
+    auto model = models::load_clip<float>(model_path);
+    text::DescriptionSet set = text::DescriptionSet::load(
+        text::find_description_set(options.text("descriptions"), {CLIPFT_SOURCE_DESCRIPTIONS, CLIPFT_INSTALLED_DESCRIPTIONS}), classes);
+    std::filesystem::path vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab"))
+                                       : std::filesystem::is_directory(model_path) ? model_path
+                                                                                   : model_path.parent_path();
+    auto table = text::TokenizedDescriptions::from_texts(set.descriptions, text::Tokenizer::load(vocabulary),
+                                                         model->config.text.context_length);
+    data::Dataset dataset = data::Dataset::open(options.text("data"), classes);
+
+    // The descriptions are encoded once; the images in batches, with a progress bar.
+    Tensor<float> texts = eval::encode_descriptions(*model, table);
+    Tensor<float> images = eval::encode_images(*model, data::image_set(dataset, {.size = model->config.vision.image_size}),
+                                               options.integer("batch"), !options.flag("quiet"));
+    Tensor<float> probabilities = eval::class_probabilities(images, texts, table.counts, model->logit_scale.item(), scoring);
+
+    eval::ScoredSet scored{eval::binary_labels(dataset.labels(), positive), eval::class_scores(probabilities, positive), {}, {}};
+    bool has_subsets = false, has_videos = false;
+    for (const data::Sample& sample : dataset.samples) has_subsets |= !sample.subset.empty(), has_videos |= !sample.video.empty();
+    for (const data::Sample& sample : dataset.samples) {
+        if (has_subsets) scored.subsets.push_back(sample.subset);
+        if (has_videos) scored.videos.push_back(sample.video.empty() ? sample.path.string() : sample.video);
+    }
+    eval::MetricsReport report = eval::metrics_report(scored, options.number("threshold"));
+
+    std::filesystem::create_directories(out);
+    std::string csv = "path,label,score,subset,video";
+    for (const std::string& name : classes) csv += ",p_" + name;
+    csv += "\n";
+    for (std::size_t i = 0; i < dataset.size(); ++i) {
+        const data::Sample& sample = dataset.samples[i];
+        std::ostringstream row;
+        row.precision(9);
+        row << csv_field(sample.path.string()) << ',' << scored.labels[i] << ',' << scored.scores[i] << ','
+            << csv_field(sample.subset) << ',' << csv_field(sample.video);
+        for (std::int64_t c = 0; c < std::int64_t(classes.size()); ++c) row << ',' << probabilities.at({std::int64_t(i), c});
+        csv += row.str() + "\n";
+    }
+    io::write_file_atomically(out / "scores.csv", [&](io::FileWriter& writer) { writer.write(csv); });
+    io::write_file_atomically(out / "metrics.json", [&](io::FileWriter& writer) { writer.write(report.json.dump(1) + "\n"); });
+    report.roc.title = "ROC: " + set.name + ", " + options.text("scoring");
+    report.roc.save(out / "roc.svg");
+
+    std::printf("%s on %s with %s (%zu descriptions, scoring %s)\n\n", model_path.filename().c_str(),
+                options.text("data").c_str(), set.name.c_str(), set.size(), options.text("scoring").c_str());
+    std::printf("%-28s %8s %8s %8s %9s %8s %8s\n", "", "AUC", "AP", "EER", "accuracy", classes.back().c_str(), classes.front().c_str());
+    print_row("all images", report.overall);
+    for (const auto& [name, metrics] : report.subsets) print_row("  " + name, metrics);
+    if (report.videos) print_row("videos (mean score)", *report.videos);
+    std::printf("\nscores: %s  metrics: %s  ROC: %s\n", (out / "scores.csv").c_str(), (out / "metrics.json").c_str(),
+                (out / "roc.svg").c_str());
+    nlohmann::ordered_json result = report.json;
+    result["scores"] = (out / "scores.csv").string();
+    result["roc_plot"] = (out / "roc.svg").string();
+    std::cout << result.dump() << "\n";
+    return 0;
+}
+
+} // namespace clipft::cli
