@@ -172,8 +172,14 @@ TEST_CASE("metrics per subset") {
     CHECK(result.at("b").recall == 0.0);
     CHECK(result.at("b").accuracy == 1.0 / 3.0);
 
-    std::string message = error_message([] { eval::metrics_per_subset({0, 1, 1}, {0.1, 0.9, 0.8}, {"a", "a", "only fakes"}); });
-    CHECK(contains(message, "subset 'only fakes'"));
+    // A subset of fakes only is scored against every real image; one of reals only is not reported.
+    auto only_fakes = eval::metrics_per_subset({0, 1, 1, 0}, {0.1, 0.9, 0.8, 0.85}, {"a", "a", "only fakes", "reals"});
+    REQUIRE(only_fakes.size() == 2);
+    CHECK(only_fakes.at("only fakes").negatives == 2);
+    CHECK(only_fakes.at("only fakes").roc_auc == 0.5); // 0.8 beats 0.1, not 0.85
+    CHECK(only_fakes.at("a").negatives == 1);          // "a" has its own real image
+    std::string message = error_message([] { eval::metrics_per_subset({1, 1}, {0.9, 0.8}, {"a", "b"}); });
+    CHECK(contains(message, "subset 'a'"));
     CHECK(contains(message, "none negative (label 0)"));
     CHECK(contains(error_message([] { eval::metrics_per_subset({0, 1}, {0.1, 0.9}, {"a"}); }), "1 subset names"));
 
@@ -185,7 +191,7 @@ TEST_CASE("metrics per subset") {
     CHECK(rows.at("b").scores == std::vector<double>{0.3, 0.6, 0.1});
 }
 
-TEST_CASE("rows of no subset (the real images) join every manipulation's subset") {
+TEST_CASE("real images of no subset are scored against every manipulation's fakes") {
     // Reals 0.1 and 0.5 have no subset; fakes of "Deepfakes" score 0.9, of "FaceSwap" 0.3.
     std::vector<int> labels{0, 0, 1, 1};
     std::vector<double> scores{0.1, 0.5, 0.9, 0.3};

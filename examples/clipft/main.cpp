@@ -146,8 +146,8 @@ const std::map<std::string, Command>& commands() {
                      "a header line names them (any order, other columns ignored), without one they are taken in\n"
                      "this order. Prints one JSON object: auc, ap, eer, precision, recall, accuracy, f1 (prediction\n"
                      "positive iff score >= threshold), threshold, n_pos, n_neg; with a subset column also \"subsets\":\n"
-                     "the same for each subset's rows plus the rows of no subset (the reals: each manipulation\n"
-                     "against all real images); with a video column also \"videos\": the same over videos,\n"
+                     "the same for each subset holding positives (a subset without negatives of its own, e.g. one\n"
+                     "manipulation, against every negative); with a video column also \"videos\": the same over videos,\n"
                      "a video scoring the mean of its frames' scores. Definitions as scikit-learn's. --roc-plot\n"
                      "draws the ROC curves (all rows, each subset, videos) as an SVG file.",
                      {{"scores", Kind::value}, {"threshold", Kind::value, "0.5"}, {"roc-plot", Kind::value, ""}}, metrics}},

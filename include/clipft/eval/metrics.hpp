@@ -243,30 +243,31 @@ inline BinaryMetrics binary_metrics(const std::vector<int>& labels, const std::v
     return detail::binary_metrics(labels, scores, threshold, "binary_metrics");
 }
 
-// The rows of each subset (subsets[i] names the subset of row i), by subset name. Rows whose subset
-// is empty (the real images, which belong to no manipulation) join every named subset, so that each
-// manipulation is scored against all real images, as per-manipulation AUCs are reported in the
-// field; they form a subset of their own only when no row names one.
+// The rows of each subset (subsets[i] names the subset of row i) that holds positives, by subset
+// name, as the field reports per-manipulation results: a subset without negatives of its own (the
+// fakes of one manipulation) is scored against every negative (all real images, whatever subset
+// or folder they came from). Subsets of negatives only are not reported on their own.
 inline std::map<std::string, LabelledScores> split_by_subset(const std::vector<int>& labels, const std::vector<double>& scores,
                                                              const std::vector<std::string>& subsets) {
     if (subsets.size() != labels.size() || scores.size() != labels.size())
         fail("split_by_subset: ", labels.size(), " labels, ", scores.size(), " scores and ", subsets.size(),
              " subset names; give one of each per row");
     std::map<std::string, LabelledScores> result;
-    for (const std::string& name : subsets)
-        if (!name.empty()) result[name];
-    if (result.empty()) result[""];
+    std::map<std::string, bool> has_negatives;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        if (labels[i] == 1) result[subsets[i]];
+        if (labels[i] == 0) has_negatives[subsets[i]] = true;
+    }
     for (std::size_t i = 0; i < labels.size(); ++i)
         for (auto& [name, rows] : result)
-            if (subsets[i] == name || subsets[i].empty()) {
+            if (subsets[i] == name || (labels[i] == 0 && !has_negatives[name])) {
                 rows.labels.push_back(labels[i]);
                 rows.scores.push_back(scores[i]);
             }
     return result;
 }
 
-// The metrics of each subset's rows (with the rows of no subset, see split_by_subset), by subset
-// name. Every subset needs both classes; an error names the subset.
+// The metrics of each subset that holds positives (see split_by_subset), by subset name. Every subset needs both classes; an error names the subset.
 inline std::map<std::string, BinaryMetrics> metrics_per_subset(const std::vector<int>& labels, const std::vector<double>& scores,
                                                                const std::vector<std::string>& subsets, double threshold = 0.5) {
     std::map<std::string, BinaryMetrics> result;
