@@ -131,3 +131,16 @@ TEST_CASE("missing folders and classes without images are reported") {
     write_image(folder / "empty" / "real" / "a.png", 1);
     CHECK(testing::error_message([&] { Dataset::from_folder(folder / "empty"); }).find("class 'fake' has no images") != std::string::npos);
 }
+
+TEST_CASE("an augmented image set gives the same pixels for the same seed and others for another") {
+    testing::TemporaryDirectory folder;
+    write_folder_dataset(folder.path());
+    Dataset dataset = Dataset::from_folder(folder.path(), {"real", "fake"});
+    CHECK_FALSE(data::image_set(dataset, {.size = 8}).load_augmented);
+    data::ImageSet images = data::image_set(dataset, {.size = 8}, image::Augmentation::parse("jitter=0.5"));
+    REQUIRE(images.load_augmented);
+    auto a = images.load_augmented({0, 5}, {11, 12}).to_vector(), b = images.load_augmented({0, 5}, {11, 12}).to_vector();
+    auto c = images.load_augmented({0, 5}, {13, 12}).to_vector();
+    CHECK(a == b);
+    CHECK(a != c);
+}

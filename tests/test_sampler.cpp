@@ -116,3 +116,17 @@ TEST_CASE("the sampler refuses empty classes, impossible k and foreign state") {
     GroupSampler two(classes_of_sizes({3, 3}), {1, 1}, {}), three(classes_of_sizes({3, 3, 3}), {1, 1, 1}, {});
     CHECK(testing::error_message([&] { two.load_state(three.state()); }).find("classes") != std::string::npos);
 }
+
+TEST_CASE("with draw_seeds every slot gets a seed, reproducible and carried by the state") {
+    GroupSamplerOptions options{.k = 2, .groups_per_batch = 3, .seed = 4, .draw_seeds = true};
+    GroupSampler a(classes_of_sizes({5, 5}), {1, 1}, options), b(classes_of_sizes({5, 5}), {1, 1}, options);
+    SampledBatch first = a.next();
+    CHECK(first.seeds.size() == 6);
+    CHECK(std::set<std::uint64_t>(first.seeds.begin(), first.seeds.end()).size() == 6);
+    CHECK(b.next().seeds == first.seeds);
+    GroupSampler c(classes_of_sizes({5, 5}), {1, 1}, options);
+    c.load_state(a.state());
+    CHECK(c.next().seeds == a.next().seeds);
+    options.draw_seeds = false;
+    CHECK(GroupSampler(classes_of_sizes({5, 5}), {1, 1}, options).next().seeds.empty());
+}

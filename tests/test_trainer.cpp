@@ -1,6 +1,6 @@
 // The trainer on the tiny reference model and generated two-class images: the validation loss
 // falls, the best weights are kept and written, metrics and plots appear, gradient accumulation
-// sums the same gradients, and a resumed run continues bit for bit.
+// sums the same gradients, and a resumed run (with seeded augmentation) continues bit for bit.
 #include "assertions.hpp"
 #include "fixtures.hpp"
 
@@ -127,7 +127,19 @@ TEST_CASE("a resumed run continues bit for bit") {
             train::TrainerOptions options = small_run(folder);
             options.batches_per_epoch = 3;
             options.max_steps = stops[i];
-            train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), options);
+            // Training images "augmented" by a brightness shift drawn from each slot's seed.
+            data::ImageSet train_images = generated_images(16, 1);
+            train_images.load_augmented = [load = train_images.load](const std::vector<std::int64_t>& items,
+                                                                     const std::vector<std::uint64_t>& seeds) {
+                Tensor<float> pixels = load(items).contiguous();
+                for (std::size_t i = 0; i < items.size(); ++i) {
+                    Generator generator(seeds[i]);
+                    Tensor<float> image = pixels.select(0, std::int64_t(i));
+                    image.copy_(image.contiguous() + float(generator.uniform() - 0.5));
+                }
+                return pixels;
+            };
+            train::Trainer trainer(*model, train_images, generated_images(8, 2), deepfake_descriptions(), options);
             if (i > 0) trainer.resume(folder / "checkpoint.safetensors");
             trainer.run();
         }

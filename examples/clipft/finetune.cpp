@@ -109,8 +109,10 @@ int finetune(const Options& options) {
                      return counts;
                  }().c_str(), validation_data.size(), descriptions.size(), settings.text("freeze").c_str());
     const image::PreprocessOptions preprocess{.size = model->config.vision.image_size};
-    train::Trainer trainer(*model, data::image_set(train_data, preprocess), data::image_set(validation_data, preprocess), table,
-                           trainer_options);
+    std::optional<image::Augmentation> augmentation;
+    if (settings.has("augment")) augmentation = image::Augmentation::parse(settings.text("augment"));
+    train::Trainer trainer(*model, data::image_set(train_data, preprocess, augmentation), data::image_set(validation_data, preprocess),
+                           table, trainer_options);
     if (settings.flag("resume")) {
         if (!std::filesystem::exists(trainer.checkpoint_path()))
             fail(trainer.checkpoint_path().string(), ": no checkpoint to resume from (run without --resume to start)");

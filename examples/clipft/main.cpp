@@ -108,6 +108,8 @@ const std::map<std::string, Command>& commands() {
                       "  optimizer: --lr 6e-7  --schedule cosine|constant|step  --warmup 10000  --cosine 10000\n"
                       "             --step-size 1000 --gamma 0.5  --beta1 0.9  --beta2 0.98  --eps 1e-6\n"
                       "             --weight-decay 0.2  --decay-all  --clip-norm 0\n"
+                      "  augment:   --augment SPEC  training images only, seeded per image, e.g. \"flip,jitter=0.2,jpeg=60-95@0.5\"\n"
+                      "             (see include/clipft/image/augment.hpp)\n"
                       "  model:     --freeze full|freeze-text|freeze-vision|reset-vision|layer-norm|last-blocks=K|none\n"
                       "             (joined with +)  --vocab PATH\n"
                       "  stopping:  --patience 3  --min-improvement 0.05  --scoring mean|ensemble|top-K|class-top-K\n"
@@ -126,7 +128,7 @@ const std::map<std::string, Command>& commands() {
                        {"freeze", Kind::value, "full"}, {"vocab", Kind::value, ""}, {"patience", Kind::value, "3"},
                        {"min-improvement", Kind::value, "0.05"}, {"scoring", Kind::value, "mean"}, {"seed", Kind::value, "0"},
                        {"threads", Kind::value, ""}, {"checkpoint-every", Kind::value, "0"}, {"resume", Kind::flag, ""},
-                       {"quiet", Kind::flag, ""}},
+                       {"quiet", Kind::flag, ""}, {"augment", Kind::value, ""}},
                       finetune}},
         {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},
         {"loss", {"group contrastive loss, every gradient and one AdamW step of a batch file, as safetensors",

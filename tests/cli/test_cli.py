@@ -277,11 +277,11 @@ with tempfile.TemporaryDirectory() as scratch:
     config = os.path.join(scratch, "run.json")
     with open(config, "w") as f:
         json.dump({"epochs": 5, "batch": 8, "batches-per-epoch": 2, "lr": 1e-3, "schedule": "constant",
-                   "validation-fraction": 0.34, "quiet": True}, f)
+                   "validation-fraction": 0.34, "quiet": True, "augment": "flip,jitter=0.2"}, f)
     configured = run("finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "1desc",
                      "--out", os.path.join(scratch, "configured"), "--config", config, "--epochs", "1")
     check(configured.returncode == 0 and json.loads(configured.stdout.strip().splitlines()[-1])["steps"] == 2,
-          "finetune --config: settings from the file, --epochs from the command line: " + configured.stderr[-300:])
+          "finetune --config (with --augment): settings from the file, --epochs from the command line: " + configured.stderr[-300:])
     with open(config, "w") as f:
         json.dump({"learning-rate": 1e-3}, f)
     unknown = run("finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "1desc",

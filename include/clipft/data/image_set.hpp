@@ -3,15 +3,23 @@
 // preprocessed pixels [n, 3, R, R] in the order asked. A Dataset becomes one with image_set(); tests
 // and generated tasks supply their own load function.
 #include <clipft/data/dataset.hpp>
+#include <clipft/image/augment.hpp>
 #include <clipft/image/preprocess.hpp>
+#include <clipft/random.hpp>
 
+#include <exception>
 #include <functional>
+#include <memory>
+#include <optional>
 
 namespace clipft::data {
 
 struct ImageSet {
     std::vector<std::int64_t> labels;
     std::function<Tensor<float>(const std::vector<std::int64_t>& items)> load;
+    // Optional: the items augmented, item i with a Generator seeded by seeds[i]; a trainer draws its
+    // training batches from it when set (validation always uses load).
+    std::function<Tensor<float>(const std::vector<std::int64_t>& items, const std::vector<std::uint64_t>& seeds)> load_augmented;
 
     std::vector<std::vector<std::int64_t>> items_of_class(std::int64_t classes) const {
         std::vector<std::vector<std::int64_t>> items(static_cast<std::size_t>(classes));
@@ -24,13 +32,35 @@ struct ImageSet {
     }
 };
 
-// The dataset's images, decoded and preprocessed (CLIP's resize and crop at `options.size`) in parallel when loaded.
-inline ImageSet image_set(const Dataset& dataset, const image::PreprocessOptions& options) {
-    return {dataset.labels(), [paths = dataset.paths(), options](const std::vector<std::int64_t>& items) {
-                std::vector<std::filesystem::path> chosen;
-                for (std::int64_t item : items) chosen.push_back(paths.at(std::size_t(item)));
-                return image::preprocess_batch(chosen, options);
-            }};
+// The dataset's images, decoded and preprocessed (CLIP's resize and crop at `options.size`) in
+// parallel when loaded; with `augmentation`, also augmented between decoding and preprocessing.
+inline ImageSet image_set(const Dataset& dataset, const image::PreprocessOptions& options,
+                          const std::optional<image::Augmentation>& augmentation = std::nullopt) {
+    auto paths = std::make_shared<std::vector<std::filesystem::path>>(dataset.paths());
+    ImageSet set{dataset.labels(), [paths, options](const std::vector<std::int64_t>& items) {
+                     std::vector<std::filesystem::path> chosen;
+                     for (std::int64_t item : items) chosen.push_back(paths->at(std::size_t(item)));
+                     return image::preprocess_batch(chosen, options);
+                 }, {}};
+    if (augmentation)
+        set.load_augmented = [paths, options, augmentation = *augmentation](const std::vector<std::int64_t>& items,
+                                                                            const std::vector<std::uint64_t>& seeds) {
+            std::vector<image::Image> images(items.size());
+            std::vector<std::exception_ptr> errors(items.size());
+            backend::parallel_for(std::int64_t(items.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+                for (std::int64_t i = begin; i < end; ++i) try {
+                        Generator generator(seeds.at(std::size_t(i)));
+                        images[std::size_t(i)] = image::augment(image::load_image(paths->at(std::size_t(items[std::size_t(i)]))),
+                                                                augmentation, generator);
+                    } catch (...) {
+                        errors[std::size_t(i)] = std::current_exception();
+                    }
+            });
+            for (const std::exception_ptr& error : errors)
+                if (error) std::rethrow_exception(error);
+            return image::preprocess_batch(images, options);
+        };
+    return set;
 }
 
 } // namespace clipft::data

@@ -56,6 +56,7 @@ struct GroupSamplerOptions {
     std::int64_t groups_per_batch = 8;  // "batch size 16" in the thesis = 8 pairs
     DescriptionDraw description_draw = DescriptionDraw::per_batch;
     std::uint64_t seed = 0;
+    bool draw_seeds = false; // also draw a seed per slot (for augmentations that resume exactly)
 };
 
 // One batch, slots in row-major [group, slot] order.
@@ -64,6 +65,7 @@ struct SampledBatch {
     std::vector<std::int64_t> classes;      // class of each slot
     std::vector<std::int64_t> items;        // the dataset item (image) of each slot
     std::vector<std::int64_t> descriptions; // index of the description within its class's list
+    std::vector<std::uint64_t> seeds;       // one per slot with GroupSamplerOptions::draw_seeds, else empty
 };
 
 class GroupSampler {
@@ -109,6 +111,7 @@ public:
                 batch.classes.push_back(c);
                 batch.items.push_back(items_of_class_[std::size_t(c)][std::size_t(image_lists_[std::size_t(c)].next(generator_))]);
                 batch.descriptions.push_back(description);
+                if (options_.draw_seeds) batch.seeds.push_back(generator_.next_bits());
             }
         }
         return batch;

@@ -73,7 +73,7 @@ public:
             TrainerOptions options)
         : model_(model), train_(std::move(train)), validation_(std::move(validation)),
           descriptions_(std::move(descriptions)), options_(std::move(options)),
-          sampler_(train_.items_of_class(descriptions_.classes()), descriptions_.counts, options_.sampler),
+          sampler_(train_.items_of_class(descriptions_.classes()), descriptions_.counts, with_seeds(options_.sampler, bool(train_.load_augmented))),
           optimizer_(options_.decay_all_parameters ? optim::single_group(model.named_parameters(), options_.weight_decay)
                                                    : optim::decay_groups(model.named_parameters(), options_.weight_decay),
                      options_.adamw) {
@@ -198,8 +198,13 @@ public:
 private:
     bool out_of_steps() const { return options_.max_steps >= 0 && step_ >= options_.max_steps; }
 
+    static GroupSamplerOptions with_seeds(GroupSamplerOptions options, bool draw_seeds) {
+        options.draw_seeds = draw_seeds;
+        return options;
+    }
+
     GroupBatch<float> make_batch(const SampledBatch& sampled, const ImageSet& images) const {
-        Tensor<float> pixels = images.load(sampled.items);
+        Tensor<float> pixels = sampled.seeds.empty() ? images.load(sampled.items) : images.load_augmented(sampled.items, sampled.seeds);
         Tensor<std::int64_t> class_ids = Tensor<std::int64_t>::from_vector(sampled.classes, {sampled.groups, sampled.k});
         Tensor<std::int64_t> rows = Tensor<std::int64_t>::empty({sampled.groups, sampled.k});
         for (std::size_t i = 0; i < sampled.classes.size(); ++i)
