@@ -2,6 +2,7 @@
 // groups, per-parameter step counts, frozen parameters, state restore and bad input.
 #include "assertions.hpp"
 
+#include <clipft/ops.hpp> // Tensor::accumulate_grad adds with ops::add, defined there
 #include <clipft/optim/adamw.hpp>
 #include <clipft/optim/gradient_clipping.hpp>
 

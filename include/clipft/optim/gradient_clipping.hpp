@@ -14,8 +14,10 @@ double clip_gradient_norm(const std::vector<Tensor<T>>& parameters, double max_n
     if (!(max_norm > 0)) fail("clip_gradient_norm: max_norm must be positive, got ", max_norm);
     double squares = 0;
     for (const Tensor<T>& parameter : parameters) {
-        if (!parameter.grad().defined()) continue;
-        for (T value : parameter.grad().to_vector()) squares += double(value) * double(value);
+        Tensor<T> grad = parameter.grad();
+        if (!grad.defined()) continue;
+        const T* data = grad.data(); // held contiguous (Tensor::accumulate_grad): read in place, no copy
+        for (std::int64_t i = 0; i < grad.numel(); ++i) squares += double(data[i]) * double(data[i]);
     }
     double norm = std::sqrt(squares);
     double coefficient = max_norm / (norm + 1e-6);
@@ -24,7 +26,7 @@ double clip_gradient_norm(const std::vector<Tensor<T>>& parameters, double max_n
         for (const Tensor<T>& parameter : parameters) {
             Tensor<T> grad = parameter.grad();
             if (!grad.defined()) continue;
-            T* data = grad.data(); // gradients are held contiguous (Tensor::accumulate_grad)
+            T* data = grad.data();
             for (std::int64_t i = 0; i < grad.numel(); ++i) data[i] = T(data[i] * T(coefficient));
         }
     }
