@@ -119,14 +119,16 @@ TEST_CASE("gradient accumulation over two half batches sums the gradients of one
     }
 }
 
-TEST_CASE("a resumed run continues bit for bit") {
+// Prefetching loads the same batches earlier, so it must not change a single bit either.
+TEST_CASE("a resumed run continues bit for bit, with or without prefetching") {
     if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
-    auto run = [](const std::filesystem::path& folder, std::vector<std::int64_t> stops) {
+    auto run = [](const std::filesystem::path& folder, std::vector<std::int64_t> stops, bool prefetch) {
         for (std::size_t i = 0; i < stops.size(); ++i) {
             auto model = tiny_model();
             train::TrainerOptions options = small_run(folder);
             options.batches_per_epoch = 3;
             options.max_steps = stops[i];
+            options.prefetch = prefetch;
             // Training images "augmented" by a brightness shift drawn from each slot's seed.
             data::ImageSet train_images = generated_images(16, 1);
             train_images.load_augmented = [load = train_images.load](const std::vector<std::int64_t>& items,
@@ -145,22 +147,27 @@ TEST_CASE("a resumed run continues bit for bit") {
         }
         return io::load_safetensors(folder / "checkpoint.safetensors");
     };
-    testing::TemporaryDirectory straight_folder, resumed_folder;
-    // 5 updates: the first epoch (3 updates, then validation) and 2 into the second.
-    io::SafetensorsFile straight = run(straight_folder.path(), {5}), resumed = run(resumed_folder.path(), {2, 5});
-    REQUIRE(straight.names() == resumed.names());
-    for (const std::string& name : straight.names()) {
-        CAPTURE(name);
-        auto a = straight.bytes(name), b = resumed.bytes(name);
-        CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
-    }
-    io::Json a = io::Json::parse(straight.metadata().at("trainer")), b = io::Json::parse(resumed.metadata().at("trainer"));
-    for (io::Json* state : {&a, &b}) {
-        state->erase("seconds");
-        for (auto& record : state->at("history")) record.erase("seconds");
-    }
-    CHECK(a == b);
-    CHECK(a.at("step") == 5);
+    auto check_same = [](const io::SafetensorsFile& straight, const io::SafetensorsFile& resumed) {
+        REQUIRE(straight.names() == resumed.names());
+        for (const std::string& name : straight.names()) {
+            CAPTURE(name);
+            auto a = straight.bytes(name), b = resumed.bytes(name);
+            CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+        }
+        io::Json a = io::Json::parse(straight.metadata().at("trainer")), b = io::Json::parse(resumed.metadata().at("trainer"));
+        for (io::Json* state : {&a, &b}) {
+            state->erase("seconds");
+            for (auto& record : state->at("history")) record.erase("seconds");
+        }
+        CHECK(a == b);
+        CHECK(a.at("step") == 5);
+    };
+    testing::TemporaryDirectory straight_folder, prefetched_folder, resumed_folder;
+    // 5 updates: the first epoch (3 updates, then validation) and 2 into the second. The resumed run
+    // stops with a look-ahead batch drawn, which its checkpoint must not count as consumed.
+    io::SafetensorsFile straight = run(straight_folder.path(), {5}, false);
+    SUBCASE("prefetching") { check_same(straight, run(prefetched_folder.path(), {5}, true)); }
+    SUBCASE("prefetching, stopped after 2 updates and resumed") { check_same(straight, run(resumed_folder.path(), {2, 5}, true)); }
 }
 
 TEST_CASE("the trainer refuses a model with nothing to train and an empty validation set") {

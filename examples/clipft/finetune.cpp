@@ -99,6 +99,7 @@ int finetune(const Options& options) {
     trainer_options.scoring = eval::ScoringOptions::parse(settings.text("scoring"));
     trainer_options.output_dir = settings.text("out");
     trainer_options.progress = !settings.flag("quiet");
+    trainer_options.prefetch = !settings.flag("no-prefetch");
     trainer_options.positive_class = std::int64_t(classes.size()) - 1;
 
     std::fprintf(stderr, "clipft finetune: %zu training images (%s), %zu validation images, %zu descriptions, freeze %s\n",

@@ -28,6 +28,10 @@ public:
 
     int size() const { return int(workers_.size()) + 1; }
 
+    // Makes every run() called from this thread run inline: for threads outside the team that must
+    // not share the pool (the pool serves one calling thread at a time).
+    static void run_inline_on_this_thread() { inside_task() = true; }
+
     void resize(int threads) {
         stop();
         start(threads);

@@ -12,6 +12,7 @@
 //   loss.svg, auc.svg       training and validation loss, and validation AUC, per epoch
 // Every file is replaced atomically, so an interrupted run leaves the previous versions intact.
 #include <clipft/data/image_set.hpp>
+#include <clipft/data/prefetch.hpp>
 #include <clipft/eval/evaluate.hpp>
 #include <clipft/eval/metrics.hpp>
 #include <clipft/eval/scoring.hpp>
@@ -33,6 +34,7 @@
 #include <iomanip>
 #include <numeric>
 #include <functional>
+#include <optional>
 #include <sstream>
 
 namespace clipft::train {
@@ -58,6 +60,7 @@ struct TrainerOptions {
     eval::ScoringOptions scoring;
     std::filesystem::path output_dir = "run";
     bool progress = true;
+    bool prefetch = true;                    // decode the next batch in the background (data/prefetch.hpp)
 };
 
 struct TrainingSummary {
@@ -87,6 +90,7 @@ public:
             fail("Trainer: positive class ", positive_class_, " does not exist (", descriptions_.classes(), " classes)");
         early_stopping_ = options_.early_stopping;
         std::filesystem::create_directories(options_.output_dir);
+        io::remove_abandoned_temporary_files(options_.output_dir); // what a killed run was writing
     }
 
     std::filesystem::path checkpoint_path() const { return options_.output_dir / "checkpoint.safetensors"; }
@@ -102,6 +106,7 @@ public:
 
     // Continues the run saved in `checkpoint` (a checkpoint.safetensors of this trainer).
     void resume(const std::filesystem::path& checkpoint) {
+        drop_look_ahead();
         io::SafetensorsFile file = io::load_safetensors(checkpoint);
         if (!file.metadata().contains("trainer"))
             fail(checkpoint.string(), ": not a training checkpoint (no 'trainer' metadata); pass the checkpoint.safetensors of a run");
@@ -173,6 +178,7 @@ public:
         for (const io::Json& record : history_)
             if (record.at("kind") == "validation" && record.at("epoch") == early_stopping_.best_epoch + 1 && record.at("auc").is_number())
                 summary.best_validation_auc = record.at("auc").get<double>();
+        drop_look_ahead();
         if (early_stopping_.best_epoch >= 0) restore_best();
         return summary;
     }
@@ -213,11 +219,29 @@ private:
                                 class_ids, descriptions_.token_ids, rows);
     }
 
+    // The batch to train on now. With prefetching, the sampler draws the following batch at once and
+    // it is loaded in the background; a checkpoint records the sampler as it was before that
+    // look-ahead, so a resumed run draws the same batches whether or not it prefetches.
+    GroupBatch<float> next_training_batch() {
+        GroupBatch<float> batch = next_batch_.pending() ? next_batch_.take() : make_batch(sampler_.next(), train_);
+        if (options_.prefetch) {
+            sampler_before_look_ahead_ = sampler_;
+            next_batch_.start([this, sampled = sampler_.next()] { return make_batch(sampled, train_); });
+        }
+        return batch;
+    }
+
+    void drop_look_ahead() {
+        if (!next_batch_.pending()) return;
+        next_batch_.cancel();
+        sampler_ = *sampler_before_look_ahead_;
+    }
+
     // One optimizer update over accumulation_steps batches; returns their mean loss.
     double train_step() {
         double sum = 0;
         for (std::int64_t micro = 0; micro < options_.accumulation_steps; ++micro) {
-            Tensor<float> loss = group_loss(model_, make_batch(sampler_.next(), train_));
+            Tensor<float> loss = group_loss(model_, next_training_batch());
             sum += loss.item();
             if (options_.accumulation_steps > 1) loss = loss * float(1.0 / double(options_.accumulation_steps));
             loss.backward();
@@ -293,7 +317,7 @@ private:
         io::Json state = {{"step", step_}, {"epoch", epoch_}, {"batch_in_epoch", batch_in_epoch_},
                           {"epoch_loss_sum", epoch_loss_sum_}, {"window_loss_sum", window_loss_sum_},
                           {"window_steps", window_steps_}, {"seconds", seconds()},
-                          {"sampler", sampler_.state()}, {"early_stopping", early_stopping_.state()},
+                          {"sampler", (next_batch_.pending() ? *sampler_before_look_ahead_ : sampler_).state()}, {"early_stopping", early_stopping_.state()},
                           {"optimizer_steps", optimizer_steps}, {"history", history_}};
         io::save_safetensors(checkpoint_path(), tensors,
                              {{"format", "pt"}, {"config", models::openai_config_string(model_.config)}, {"trainer", state.dump()}});
@@ -361,6 +385,8 @@ private:
     double epoch_loss_sum_ = 0, window_loss_sum_ = 0, seconds_ = 0;
     std::vector<io::Json> history_;
     std::chrono::steady_clock::time_point run_started_ = std::chrono::steady_clock::now();
+    std::optional<GroupSampler> sampler_before_look_ahead_;
+    data::Prefetcher<GroupBatch<float>> next_batch_; // last: its job reads the members above
 };
 
 } // namespace clipft::train
