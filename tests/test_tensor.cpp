@@ -158,3 +158,23 @@ TEST_CASE("thread count follows set_num_threads") {
     CHECK_THROWS_AS(set_num_threads(0), Error);
     set_num_threads(before);
 }
+
+TEST_CASE("to(device): the tensor itself on its own device; without the CUDA backend, a clear error") {
+    auto t = counting({2, 3}).transpose(0, 1);
+    auto same = t.to(Device::cpu());
+    CHECK(same.shares_storage_with(t));
+    CHECK(same.shape() == t.shape());
+#ifndef CLIPFT_WITH_CUDA
+    try {
+        t.to(Device::cuda(0));
+        FAIL("moving to a CUDA device must fail in a CPU-only translation unit");
+    } catch (const Error& error) {
+        CHECK(std::string(error.what()).find("CLIPFT_WITH_CUDA") != std::string::npos);
+    }
+    CHECK_THROWS_AS(Tensor<float>::zeros({2}, Device::cuda(0)), Error);
+    auto leaf = counting({2});
+    leaf.requires_grad_();
+    auto derived = leaf * 2.0f;
+    CHECK_THROWS_AS(derived.move_to_(Device::cpu()), Error); // only leaves move in place
+#endif
+}

@@ -15,6 +15,11 @@
 #include <numeric>
 #include <vector>
 
+#ifdef CLIPFT_WITH_CUDA
+#include <clipft/backend/cuda/memory.hpp>
+#include <clipft/backend/cuda/strided.cuh>
+#endif
+
 namespace clipft {
 
 template <Storable T>
@@ -27,9 +32,16 @@ struct Storage {
 
 template <Storable T>
 Storage<T> allocate_storage(std::int64_t size, Device device) {
-    if (!device.is_cpu())
+    if (device.is_cuda()) {
+#ifdef CLIPFT_WITH_CUDA
+        std::shared_ptr<void> owner = backend::cuda::allocate(std::size_t(size) * sizeof(T), device);
+        return {static_cast<T*>(owner.get()), size, device, std::move(owner)};
+#else
         fail("allocating ", size, " ", type_name<T>(), " elements on ", device,
-             ": this build of clipft has no CUDA backend; configure with nvcc available");
+             ": this translation unit has no CUDA backend; compile it with nvcc in a build of clipft that found "
+             "CUDA (CLIPFT_WITH_CUDA)");
+#endif
+    }
     constexpr std::size_t alignment = 64; // a cache line, and an AVX-512 vector
     std::size_t bytes = std::max<std::size_t>(alignment, (std::size_t(size) * sizeof(T) + alignment - 1) / alignment * alignment);
     void* memory = std::aligned_alloc(alignment, bytes);
@@ -68,7 +80,8 @@ public:
     }
     static Tensor full(const Shape& shape, T value, Device device = Device::cpu()) {
         Tensor result = empty(shape, device);
-        std::fill_n(result.data(), result.numel(), value);
+        if (device.is_cpu()) std::fill_n(result.data(), result.numel(), value);
+        else result.fill_(value);
         return result;
     }
     static Tensor zeros(const Shape& shape, Device device = Device::cpu()) { return full(shape, T(0.0f), device); }
@@ -124,11 +137,14 @@ public:
     }
 
     // ---- element access ------------------------------------------------------------------
+    // On a CUDA device, item, at and to_vector copy to the host first (and wait for the device).
     T item() const {
+        if (!device().is_cpu()) return to(Device::cpu()).item();
         if (numel() != 1) fail("Tensor::item: tensor of shape ", shape(), " has ", numel(), " elements, not 1");
         return *data();
     }
     T at(const std::vector<std::int64_t>& index) const {
+        if (!device().is_cpu()) return to(Device::cpu()).at(index);
         if (std::int64_t(index.size()) != dim())
             fail("Tensor::at: ", index.size(), " indices for a tensor of shape ", shape());
         std::int64_t position = 0;
@@ -141,7 +157,7 @@ public:
         return data()[position];
     }
     std::vector<T> to_vector() const {
-        Tensor dense = contiguous();
+        Tensor dense = device().is_cpu() ? contiguous() : to(Device::cpu());
         return std::vector<T>(dense.data(), dense.data() + dense.numel());
     }
 
@@ -153,10 +169,15 @@ public:
     template <Storable U>
     Tensor<U> to() const {
         Tensor<U> result = Tensor<U>::empty(shape(), device());
-        backend::cpu::strided_copy(result.data(), result.strides(), data(), strides(), shape(),
-                                   [](T value) { return convert_scalar<U>(value); });
+        copy_values(result, *this);
         return result;
     }
+    // The same values on `device` (this tensor itself when it is there already), as a contiguous
+    // tensor. Recorded: gradients flow back to the source device.
+    Tensor to(Device device) const;
+    // Moves this leaf's storage, and its gradient, to `device` in place, so that every handle of it
+    // (a module's member and its parameter registry alike) sees the move: how Module::to works.
+    void move_to_(Device device);
 
     // ---- views (share storage; gradients flow back through them) ---------------------------
     Tensor reshape(Shape shape) const;
@@ -222,6 +243,13 @@ public:
     // ---- in-place writes, for optimizers and initialisers (never on recorded tensors) --------
     Tensor& fill_(T value) {
         check_writable("fill_");
+        if (device().is_cuda()) {
+#ifdef CLIPFT_WITH_CUDA
+            backend::cuda::use_device(device());
+            backend::cuda::fill(data(), strides(), shape(), value);
+#endif
+            return *this;
+        }
         backend::cpu::for_each_row<1>(shape(), {&strides()}, [&](auto offsets, std::int64_t length, auto step) {
             for (std::int64_t i = 0; i < length; ++i) data()[offsets[0] + i * step[0]] = value;
         });
@@ -231,8 +259,25 @@ public:
         check_writable("copy_");
         if (source.shape() != shape())
             fail("copy_: source of shape ", source.shape(), " does not match destination of shape ", shape());
-        backend::cpu::strided_copy(data(), strides(), source.data(), source.strides(), shape(), [](T v) { return v; });
+        copy_values(*this, source.device() == device() ? source : source.to(device()));
         return *this;
+    }
+
+    // destination = source element by element (converted), both on one device, any strides.
+    template <Storable To, Storable From>
+    static void copy_values(const Tensor<To>& destination, const Tensor<From>& source) {
+        if (destination.device().is_cpu()) {
+            backend::cpu::strided_copy(destination.data(), destination.strides(), source.data(), source.strides(),
+                                       source.shape(), [](From value) { return convert_scalar<To>(value); });
+            return;
+        }
+#ifdef CLIPFT_WITH_CUDA
+        backend::cuda::use_device(destination.device());
+        backend::cuda::strided_copy(destination.data(), destination.strides(), source.data(), source.strides(),
+                                    source.shape());
+#else
+        fail("copying a tensor on ", destination.device(), ": this translation unit has no CUDA backend");
+#endif
     }
 
 private:
@@ -270,10 +315,41 @@ Tensor<T> Tensor<T>::contiguous() const {
 template <typename T>
 Tensor<T> Tensor<T>::clone() const {
     Tensor result = empty(shape(), device());
-    backend::cpu::strided_copy(result.data(), result.strides(), data(), strides(), shape(), [](T v) { return v; });
+    copy_values(result, *this);
     if constexpr (Floating<T>)
         record("clone", result, {*this}, [](const Tensor& grad) { return std::vector<Tensor>{grad}; });
     return result;
+}
+
+template <typename T>
+Tensor<T> Tensor<T>::to(Device target) const {
+    if (target == device()) return *this;
+    Tensor source = contiguous().detach();
+    Tensor result = empty(shape(), target);
+#ifdef CLIPFT_WITH_CUDA
+    backend::cuda::copy_bytes(result.data(), target, source.data(), device(), std::size_t(numel()) * sizeof(T));
+#else
+    fail("Tensor::to(", target, "): this translation unit has no CUDA backend; compile it with nvcc in a build of "
+         "clipft that found CUDA (CLIPFT_WITH_CUDA)");
+#endif
+    if constexpr (Floating<T>)
+        record("to", result, {*this}, [source_device = device()](const Tensor& grad) {
+            return std::vector<Tensor>{grad.to(source_device)};
+        });
+    return result;
+}
+
+template <typename T>
+void Tensor<T>::move_to_(Device target) {
+    if (!is_leaf())
+        fail("move_to_: the tensor of shape ", shape(), " is the result of '", grad_fn()->op,
+             "'; only leaves (parameters, buffers) move in place; use to(device) for the others");
+    if (target == device()) return;
+    Tensor moved = detach().to(target);
+    impl_->storage = moved.impl_->storage;
+    impl_->strides = moved.impl_->strides;
+    impl_->offset = 0;
+    if (impl_->grad) impl_->grad = Tensor(impl_->grad).detach().to(target).impl_;
 }
 
 template <typename T>

@@ -75,7 +75,7 @@ struct TextTransformer : nn::Module<T> {
         this->register_module("transformer", transformer);
         this->register_module("ln_final", ln_final);
         text_projection = this->register_parameter("text_projection", Tensor<T>::zeros({c.width, embed_dim}));
-        causal_mask = ops::causal_mask<T>(c.context_length);
+        causal_mask = this->register_buffer(ops::causal_mask<T>(c.context_length));
     }
     explicit TextTransformer(const CLIPConfig& c) : TextTransformer(c.text, c.embed_dim) {}
 

@@ -56,11 +56,28 @@ public:
         for (auto& [name, tensor] : named_parameters()) tensor.requires_grad_(enabled);
     }
 
+    // Moves every parameter (with its gradient) and buffer to `device` in place, so that the
+    // module's own members follow: after model.to(Device::cuda(0)) the model computes there, and
+    // its inputs must be moved there too (ids.to(device), pixels.to(device)).
+    void to(Device device) {
+        for (auto& [name, tensor] : named_parameters()) tensor.move_to_(device);
+        std::vector<Tensor<T>> buffers;
+        collect_buffers(buffers);
+        for (auto& tensor : buffers) tensor.move_to_(device);
+    }
+
 protected:
     // Registers a parameter (it requires gradients from now on) and returns its handle.
     Tensor<T> register_parameter(const std::string& name, Tensor<T> tensor) {
         tensor.requires_grad_();
         parameters_.push_back({name, tensor});
+        return tensor;
+    }
+
+    // Registers a tensor the module computes with but neither trains nor saves (a causal mask), so
+    // that to(device) moves it with the parameters; returns its handle.
+    Tensor<T> register_buffer(Tensor<T> tensor) {
+        buffers_.push_back(tensor);
         return tensor;
     }
 
@@ -77,8 +94,13 @@ private:
         for (auto& [name, tensor] : parameters_) out.push_back({prefix + name, tensor});
         for (auto& [name, child] : children_) child->collect(name.empty() ? prefix : prefix + name + ".", out);
     }
+    void collect_buffers(std::vector<Tensor<T>>& out) const {
+        out.insert(out.end(), buffers_.begin(), buffers_.end());
+        for (auto& [name, child] : children_) child->collect_buffers(out);
+    }
 
     std::vector<std::pair<std::string, Tensor<T>>> parameters_;
+    std::vector<Tensor<T>> buffers_;
     std::vector<std::pair<std::string, const Module*>> children_;
 };
 
