@@ -6,9 +6,13 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -124,7 +128,82 @@ TEST_CASE("FileWriter reports a full device with the target's name and the OS re
     io::FileWriter writer(descriptor, "/models/out.safetensors");
     writer.write("buffered, not yet written");
     CHECK_THROWS_WITH_AS(writer.flush(),
-                         "/models/out.safetensors: write failed after 0 bytes: No space left on device", Error);
+                         "/models/out.safetensors: write failed after 0 bytes: No space left on device; free some "
+                         "space and run again (the previous file is intact)",
+                         Error);
     CHECK_THROWS_WITH_AS(writer.write(pattern_bytes(2 << 20)), doctest::Contains("No space left on device"), Error);
     ::close(descriptor);
+}
+
+TEST_CASE("write_file_atomically past the file-size limit keeps the old file and leaves no partial one") {
+    // RLIMIT_FSIZE makes writes fail midway with EFBIG (once SIGXFSZ, which would kill the process,
+    // is ignored): a full disk without filling one, and without the privileges to mount a small one.
+    TemporaryDirectory directory;
+    std::filesystem::path target = directory / "checkpoint.safetensors";
+    write_bytes(target, "the previous checkpoint");
+    rlimit previous_limit{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &previous_limit) == 0);
+    rlimit small_limit = previous_limit;
+    small_limit.rlim_cur = 1 << 20;
+    if (previous_limit.rlim_max != RLIM_INFINITY && previous_limit.rlim_max < small_limit.rlim_cur) small_limit.rlim_cur = previous_limit.rlim_max;
+    auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small_limit) == 0);
+    std::string message;
+    std::uint64_t written = 0;
+    try {
+        io::write_file_atomically(target, [&](io::FileWriter& writer) {
+            writer.write(pattern_bytes(3 << 20));
+            written = writer.bytes_written();
+        });
+    } catch (const Error& error) {
+        message = error.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &previous_limit);
+    std::signal(SIGXFSZ, previous_handler);
+    CHECK(written == 0); // the write of 3 MiB itself failed
+    CHECK(message == target.string() + ": write failed after " + std::to_string(small_limit.rlim_cur) +
+                         " bytes: File too large; the file system or the process's file-size limit (ulimit -f) refuses "
+                         "a file this large (the previous file is intact)");
+    CHECK(read_bytes(target) == "the previous checkpoint");
+    CHECK(count_entries(directory.path()) == 1);
+}
+
+TEST_CASE("remove_abandoned_temporary_files removes what dead writers left, nothing else") {
+    TemporaryDirectory directory;
+    // A process id that no process has now: a child that has exited and been waited for.
+    pid_t dead = ::fork();
+    REQUIRE(dead >= 0);
+    if (dead == 0) ::_exit(0);
+    REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+    std::string dead_pid = std::to_string(dead), own_pid = std::to_string(::getpid());
+    const char* abandoned[] = {".checkpoint.safetensors.tmp-", ".metrics.csv.tmp-"};
+    for (const char* prefix : abandoned) write_bytes(directory / (prefix + dead_pid + "-0-123456"), "partial");
+    // Kept: the temporary file of this (running) process, and names that only look similar.
+    const std::string kept[] = {".best.safetensors.tmp-" + own_pid + "-3-42",
+                                ".settings.json.tmp-" + dead_pid + "-0",
+                                ".settings.json.tmp-" + dead_pid + "-0-x1",
+                                "checkpoint.safetensors.tmp-" + dead_pid + "-0-1",
+                                ".tmp-" + dead_pid + "-0-1",
+                                "checkpoint.safetensors",
+                                ".hidden"};
+    for (const std::string& name : kept) write_bytes(directory / name, "keep");
+    CHECK(io::remove_abandoned_temporary_files(directory.path()) == 2);
+    for (const char* prefix : abandoned) CHECK(!std::filesystem::exists(directory / (prefix + dead_pid + "-0-123456")));
+    for (const std::string& name : kept) CHECK_MESSAGE(std::filesystem::exists(directory / name), name);
+    CHECK(io::remove_abandoned_temporary_files(directory / "missing") == 0); // no directory: nothing to do
+}
+
+TEST_CASE("the temporary files of write_file_atomically carry the process id of their writer") {
+    // The name comes from write_file_atomically itself: catch it while the content is written.
+    TemporaryDirectory directory;
+    std::filesystem::path target = directory / "checkpoint.safetensors";
+    std::string temporary_name;
+    io::write_file_atomically(target, [&](io::FileWriter& writer) {
+        writer.write("x");
+        for (const auto& entry : std::filesystem::directory_iterator(directory.path())) temporary_name = entry.path().filename().string();
+    });
+    REQUIRE(!temporary_name.empty());
+    CHECK(io::detail::writer_of_temporary_file(temporary_name) == ::getpid());
+    CHECK(io::remove_abandoned_temporary_files(directory.path()) == 0); // the target itself is never removed
+    CHECK(std::filesystem::exists(target));
 }
