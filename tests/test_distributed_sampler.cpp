@@ -32,11 +32,11 @@ void append(train::SampledBatch& whole, const train::SampledBatch& part) {
 } // namespace
 
 TEST_CASE("shards of groups are balanced, disjoint and cover the batch") {
-    CHECK(train::shard_of_groups(8, 0, 3).begin == 0);
-    CHECK(train::shard_of_groups(8, 0, 3).end == 2);
-    CHECK(train::shard_of_groups(8, 1, 3).end == 5);
-    CHECK(train::shard_of_groups(8, 2, 3).end == 8);
-    CHECK_THROWS_AS(train::shard_of_groups(8, 3, 3), Error);
+    CHECK(train::shard_of(8, 0, 3).begin == 0);
+    CHECK(train::shard_of(8, 0, 3).end == 2);
+    CHECK(train::shard_of(8, 1, 3).end == 5);
+    CHECK(train::shard_of(8, 2, 3).end == 8);
+    CHECK_THROWS_AS(train::shard_of(8, 3, 3), Error);
 }
 
 TEST_CASE("every rank count gives disjoint shards whose union is the one-process batch, epoch after epoch") {

@@ -9,20 +9,20 @@
 
 namespace clipft::train {
 
-// Groups [begin, end) of a global batch.
-struct GroupShard {
+// Items [begin, end) of a sequence shared out among ranks (groups of a batch, validation images).
+struct Shard {
     std::int64_t begin = 0, end = 0;
     std::int64_t size() const { return end - begin; }
 };
 
-// Rank `rank` of `ranks`: shard sizes differ by at most one group.
-inline GroupShard shard_of_groups(std::int64_t groups, int rank, int ranks) {
-    if (ranks < 1 || rank < 0 || rank >= ranks) fail("shard_of_groups: rank ", rank, " of ", ranks, " ranks does not exist");
-    return {groups * rank / ranks, groups * (rank + 1) / ranks};
+// The share of rank `rank` of `ranks` in `count` items: contiguous, sizes differ by at most one.
+inline Shard shard_of(std::int64_t count, int rank, int ranks) {
+    if (ranks < 1 || rank < 0 || rank >= ranks) fail("shard_of: rank ", rank, " of ", ranks, " ranks does not exist");
+    return {count * rank / ranks, count * (rank + 1) / ranks};
 }
 
 // The groups of `shard`, slots still in row-major [group, slot] order.
-inline SampledBatch take_groups(const SampledBatch& batch, GroupShard shard) {
+inline SampledBatch take_groups(const SampledBatch& batch, Shard shard) {
     if (shard.begin < 0 || shard.end > batch.groups || shard.begin > shard.end)
         fail("take_groups: groups [", shard.begin, ", ", shard.end, ") are not within the batch's ", batch.groups, " groups");
     auto slots = [&](const auto& values) {
@@ -37,7 +37,7 @@ class DistributedGroupSampler {
 public:
     // `global.options().groups_per_batch` is the global batch, shared out among `ranks`.
     DistributedGroupSampler(GroupSampler global, int rank, int ranks)
-        : global_(std::move(global)), shard_(shard_of_groups(global_.options().groups_per_batch, rank, ranks)) {
+        : global_(std::move(global)), shard_(shard_of(global_.options().groups_per_batch, rank, ranks)) {
         if (global_.options().groups_per_batch < ranks)
             fail("DistributedGroupSampler: a batch of ", global_.options().groups_per_batch, " groups cannot be shared out among ",
                  ranks, " ranks; use at least one group per rank (a larger batch, or fewer processes)");
@@ -47,7 +47,7 @@ public:
 
     std::int64_t batches_per_epoch() const { return global_.batches_per_epoch(); }
     std::int64_t global_groups() const { return global_.options().groups_per_batch; }
-    GroupShard shard() const { return shard_; }
+    Shard shard() const { return shard_; }
     const GroupSamplerOptions& options() const { return global_.options(); }
 
     io::Json state() const { return global_.state(); }
@@ -55,7 +55,7 @@ public:
 
 private:
     GroupSampler global_;
-    GroupShard shard_;
+    Shard shard_;
 };
 
 } // namespace clipft::train

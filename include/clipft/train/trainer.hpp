@@ -11,8 +11,17 @@
 //   metrics.csv             one row per epoch
 //   loss.svg, auc.svg       training and validation loss, and validation AUC, per epoch
 // Every file is replaced atomically, so an interrupted run leaves the previous versions intact.
+//
+// Data-parallel (TrainerOptions::communicator with several ranks, e.g. under mpirun): every rank
+// starts from rank 0's parameters, trains on its own groups of each global batch (train/
+// distributed_sampler.hpp), and steps on the gradients averaged over the ranks (distributed/
+// gradient_averaging.hpp), so that the replicas stay identical and the run is the one-process run of
+// the same global batch up to float rounding. Validation is shared out and reduced, early stopping is
+// decided on rank 0 and broadcast, and only rank 0 writes files and shows progress. Checkpoints hold
+// no rank-specific state: a run resumes on any rank count (every rank reads the checkpoint).
 #include <clipft/data/image_set.hpp>
 #include <clipft/data/prefetch.hpp>
+#include <clipft/distributed/gradient_averaging.hpp>
 #include <clipft/eval/evaluate.hpp>
 #include <clipft/eval/metrics.hpp>
 #include <clipft/eval/scoring.hpp>
@@ -26,8 +35,9 @@
 #include <clipft/train/early_stopping.hpp>
 #include <clipft/train/group_batch.hpp>
 #include <clipft/train/interrupt.hpp>
-#include <clipft/train/sampler.hpp>
+#include <clipft/train/distributed_sampler.hpp>
 
+#include <array>
 #include <cmath>
 #include <chrono>
 #include <filesystem>
@@ -61,6 +71,7 @@ struct TrainerOptions {
     std::filesystem::path output_dir = "run";
     bool progress = true;
     bool prefetch = true;                    // decode the next batch in the background (data/prefetch.hpp)
+    std::shared_ptr<distributed::Communicator> communicator; // the ranks of a data-parallel run; null: one process
 };
 
 struct TrainingSummary {
@@ -76,10 +87,14 @@ public:
             TrainerOptions options)
         : model_(model), train_(std::move(train)), validation_(std::move(validation)),
           descriptions_(std::move(descriptions)), options_(std::move(options)),
-          sampler_(train_.items_of_class(descriptions_.classes()), descriptions_.counts, with_seeds(options_.sampler, bool(train_.load_augmented))),
+          communicator_(options_.communicator ? options_.communicator : std::make_shared<distributed::SingleProcess>()),
+          sampler_(GroupSampler(train_.items_of_class(descriptions_.classes()), descriptions_.counts,
+                                with_seeds(options_.sampler, bool(train_.load_augmented))),
+                   communicator_->rank(), communicator_->size()),
           optimizer_(options_.decay_all_parameters ? optim::single_group(model.named_parameters(), options_.weight_decay)
                                                    : optim::decay_groups(model.named_parameters(), options_.weight_decay),
-                     options_.adamw) {
+                     options_.adamw),
+          gradient_averager_(trainable_parameters()) {
         if (options_.accumulation_steps < 1) fail("Trainer: accumulation_steps must be >= 1, got ", options_.accumulation_steps);
         if (validation_.labels.empty()) fail("Trainer: the validation set is empty; give it images of every class");
         std::int64_t trainable = 0;
@@ -89,8 +104,9 @@ public:
         if (positive_class_ >= descriptions_.classes())
             fail("Trainer: positive class ", positive_class_, " does not exist (", descriptions_.classes(), " classes)");
         early_stopping_ = options_.early_stopping;
+        if (!communicator_->is_root()) options_.progress = false; // one progress bar and log for the run
         std::filesystem::create_directories(options_.output_dir);
-        io::remove_abandoned_temporary_files(options_.output_dir); // what a killed run was writing
+        if (communicator_->is_root()) io::remove_abandoned_temporary_files(options_.output_dir); // what a killed run was writing
     }
 
     std::filesystem::path checkpoint_path() const { return options_.output_dir / "checkpoint.safetensors"; }
@@ -111,6 +127,98 @@ public:
         if (!file.metadata().contains("trainer"))
             fail(checkpoint.string(), ": not a training checkpoint (no 'trainer' metadata); pass the checkpoint.safetensors of a run");
         io::Json state = io::parse_json(file.metadata().at("trainer"), checkpoint.string() + " (metadata 'trainer')");
+        try {
+            restore(checkpoint, file, state);
+        } catch (const io::Json::exception& error) { // a missing key or a value of the wrong type
+            fail(checkpoint.string(), ": the trainer state (metadata 'trainer') is malformed: ", error.what());
+        }
+    }
+
+    // Trains until max_epochs, max_steps or early stopping; then the model holds the best weights
+    // (when a validation ran).
+    TrainingSummary run() {
+        TrainingSummary summary;
+        run_started_ = std::chrono::steady_clock::now();
+        distributed::broadcast_parameters(*communicator_, model_.parameters());
+        const std::int64_t per_epoch = batches_per_epoch();
+        const double images_per_step = double(options_.sampler.groups_per_batch * options_.sampler.k * options_.accumulation_steps);
+        bool stop = early_stopping_.should_stop();
+        while (!stop && epoch_ < options_.max_epochs && !out_of_steps()) {
+            ProgressBar bar("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(options_.max_epochs), per_epoch,
+                            "img", options_.progress, batch_in_epoch_);
+            while (batch_in_epoch_ < per_epoch && !out_of_steps() && !stop_agreed_) {
+                double loss = train_step();
+                ++batch_in_epoch_;
+                epoch_loss_sum_ += loss;
+                window_loss_sum_ += loss;
+                ++window_steps_;
+                if (window_steps_ == options_.log_every) log_window();
+                std::ostringstream status;
+                status << "loss " << std::setprecision(4) << epoch_loss_sum_ / double(batch_in_epoch_) << "  lr "
+                       << std::setprecision(3) << optimizer_.learning_rate();
+                bar.update(batch_in_epoch_, status.str(), images_per_step);
+                if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && batch_in_epoch_ < per_epoch)
+                    save_checkpoint();
+            }
+            if (batch_in_epoch_ < per_epoch || stop_agreed_) { // out of steps or interrupted: validate on resume
+                save_checkpoint();
+                break;
+            }
+            bar.finish();
+            stop = end_epoch(per_epoch);
+        }
+        summary.stopped_early = stop;
+        summary.interrupted_by = stop_agreed_ && !stop_requested() ? SIGINT : stop_requested(); // a rank told by another
+        summary.steps = step_;
+        summary.epochs = epoch_;
+        summary.best_epoch = early_stopping_.best_epoch;
+        summary.best_validation_loss = early_stopping_.best_loss;
+        for (const io::Json& record : history_)
+            if (record.at("kind") == "validation" && record.at("epoch") == early_stopping_.best_epoch + 1 && record.at("auc").is_number())
+                summary.best_validation_auc = record.at("auc").get<double>();
+        drop_look_ahead();
+        if (early_stopping_.best_epoch >= 0) restore_best();
+        return summary;
+    }
+
+    // The mean group contrastive loss over the validation groups (the same groups every epoch).
+    double validation_loss() {
+        NoGradGuard no_grad;
+        GroupSamplerOptions fixed = options_.sampler;
+        fixed.seed = options_.sampler.seed + 1; // a stream of its own, reset at every validation
+        DistributedGroupSampler sampler(GroupSampler(validation_.items_of_class(descriptions_.classes()), descriptions_.counts, fixed),
+                                        communicator_->rank(), communicator_->size());
+        std::int64_t batches = options_.validation_batches > 0 ? options_.validation_batches : sampler.batches_per_epoch();
+        const double share = double(sampler.shard().size()) / double(sampler.global_groups());
+        double sum = 0;
+        for (std::int64_t b = 0; b < batches; ++b) sum += share * group_loss(model_, make_batch(sampler.next(), validation_)).item();
+        communicator_->all_reduce_sum(std::span<double>(&sum, 1));
+        return sum / double(batches);
+    }
+
+    // Probability of each class for every validation image [n, C]; each rank scores a contiguous
+    // share of the images, and the sum of the zero-padded shares is every probability, exactly.
+    Tensor<float> validation_probabilities() {
+        const std::int64_t images = std::int64_t(validation_.labels.size()), classes = descriptions_.classes();
+        const Shard shard = shard_of(images, communicator_->rank(), communicator_->size());
+        ImageSet mine = validation_;
+        mine.labels.assign(validation_.labels.begin() + shard.begin, validation_.labels.begin() + shard.end);
+        mine.load = [&](std::vector<std::int64_t> items) {
+            for (std::int64_t& item : items) item += shard.begin;
+            return validation_.load(items);
+        };
+        Tensor<float> probabilities = eval::class_probabilities(eval::encode_images(model_, mine), eval::encode_descriptions(model_, descriptions_),
+                                                                descriptions_.counts, model_.logit_scale.item(), options_.scoring);
+        if (communicator_->size() == 1) return probabilities;
+        std::vector<float> all(std::size_t(images * classes), 0.0f);
+        std::copy_n(probabilities.contiguous().data(), probabilities.numel(), all.begin() + shard.begin * classes);
+        communicator_->all_reduce_sum(std::span<float>(all));
+        return Tensor<float>::from_vector(all, {images, classes});
+    }
+
+private:
+    // resume() after the checkpoint was found and its state parsed.
+    void restore(const std::filesystem::path& checkpoint, const io::SafetensorsFile& file, const io::Json& state) {
         NoGradGuard no_grad;
         for (auto& [name, parameter] : model_.named_parameters()) {
             if (!file.contains("model." + name))
@@ -137,71 +245,6 @@ public:
         history_ = state.at("history").get<std::vector<io::Json>>();
     }
 
-    // Trains until max_epochs, max_steps or early stopping; then the model holds the best weights
-    // (when a validation ran).
-    TrainingSummary run() {
-        TrainingSummary summary;
-        run_started_ = std::chrono::steady_clock::now();
-        const std::int64_t per_epoch = batches_per_epoch();
-        const double images_per_step = double(options_.sampler.groups_per_batch * options_.sampler.k * options_.accumulation_steps);
-        bool stop = early_stopping_.should_stop();
-        while (!stop && epoch_ < options_.max_epochs && !out_of_steps()) {
-            ProgressBar bar("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(options_.max_epochs), per_epoch,
-                            "img", options_.progress, batch_in_epoch_);
-            while (batch_in_epoch_ < per_epoch && !out_of_steps() && !stop_requested()) {
-                double loss = train_step();
-                ++batch_in_epoch_;
-                epoch_loss_sum_ += loss;
-                window_loss_sum_ += loss;
-                ++window_steps_;
-                if (window_steps_ == options_.log_every) log_window();
-                std::ostringstream status;
-                status << "loss " << std::setprecision(4) << epoch_loss_sum_ / double(batch_in_epoch_) << "  lr "
-                       << std::setprecision(3) << optimizer_.learning_rate();
-                bar.update(batch_in_epoch_, status.str(), images_per_step);
-                if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && batch_in_epoch_ < per_epoch)
-                    save_checkpoint();
-            }
-            if (batch_in_epoch_ < per_epoch || stop_requested()) { // out of steps or interrupted: validate on resume
-                save_checkpoint();
-                break;
-            }
-            bar.finish();
-            stop = end_epoch(per_epoch);
-        }
-        summary.stopped_early = stop;
-        summary.interrupted_by = stop_requested();
-        summary.steps = step_;
-        summary.epochs = epoch_;
-        summary.best_epoch = early_stopping_.best_epoch;
-        summary.best_validation_loss = early_stopping_.best_loss;
-        for (const io::Json& record : history_)
-            if (record.at("kind") == "validation" && record.at("epoch") == early_stopping_.best_epoch + 1 && record.at("auc").is_number())
-                summary.best_validation_auc = record.at("auc").get<double>();
-        drop_look_ahead();
-        if (early_stopping_.best_epoch >= 0) restore_best();
-        return summary;
-    }
-
-    // The mean group contrastive loss over the validation groups (the same groups every epoch).
-    double validation_loss() {
-        NoGradGuard no_grad;
-        GroupSamplerOptions fixed = options_.sampler;
-        fixed.seed = options_.sampler.seed + 1; // a stream of its own, reset at every validation
-        GroupSampler sampler(validation_.items_of_class(descriptions_.classes()), descriptions_.counts, fixed);
-        std::int64_t batches = options_.validation_batches > 0 ? options_.validation_batches : sampler.batches_per_epoch();
-        double sum = 0;
-        for (std::int64_t b = 0; b < batches; ++b) sum += group_loss(model_, make_batch(sampler.next(), validation_)).item();
-        return sum / double(batches);
-    }
-
-    // Probability of each class for every validation image [n, C].
-    Tensor<float> validation_probabilities() {
-        return eval::class_probabilities(eval::encode_images(model_, validation_), eval::encode_descriptions(model_, descriptions_),
-                                         descriptions_.counts, model_.logit_scale.item(), options_.scoring);
-    }
-
-private:
     bool out_of_steps() const { return options_.max_steps >= 0 && step_ >= options_.max_steps; }
 
     static GroupSamplerOptions with_seeds(GroupSamplerOptions options, bool draw_seeds) {
@@ -237,26 +280,39 @@ private:
         sampler_ = *sampler_before_look_ahead_;
     }
 
-    // One optimizer update over accumulation_steps batches; returns their mean loss.
+    std::vector<Tensor<float>> trainable_parameters() const {
+        std::vector<Tensor<float>> parameters;
+        for (const auto& group : optimizer_.groups())
+            for (const auto& [name, parameter] : group.parameters) parameters.push_back(parameter);
+        return parameters;
+    }
+
+    // One optimizer update over accumulation_steps global batches; returns their mean loss. A rank's
+    // loss is the mean over its own groups: weighted by its share of the global batch (times the rank
+    // count, which the average divides out), the ranks' mean gradient is the gradient of the global
+    // batch's mean loss, equal shards or not.
     double train_step() {
+        const double share = double(sampler_.shard().size()) / double(sampler_.global_groups());
+        const double scale = share * double(communicator_->size()) / double(options_.accumulation_steps);
         double sum = 0;
         for (std::int64_t micro = 0; micro < options_.accumulation_steps; ++micro) {
             Tensor<float> loss = group_loss(model_, next_training_batch());
             sum += loss.item();
-            if (options_.accumulation_steps > 1) loss = loss * float(1.0 / double(options_.accumulation_steps));
+            if (scale != 1) loss = loss * float(scale);
             loss.backward();
         }
+        gradient_averager_.average(*communicator_);
+        // The global loss, and whether any rank was asked to stop: Ctrl-C reaches the ranks at
+        // different moments, and they must all stop after the same update.
+        std::array<double, 2> shared = {share * sum / double(options_.accumulation_steps), double(stop_requested() != 0)};
+        communicator_->all_reduce_sum(std::span<double>(shared));
+        stop_agreed_ = shared[1] > 0;
         optimizer_.set_learning_rate(options_.schedule(step_));
-        if (options_.max_gradient_norm > 0) {
-            std::vector<Tensor<float>> parameters;
-            for (const auto& group : optimizer_.groups())
-                for (const auto& [name, parameter] : group.parameters) parameters.push_back(parameter);
-            optim::clip_gradient_norm(parameters, options_.max_gradient_norm);
-        }
+        if (options_.max_gradient_norm > 0) optim::clip_gradient_norm(trainable_parameters(), options_.max_gradient_norm);
         optimizer_.step();
         optimizer_.zero_grad();
         ++step_;
-        return sum / double(options_.accumulation_steps);
+        return shared[0];
     }
 
     void log_window() {
@@ -275,8 +331,8 @@ private:
     bool end_epoch(std::int64_t per_epoch) {
         double loss = validation_loss();
         double auc = validation_auc();
-        bool best = early_stopping_.record(epoch_, loss);
-        if (best) models::save_clip(model_, best_path(), models::CheckpointLayout::openai);
+        bool best = decide_early_stopping(loss);
+        if (best && communicator_->is_root()) models::save_clip(model_, best_path(), models::CheckpointLayout::openai);
         history_.push_back({{"kind", "validation"}, {"step", step_}, {"epoch", epoch_ + 1},
                             {"train_loss", epoch_loss_sum_ / double(per_epoch)}, {"loss", loss},
                             {"auc", std::isnan(auc) ? io::Json() : io::Json(auc)}, {"lr", optimizer_.learning_rate()},
@@ -299,13 +355,30 @@ private:
         return eval::roc_auc(labels, eval::class_scores(validation_probabilities(), positive_class_));
     }
 
+    // Records the epoch's validation loss; returns whether it is the best so far. Decided once, on
+    // rank 0, and broadcast with the state it leaves, so that every rank stops after the same epoch
+    // however the ranks' reduced losses differ in their last bit.
+    bool decide_early_stopping(double loss) {
+        bool best = communicator_->is_root() && early_stopping_.record(epoch_, loss);
+        if (communicator_->size() == 1) return best;
+        io::Json decision = {{"best", best}, {"state", early_stopping_.state()}};
+        decision = io::parse_json(communicator_->broadcast_text(decision.dump(), 0), "rank 0's early-stopping decision");
+        early_stopping_.load_state(decision.at("state"));
+        return decision.at("best").get<bool>();
+    }
+
+    // Rank 0 reads the best weights it wrote and sends them to the others, which need not see its files.
     void restore_best() {
         NoGradGuard no_grad;
-        models::CheckpointReader reader(io::load_safetensors(best_path()));
-        models::load_parameters(model_, "", reader, true);
+        if (communicator_->is_root()) {
+            models::CheckpointReader reader(io::load_safetensors(best_path()));
+            models::load_parameters(model_, "", reader, true);
+        }
+        distributed::broadcast_parameters(*communicator_, model_.parameters());
     }
 
     void save_checkpoint() {
+        if (!communicator_->is_root()) return;
         io::NamedTensors tensors;
         for (const auto& [name, parameter] : model_.named_parameters()) tensors.emplace_back("model." + name, parameter);
         io::Json optimizer_steps = io::Json::object();
@@ -377,15 +450,18 @@ private:
     ImageSet train_, validation_;
     text::TokenizedDescriptions descriptions_;
     TrainerOptions options_;
-    GroupSampler sampler_;
+    std::shared_ptr<distributed::Communicator> communicator_;
+    DistributedGroupSampler sampler_;
     optim::AdamW<float> optimizer_;
+    distributed::GradientAverager<float> gradient_averager_;
     EarlyStopping early_stopping_;
     std::int64_t positive_class_ = 1;
     std::int64_t step_ = 0, epoch_ = 0, batch_in_epoch_ = 0, window_steps_ = 0;
     double epoch_loss_sum_ = 0, window_loss_sum_ = 0, seconds_ = 0;
     std::vector<io::Json> history_;
     std::chrono::steady_clock::time_point run_started_ = std::chrono::steady_clock::now();
-    std::optional<GroupSampler> sampler_before_look_ahead_;
+    bool stop_agreed_ = false; // some rank was asked to stop (train_step)
+    std::optional<DistributedGroupSampler> sampler_before_look_ahead_;
     data::Prefetcher<GroupBatch<float>> next_batch_; // last: its job reads the members above
 };
 
