@@ -212,10 +212,25 @@ TEST_CASE("image: unreadable files are clipft::Error naming the file and the rea
 TEST_CASE("image: the pixel limit refuses an image from its header, before decoding") {
     testing::TemporaryDirectory directory;
     testing::write_bytes(directory / "big.png", encode(Format::png, pattern(40, 30, 3), 40, 30, 3));
-    CHECK_THROWS_WITH_AS(image::load_image(directory / "big.png", {.max_pixels = 1199}),
-                         contains((directory / "big.png").string() + ": 30x40 = 1200 pixels exceeds the limit of 1199"),
+    image::LoadOptions options;
+    options.limits.max_image_pixels = 1199;
+    CHECK_THROWS_WITH_AS(image::load_image(directory / "big.png", options),
+                         contains((directory / "big.png").string() +
+                                  ": the image is 30x40; its pixel count 1200 exceeds the limit max_image_pixels = 1199; "
+                                  "if the file is trusted, raise it with CLIPFT_LIMITS=max_image_pixels=N"),
                          Error);
-    CHECK(image::load_image(directory / "big.png", {.max_pixels = 1200}).height == 40);
+    options.limits.max_image_pixels = 1200;
+    CHECK(image::load_image(directory / "big.png", options).height == 40);
+    options.limits.max_image_side = 39;
+    CHECK_THROWS_WITH_AS(image::load_image(directory / "big.png", options),
+                         contains("big.png: the image is 30x40 pixels; its longer side 40 exceeds the limit max_image_side = 39"),
+                         Error);
+    options.limits.max_image_side = 40;
+    options.limits.max_image_file_bytes = std::filesystem::file_size(directory / "big.png") - 1;
+    CHECK_THROWS_WITH_AS(image::load_image(directory / "big.png", options),
+                         contains("big.png: the file size " + std::to_string(options.limits.max_image_file_bytes + 1) +
+                                  " exceeds the limit max_image_file_bytes"),
+                         Error);
 
     // A PNG whose header claims 12000 x 12000 pixels (144 megapixels, 432 MB decoded) but holds
     // one pixel of data: refused by the default limit from the header (stb_image does not check
@@ -227,7 +242,9 @@ TEST_CASE("image: the pixel limit refuses an image from its header, before decod
     };
     testing::write_bytes(directory / "bomb.png", claim(12000));
     CHECK_THROWS_WITH_AS(image::load_image(directory / "bomb.png"),
-                         contains("bomb.png: 12000x12000 = 144000000 pixels exceeds the limit of 100000000"), Error);
+                         contains("bomb.png: the image is 12000x12000; its pixel count 144000000 exceeds the limit "
+                                  "max_image_pixels = 100000000"),
+                         Error);
     testing::write_bytes(directory / "huge.png", claim(60000));
     CHECK_THROWS_WITH_AS(image::load_image(directory / "huge.png"), contains("huge.png: cannot read the image"), Error);
 }

@@ -351,7 +351,7 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
         const char* what;
         std::string bytes;
         std::string message; // the whole message after "<path>: "
-        io::SafetensorsLimits limits = {};
+        io::Limits limits = {};
     };
     std::vector<Case> cases = {
         {"empty file", "",
@@ -363,12 +363,12 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
         {"header length beyond the file", safetensors_bytes("{}", "", 1000),
          "header length 1000 exceeds the 2 bytes after the length field (truncated or not a safetensors file?)"},
         {"header length beyond the limit", safetensors_bytes("{}      ", "", 8),
-         "header length 8 exceeds the limit of 4 bytes (SafetensorsLimits::max_header_bytes); is this a "
-         "safetensors file?",
-         {4, 10}},
+         "the header length 8 exceeds the limit max_safetensors_header_bytes = 4; if the file is trusted, raise it "
+         "with CLIPFT_LIMITS=max_safetensors_header_bytes=N (or clipft::io::limits())",
+         {.max_safetensors_header_bytes = 4}},
         {"huge header length", safetensors_bytes("{}", "", std::numeric_limits<std::uint64_t>::max()),
-         "header length 18446744073709551615 exceeds the limit of 100000000 bytes "
-         "(SafetensorsLimits::max_header_bytes); is this a safetensors file?"},
+         "the header length 18446744073709551615 exceeds the limit max_safetensors_header_bytes = 100000000; if the "
+         "file is trusted, raise it with CLIPFT_LIMITS=max_safetensors_header_bytes=N (or clipft::io::limits())"},
         {"header not JSON", safetensors_bytes(R"({"w": nope})"),
          "invalid JSON at byte 15 of the file: parse error at line 1, column 8: syntax error while parsing value - "
          "invalid literal; last read: '\"w\": no'"},
@@ -429,8 +429,17 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
         {"too many tensors",
          safetensors_bytes("{" + tensor("a", "U8", "[4]", "[0,4]") + "," + tensor("b", "U8", "[4]", "[4,8]") + "}",
                            eight_bytes),
-         "the header lists 2 tensors, more than the limit of 1 (SafetensorsLimits::max_tensors)",
-         {1000, 1}},
+         "the number of tensors in the header 2 exceeds the limit max_tensors = 1; if the file is trusted, raise it "
+         "with CLIPFT_LIMITS=max_tensors=N (or clipft::io::limits())",
+         {.max_tensors = 1}},
+        {"tensor beyond the size limit", safetensors_bytes("{" + tensor("w", "F32", "[2]", "[0,8]") + "}", eight_bytes),
+         "tensor 'w': its size in bytes 8 exceeds the limit max_tensor_bytes = 7; if the file is trusted, raise it "
+         "with CLIPFT_LIMITS=max_tensor_bytes=N (or clipft::io::limits())",
+         {.max_tensor_bytes = 7}},
+        {"file beyond the size limit", safetensors_bytes("{}", eight_bytes),
+         "the file size 18 exceeds the limit max_safetensors_file_bytes = 17; if the file is trusted, raise it with "
+         "CLIPFT_LIMITS=max_safetensors_file_bytes=N (or clipft::io::limits())",
+         {.max_safetensors_file_bytes = 17}},
     };
     for (const Case& c : cases) {
         CAPTURE(c.what);

@@ -12,6 +12,7 @@
 #include <clipft/random.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -81,9 +82,18 @@ struct Dataset {
         if (class_order.empty()) {
             std::set<std::string> names(labels.begin(), labels.end());
             if (numeric) {
-                std::int64_t largest = -1;
-                for (const std::string& label : names) largest = std::max<std::int64_t>(largest, std::stoll(label));
-                for (std::int64_t c = 0; c <= largest; ++c) class_order.push_back(std::to_string(c));
+                // Every class needs an image, so indices beyond the row count are errors (and never
+                // make a huge class list).
+                std::uint64_t largest = 0;
+                for (std::size_t r = 0; r < table.rows.size(); ++r) {
+                    std::uint64_t index = class_index(labels[r]);
+                    if (index >= table.rows.size())
+                        fail(table.where(table.rows[r]), ": label ", labels[r], " is not a class index: with ",
+                             table.rows.size(), " rows the classes are 0..", table.rows.size() - 1,
+                             " (every class needs an image)");
+                    largest = std::max(largest, index);
+                }
+                for (std::uint64_t c = 0; c <= largest && !table.rows.empty(); ++c) class_order.push_back(std::to_string(c));
             } else {
                 class_order.assign(names.begin(), names.end());
             }
@@ -203,10 +213,17 @@ private:
         return text;
     }
 
+    // A label of digits as a number; too many digits give UINT64_MAX, which is no class.
+    static std::uint64_t class_index(const std::string& label) {
+        std::uint64_t index = 0;
+        auto [end, error] = std::from_chars(label.data(), label.data() + label.size(), index);
+        return error == std::errc() ? index : UINT64_MAX;
+    }
+
     std::int64_t label_of(const std::string& label, bool numeric, const std::string& where) const {
         if (numeric) {
-            std::int64_t index = std::stoll(label);
-            if (index < std::int64_t(classes.size())) return index;
+            std::uint64_t index = class_index(label);
+            if (index < classes.size()) return std::int64_t(index);
             fail(where, ": label ", label, " is not a class index (", classes.size(), " classes: ", join(classes), ")");
         }
         auto found = std::find(classes.begin(), classes.end(), label);

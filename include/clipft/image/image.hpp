@@ -4,9 +4,11 @@
 // file that claims a huge image (a decompression bomb) is refused without allocating it, and turns
 // JPEG photos upright according to their EXIF orientation tag, as cameras and viewers expect.
 #include <clipft/error.hpp>
+#include <clipft/io/limits.hpp>
 
 #include <cerrno>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -67,9 +69,9 @@ struct Image {
 };
 
 struct LoadOptions {
-    // Images with more pixels are refused before decoding (decompression bombs); raise it for
-    // trusted huge images.
-    std::int64_t max_pixels = 100'000'000;
+    // File size, pixel count and side length are checked before decoding, so that a small file
+    // claiming a huge image (a decompression bomb) is refused without allocating it.
+    io::Limits limits = io::limits();
     // Turn JPEGs upright by their EXIF orientation. OpenAI's CLIP preprocessing does not (Pillow's
     // Image.open ignores the tag); switch this off to reproduce it on rotated photos.
     bool apply_exif_orientation = true;
@@ -179,10 +181,11 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
     if (!stbi_info_from_memory(data, size, &width, &height, &file_channels))
         fail(name, ": cannot read the image (", stbi_failure_reason(),
              "): not a JPEG, PNG or BMP file, or its header is corrupt");
-    const std::int64_t pixels = std::int64_t(width) * height;
-    if (pixels > options.max_pixels)
-        fail(name, ": ", width, "x", height, " = ", pixels, " pixels exceeds the limit of ", options.max_pixels,
-             " (LoadOptions::max_pixels; raise it only for trusted files)");
+    const std::string size_text = std::to_string(width) + "x" + std::to_string(height);
+    io::check_limit(std::uint64_t(std::max(width, height)), options.limits.max_image_side, "max_image_side",
+                    name + ": the image is " + size_text + " pixels; its longer side");
+    io::check_limit(std::uint64_t(width) * std::uint64_t(height), options.limits.max_image_pixels, "max_image_pixels",
+                    name + ": the image is " + size_text + "; its pixel count");
     const int channels = file_channels == 2 || file_channels == 4 ? 4 : 3;
     stbi_uc* decoded = stbi_load_from_memory(data, size, &width, &height, &file_channels, channels);
     if (!decoded) fail(name, ": cannot decode the image (", stbi_failure_reason(), "); the file is corrupt or truncated");
@@ -206,6 +209,7 @@ inline Image load_image(const std::filesystem::path& path, const LoadOptions& op
     if (!in) fail(path.string(), ": cannot open the image: ", std::strerror(errno));
     const std::uintmax_t size = std::filesystem::file_size(path, error);
     if (error) fail(path.string(), ": cannot read the image: ", error.message());
+    io::check_limit(size, options.limits.max_image_file_bytes, "max_image_file_bytes", path.string() + ": the file size");
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
     in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
     if (!in) fail(path.string(), ": cannot read the image: ", std::strerror(errno));

@@ -50,7 +50,8 @@ struct CsvTable {
 };
 
 // Parses `text` read from `source` (named in errors).
-inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOptions& options = {}) {
+inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOptions& options = {},
+                          const Limits& limits = io::limits()) {
     const char delimiter = options.delimiter;
     if (delimiter == '"' || delimiter == '\n' || delimiter == '\r')
         fail(source, ": the CSV delimiter cannot be a quote or a line break");
@@ -58,6 +59,10 @@ inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOp
 
     std::vector<CsvRow> records;
     std::size_t line = 1, at = 0;
+    auto field_too_long = [&](std::size_t field_line, std::size_t index) {
+        fail(source, ":", field_line, ": field ", index + 1, " is longer than the limit max_csv_field_bytes = ",
+             limits.max_csv_field_bytes, how_to_raise("max_csv_field_bytes"));
+    };
     auto line_break_at = [&](std::size_t position) {
         return text[position] == '\n' || (text[position] == '\r' && position + 1 < text.size() && text[position + 1] == '\n');
     };
@@ -80,12 +85,14 @@ inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOp
                     if (at >= text.size())
                         fail(source, ":", opened, ": the quoted field ", record.fields.size() + 1,
                              " that starts here is never closed; end it with '\"'");
+                    if (field.size() > limits.max_csv_field_bytes) field_too_long(opened, record.fields.size());
                     char c = text[at++];
                     if (c == '\n') ++line;
                     if (c != '"') field += c;
                     else if (at < text.size() && text[at] == '"') field += '"', ++at;
                     else break;
                 }
+                if (field.size() > limits.max_csv_field_bytes) field_too_long(opened, record.fields.size());
                 if (at < text.size() && text[at] != delimiter && !line_break_at(at))
                     fail(source, ":", line, ": unexpected '", text[at], "' after the closing quote of field ",
                          record.fields.size() + 1, "; inside a quoted field write a quote as \"\"");
@@ -95,9 +102,13 @@ inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOp
                         fail(source, ":", line, ": a quote inside the unquoted field ", record.fields.size() + 1,
                              "; put the whole field in quotes and double the quotes inside it (\"a \"\"b\"\" c\")");
                     field += text[at++];
+                    if (field.size() > limits.max_csv_field_bytes) field_too_long(line, record.fields.size());
                 }
             }
             record.fields.push_back(std::move(field));
+            if (record.fields.size() > limits.max_csv_columns)
+                check_limit(record.fields.size(), limits.max_csv_columns, "max_csv_columns",
+                            source + ":" + std::to_string(record.line) + ": the number of fields");
             if (at < text.size() && text[at] == delimiter) {
                 ++at;
                 continue;
@@ -108,6 +119,8 @@ inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOp
             fail(source, ":", record.line, ": ", record.fields.size(), " fields, but line ", records.front().line, " has ",
                  records.front().fields.size(), "; every row needs the same columns");
         records.push_back(std::move(record));
+        if (records.size() > limits.max_csv_rows + options.header)
+            check_limit(records.size() - options.header, limits.max_csv_rows, "max_csv_rows", source + ": the number of rows");
         if (at < text.size()) skip_line_break();
     }
 
@@ -127,8 +140,8 @@ inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOp
     return table;
 }
 
-inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& options = {}) {
-    return parse_csv(read_file_text(path), path.string(), options);
+inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& options = {}, const Limits& limits = io::limits()) {
+    return parse_csv(read_file_text(path, limits.max_csv_bytes, "max_csv_bytes"), path.string(), options, limits);
 }
 
 } // namespace clipft::io

@@ -2,6 +2,7 @@
 // JSON for clipft (nlohmann/json): the only header that includes it. Parse errors name the file and
 // the byte of the file where parsing stopped.
 #include <clipft/error.hpp>
+#include <clipft/io/limits.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,25 @@ inline std::string read_file_text(const std::filesystem::path& path) {
     return content.str();
 }
 
+// The whole content of a file, refused when it holds more than `max_bytes`, the io::Limits member
+// `limit_name`: checked from the size of a regular file before reading, and while reading anything else.
+inline std::string read_file_text(const std::filesystem::path& path, std::uint64_t max_bytes, std::string_view limit_name) {
+    std::error_code error;
+    if (std::filesystem::is_regular_file(path, error))
+        check_limit(std::filesystem::file_size(path, error), max_bytes, limit_name, path.string() + ": the file size");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path.string(), ": cannot open for reading: ", std::strerror(errno));
+    std::string content;
+    char buffer[1 << 16];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+        content.append(buffer, std::size_t(in.gcount()));
+        if (content.size() > max_bytes)
+            check_limit(content.size(), max_bytes, limit_name, path.string() + ": the bytes read so far");
+    }
+    if (in.bad()) fail(path.string(), ": read failed: ", std::strerror(errno));
+    return content;
+}
+
 // Parses `text`, which starts at byte `file_offset` of the file `source` (for error messages).
 // `callback` is nlohmann's parser callback (e.g. to see every key, duplicates included).
 inline Json parse_json(std::string_view text, const std::string& source, std::size_t file_offset = 0,
@@ -43,8 +63,8 @@ inline Json parse_json(std::string_view text, const std::string& source, std::si
     }
 }
 
-inline Json read_json_file(const std::filesystem::path& path) {
-    return parse_json(read_file_text(path), path.string());
+inline Json read_json_file(const std::filesystem::path& path, const Limits& limits = io::limits()) {
+    return parse_json(read_file_text(path, limits.max_json_bytes, "max_json_bytes"), path.string());
 }
 
 } // namespace clipft::io

@@ -15,6 +15,7 @@
 #include <clipft/error.hpp>
 #include <clipft/io/atomic_file.hpp>
 #include <clipft/io/json.hpp>
+#include <clipft/io/limits.hpp>
 #include <clipft/scalar_types.hpp>
 #include <clipft/tensor.hpp>
 
@@ -110,18 +111,12 @@ struct TensorInfo {
     std::int64_t numel() const { return element_count(shape); }
 };
 
-// Guards against hostile files; raise them for checkpoints that legitimately exceed them.
-struct SafetensorsLimits {
-    std::uint64_t max_header_bytes = 100'000'000;
-    std::uint64_t max_tensors = 1'000'000;
-};
-
 namespace detail {
 
 // A read-only file mapped private and writable: pages a tensor writes to become private copies.
 class MappedFile {
 public:
-    explicit MappedFile(const std::filesystem::path& path) {
+    MappedFile(const std::filesystem::path& path, const Limits& limits) {
         int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (descriptor < 0) fail(path.string(), ": cannot open: ", std::strerror(errno));
         struct stat status {};
@@ -135,6 +130,10 @@ public:
             fail(path.string(), ": not a regular file");
         }
         size_ = std::size_t(status.st_size);
+        if (size_ > limits.max_safetensors_file_bytes) {
+            ::close(descriptor);
+            check_limit(size_, limits.max_safetensors_file_bytes, "max_safetensors_file_bytes", path.string() + ": the file size");
+        }
         if (size_ < 8) {
             ::close(descriptor);
             fail(path.string(), ": the file has ", size_,
@@ -220,9 +219,9 @@ inline std::string json_string(const std::string& text, const std::string& path,
 
 class SafetensorsFile {
 public:
-    explicit SafetensorsFile(const std::filesystem::path& path, const SafetensorsLimits& limits = {})
-        : path_(path), mapping_(std::make_shared<detail::MappedFile>(path)) {
-        parse_header(limits);
+    explicit SafetensorsFile(const std::filesystem::path& path, const Limits& limits = io::limits())
+        : path_(path), mapping_(std::make_shared<detail::MappedFile>(path, limits)), limits_(limits) {
+        parse_header();
     }
 
     const std::filesystem::path& path() const { return path_; }
@@ -256,6 +255,8 @@ public:
         if (std::is_integral_v<T> && is_floating_dtype(entry.dtype))
             fail(where(name), "stored as ", entry.dtype, ", cannot be read as ", type_name<T>(),
                  " (no silent rounding of floating-point data); read it as float or double");
+        check_limit(std::uint64_t(entry.numel()) * sizeof(T), limits_.max_tensor_bytes, "max_tensor_bytes",
+                    where(name) + "read as " + std::string(type_name<T>()) + ", its size in bytes");
         Tensor<T> result = Tensor<T>::empty(entry.shape);
         visit_dtype(entry.dtype, [&]<typename Stored>() { convert<Stored>(name, source, result); });
         return result;
@@ -295,14 +296,13 @@ private:
         }
     }
 
-    void parse_header(const SafetensorsLimits& limits) {
+    void parse_header() {
         const std::string file = path_.string();
         std::uint64_t header_size = 0;
         std::memcpy(&header_size, mapping_->data(), 8);
         std::uint64_t available = mapping_->size() - 8;
-        if (header_size > limits.max_header_bytes)
-            fail(file, ": header length ", header_size, " exceeds the limit of ", limits.max_header_bytes,
-                 " bytes (SafetensorsLimits::max_header_bytes); is this a safetensors file?");
+        check_limit(header_size, limits_.max_safetensors_header_bytes, "max_safetensors_header_bytes",
+                    file + ": the header length");
         if (header_size > available)
             fail(file, ": header length ", header_size, " exceeds the ", available,
                  " bytes after the length field (truncated or not a safetensors file?)");
@@ -322,9 +322,7 @@ private:
         if (!header.is_object()) fail(file, ": the header is JSON ", header.type_name(), ", not an object");
         if (!duplicate.empty()) fail(file, ": tensor '", duplicate, "': the name appears twice in the header");
         std::uint64_t tensor_count = header.size() - header.contains("__metadata__");
-        if (tensor_count > limits.max_tensors)
-            fail(file, ": the header lists ", tensor_count, " tensors, more than the limit of ", limits.max_tensors,
-                 " (SafetensorsLimits::max_tensors)");
+        check_limit(tensor_count, limits_.max_tensors, "max_tensors", file + ": the number of tensors in the header");
 
         for (const auto& [name, value] : header.items()) {
             if (name == "__metadata__") parse_metadata(value);
@@ -389,6 +387,7 @@ private:
         if (entry.end > data_size)
             fail(where(name), offsets_text, " reach past the ", data_size,
                  " bytes of data in the file (truncated file?)");
+        check_limit(bytes, limits_.max_tensor_bytes, "max_tensor_bytes", where(name) + "its size in bytes");
         if (entry.end - entry.begin != bytes)
             fail(where(name), offsets_text, " hold ", entry.end - entry.begin, " bytes, but shape ", entry.shape, " of ",
                  entry.dtype, " needs ", bytes);
@@ -421,13 +420,14 @@ private:
 
     std::filesystem::path path_;
     std::shared_ptr<detail::MappedFile> mapping_;
+    Limits limits_;
     std::byte* data_ = nullptr; // start of the data section
     std::unordered_map<std::string, TensorInfo> tensors_;
     std::vector<std::string> names_;
     Metadata metadata_;
 };
 
-inline SafetensorsFile load_safetensors(const std::filesystem::path& path, const SafetensorsLimits& limits = {}) {
+inline SafetensorsFile load_safetensors(const std::filesystem::path& path, const Limits& limits = io::limits()) {
     return SafetensorsFile(path, limits);
 }
 
@@ -446,7 +446,10 @@ inline void save_safetensors(const std::filesystem::path& path, const NamedTenso
     };
     std::vector<Entry> entries;
     std::unordered_set<std::string_view> seen;
-    for (const auto& [name, tensor] : tensors) {
+    for (const auto& named : tensors) {
+        // Not a structured binding: clang before 16 cannot capture those in the lambda below.
+        const std::string& name = named.first;
+        const AnyTensor& tensor = named.second;
         if (name == "__metadata__") fail(file, ": '__metadata__' is reserved and cannot name a tensor");
         if (!seen.insert(name).second) fail(file, ": tensor '", name, "': the name is given twice");
         std::visit(

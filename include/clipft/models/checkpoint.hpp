@@ -250,9 +250,24 @@ struct Checkpoint {
     CLIPConfig config;
 };
 
+namespace detail {
+
+// A whole model's config is checked against the file before the model is built, so that a small
+// file cannot make clipft allocate a huge model.
+inline void check_model_fits_file(const CLIPConfig& config, const io::SafetensorsFile& file) {
+    const std::uint64_t parameters = config.parameter_count();
+    std::uint64_t values = 0;
+    for (const std::string& name : file.names()) values += std::uint64_t(file.info(name).numel());
+    if (values < parameters)
+        fail(file.path().string(), ": the config describes a model of ", parameters, " parameters, but the file holds only ",
+             values, " values; the config does not match the weights");
+}
+
+} // namespace detail
+
 // `path`: a directory holding config.json and model.safetensors, or a .safetensors file whose
 // config comes from its "config" metadata, else a config.json beside it, else its tensor shapes.
-inline Checkpoint open_checkpoint(const std::filesystem::path& path) {
+inline Checkpoint open_checkpoint(const std::filesystem::path& path, const io::Limits& limits = io::limits()) {
     namespace fs = std::filesystem;
     if (!fs::exists(path)) fail(path.string(), ": no such file or directory (expected a .safetensors file or a model directory)");
     fs::path weights = path, config_file;
@@ -264,24 +279,28 @@ inline Checkpoint open_checkpoint(const std::filesystem::path& path) {
     } else {
         config_file = path.parent_path() / "config.json";
     }
-    CheckpointReader reader(io::load_safetensors(weights));
+    CheckpointReader reader(io::load_safetensors(weights, limits));
     const io::Metadata& metadata = reader.file().metadata();
     CLIPConfig config;
     if (fs::is_regular_file(path) && metadata.contains("config")) {
         std::string source = weights.string() + " (metadata 'config')";
         config = config_from_json(io::parse_json(metadata.at("config"), source), source);
     } else if (fs::exists(config_file)) {
-        config = config_from_json(io::read_json_file(config_file), config_file.string());
+        config = config_from_json(io::read_json_file(config_file, limits), config_file.string());
     } else {
         config = infer_config(reader);
     }
+    io::check_limit(config.parameter_count(), limits.max_model_parameters, "max_model_parameters",
+                    weights.string() + ": the config describes a model whose parameter count");
     return {std::move(reader), config};
 }
 
 // Copies the checkpoint's tensors into `module`, whose parameter names plus `prefix` are OpenAI
 // names. With `check_unknown`, tensors of the checkpoint that no parameter reads are errors too.
+// NaN or infinite weights are refused, reported or let through as `non_finite` says.
 template <Floating T>
-void load_parameters(nn::Module<T>& module, const std::string& prefix, const CheckpointReader& reader, bool check_unknown) {
+void load_parameters(nn::Module<T>& module, const std::string& prefix, const CheckpointReader& reader, bool check_unknown,
+                     io::NonFiniteWeights non_finite = io::limits().non_finite_weights) {
     std::vector<std::string> missing, misshaped, names;
     auto parameters = module.named_parameters();
     for (const auto& [name, parameter] : parameters) {
@@ -316,14 +335,25 @@ void load_parameters(nn::Module<T>& module, const std::string& prefix, const Che
         throw Error(message.str());
     }
     NoGradGuard no_grad;
-    for (const auto& [name, parameter] : parameters) Tensor<T>(parameter).copy_(reader.get<T>(prefix + name));
+    for (const auto& [name, parameter] : parameters) {
+        Tensor<T> stored = reader.get<T>(prefix + name).contiguous();
+        if (non_finite != io::NonFiniteWeights::allow) {
+            std::int64_t count = 0, first = -1;
+            for (std::int64_t i = 0; i < stored.numel(); ++i)
+                if (!std::isfinite(double(stored.data()[i])) && count++ == 0) first = i;
+            io::check_finite_weights(count, first, non_finite,
+                                     reader.file().path().string() + ": tensor '" + prefix + name + "'");
+        }
+        Tensor<T>(parameter).copy_(stored);
+    }
 }
 
 template <Floating T = float>
-std::unique_ptr<CLIP<T>> load_clip(const std::filesystem::path& path) {
-    Checkpoint checkpoint = open_checkpoint(path);
+std::unique_ptr<CLIP<T>> load_clip(const std::filesystem::path& path, const io::Limits& limits = io::limits()) {
+    Checkpoint checkpoint = open_checkpoint(path, limits);
+    detail::check_model_fits_file(checkpoint.config, checkpoint.reader.file());
     auto model = std::make_unique<CLIP<T>>(checkpoint.config);
-    load_parameters(*model, "", checkpoint.reader, true);
+    load_parameters(*model, "", checkpoint.reader, true, limits.non_finite_weights);
     return model;
 }
 

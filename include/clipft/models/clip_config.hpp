@@ -2,6 +2,7 @@
 // The shape of a CLIP model: the OpenAI presets and any shape read from a checkpoint's config.
 #include <clipft/nn/layers.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace clipft::models {
@@ -48,20 +49,46 @@ struct CLIPConfig {
     }
 
     void validate() const {
-        auto positive = [](const char* what, std::int64_t value) {
-            if (value < 1) fail("CLIP config: ", what, " must be at least 1, got ", value);
+        auto at_least = [](const char* what, std::int64_t value, std::int64_t least) {
+            if (value < least) fail("CLIP config: ", what, " must be at least ", least, ", got ", value);
         };
-        positive("embed_dim", embed_dim);
-        positive("vision.patch_size", vision.patch_size);
-        positive("vision.width", vision.width);
-        positive("vision.heads", vision.heads);
-        positive("text.width", text.width);
-        positive("text.heads", text.heads);
-        positive("text.context_length", text.context_length);
+        at_least("embed_dim", embed_dim, 1);
+        at_least("vision.image_size", vision.image_size, 1);
+        at_least("vision.patch_size", vision.patch_size, 1);
+        at_least("vision.width", vision.width, 1);
+        at_least("vision.layers", vision.layers, 0);
+        at_least("vision.heads", vision.heads, 1);
+        at_least("vision.mlp_width", vision.mlp_width, 1);
+        at_least("text.vocab_size", text.vocab_size, 1);
+        at_least("text.width", text.width, 1);
+        at_least("text.layers", text.layers, 0);
+        at_least("text.heads", text.heads, 1);
+        at_least("text.mlp_width", text.mlp_width, 1);
+        at_least("text.context_length", text.context_length, 1);
+        for (double eps : {vision.layer_norm_eps, text.layer_norm_eps})
+            if (!(eps > 0 && eps < 1)) fail("CLIP config: layer_norm_eps must lie in (0, 1), got ", eps);
         if (vision.image_size % vision.patch_size != 0)
             fail("CLIP config: image size ", vision.image_size, " is not a multiple of the patch size ", vision.patch_size);
         if (vision.width % vision.heads != 0 || text.width % text.heads != 0)
             fail("CLIP config: a tower's width is not divisible by its head count");
+    }
+
+    // The number of parameters of the model (OpenAI layout), saturating at UINT64_MAX: what a config
+    // asks to allocate, checked against a checkpoint's size before a model is built from it.
+    std::uint64_t parameter_count() const {
+        using Real = long double; // wide enough for any product of int64 sizes without overflow
+        auto blocks = [](Real width, Real mlp, Real layers) {
+            // ln_1, attention in/out projections with biases, ln_2, MLP with biases
+            return layers * (2 * width + 3 * width * width + 3 * width + width * width + width + 2 * width +
+                             2 * mlp * width + mlp + width);
+        };
+        const Real v = Real(vision.width), t = Real(text.width), e = Real(embed_dim), patch = Real(vision.patch_size);
+        const Real grid = Real(vision.image_size / vision.patch_size);
+        Real count = v * 3 * patch * patch + v + (grid * grid + 1) * v + 2 * v +
+                     blocks(v, Real(vision.mlp_width), Real(vision.layers)) + 2 * v + v * e;
+        count += Real(text.vocab_size) * t + Real(text.context_length) * t +
+                 blocks(t, Real(text.mlp_width), Real(text.layers)) + 2 * t + t * e + 1;
+        return count >= Real(UINT64_MAX) ? UINT64_MAX : std::uint64_t(count);
     }
 };
 

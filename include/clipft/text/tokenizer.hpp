@@ -123,8 +123,9 @@ inline std::vector<std::u32string_view> pre_tokenize(std::u32string_view text) {
 
 namespace detail {
 
-// The decompressed content of gzip data (all members, as Python's gzip module reads them).
-inline std::string gunzip(std::string_view compressed, const std::string& source) {
+// The decompressed content of gzip data (all members, as Python's gzip module reads them), refused
+// beyond `max_bytes` (io::Limits::max_vocabulary_bytes: a small file may inflate enormously).
+inline std::string gunzip(std::string_view compressed, const std::string& source, std::uint64_t max_bytes) {
     if (compressed.size() > std::numeric_limits<uInt>::max()) fail(source, ": too large for a vocabulary file");
     z_stream stream{};
     if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) fail(source, ": zlib cannot start decompressing");
@@ -134,7 +135,12 @@ inline std::string gunzip(std::string_view compressed, const std::string& source
     std::string out;
     std::size_t produced = 0;
     while (true) {
-        if (produced == out.size()) out.resize(std::max<std::size_t>(out.size() * 2, 1 << 20));
+        if (produced == out.size()) {
+            if (produced >= max_bytes)
+                fail(source, ": decompresses to more than the limit max_vocabulary_bytes = ", max_bytes, " bytes",
+                     io::how_to_raise("max_vocabulary_bytes"));
+            out.resize(std::min<std::size_t>(std::max<std::size_t>(out.size() * 2, 1 << 20), max_bytes));
+        }
         stream.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
         stream.avail_out = uInt(out.size() - produced);
         int status = inflate(&stream, Z_NO_FLUSH);
@@ -287,21 +293,22 @@ public:
     static constexpr std::size_t clip_merges = 49408 - 512 - 2;
 
     // `path`: CLIP's bpe_simple_vocab_16e6.txt.gz, or a directory holding vocab.json and merges.txt.
-    static Tokenizer load(const std::filesystem::path& path) {
+    static Tokenizer load(const std::filesystem::path& path, const io::Limits& limits = io::limits()) {
         std::error_code error;
         if (std::filesystem::is_directory(path, error))
-            return from_vocab_files(path / "vocab.json", path / "merges.txt");
+            return from_vocab_files(path / "vocab.json", path / "merges.txt", limits);
         if (!std::filesystem::exists(path, error))
             fail("tokenizer: ", path.string(),
                  " does not exist; pass CLIP's bpe_simple_vocab_16e6.txt.gz or a directory "
                  "holding vocab.json and merges.txt");
-        return from_bpe_file(path);
+        return from_bpe_file(path, limits);
     }
 
     // CLIP's bpe_simple_vocab_16e6.txt.gz: a version line, then one merge per line.
-    static Tokenizer from_bpe_file(const std::filesystem::path& path) {
+    static Tokenizer from_bpe_file(const std::filesystem::path& path, const io::Limits& limits = io::limits()) {
         const std::string source = path.string();
-        std::string text = detail::gunzip(io::read_file_text(path), source);
+        std::string text = detail::gunzip(io::read_file_text(path, limits.max_vocabulary_bytes, "max_vocabulary_bytes"), source,
+                                          limits.max_vocabulary_bytes);
         std::vector<std::pair<std::string, std::string>> merges;
         merges.reserve(clip_merges);
         std::size_t line_start = text.find('\n');
@@ -337,17 +344,20 @@ public:
 
     // HuggingFace's files: vocab.json maps tokens to ids; merges.txt holds one merge per line in rank
     // order, after an optional "#version" line.
-    static Tokenizer from_vocab_files(const std::filesystem::path& vocab_json,
-                                      const std::filesystem::path& merges_txt) {
+    static Tokenizer from_vocab_files(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt,
+                                      const io::Limits& limits = io::limits()) {
         auto vocabulary = std::make_shared<detail::Vocabulary>();
         vocabulary->source = vocab_json.string() + " and " + merges_txt.string();
-        io::Json json = io::read_json_file(vocab_json);
+        io::Json json = io::parse_json(io::read_file_text(vocab_json, limits.max_vocabulary_bytes, "max_vocabulary_bytes"),
+                                       vocab_json.string());
         if (!json.is_object()) fail(vocab_json.string(), ": expected a JSON object mapping tokens to ids");
-        constexpr std::int64_t max_id = std::numeric_limits<std::int32_t>::max() / 2;
+        // Ids index a table, so a single huge id would allocate it: ids stay below the token limit.
+        const std::int64_t max_id =
+            std::int64_t(std::min<std::uint64_t>(limits.max_vocabulary_tokens, std::numeric_limits<std::int32_t>::max())) - 1;
         for (const auto& [token, value] : json.items()) {
             if (!value.is_number_integer() || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > max_id)
                 fail(vocab_json.string(), ": the id of \"", token, "\" is ", value.dump(), ", not an integer in 0..",
-                     max_id);
+                     max_id, " (ids lie below the limit max_vocabulary_tokens", io::how_to_raise("max_vocabulary_tokens"), ")");
             auto id = std::size_t(value.get<std::int64_t>());
             if (id >= vocabulary->tokens.size()) vocabulary->tokens.resize(id + 1);
             if (!vocabulary->tokens[id].empty())
@@ -357,7 +367,7 @@ public:
             vocabulary->tokens[id] = token;
             vocabulary->ids.emplace(token, std::int32_t(id));
         }
-        std::string text = io::read_file_text(merges_txt);
+        std::string text = io::read_file_text(merges_txt, limits.max_vocabulary_bytes, "max_vocabulary_bytes");
         std::vector<std::pair<std::string, std::string>> merges;
         std::vector<std::size_t> merge_lines;
         std::size_t line = 0;
