@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // Below the default limit, so that the fuzzer's 2 GB memory cap tests the limit check rather
         // than the machine; the default is tested on its own in tests/test_image.cpp.
         image::LoadOptions options;
-        options.max_pixels = 4'000'000;
+        options.limits.max_image_pixels = 4'000'000;
         image::Image decoded = image::decode_image({data, size}, "fuzz-input", options);
         Tensor<float> pixels = image::preprocess(decoded);
         if (pixels.shape() != Shape{3, 224, 224}) std::abort();

@@ -387,10 +387,10 @@ private:
         if (entry.end > data_size)
             fail(where(name), offsets_text, " reach past the ", data_size,
                  " bytes of data in the file (truncated file?)");
-        check_limit(bytes, limits_.max_tensor_bytes, "max_tensor_bytes", where(name) + "its size in bytes");
         if (entry.end - entry.begin != bytes)
             fail(where(name), offsets_text, " hold ", entry.end - entry.begin, " bytes, but shape ", entry.shape, " of ",
                  entry.dtype, " needs ", bytes);
+        check_limit(bytes, limits_.max_tensor_bytes, "max_tensor_bytes", where(name) + "its size in bytes");
         return entry;
     }
 

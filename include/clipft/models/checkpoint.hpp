@@ -349,12 +349,19 @@ void load_parameters(nn::Module<T>& module, const std::string& prefix, const Che
 }
 
 template <Floating T = float>
-std::unique_ptr<CLIP<T>> load_clip(const std::filesystem::path& path, const io::Limits& limits = io::limits()) {
+std::unique_ptr<CLIP<T>> load_clip(const std::filesystem::path& path, const io::Limits& limits) {
     Checkpoint checkpoint = open_checkpoint(path, limits);
     detail::check_model_fits_file(checkpoint.config, checkpoint.reader.file());
     auto model = std::make_unique<CLIP<T>>(checkpoint.config);
     load_parameters(*model, "", checkpoint.reader, true, limits.non_finite_weights);
     return model;
+}
+
+// With io::limits(); an overload rather than a default argument, so that &load_clip<float> stays
+// a loader taking a path.
+template <Floating T = float>
+std::unique_ptr<CLIP<T>> load_clip(const std::filesystem::path& path) {
+    return load_clip<T>(path, io::limits());
 }
 
 // One tower only, for vision-only or text-only use: the other tower is never allocated.
