@@ -79,6 +79,20 @@ TEST_CASE("a manifest reads labels by name or index, paths relative to itself") 
     CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "no_label.csv"); }).find("no column 'label'") != std::string::npos);
 }
 
+TEST_CASE("a manifest's class indices stay below its row count; one of 20 digits is an error, not an exception") {
+    testing::TemporaryDirectory folder;
+    // A class list as long as the largest index would need 8 GB for this three-line file.
+    std::ofstream(folder / "far.csv") << "path,label\na.png,0\nb.png,999999999\n";
+    CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "far.csv"); }) ==
+          (folder / "far.csv").string() + ":3: label 999999999 is not a class index: with 2 rows the classes are 0..1 "
+                                          "(every class needs an image)");
+    std::ofstream(folder / "digits.csv") << "path,label\na.png,0\nb.png,99999999999999999999\n";
+    CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "digits.csv"); })
+              .starts_with((folder / "digits.csv").string() + ":3: label 99999999999999999999 is not a class index"));
+    CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "digits.csv", {"real", "fake"}); }) ==
+          (folder / "digits.csv").string() + ":3: label 99999999999999999999 is not a class index (2 classes: real, fake)");
+}
+
 TEST_CASE("balanced selection shares each class's quota among its subsets") {
     testing::TemporaryDirectory folder;
     write_folder_dataset(folder.path());
