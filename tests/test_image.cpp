@@ -249,6 +249,26 @@ TEST_CASE("image: the pixel limit refuses an image from its header, before decod
     CHECK_THROWS_WITH_AS(image::load_image(directory / "huge.png"), contains("huge.png: cannot read the image"), Error);
 }
 
+TEST_CASE("image: a JPEG whose Huffman table declares more than 256 codes is refused before stb_image reads it") {
+    // Found by fuzz/fuzz_image.cpp: stb_image 2.27 writes past its tables for such a segment.
+    const std::string jpeg = encode(Format::jpeg, pattern(8, 8, 3), 8, 8, 3);
+    const std::size_t table = jpeg.find("\xFF\xC4");
+    REQUIRE(table != std::string::npos);
+    std::string hostile = jpeg;
+    hostile[table + 5] = hostile[table + 6] = '\xFF'; // the counts of 1- and 2-bit codes: 510 codes in all
+    CHECK_THROWS_WITH_AS(image::decode_image({reinterpret_cast<const std::uint8_t*>(hostile.data()), hostile.size()}, "hostile.jpg"),
+                         contains("hostile.jpg: corrupt JPEG: a Huffman table (DHT segment at byte " + std::to_string(table) +
+                                  ") declares "),
+                         Error);
+    // The same table after the first scan, where progressive JPEGs define theirs.
+    const std::size_t scan_end = jpeg.rfind("\xFF\xD9");
+    std::string late = jpeg.substr(0, scan_end) + jpeg.substr(table, 4 + 17) + "\xFF\xD9";
+    late.replace(scan_end + 5, 2, "\xFF\xFF");
+    CHECK_THROWS_WITH_AS(image::decode_image({reinterpret_cast<const std::uint8_t*>(late.data()), late.size()}, "late.jpg"),
+                         contains("late.jpg: corrupt JPEG: a Huffman table"), Error);
+    CHECK(image::decode_image({reinterpret_cast<const std::uint8_t*>(jpeg.data()), jpeg.size()}, "valid.jpg").width == 8);
+}
+
 TEST_CASE("image: real photographs load with their size") {
     for (const char* name : {"face_0001.jpg", "face_0245.jpg"}) {
         auto path = testing::shared_path(std::filesystem::path("data/faces-real") / name);

@@ -169,12 +169,77 @@ inline Image apply_exif_orientation(const Image& image, int orientation) {
     return result;
 }
 
+namespace detail {
+
+// stb_image 2.27 (Debian's) writes past its Huffman tables when a DHT segment declares more than
+// 256 codes (found by fuzz/fuzz_image.cpp; fixed upstream in 2.28). Such a JPEG is refused here,
+// before stb_image sees it, by visiting every DHT segment that stb_image would process: the
+// segments before the first scan, then after each scan the segments from the first marker in its
+// entropy-coded data on (bytes past the end read as 0, as in stb_image).
+inline void check_jpeg_huffman_tables(std::span<const std::uint8_t> jpeg, const std::string& name) {
+    auto byte = [&](std::size_t at) -> std::uint32_t { return at < jpeg.size() ? jpeg[at] : 0; };
+    auto is_restart = [](std::uint32_t marker) { return marker >= 0xD0 && marker <= 0xD7; };
+    std::size_t position = 2; // after the start-of-image marker
+    std::uint32_t marker = 0;
+    auto read_marker = [&] { // at a marker (0xFF, fill bytes, code); false where stb_image stops
+        if (byte(position) != 0xFF) return false;
+        while (position < jpeg.size() && byte(position) == 0xFF) ++position;
+        marker = byte(position++);
+        return position <= jpeg.size();
+    };
+    bool have_marker = read_marker();
+    while (have_marker) {
+        const bool segment = marker == 0xC4 || marker == 0xDA || marker == 0xDB || marker == 0xDD || marker == 0xDC ||
+                             (marker >= 0xC0 && marker <= 0xCF) || (marker >= 0xE0 && marker <= 0xEF) || marker == 0xFE;
+        if (!segment) return; // end of image, or a marker stb_image refuses
+        const std::int64_t length = std::int64_t(byte(position) << 8 | byte(position + 1));
+        if (length < 2) return;
+        if (marker == 0xC4) {
+            std::size_t table = position + 2;
+            for (std::int64_t left = length - 2; left > 0;) {
+                std::uint32_t codes = 0;
+                for (std::size_t i = 1; i <= 16; ++i) codes += byte(table + i);
+                if (codes > 256)
+                    fail(name, ": corrupt JPEG: a Huffman table (DHT segment at byte ", position - 2, ") declares ", codes,
+                         " codes, more than the 256 a table can hold");
+                table += 17 + codes;
+                left -= 17 + std::int64_t(codes);
+            }
+        }
+        position += std::size_t(length);
+        if (marker != 0xDA) {
+            have_marker = read_marker();
+            continue;
+        }
+        // Entropy-coded data: 0xFF is followed by 0 (a stuffed byte) or a restart marker, until the
+        // marker that ends the scan.
+        have_marker = false;
+        for (; position + 1 < jpeg.size(); ++position) {
+            if (jpeg[position] != 0xFF) continue;
+            std::size_t code = position + 1;
+            while (code < jpeg.size() && jpeg[code] == 0xFF) ++code;
+            if (code >= jpeg.size()) break;
+            if (jpeg[code] == 0 || is_restart(jpeg[code])) {
+                position = code;
+                continue;
+            }
+            marker = jpeg[code];
+            position = code + 1;
+            have_marker = true;
+            break;
+        }
+    }
+}
+
+} // namespace detail
+
 // Decodes an image file's bytes; `name` (the file) is what error messages cite. Gray images come
 // back as RGB, images with transparency as RGBA.
 inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name, const LoadOptions& options = {}) {
     if (bytes.empty()) fail(name, ": the file is empty (0 bytes); expected a JPEG, PNG or BMP image");
     if (bytes.size() > std::size_t(INT32_MAX))
         fail(name, ": ", bytes.size(), " bytes is larger than the image decoder accepts (2 GiB)");
+    if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) detail::check_jpeg_huffman_tables(bytes, name);
     const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
     const int size = int(bytes.size());
     int width = 0, height = 0, file_channels = 0;
