@@ -13,6 +13,7 @@ packages=(
   libicu-dev
   libdlib-dev libdlib-data
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  libopenmpi-dev openmpi-bin
 )
 
 for arg in "$@"; do
