@@ -1,9 +1,11 @@
 // clipft finetune: the thesis' fine-tuning (group contrastive loss, AdamW, warm-up + cosine restarts,
 // early stopping) of a CLIP checkpoint on a dataset folder or manifest with a description set.
 // Settings come from flags, or from a JSON config file whose keys are the flag names; flags win.
+// Under mpirun every process is one rank of a data-parallel run (clipft/distributed/launch.hpp).
 #include "options.hpp"
 
 #include <clipft/clip.hpp>
+#include <clipft/distributed/launch.hpp>
 
 #include <iostream>
 #include <sstream>
@@ -29,9 +31,7 @@ optim::LearningRateSchedule schedule_from(const Options& settings) {
     throw UsageError("--schedule must be cosine, constant or step, got '" + kind + "'");
 }
 
-} // namespace
-
-int finetune(const Options& options) {
+int fine_tune(const Options& options, const std::shared_ptr<distributed::Communicator>& ranks) {
     // Settings: flags, else the config file's values, else the defaults.
     Options settings = options;
     if (options.given("config")) {
@@ -101,14 +101,19 @@ int finetune(const Options& options) {
     trainer_options.progress = !settings.flag("quiet");
     trainer_options.prefetch = !settings.flag("no-prefetch");
     trainer_options.positive_class = std::int64_t(classes.size()) - 1;
+    trainer_options.communicator = ranks;
 
-    std::fprintf(stderr, "clipft finetune: %zu training images (%s), %zu validation images, %zu descriptions, freeze %s\n",
-                 train_data.size(), [&] {
-                     std::string counts;
-                     auto per_class = train_data.count_per_class();
-                     for (std::size_t c = 0; c < classes.size(); ++c) counts += (c ? ", " : "") + std::to_string(per_class[c]) + " " + classes[c];
-                     return counts;
-                 }().c_str(), validation_data.size(), descriptions.size(), settings.text("freeze").c_str());
+    if (ranks->size() > 1 && ranks->is_root())
+        std::fprintf(stderr, "clipft finetune: %d ranks (%s), each training on its share of the %lld groups of every batch\n",
+                     ranks->size(), ranks->backend().c_str(), (long long)trainer_options.sampler.groups_per_batch);
+    if (ranks->is_root())
+        std::fprintf(stderr, "clipft finetune: %zu training images (%s), %zu validation images, %zu descriptions, freeze %s\n",
+                     train_data.size(), [&] {
+                         std::string counts;
+                         auto per_class = train_data.count_per_class();
+                         for (std::size_t c = 0; c < classes.size(); ++c) counts += (c ? ", " : "") + std::to_string(per_class[c]) + " " + classes[c];
+                         return counts;
+                     }().c_str(), validation_data.size(), descriptions.size(), settings.text("freeze").c_str());
     const image::PreprocessOptions preprocess{.size = model->config.vision.image_size};
     std::optional<image::Augmentation> augmentation;
     if (settings.has("augment")) augmentation = image::Augmentation::parse(settings.text("augment"));
@@ -123,14 +128,16 @@ int finetune(const Options& options) {
     io::Json used = io::Json::object();
     for (const std::string& name : options.names())
         if (name != "config" && settings.has(name)) used[name] = settings.text(name);
-    io::write_file_atomically(trainer_options.output_dir / "settings.json",
-                              [&](io::FileWriter& writer) { writer.write(used.dump(1) + "\n"); });
+    if (ranks->is_root())
+        io::write_file_atomically(trainer_options.output_dir / "settings.json",
+                                  [&](io::FileWriter& writer) { writer.write(used.dump(1) + "\n"); });
 
     train::stop_training_on_signals();
     train::TrainingSummary summary = trainer.run();
     if (summary.interrupted_by) {
-        std::fprintf(stderr, "clipft finetune: interrupted after update %lld; checkpoint saved in %s (continue with --resume)\n",
-                     (long long)summary.steps, trainer.checkpoint_path().c_str());
+        if (ranks->is_root())
+            std::fprintf(stderr, "clipft finetune: interrupted after update %lld; checkpoint saved in %s (continue with --resume)\n",
+                         (long long)summary.steps, trainer.checkpoint_path().c_str());
         return 128 + summary.interrupted_by; // the shell's convention for a run ended by a signal
     }
     io::Json result = {{"steps", summary.steps}, {"epochs", summary.epochs}, {"best_epoch", summary.best_epoch + 1},
@@ -139,8 +146,24 @@ int finetune(const Options& options) {
                        {"stopped_early", summary.stopped_early},
                        {"best_weights", (trainer_options.output_dir / "best.safetensors").string()},
                        {"loss_plot", (trainer_options.output_dir / "loss.svg").string()}};
-    std::cout << result.dump() << "\n";
+    if (ranks->is_root()) std::cout << result.dump() << "\n";
     return 0;
+}
+
+} // namespace
+
+// A rank's failure ends every rank at once, with its message, instead of leaving the others to wait
+// for their collective timeout.
+int finetune(const Options& options) {
+    const std::shared_ptr<distributed::Communicator> ranks = distributed::join_ranks(
+        distributed::parse_backend(options.text("distributed")), std::chrono::duration<double>(options.number("collective-timeout")));
+    if (ranks->size() == 1) return fine_tune(options, ranks);
+    try {
+        return fine_tune(options, ranks);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "clipft finetune: rank %d of %d: %s\n", ranks->rank(), ranks->size(), error.what());
+        ranks->abort(dynamic_cast<const UsageError*>(&error) ? 2 : 1);
+    }
 }
 
 } // namespace clipft::cli
