@@ -6,8 +6,12 @@
 #include <clipft/distributed/communicator.hpp>
 
 // The C API only: MPI's deprecated C++ bindings would add a library to link and warnings to compile.
+#ifndef OMPI_SKIP_MPICXX
 #define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
 #define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 
 #include <algorithm>
