@@ -18,6 +18,7 @@ public:
     int rank() const override { return 1; }
     int size() const override { return 2; }
     int local_rank() const override { return 1; }
+    int local_size() const override { return 2; }
     std::string backend() const override { return "test"; }
     void broadcast(std::span<std::byte> bytes, int) override {
         if (bytes.size() == sizeof(std::uint64_t)) {
@@ -39,6 +40,7 @@ TEST_CASE("a single process is rank 0 of 1 and its collectives leave values as t
     distributed::SingleProcess single;
     CHECK(single.rank() == 0);
     CHECK(single.size() == 1);
+    CHECK(single.local_size() == 1);
     CHECK(single.is_root());
     std::vector<float> values = {1.5f, -2.0f};
     single.all_reduce_average(std::span<float>(values));

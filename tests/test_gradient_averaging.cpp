@@ -18,6 +18,7 @@ public:
     int rank() const override { return 0; }
     int size() const override { return 2; }
     int local_rank() const override { return 0; }
+    int local_size() const override { return 2; }
     std::string backend() const override { return "test"; }
     void broadcast(std::span<std::byte>, int) override {}
     void all_reduce_sum(std::span<float> values) override {

@@ -48,7 +48,12 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
             throw UsageError(options.text("config") + ": " + error.what());
         }
     }
-    if (settings.has("threads")) set_num_threads(int(settings.integer("threads")));
+    if (settings.has("threads")) {
+        set_num_threads(int(settings.integer("threads")));
+    } else if (ranks->local_size() > 1 && !std::getenv("CLIPFT_NUM_THREADS")) {
+        // The ranks on one machine share its cores instead of each taking all of them.
+        set_num_threads(std::max(1, backend::default_thread_count() / ranks->local_size()));
+    }
 
     // Data and descriptions: class order comes from --classes (the description set's files must match).
     const std::vector<std::string> classes = split_names(settings.text("classes"));

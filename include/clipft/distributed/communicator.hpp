@@ -27,6 +27,7 @@ public:
     virtual int rank() const = 0;
     virtual int size() const = 0;
     virtual int local_rank() const = 0;       // rank among the processes of this machine: which GPU to use
+    virtual int local_size() const = 0;       // processes of the run on this machine: who shares its cores
     virtual std::string backend() const = 0;  // "single process", "mpi", "nccl"
 
     // Replaces `bytes` on every rank by root's.
@@ -72,6 +73,7 @@ public:
     int rank() const override { return 0; }
     int size() const override { return 1; }
     int local_rank() const override { return 0; }
+    int local_size() const override { return 1; }
     std::string backend() const override { return "single process"; }
     void broadcast(std::span<std::byte>, int root) override { check_root(root); }
     void all_reduce_sum(std::span<float>) override {}

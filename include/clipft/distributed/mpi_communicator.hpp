@@ -42,6 +42,7 @@ public:
         MPI_Comm machine;
         check(MPI_Comm_split_type(world_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &machine), "finding the ranks of this machine");
         MPI_Comm_rank(machine, &local_rank_);
+        MPI_Comm_size(machine, &local_size_);
         MPI_Comm_free(&machine);
     }
 
@@ -62,6 +63,7 @@ public:
     int rank() const override { return rank_; }
     int size() const override { return size_; }
     int local_rank() const override { return local_rank_; }
+    int local_size() const override { return local_size_; }
     std::string backend() const override { return "mpi"; }
     std::chrono::duration<double> timeout() const { return timeout_; }
     MPI_Comm handle() const { return world_; }
@@ -131,7 +133,7 @@ private:
 
     std::chrono::duration<double> timeout_;
     MPI_Comm world_ = MPI_COMM_NULL;
-    int rank_ = 0, size_ = 1, local_rank_ = 0;
+    int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
     bool owns_mpi_ = false, broken_ = false;
 };
 

@@ -47,6 +47,7 @@ public:
     int rank() const override { return mpi_->rank(); }
     int size() const override { return mpi_->size(); }
     int local_rank() const override { return mpi_->local_rank(); }
+    int local_size() const override { return mpi_->local_size(); }
     std::string backend() const override { return "nccl"; }
     int device() const { return device_; }
 
