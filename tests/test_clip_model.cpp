@@ -166,3 +166,40 @@ TEST_CASE("checkpoints that do not fit the model are reported all at once") {
     CHECK_THROWS_WITH_AS(models::load_clip<float>(scratch.path() / "nowhere"), doctest::Contains("no such file or directory"), Error);
     CHECK_THROWS_WITH_AS(models::load_clip<float>(scratch.path()), doctest::Contains("has no model.safetensors"), Error);
 }
+
+TEST_CASE("hostile configs and shapes are errors naming the file, never out-of-range conversions or overflows") {
+    auto from_text = [](const std::string& text) { return models::config_from_json(io::parse_json(text, "c.json"), "c.json"); };
+    std::string openai = models::openai_config_string(models::CLIPConfig::preset("ViT-B/32"));
+    auto with = [&](const std::string& key, const std::string& value) {
+        std::string text = openai;
+        std::size_t begin = text.find("\"" + key + "\": ") + key.size() + 4;
+        return text.replace(begin, text.find_first_of(",}", begin) - begin, value);
+    };
+    CHECK(from_text(openai).vision.width == 768);
+    CHECK_THROWS_WITH_AS(from_text(with("image_resolution", "1e300")),
+                         "c.json: config value 'image_resolution' must be a whole number below 2^63, not 1e+300", Error);
+    CHECK_THROWS_WITH_AS(from_text(with("vision_width", "18446744073709551615")),
+                         "c.json: config value 'vision_width' must be a whole number below 2^63, not 18446744073709551615", Error);
+    CHECK_THROWS_WITH_AS(from_text(with("vision_width", "4611686018427387904")),
+                         "c.json: a tower width of 4611686018427387904 is too large for a model", Error);
+    CHECK_THROWS_WITH_AS(from_text(with("vision_layers", "-1")), "CLIP config: vision.layers must be at least 0, got -1", Error);
+
+    // Shapes with an empty dimension hold no data, so a file can give any other extent: inference
+    // checks ranks and products.
+    testing::TemporaryDirectory scratch;
+    auto infer = [&](Shape conv, Shape positions) {
+        auto path = scratch / "inferred.safetensors";
+        io::save_safetensors(path, io::NamedTensors{{"visual.conv1.weight", Tensor<float>::zeros(conv)},
+                                                    {"visual.positional_embedding", Tensor<float>::zeros(positions)},
+                                                    {"text_projection", Tensor<float>::zeros({4, 0})},
+                                                    {"positional_embedding", Tensor<float>::zeros({4, 0})},
+                                                    {"token_embedding.weight", Tensor<float>::zeros({8, 0})},
+                                                    {"ln_final.weight", Tensor<float>::zeros({4})}});
+        return testing::error_message([&] { models::load_clip<float>(path); });
+    };
+    std::string file = (scratch / "inferred.safetensors").string();
+    CHECK(infer({0}, {5, 4}) ==
+          file + ": tensor 'visual.conv1.weight' has shape [0]; a CLIP checkpoint has 4 dimensions there");
+    CHECK(infer({4, 3, 0, std::int64_t(1) << 62}, {(std::int64_t(1) << 40) + 1, 0}) ==
+          file + ": the patch size 4611686018427387904 and the 1048576x1048576 patch grid of the shapes give no image size");
+}

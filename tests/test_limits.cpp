@@ -160,8 +160,8 @@ TEST_CASE("limits: a config is checked against the limit and the file before a m
     io::save_safetensors(claim, io::NamedTensors{{"logit_scale", Tensor<float>::scalar(1.0f)}},
                          {{"config", models::openai_config_string(models::CLIPConfig::preset("ViT-B/32"))}});
     CHECK(error_message([&] { models::load_clip<float>(claim); }) ==
-          claim.string() + ": the config describes a model of 151277313 parameters, but the file holds only 1 values; "
-                           "the config does not match the weights");
+          claim.string() + ": the config describes a model of 151277313 parameters, more than twice the 1 values the "
+                           "file holds; the config does not match the weights");
     CHECK(error_message([&] { models::open_checkpoint(claim, {.max_model_parameters = 1000}); }) ==
           claim.string() + ": the config describes a model whose parameter count 151277313 exceeds the limit " +
               "max_model_parameters = 1000" + raise_hint + "max_model_parameters=N (or clipft::io::limits())");

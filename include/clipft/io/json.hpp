@@ -63,6 +63,14 @@ inline Json parse_json(std::string_view text, const std::string& source, std::si
     }
 }
 
+// `value` as a whole number; `what` names it in errors. (nlohmann's get<std::int64_t>() converts a
+// floating-point value even when it is out of range, which is undefined behaviour.)
+inline std::int64_t json_integer(const Json& value, const std::string& what) {
+    if (!value.is_number_integer() || (value.is_number_unsigned() && value.get<std::uint64_t>() > std::uint64_t(INT64_MAX)))
+        fail(what, " must be a whole number below 2^63, not ", value.dump().substr(0, 40));
+    return value.get<std::int64_t>();
+}
+
 inline Json read_json_file(const std::filesystem::path& path, const Limits& limits = io::limits()) {
     return parse_json(read_file_text(path, limits.max_json_bytes, "max_json_bytes"), path.string());
 }

@@ -29,6 +29,20 @@ inline const io::Json& required(const io::Json& json, const char* key, const std
     return json.at(key);
 }
 
+// OpenAI's MLP width, 4 x the tower width; a width read from a file may be too large for that.
+inline std::int64_t four_times(std::int64_t width, const std::string& source) {
+    if (width > INT64_MAX / 4) fail(source, ": a tower width of ", width, " is too large for a model");
+    return 4 * width;
+}
+
+inline std::int64_t required_integer(const io::Json& json, const char* key, const std::string& source) {
+    return io::json_integer(required(json, key, source), source + ": config value '" + key + "'");
+}
+
+inline std::int64_t integer_or(const io::Json& json, const char* key, std::int64_t fallback, const std::string& source) {
+    return json.contains(key) ? io::json_integer(json.at(key), source + ": config value '" + key + "'") : fallback;
+}
+
 template <typename Value>
 Value value_or(const io::Json& json, const char* key, Value fallback) {
     return json.contains(key) ? json.at(key).get<Value>() : fallback;
@@ -49,48 +63,49 @@ inline std::string python_float(double value) {
 // A config in OpenAI's constructor arguments (openai_config.json, the "config" metadata key) or a
 // HuggingFace CLIPConfig (config.json with text_config / vision_config).
 inline CLIPConfig config_from_json(const io::Json& json, const std::string& source) {
-    using detail::required;
+    using detail::integer_or;
+    using detail::required_integer;
     using detail::value_or;
     try {
         CLIPConfig config;
         if (json.contains("vision_config") && json.contains("text_config")) {
             const io::Json& vision = json.at("vision_config");
             const io::Json& text = json.at("text_config");
-            config.embed_dim = required(json, "projection_dim", source).get<std::int64_t>();
-            config.vision.image_size = required(vision, "image_size", source).get<std::int64_t>();
-            config.vision.patch_size = required(vision, "patch_size", source).get<std::int64_t>();
-            config.vision.width = required(vision, "hidden_size", source).get<std::int64_t>();
-            config.vision.layers = required(vision, "num_hidden_layers", source).get<std::int64_t>();
-            config.vision.heads = required(vision, "num_attention_heads", source).get<std::int64_t>();
-            config.vision.mlp_width = required(vision, "intermediate_size", source).get<std::int64_t>();
+            config.embed_dim = required_integer(json, "projection_dim", source);
+            config.vision.image_size = required_integer(vision, "image_size", source);
+            config.vision.patch_size = required_integer(vision, "patch_size", source);
+            config.vision.width = required_integer(vision, "hidden_size", source);
+            config.vision.layers = required_integer(vision, "num_hidden_layers", source);
+            config.vision.heads = required_integer(vision, "num_attention_heads", source);
+            config.vision.mlp_width = required_integer(vision, "intermediate_size", source);
             config.vision.activation = nn::activation_from_name(value_or<std::string>(vision, "hidden_act", "quick_gelu"));
             config.vision.layer_norm_eps = value_or(vision, "layer_norm_eps", 1e-5);
-            config.text.vocab_size = required(text, "vocab_size", source).get<std::int64_t>();
-            config.text.context_length = required(text, "max_position_embeddings", source).get<std::int64_t>();
-            config.text.width = required(text, "hidden_size", source).get<std::int64_t>();
-            config.text.layers = required(text, "num_hidden_layers", source).get<std::int64_t>();
-            config.text.heads = required(text, "num_attention_heads", source).get<std::int64_t>();
-            config.text.mlp_width = required(text, "intermediate_size", source).get<std::int64_t>();
+            config.text.vocab_size = required_integer(text, "vocab_size", source);
+            config.text.context_length = required_integer(text, "max_position_embeddings", source);
+            config.text.width = required_integer(text, "hidden_size", source);
+            config.text.layers = required_integer(text, "num_hidden_layers", source);
+            config.text.heads = required_integer(text, "num_attention_heads", source);
+            config.text.mlp_width = required_integer(text, "intermediate_size", source);
             config.text.activation = nn::activation_from_name(value_or<std::string>(text, "hidden_act", "quick_gelu"));
             config.text.layer_norm_eps = value_or(text, "layer_norm_eps", 1e-5);
             // Published openai/clip-* configs carry the legacy eos id 2, meaning "pool at argmax",
             // which for CLIP-tokenized text is the first 49407 as well.
-            std::int64_t eos = value_or<std::int64_t>(text, "eos_token_id", 49407);
+            std::int64_t eos = integer_or(text, "eos_token_id", 49407, source);
             config.text.end_of_text_id = eos == 2 ? 49407 : eos;
         } else {
-            config.embed_dim = required(json, "embed_dim", source).get<std::int64_t>();
-            config.vision.image_size = required(json, "image_resolution", source).get<std::int64_t>();
-            config.vision.patch_size = required(json, "vision_patch_size", source).get<std::int64_t>();
-            config.vision.width = required(json, "vision_width", source).get<std::int64_t>();
-            config.vision.layers = required(json, "vision_layers", source).get<std::int64_t>();
-            config.vision.heads = value_or<std::int64_t>(json, "vision_heads", config.vision.width / 64);
-            config.vision.mlp_width = 4 * config.vision.width;
-            config.text.context_length = required(json, "context_length", source).get<std::int64_t>();
-            config.text.vocab_size = required(json, "vocab_size", source).get<std::int64_t>();
-            config.text.width = required(json, "transformer_width", source).get<std::int64_t>();
-            config.text.heads = required(json, "transformer_heads", source).get<std::int64_t>();
-            config.text.layers = required(json, "transformer_layers", source).get<std::int64_t>();
-            config.text.mlp_width = 4 * config.text.width;
+            config.embed_dim = required_integer(json, "embed_dim", source);
+            config.vision.image_size = required_integer(json, "image_resolution", source);
+            config.vision.patch_size = required_integer(json, "vision_patch_size", source);
+            config.vision.width = required_integer(json, "vision_width", source);
+            config.vision.layers = required_integer(json, "vision_layers", source);
+            config.vision.heads = integer_or(json, "vision_heads", config.vision.width / 64, source);
+            config.vision.mlp_width = detail::four_times(config.vision.width, source);
+            config.text.context_length = required_integer(json, "context_length", source);
+            config.text.vocab_size = required_integer(json, "vocab_size", source);
+            config.text.width = required_integer(json, "transformer_width", source);
+            config.text.heads = required_integer(json, "transformer_heads", source);
+            config.text.layers = required_integer(json, "transformer_layers", source);
+            config.text.mlp_width = detail::four_times(config.text.width, source);
             nn::Activation activation = nn::activation_from_name(value_or<std::string>(json, "activation", "quick_gelu"));
             config.vision.activation = config.text.activation = activation;
             config.vision.layer_norm_eps = config.text.layer_norm_eps = value_or(json, "layer_norm_eps", 1e-5);
@@ -224,22 +239,29 @@ inline CLIPConfig infer_config(const CheckpointReader& reader) {
     for (const char* name : {"visual.conv1.weight", "visual.positional_embedding", "text_projection", "positional_embedding",
                              "token_embedding.weight", "ln_final.weight"})
         if (!reader.contains(name)) fail(path, ": no config found and the tensor for '", name, "' is missing, so the model shape cannot be inferred");
+    // Extent `dim` of a tensor that must have `rank` dimensions (a hostile file may give any shape).
+    auto extent = [&](const char* name, std::size_t rank, std::size_t dim) {
+        Shape shape = reader.shape(name);
+        if (shape.size() != rank)
+            fail(path, ": tensor '", name, "' has shape ", shape, "; a CLIP checkpoint has ", rank, " dimensions there");
+        return shape[dim];
+    };
     CLIPConfig config;
-    Shape conv = reader.shape("visual.conv1.weight");
-    std::int64_t grid = std::llround(std::sqrt(double(reader.shape("visual.positional_embedding")[0] - 1)));
-    config.vision.width = conv[0];
-    config.vision.patch_size = conv[3];
-    config.vision.image_size = conv[3] * grid;
+    const std::int64_t grid = std::llround(std::sqrt(double(std::max<std::int64_t>(extent("visual.positional_embedding", 2, 0) - 1, 0))));
+    config.vision.width = extent("visual.conv1.weight", 4, 0);
+    config.vision.patch_size = extent("visual.conv1.weight", 4, 3);
+    if (__builtin_mul_overflow(config.vision.patch_size, grid, &config.vision.image_size))
+        fail(path, ": the patch size ", config.vision.patch_size, " and the ", grid, "x", grid, " patch grid of the shapes give no image size");
     config.vision.layers = detail::count_layers(reader, "visual.transformer.resblocks.");
     config.vision.heads = config.vision.width / 64;
-    config.vision.mlp_width = config.vision.layers ? reader.shape("visual.transformer.resblocks.0.mlp.c_fc.weight")[0] : 4 * conv[0];
-    config.embed_dim = reader.shape("text_projection")[1];
-    config.text.context_length = reader.shape("positional_embedding")[0];
-    config.text.vocab_size = reader.shape("token_embedding.weight")[0];
-    config.text.width = reader.shape("ln_final.weight")[0];
+    config.vision.mlp_width = config.vision.layers ? extent("visual.transformer.resblocks.0.mlp.c_fc.weight", 2, 0) : detail::four_times(config.vision.width, path);
+    config.embed_dim = extent("text_projection", 2, 1);
+    config.text.context_length = extent("positional_embedding", 2, 0);
+    config.text.vocab_size = extent("token_embedding.weight", 2, 0);
+    config.text.width = extent("ln_final.weight", 1, 0);
     config.text.heads = config.text.width / 64;
     config.text.layers = detail::count_layers(reader, "transformer.resblocks.");
-    config.text.mlp_width = config.text.layers ? reader.shape("transformer.resblocks.0.mlp.c_fc.weight")[0] : 4 * config.text.width;
+    config.text.mlp_width = config.text.layers ? extent("transformer.resblocks.0.mlp.c_fc.weight", 2, 0) : detail::four_times(config.text.width, path);
     config.validate();
     return config;
 }
@@ -253,14 +275,15 @@ struct Checkpoint {
 namespace detail {
 
 // A whole model's config is checked against the file before the model is built, so that a small
-// file cannot make clipft allocate a huge model.
+// file cannot make clipft allocate a huge model: at most twice the values the file holds (a
+// checkpoint missing a few tensors still gets load_parameters' full report of what is missing).
 inline void check_model_fits_file(const CLIPConfig& config, const io::SafetensorsFile& file) {
     const std::uint64_t parameters = config.parameter_count();
     std::uint64_t values = 0;
     for (const std::string& name : file.names()) values += std::uint64_t(file.info(name).numel());
-    if (values < parameters)
-        fail(file.path().string(), ": the config describes a model of ", parameters, " parameters, but the file holds only ",
-             values, " values; the config does not match the weights");
+    if (parameters / 2 > values)
+        fail(file.path().string(), ": the config describes a model of ", parameters, " parameters, more than twice the ",
+             values, " values the file holds; the config does not match the weights");
 }
 
 } // namespace detail

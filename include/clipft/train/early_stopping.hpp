@@ -45,8 +45,9 @@ struct EarlyStopping {
         };
         best_loss = number("best_loss");
         reference_loss = number("reference_loss");
-        best_epoch = state.at("best_epoch").get<std::int64_t>();
-        epochs_without_improvement = state.at("epochs_without_improvement").get<std::int64_t>();
+        best_epoch = io::json_integer(state.at("best_epoch"), "EarlyStopping::load_state: best_epoch");
+        epochs_without_improvement =
+            io::json_integer(state.at("epochs_without_improvement"), "EarlyStopping::load_state: epochs_without_improvement");
     }
 };
 

@@ -35,8 +35,9 @@ public:
 
     io::Json state() const { return {{"order", order_}, {"position", position_}}; }
     void load_state(const io::Json& state) {
-        order_ = state.at("order").get<std::vector<std::int64_t>>();
-        position_ = state.at("position").get<std::int64_t>();
+        order_.clear();
+        for (const io::Json& item : state.at("order")) order_.push_back(io::json_integer(item, "ReshuffledList::load_state: an item"));
+        position_ = io::json_integer(state.at("position"), "ReshuffledList::load_state: the position");
         if (position_ < 0 || position_ > size_ || (position_ < size_ && std::int64_t(order_.size()) != size_))
             fail("ReshuffledList::load_state: the saved list (", order_.size(), " items, position ", position_,
                  ") does not fit a list of ", size_, " items; was the dataset changed since the checkpoint?");

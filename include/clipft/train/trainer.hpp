@@ -219,6 +219,7 @@ public:
 private:
     // resume() after the checkpoint was found and its state parsed.
     void restore(const std::filesystem::path& checkpoint, const io::SafetensorsFile& file, const io::Json& state) {
+        const std::string where = checkpoint.string() + ": the trainer state (metadata 'trainer'): ";
         NoGradGuard no_grad;
         for (auto& [name, parameter] : model_.named_parameters()) {
             if (!file.contains("model." + name))
@@ -231,16 +232,20 @@ private:
         std::map<std::string, optim::AdamW<float>::Moments> moments;
         for (const auto& [name, steps] : state.at("optimizer_steps").items())
             moments[name] = {file.get<float>("exp_avg." + name).clone(), file.get<float>("exp_avg_sq." + name).clone(),
-                             steps.get<std::int64_t>()};
-        optimizer_.load_state(std::move(moments));
-        sampler_.load_state(state.at("sampler"));
-        early_stopping_.load_state(state.at("early_stopping"));
-        step_ = state.at("step");
-        epoch_ = state.at("epoch");
-        batch_in_epoch_ = state.at("batch_in_epoch");
+                             io::json_integer(steps, where + "optimizer steps of '" + name + "'")};
+        try {
+            optimizer_.load_state(std::move(moments));
+            sampler_.load_state(state.at("sampler"));
+            early_stopping_.load_state(state.at("early_stopping"));
+        } catch (const Error& error) {
+            fail(where, error.what());
+        }
+        step_ = io::json_integer(state.at("step"), where + "step");
+        epoch_ = io::json_integer(state.at("epoch"), where + "epoch");
+        batch_in_epoch_ = io::json_integer(state.at("batch_in_epoch"), where + "batch_in_epoch");
         epoch_loss_sum_ = state.at("epoch_loss_sum");
         window_loss_sum_ = state.at("window_loss_sum");
-        window_steps_ = state.at("window_steps");
+        window_steps_ = io::json_integer(state.at("window_steps"), where + "window_steps");
         seconds_ = state.at("seconds");
         history_ = state.at("history").get<std::vector<io::Json>>();
     }
