@@ -30,6 +30,7 @@ Tensor<T> group_contrastive_loss(const Tensor<T>& image_embeds, const Tensor<T>&
                        ops::exp(logit_scale.reshape({}));                                     // [G, k, k]
     Tensor<std::int64_t> diagonal = Tensor<std::int64_t>::empty({groups * k}); // target of row j is j
     for (std::int64_t row = 0; row < groups * k; ++row) diagonal.data()[row] = row % k;
+    diagonal = diagonal.to(image_embeds.device());
     // Every group has k rows, so the mean over all G*k rows is the mean over groups of each group's mean.
     Tensor<T> image_to_text = ops::cross_entropy(logits.reshape({groups * k, k}), diagonal);
     Tensor<T> text_to_image = ops::cross_entropy(logits.transpose(1, 2).reshape({groups * k, k}), diagonal);

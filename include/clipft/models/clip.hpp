@@ -94,7 +94,8 @@ struct TextTransformer : nn::Module<T> {
     }
 
     Tensor<std::int64_t> end_of_text_positions(const Tensor<std::int64_t>& ids) const {
-        Tensor<std::int64_t> dense = ids.contiguous(), positions = Tensor<std::int64_t>::empty({ids.size(0)});
+        // Found on the host, where ids on any device are copied: a few hundred values.
+        Tensor<std::int64_t> dense = ids.to(Device::cpu()).contiguous(), positions = Tensor<std::int64_t>::empty({ids.size(0)});
         std::int64_t length = ids.size(1);
         for (std::int64_t b = 0; b < ids.size(0); ++b) {
             const std::int64_t* row = dense.data() + b * length;
@@ -104,7 +105,7 @@ struct TextTransformer : nn::Module<T> {
                      "); tokenize with clipft::text::Tokenizer");
             positions.data()[b] = end - row;
         }
-        return positions;
+        return positions.to(ids.device());
     }
 };
 

@@ -3,6 +3,7 @@
 // mask and the softmax applied in place on S's rows, then O = P V. Backward reuses the saved
 // probabilities P. Query, key and value may be any strided views (CLIP takes them from one fused
 // qkv projection): the kernels read them through their strides, never as contiguous copies.
+#include <clipft/backend/attention_shape.hpp>
 #include <clipft/backend/cpu/rows.hpp>
 #include <clipft/backend/cpu/simd.hpp>
 #include <clipft/ops/checks.hpp>
@@ -12,6 +13,10 @@
 #include <limits>
 #include <utility>
 #include <vector>
+
+#ifdef CLIPFT_WITH_CUDA
+#include <clipft/backend/cuda/attention.cuh>
+#endif
 
 namespace clipft::ops {
 
@@ -148,10 +153,7 @@ void softmax_backward_row(T* gradient, const T* probabilities, std::int64_t n) {
     backend::cpu::map_row(gradient, n, [dot](auto g, auto p) { return p * (g - decltype(g)(dot)); }, gradient, probabilities);
 }
 
-// The extents of one attention call.
-struct AttentionShape {
-    std::int64_t batch, heads, query_length, key_length, head_dim, value_dim;
-};
+using backend::AttentionShape;
 
 // Head (b, h) of a [B, H, rows, columns] tensor, read in place through its strides.
 template <typename T>
@@ -173,6 +175,48 @@ void for_each_head(const AttentionShape& shape, std::int64_t scratch_size, Body&
     });
 }
 
+// Attention on a CUDA device with the fused kernels: only each query row's log-normaliser is saved
+// for backward, never the probabilities.
+template <Floating T>
+Tensor<T> attention_on_device(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
+                              const Tensor<T>& mask, const Shape& mask_strides, const AttentionShape& shape, T factor) {
+#ifdef CLIPFT_WITH_CUDA
+    using backend::cuda::AttentionOperand;
+    auto operand = [](const Tensor<T>& x) {
+        return AttentionOperand<T>{x.data(), {x.strides()[0], x.strides()[1], x.strides()[2], x.strides()[3]}};
+    };
+    Device device = query.device();
+    Tensor<T> q = query.detach(), k = key.detach(), v = value.detach(), mask_values = mask.defined() ? mask.detach() : Tensor<T>();
+    AttentionOperand<T> mask_operand{mask_values.defined() ? mask_values.data() : nullptr,
+                                     {mask_strides[0], mask_strides[1], mask_strides[2], mask_strides[3]}};
+    Tensor<T> out = Tensor<T>::empty({shape.batch, shape.heads, shape.query_length, shape.value_dim}, device);
+    Tensor<T> log_normalisers = Tensor<T>::empty({shape.batch, shape.heads, shape.query_length}, device);
+    backend::cuda::attention_forward(operand(q), operand(k), operand(v), mask_operand, shape, double(factor), out.data(),
+                                     log_normalisers.data());
+    bool grad_query = needs_grad(query), grad_key = needs_grad(key), grad_value = needs_grad(value);
+    if (!grad_query && !grad_key && !grad_value) return out;
+    record("scaled_dot_product_attention", out, {query, key, value},
+           [=, output = out.detach()](const Tensor<T>& grad) {
+               Tensor<T> grad_out = dense(grad);
+               Tensor<T> delta = Tensor<T>::empty(log_normalisers.shape(), device);
+               auto gradient_of = [&](bool wanted, std::int64_t length, std::int64_t dim) {
+                   return wanted ? Tensor<T>::empty({shape.batch, shape.heads, length, dim}, device) : Tensor<T>();
+               };
+               Tensor<T> grad_q = gradient_of(grad_query, shape.query_length, shape.head_dim);
+               Tensor<T> grad_k = gradient_of(grad_key, shape.key_length, shape.head_dim);
+               Tensor<T> grad_v = gradient_of(grad_value, shape.key_length, shape.value_dim);
+               auto pointer = [](const Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
+               backend::cuda::attention_backward(operand(q), operand(k), operand(v), mask_operand, shape, double(factor),
+                                                 output.data(), grad_out.data(), log_normalisers.data(), delta.data(),
+                                                 pointer(grad_q), pointer(grad_k), pointer(grad_v));
+               return std::vector<Tensor<T>>{grad_q, grad_k, grad_v};
+           });
+    return out;
+#else
+    fail("scaled_dot_product_attention: tensors on ", query.device(), " in a CPU-only translation unit");
+#endif
+}
+
 } // namespace detail
 
 // CLIP's causal attention mask: 0 on and below the diagonal, -inf above (a token sees no later one).
@@ -192,8 +236,8 @@ template <Floating T>
 Tensor<T> scaled_dot_product_attention(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
                                        const Tensor<T>& mask = {}, double scale = 0) {
     constexpr const char* op = "scaled_dot_product_attention";
-    check_devices(op, query, key, value);
-    if (mask.defined()) check_devices(op, query, mask);
+    Device device = common_device(op, query, key, value);
+    if (mask.defined()) common_device(op, query, mask);
     check_rank(op, query, 4, "query");
     check_rank(op, key, 4, "key");
     check_rank(op, value, 4, "value");
@@ -219,6 +263,7 @@ Tensor<T> scaled_dot_product_attention(const Tensor<T>& query, const Tensor<T>& 
                  " ([B, H, Lq, Lk] for query ", qs, " and key ", ks, "); give it shape [Lq, Lk] or [B, 1 or H, Lq, Lk]");
     }
     T factor = T(scale == 0 ? 1 / std::sqrt(double(shape.head_dim)) : scale);
+    if (device.is_cuda()) return detail::attention_on_device(query, key, value, mask, mask_strides, shape, factor);
 
     bool grad_query = needs_grad(query), grad_key = needs_grad(key), grad_value = needs_grad(value);
     bool saving = grad_query || grad_key || grad_value;

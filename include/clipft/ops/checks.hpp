@@ -15,16 +15,29 @@ void check_rank(const char* op, const Tensor<T>& x, std::int64_t rank, const cha
     if (x.dim() != rank) fail(op, ": the ", what, " must have rank ", rank, ", got shape ", x.shape());
 }
 
-// The device dispatch point: every op's forward calls this before choosing a backend. With only the
-// CPU backend built, a tensor on another device is a clear error rather than a crash.
+// The device dispatch point of the ops with a CUDA kernel: the one device of all inputs, on which
+// the op then runs. CUDA devices are accepted only in translation units built with the CUDA
+// backend (nvcc, CLIPFT_WITH_CUDA); elsewhere a CUDA tensor is a clear error rather than a crash.
 template <typename T, typename... More>
-void check_devices(const char* op, const Tensor<T>& first, const More&... more) {
+Device common_device(const char* op, const Tensor<T>& first, const More&... more) {
     check_defined(op, first);
     (check_defined(op, more), ...);
     Device device = first.device();
     for (Device other : std::initializer_list<Device>{more.device()...})
         if (other != device) fail(op, ": inputs are on different devices (", device, " and ", other, "); move them to one device");
-    if (!device.is_cpu()) fail(op, ": no kernel for device ", device, " in this build of clipft (CPU only)");
+#ifndef CLIPFT_WITH_CUDA
+    if (!device.is_cpu())
+        fail(op, ": no kernel for device ", device, " in this translation unit (CPU only); compile it with nvcc in a "
+             "build of clipft that found CUDA (CLIPFT_WITH_CUDA)");
+#endif
+    return device;
+}
+
+// The same checks for the ops that run on the CPU only.
+template <typename T, typename... More>
+void check_devices(const char* op, const Tensor<T>& first, const More&... more) {
+    Device device = common_device(op, first, more...);
+    if (!device.is_cpu()) fail(op, ": no kernel for device ", device, " yet; move the inputs to the CPU for this op");
 }
 
 // A contiguous copy (or the tensor itself) that is not recorded in the graph, for kernels.

@@ -56,8 +56,7 @@ Tensor<T> patch_rows(const Tensor<T>& images, std::int64_t size) {
 // [N, patches, O] token layout ViTs want is permute({0, 2, 3, 1}).reshape({N, -1, O}) without a copy.
 template <Floating T>
 Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias, std::int64_t stride) {
-    if (bias.defined()) check_devices("conv2d", input, weight, bias);
-    else check_devices("conv2d", input, weight);
+    Device device = bias.defined() ? common_device("conv2d", input, weight, bias) : common_device("conv2d", input, weight);
     if (input.dim() != 4 || weight.dim() != 4)
         fail("conv2d: input of shape ", input.shape(), " and weight of shape ", weight.shape(),
              ": the input must be [N, C, H, W] and the weight [out_channels, C, P, P]");
@@ -74,7 +73,14 @@ Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T
     if (bias.defined() && bias.shape() != Shape{out_channels})
         fail("conv2d: bias of shape ", bias.shape(), " does not match weight of shape ", weight.shape(),
              "; it must be [", out_channels, "]");
-    Tensor<T> patches = detail::patch_rows(input, size);
+    Tensor<T> patches;
+    if (device.is_cuda()) { // a permuted view made contiguous: one strided copy each way
+        std::int64_t grid_y = input.size(2) / size, grid_x = input.size(3) / size;
+        Tensor<T> blocks = input.reshape({input.size(0), channels, grid_y, size, grid_x, size});
+        patches = blocks.permute({0, 2, 4, 1, 3, 5}).reshape({input.size(0) * grid_y * grid_x, channels * size * size});
+    } else {
+        patches = detail::patch_rows(input, size);
+    }
     Tensor<T> rows = linear(patches, weight.reshape({out_channels, channels * size * size}), bias);
     Shape grid{input.size(0), input.size(2) / size, input.size(3) / size, out_channels};
     return rows.reshape(grid).permute({0, 3, 1, 2});

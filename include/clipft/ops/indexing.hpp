@@ -10,6 +10,10 @@
 #include <type_traits>
 #include <vector>
 
+#ifdef CLIPFT_WITH_CUDA
+#include <clipft/backend/cuda/embedding.cuh>
+#endif
+
 namespace clipft::ops {
 
 namespace detail {
@@ -99,7 +103,7 @@ void check_not_empty(const char* op, const std::vector<Tensor<T>>& tensors) {
 template <typename T>
 void check_joinable(const char* op, const std::vector<Tensor<T>>& tensors, std::int64_t free_axis) {
     for (std::size_t i = 0; i < tensors.size(); ++i) {
-        check_devices(op, tensors[0], tensors[i]);
+        common_device(op, tensors[0], tensors[i]); // joined by copy_, which runs on every device
         const Shape& first = tensors[0].shape();
         const Shape& shape = tensors[i].shape();
         bool matches = shape.size() == first.size();
@@ -119,7 +123,7 @@ void check_joinable(const char* op, const std::vector<Tensor<T>>& tensors, std::
 template <typename Describe>
 Tensor<std::int64_t> checked_indices(const char* op, const Tensor<std::int64_t>& ids, std::int64_t extent,
                                      Describe describe) {
-    Tensor<std::int64_t> dense_ids = dense(ids);
+    Tensor<std::int64_t> dense_ids = dense(ids).to(Device::cpu()); // checked on the host
     const std::int64_t* values = dense_ids.data();
     for (std::int64_t i = 0; i < dense_ids.numel(); ++i) {
         if (values[i] >= 0 && values[i] < extent) continue;
@@ -133,13 +137,32 @@ Tensor<std::int64_t> checked_indices(const char* op, const Tensor<std::int64_t>&
     return dense_ids;
 }
 
+// embedding on a CUDA device, for ids already checked; the gradient rows are added atomically.
+template <Floating T>
+Tensor<T> embedding_on_device(const Tensor<std::int64_t>& ids, const Tensor<T>& weight, const Shape& shape) {
+#ifdef CLIPFT_WITH_CUDA
+    Tensor<std::int64_t> indices = dense(ids);
+    Tensor<T> out = Tensor<T>::empty(shape, weight.device());
+    std::int64_t width = weight.shape()[1];
+    backend::cuda::gather_rows(dense(weight).data(), indices.data(), indices.numel(), width, out.data());
+    record("embedding", out, {weight}, [indices, width, weight_shape = weight.shape()](const Tensor<T>& grad) {
+        Tensor<T> weight_grad = Tensor<T>::zeros(weight_shape, grad.device());
+        backend::cuda::scatter_add_rows(dense(grad).data(), indices.data(), indices.numel(), width, weight_grad.data());
+        return std::vector<Tensor<T>>{weight_grad};
+    });
+    return out;
+#else
+    fail("embedding: a weight on ", weight.device(), " in a CPU-only translation unit");
+#endif
+}
+
 } // namespace detail
 
 // Rows of `weight` [V, D] picked by `ids` of any shape [...]: the result has shape [..., D]. The
 // gradient of `weight` is dense [V, D], zero except the rows used (repeated ids add up).
 template <Floating T>
 Tensor<T> embedding(const Tensor<std::int64_t>& ids, const Tensor<T>& weight) {
-    check_devices("embedding", weight, ids);
+    Device device = common_device("embedding", weight, ids);
     check_rank("embedding", weight, 2, "weight");
     std::int64_t rows = weight.shape()[0];
     Tensor<std::int64_t> indices = detail::checked_indices("embedding", ids, rows, [&] {
@@ -150,6 +173,7 @@ Tensor<T> embedding(const Tensor<std::int64_t>& ids, const Tensor<T>& weight) {
     });
     Shape shape = ids.shape();
     shape.push_back(weight.shape()[1]);
+    if (device.is_cuda()) return detail::embedding_on_device(ids, weight, shape);
     Tensor<T> out = Tensor<T>::empty(shape, weight.device());
     detail::AxisSplit split = detail::split_at(weight.shape(), 0);
     detail::gather_slices(out.data(), dense(weight).data(), split, indices.data(), indices.numel());
@@ -190,7 +214,7 @@ Tensor<T> stack(const std::vector<Tensor<T>>& tensors, std::int64_t axis) {
 // that axis replaced by K. The backward adds each slice's gradient back at its index.
 template <Floating T>
 Tensor<T> index_select(const Tensor<T>& x, std::int64_t axis, const Tensor<std::int64_t>& indices) {
-    check_devices("index_select", x, indices);
+    Device device = common_device("index_select", x, indices);
     check_rank("index_select", indices, 1, "indices");
     axis = normalize_axis("index_select", axis, x.dim());
     Tensor<std::int64_t> positions = detail::checked_indices("index_select", indices, x.shape()[axis], [&] {
@@ -200,6 +224,19 @@ Tensor<T> index_select(const Tensor<T>& x, std::int64_t axis, const Tensor<std::
     });
     Shape shape = x.shape();
     shape[axis] = indices.numel();
+    if (device.is_cuda()) { // a row gather of x with `axis` moved first and the others flattened
+        std::vector<std::int64_t> order{axis}, inverse(x.dim());
+        for (std::int64_t a = 0; a < x.dim(); ++a) if (a != axis) order.push_back(a);
+        for (std::int64_t i = 0; i < x.dim(); ++i) inverse[order[i]] = i;
+        Tensor<T> rows = x.permute(order);
+        Shape moved_shape = rows.shape();
+        moved_shape[0] = indices.numel();
+        std::int64_t width = element_count(Shape(moved_shape.begin() + 1, moved_shape.end()));
+        return detail::embedding_on_device(positions.to(device), rows.reshape({x.shape()[axis], width}),
+                                           {indices.numel(), width})
+            .reshape(moved_shape)
+            .permute(inverse);
+    }
     Tensor<T> out = Tensor<T>::empty(shape, x.device());
     detail::AxisSplit split = detail::split_at(x.shape(), axis);
     detail::gather_slices(out.data(), dense(x).data(), split, positions.data(), positions.numel());
@@ -213,7 +250,7 @@ Tensor<T> index_select(const Tensor<T>& x, std::int64_t axis, const Tensor<std::
 // CLIP pools its text features this way at each sequence's end-of-text token (see argmax).
 template <Floating T>
 Tensor<T> select_positions(const Tensor<T>& x, const Tensor<std::int64_t>& positions) {
-    check_devices("select_positions", x, positions);
+    Device device = common_device("select_positions", x, positions);
     check_rank("select_positions", x, 3);
     check_rank("select_positions", positions, 1, "positions");
     std::int64_t batch = x.shape()[0], length = x.shape()[1], width = x.shape()[2];
@@ -225,6 +262,12 @@ Tensor<T> select_positions(const Tensor<T>& x, const Tensor<std::int64_t>& posit
         message << "is out of range for a sequence of length " << length << " (input shape " << x.shape() << ")";
         return message.str();
     });
+    if (device.is_cuda()) { // rows b * length + position[b] of x as a [batch * length, width] table
+        std::vector<std::int64_t> rows(batch);
+        for (std::int64_t b = 0; b < batch; ++b) rows[b] = b * length + picked.data()[b];
+        return detail::embedding_on_device(Tensor<std::int64_t>::from_vector(rows).to(device),
+                                           x.reshape({batch * length, width}), {batch, width});
+    }
     Tensor<T> out = Tensor<T>::empty({batch, width}, x.device());
     const Shape& strides = x.strides();
     const T* in = x.data();
@@ -253,7 +296,9 @@ Tensor<T> select_positions(const Tensor<T>& x, const Tensor<std::int64_t>& posit
 // end-of-text position.
 template <Storable T>
 Tensor<std::int64_t> argmax(const Tensor<T>& x, std::int64_t axis = -1, bool keepdim = false) {
-    check_devices("argmax", x);
+    Device device = common_device("argmax", x);
+    // On a CUDA device through the host: argmax picks positions from ids, a few hundred values.
+    if (device.is_cuda()) return argmax(x.to(Device::cpu()), axis, keepdim).to(device);
     if (x.dim() == 0) fail("argmax: the input is 0-d (shape []); it needs at least one axis");
     axis = normalize_axis("argmax", axis, x.dim());
     std::int64_t extent = x.shape()[axis];

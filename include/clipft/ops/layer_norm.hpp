@@ -7,9 +7,43 @@
 
 #include <utility>
 
+#ifdef CLIPFT_WITH_CUDA
+#include <clipft/backend/cuda/layer_norm.cuh>
+#endif
+
 namespace clipft::ops {
 
 namespace detail {
+
+// layer_norm of the contiguous rows of `input` on a CUDA device, recorded against x, weight, bias.
+template <Floating T>
+Tensor<T> layer_norm_on_device(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
+                               const Tensor<T>& input, const Tensor<T>& scale, const Tensor<T>& shift,
+                               std::int64_t rows, std::int64_t extent, double eps) {
+#ifdef CLIPFT_WITH_CUDA
+    Device device = input.device();
+    Tensor<T> means = Tensor<T>::empty({rows}, device), rstds = Tensor<T>::empty({rows}, device);
+    Tensor<T> out = Tensor<T>::empty(x.shape(), device);
+    backend::cuda::layer_norm(input.data(), scale.data(), shift.data(), rows, extent, eps, out.data(), means.data(),
+                              rstds.data());
+    bool grad_x = needs_grad(x), grad_weight = needs_grad(weight), grad_bias = needs_grad(bias);
+    record("layer_norm", out, {x, weight, bias}, [input, scale, means, rstds, rows, extent, grad_x, grad_weight,
+                                                grad_bias](const Tensor<T>& grad) {
+        Tensor<T> g = dense(grad);
+        Device device = g.device();
+        Tensor<T> dx = grad_x ? Tensor<T>::empty(input.shape(), device) : Tensor<T>();
+        Tensor<T> dweight = grad_weight ? Tensor<T>::empty({extent}, device) : Tensor<T>();
+        Tensor<T> dbias = grad_bias ? Tensor<T>::empty({extent}, device) : Tensor<T>();
+        auto pointer = [](const Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
+        backend::cuda::layer_norm_backward(device, g.data(), input.data(), scale.data(), means.data(), rstds.data(),
+                                           rows, extent, pointer(dx), pointer(dweight), pointer(dbias));
+        return std::vector<Tensor<T>>{dx, dweight, dbias};
+    });
+    return out;
+#else
+    fail("layer_norm: a tensor on ", x.device(), " in a CPU-only translation unit");
+#endif
+}
 
 // Mean and biased variance of a row in one pass. The sums are taken in double around the row's
 // first element, so neither float rounding nor the cancellation in E[d^2] - E[d]^2 costs accuracy
@@ -45,7 +79,7 @@ std::pair<double, double> row_mean_variance(const T* x, std::int64_t n) {
 template <Floating T>
 Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = {}, const Tensor<T>& bias = {}, double eps = 1e-5) {
     // Absent parameters stand in as x, which trivially shares x's device.
-    check_devices("layer_norm", x, weight.defined() ? weight : x, bias.defined() ? bias : x);
+    Device device = common_device("layer_norm", x, weight.defined() ? weight : x, bias.defined() ? bias : x);
     if (x.dim() == 0) fail("layer_norm: the input must have at least one axis (shape [..., D]), got shape []");
     if (!(eps >= 0)) fail("layer_norm: eps must be >= 0, got ", eps, " (input of shape ", x.shape(), ")");
     std::int64_t extent = x.shape().back();
@@ -58,6 +92,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = {}, const Ten
     Tensor<T> input = dense(x);
     Tensor<T> scale = weight.defined() ? dense(weight) : Tensor<T>::ones({extent}, x.device());
     Tensor<T> shift = bias.defined() ? dense(bias) : Tensor<T>::zeros({extent}, x.device());
+    if (device.is_cuda()) return detail::layer_norm_on_device(x, weight, bias, input, scale, shift, rows, extent, eps);
     Tensor<T> means = Tensor<T>::empty({rows}, x.device()), rstds = Tensor<T>::empty({rows}, x.device());
     Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
     backend::cpu::parallel_rows(rows, extent, [&](std::int64_t row) {

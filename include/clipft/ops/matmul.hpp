@@ -3,12 +3,17 @@
 // (x W^T + b with PyTorch's [out, in] weight). Every product is BLAS: operands whose matrices BLAS
 // can read in place (row-major or transposed, rows any distance apart) go to it as a transposed flag
 // and a leading dimension, never as copies; only other layouts are made contiguous first.
+#include <clipft/autocast.hpp>
 #include <clipft/backend/cpu/blas.hpp>
 #include <clipft/ops/checks.hpp>
 #include <clipft/ops/elementwise.hpp>
 #include <clipft/ops/reduction.hpp>
 
 #include <optional>
+
+#ifdef CLIPFT_WITH_CUDA
+#include <clipft/backend/cuda/blas.hpp>
+#endif
 
 namespace clipft::ops {
 
@@ -87,18 +92,69 @@ BlasMatrix<T> rows_of(const Tensor<T>& x) {
     return readable(x, [](const Tensor<T>& t) { return row_layout(t.shape(), t.strides()); });
 }
 
-// c[m x n] = op(a) @ op(b) + beta * c, rows of c ldc apart (beta is 0 or 1). Empty products skip
-// BLAS, which rejects their zero extents.
+#ifdef CLIPFT_WITH_CUDA
+// The products of float operands on a CUDA device under autocast: each operand's span of memory (as
+// laid out, gaps included) converted to the 16-bit type once, then one cuBLAS call with float output.
+template <typename Half16>
+void multiply_in_16_bits(Device device, std::int64_t m, std::int64_t n, std::int64_t k, backend::cpu::MatrixOperand a,
+                         backend::cpu::MatrixOperand b, float beta, float* c, std::int64_t ldc, std::int64_t batch,
+                         std::int64_t a_stride, std::int64_t b_stride, std::int64_t c_stride) {
+    auto converted = [&](backend::cpu::MatrixOperand operand, std::int64_t rows, std::int64_t columns,
+                         std::int64_t stride) {
+        std::int64_t stored_rows = operand.transposed ? columns : rows, stored_columns = operand.transposed ? rows : columns;
+        std::int64_t span = (batch - 1) * stride + (stored_rows - 1) * operand.leading + stored_columns;
+        Tensor<Half16> copy = Tensor<Half16>::empty({span}, device);
+        backend::cuda::strided_copy(copy.data(), {1}, static_cast<const float*>(operand.data), {1}, {span});
+        return copy;
+    };
+    Tensor<Half16> left = converted(a, m, k, a_stride), right = converted(b, k, n, b_stride);
+    backend::cuda::gemm_strided_batched<Half16, float>(device, m, n, k, {left.data(), a.transposed, a.leading, a_stride},
+                                                       {right.data(), b.transposed, b.leading, b_stride}, beta, c,
+                                                       ldc, c_stride, batch);
+}
+#endif
+
+// c[b][m x n] = op(a[b]) @ op(b[b]) + beta * c[b] for `batch` products whose operands lie evenly
+// spaced (strides in elements, 0 for a matrix shared by the batch), rows of c ldc apart (beta is 0
+// or 1). The one place products go to BLAS or cuBLAS. Empty products skip BLAS, which rejects their
+// zero extents.
 template <Floating T>
-void multiply(std::int64_t m, std::int64_t n, std::int64_t k, backend::cpu::MatrixOperand a,
-              backend::cpu::MatrixOperand b, T beta, T* c, std::int64_t ldc) {
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-        if (beta == T(0))
-            for (std::int64_t i = 0; i < m; ++i) std::fill_n(c + i * ldc, n, T(0));
+void multiply(Device device, std::int64_t m, std::int64_t n, std::int64_t k, backend::cpu::MatrixOperand a,
+              backend::cpu::MatrixOperand b, T beta, T* c, std::int64_t ldc, std::int64_t batch = 1,
+              std::int64_t a_stride = 0, std::int64_t b_stride = 0, std::int64_t c_stride = 0) {
+    if (m == 0 || n == 0 || batch == 0) return;
+#ifdef CLIPFT_WITH_CUDA
+    if (device.is_cuda()) {
+        if (k == 0 && beta == T(0)) {
+            for (std::int64_t index = 0; index < batch; ++index)
+                CLIPFT_CUDA_CHECK(cudaMemset2DAsync(c + index * c_stride, std::size_t(ldc) * sizeof(T), 0,
+                                                    std::size_t(n) * sizeof(T), std::size_t(m),
+                                                    backend::cuda::current_stream()));
+            return;
+        }
+        if constexpr (std::is_same_v<T, float>) {
+            if (k > 0 && AutocastGuard::precision() == Precision::bfloat16)
+                return multiply_in_16_bits<BFloat16>(device, m, n, k, a, b, beta, c, ldc, batch, a_stride, b_stride, c_stride);
+            if (k > 0 && AutocastGuard::precision() == Precision::float16)
+                return multiply_in_16_bits<Half>(device, m, n, k, a, b, beta, c, ldc, batch, a_stride, b_stride, c_stride);
+        }
+        backend::cuda::gemm_strided_batched<T>(device, m, n, k, {a.data, a.transposed, a.leading, a_stride},
+                                               {b.data, b.transposed, b.leading, b_stride}, double(beta), c, ldc,
+                                               c_stride, batch);
         return;
     }
-    backend::cpu::gemm(m, n, k, T(1), a, b, beta, c, ldc);
+#endif
+    for (std::int64_t index = 0; index < batch; ++index) {
+        T* product = c + index * c_stride;
+        if (k == 0) {
+            if (beta == T(0))
+                for (std::int64_t i = 0; i < m; ++i) std::fill_n(product + i * ldc, n, T(0));
+            continue;
+        }
+        backend::cpu::MatrixOperand left{static_cast<const T*>(a.data) + index * a_stride, a.transposed, a.leading};
+        backend::cpu::MatrixOperand right{static_cast<const T*>(b.data) + index * b_stride, b.transposed, b.leading};
+        backend::cpu::gemm(m, n, k, T(1), left, right, beta, product, ldc);
+    }
 }
 
 // x^T @ y over the rows of x [rows, p] and y [rows, q]: one GEMM into a new tensor of `shape` (p * q
@@ -107,7 +163,7 @@ template <Floating T>
 Tensor<T> rows_transposed_product(const BlasMatrix<T>& x, const BlasMatrix<T>& y, const Shape& shape) {
     std::int64_t rows = row_count(x.tensor.shape()), p = x.tensor.shape().back(), q = y.tensor.shape().back();
     Tensor<T> out = Tensor<T>::empty(shape, x.tensor.device());
-    multiply(p, q, rows, x.operand(0, true), y.operand(), T(0), out.data(), q);
+    multiply(out.device(), p, q, rows, x.operand(0, true), y.operand(), T(0), out.data(), q);
     return out;
 }
 
@@ -122,7 +178,7 @@ Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, const Shape& b
     // One matrix on the right shared by every batch: the batches of a fold into the rows of one GEMM.
     if (batch_count(b.shape()) == 1) {
         if (auto rows = row_layout(a.shape(), a.strides())) {
-            multiply(row_count(a.shape()), n, k, {a.data(), false, rows->leading}, right.operand(), T(0),
+            multiply(out.device(), row_count(a.shape()), n, k, {a.data(), false, rows->leading}, right.operand(), T(0),
                      out.data(), n);
             return out;
         }
@@ -135,16 +191,28 @@ Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, const Shape& b
     };
     Shape a_strides = batch_strides(left), b_strides = batch_strides(right);
     std::int64_t count = element_count(batch);
+    std::vector<std::int64_t> a_offsets(count), b_offsets(count);
+    bool evenly_spaced = true;
     for (std::int64_t index = 0; index < count; ++index) {
-        std::int64_t a_offset = 0, b_offset = 0, rest = index;
+        std::int64_t rest = index;
         for (std::size_t axis = batch.size(); axis-- > 0;) {
             std::int64_t i = rest % batch[axis];
             rest /= batch[axis];
-            a_offset += i * a_strides[axis];
-            b_offset += i * b_strides[axis];
+            a_offsets[index] += i * a_strides[axis];
+            b_offsets[index] += i * b_strides[axis];
         }
-        multiply(m, n, k, left.operand(a_offset), right.operand(b_offset), T(0), out.data() + index * m * n, n);
+        if (index > 0 && (a_offsets[index] != index * a_offsets[1] || b_offsets[index] != index * b_offsets[1]))
+            evenly_spaced = false;
     }
+    // Evenly spaced batches (contiguous ones, or one shared matrix) are one strided-batched call.
+    if (evenly_spaced && count > 1) {
+        multiply(out.device(), m, n, k, left.operand(), right.operand(), T(0), out.data(), n, count, a_offsets[1],
+                 b_offsets[1], m * n);
+        return out;
+    }
+    for (std::int64_t index = 0; index < count; ++index)
+        multiply(out.device(), m, n, k, left.operand(a_offsets[index]), right.operand(b_offsets[index]), T(0),
+                 out.data() + index * m * n, n);
     return out;
 }
 
@@ -154,7 +222,7 @@ Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, const Shape& b
 // but the last two) broadcast like NumPy. Both operands need rank >= 2.
 template <Floating T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
-    check_devices("matmul", a, b);
+    common_device("matmul", a, b);
     if (a.dim() < 2 || b.dim() < 2)
         fail("matmul: shapes ", a.shape(), " and ", b.shape(), ": both operands need rank >= 2 (matrices or batches "
              "of matrices); unsqueeze a vector into a [1, n] or [n, 1] matrix");
@@ -192,8 +260,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
 // tensor: one GEMM over all leading axes of x, with the bias preloaded into the output.
 template <Floating T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = {}) {
-    if (bias.defined()) check_devices("linear", x, weight, bias);
-    else check_devices("linear", x, weight);
+    Device device = bias.defined() ? common_device("linear", x, weight, bias) : common_device("linear", x, weight);
     if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
         fail("linear: input of shape ", x.shape(), " does not fit weight of shape ", weight.shape(),
              "; the weight must be [out_features, in_features] with in_features the input's last extent");
@@ -204,7 +271,9 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
     Shape out_shape = x.shape();
     out_shape.back() = out_features;
     Tensor<T> out = Tensor<T>::empty(out_shape, x.device());
-    if (bias.defined()) {
+    if (bias.defined() && device.is_cuda()) {
+        Tensor<T>::copy_values(out, dense(bias).expand(out_shape));
+    } else if (bias.defined()) {
         Tensor<T> b = dense(bias);
         backend::parallel_for(rows, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(out_features, 1)),
                               [&](std::int64_t begin, std::int64_t end) {
@@ -213,20 +282,21 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
                               });
     }
     detail::BlasMatrix<T> x_rows = detail::rows_of(x), w = detail::matrices_of(weight);
-    detail::multiply(rows, out_features, in_features, x_rows.operand(), w.operand(0, true),
+    detail::multiply(device, rows, out_features, in_features, x_rows.operand(), w.operand(0, true),
                      bias.defined() ? T(1) : T(0), out.data(), out_features);
     bool gx = needs_grad(x), gw = needs_grad(weight), gb = needs_grad(bias);
     // grad_x = grad @ W, grad_W = grad^T @ x and grad_b = column sums of grad, over the rows of x.
-    record("linear", out, {x, weight, bias}, [x_rows = gw ? x_rows : detail::BlasMatrix<T>{},
-                                              w = gx ? w : detail::BlasMatrix<T>{}, x_shape = x.shape(),
+    // Chosen before the capture: nvcc 13's device front end crashes on these as conditional init-captures.
+    detail::BlasMatrix<T> saved_x = gw ? x_rows : detail::BlasMatrix<T>{}, saved_w = gx ? w : detail::BlasMatrix<T>{};
+    record("linear", out, {x, weight, bias}, [x_rows = saved_x, w = saved_w, x_shape = x.shape(),
                                               gb](const Tensor<T>& grad) {
         detail::BlasMatrix<T> g = detail::rows_of(grad);
         std::int64_t out_features = grad.shape().back(), in_features = x_shape.back();
         Tensor<T> grad_x, grad_w, grad_b;
         if (w.tensor.defined()) {
             grad_x = Tensor<T>::empty(x_shape, grad.device());
-            detail::multiply(detail::row_count(x_shape), in_features, out_features, g.operand(), w.operand(), T(0),
-                             grad_x.data(), in_features);
+            detail::multiply(grad.device(), detail::row_count(x_shape), in_features, out_features, g.operand(),
+                             w.operand(), T(0), grad_x.data(), in_features);
         }
         if (x_rows.tensor.defined()) grad_w = detail::rows_transposed_product(g, x_rows, {out_features, in_features});
         if (gb) grad_b = sum_to_shape(g.tensor, {out_features});

@@ -1,14 +1,22 @@
 #pragma once
 // l2_normalize: x / max(||x||_2, eps) along one axis, like torch.nn.functional.normalize; one fused
 // row kernel forward and one backward.
+#include <clipft/ops/elementwise.hpp>
 #include <clipft/ops/rows.hpp>
 
 namespace clipft::ops {
 
 template <Floating T>
 Tensor<T> l2_normalize(const Tensor<T>& x, std::int64_t axis = -1, double eps = 1e-12) {
-    check_devices("l2_normalize", x);
+    Device device = common_device("l2_normalize", x);
     if (!(eps > 0)) fail("l2_normalize: eps must be positive, got ", eps, " (tensor of shape ", x.shape(), ")");
+    if (device.is_cuda()) {
+        // Composed of ops with CUDA kernels: max(norm, eps) is sqrt(relu(norm^2 - eps^2) + eps^2),
+        // whose gradient is the CPU kernel's, the norm's above eps and none below (and finite at
+        // a zero row, where sqrt(norm^2) would not be).
+        Tensor<T> eps_squared = Tensor<T>::full({}, T(eps * eps), device);
+        return x / sqrt(relu(sum(x * x, {axis}, true) - eps_squared) + eps_squared);
+    }
     detail::RowsAlong layout("l2_normalize", x.shape(), axis);
     Tensor<T> norms = Tensor<T>::empty({layout.rows()}, x.device()); // per row, in the layout's row order
     T min_norm = T(eps);

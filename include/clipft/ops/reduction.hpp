@@ -7,6 +7,10 @@
 #include <algorithm>
 #include <limits>
 
+#ifdef CLIPFT_WITH_CUDA
+#include <clipft/backend/cuda/reduce.cuh>
+#endif
+
 namespace clipft::ops {
 
 template <Floating T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
@@ -44,7 +48,7 @@ Tensor<T> sum_kernel(const Tensor<T>& x, const std::vector<bool>& reduced) {
     for (std::int64_t axis = 0; axis < rank; ++axis)
         if (reduced[axis] && x.shape()[axis] != 1) first_reduced = std::min(first_reduced, axis), last_reduced = axis;
     if (last_reduced < 0) { // nothing to add up
-        backend::cpu::strided_copy(out.data(), out.strides(), x.data(), x.strides(), x.shape(), [](T v) { return v; });
+        Tensor<T>::copy_values(out, x);
         return out;
     }
     bool trailing = true, leading = true;
@@ -62,6 +66,13 @@ Tensor<T> sum_kernel(const Tensor<T>& x, const std::vector<bool>& reduced) {
         return sum_kernel(dense(x.detach().permute(order)), trailing_reduced).reshape(out.shape());
     }
     std::int64_t kept = out.numel(), total = x.numel();
+#ifdef CLIPFT_WITH_CUDA
+    if (x.device().is_cuda()) {
+        if (trailing) backend::cuda::sum_rows(x.data(), kept, total / kept, out.data());
+        else backend::cuda::sum_columns(x.device(), x.data(), total / kept, kept, out.data());
+        return out;
+    }
+#endif
     if (trailing) backend::cpu::sum_rows(x.data(), kept, total / kept, out.data());
     else backend::cpu::sum_columns(x.data(), total / kept, kept, out.data());
     return out;
@@ -72,7 +83,7 @@ Tensor<T> sum_kernel(const Tensor<T>& x, const std::vector<bool>& reduced) {
 // Sum over `axes` (all axes when empty).
 template <Floating T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<std::int64_t>& axes = {}, bool keepdim = false) {
-    check_devices("sum", x);
+    common_device("sum", x);
     std::vector<bool> reduced = detail::reduced_axes("sum", axes, x.dim());
     Tensor<T> out = detail::sum_kernel(x, reduced).reshape(detail::reduced_shape(x.shape(), reduced, keepdim));
     Shape kept_shape = detail::reduced_shape(x.shape(), reduced, true);
@@ -84,12 +95,12 @@ Tensor<T> sum(const Tensor<T>& x, const std::vector<std::int64_t>& axes = {}, bo
 
 template <Floating T>
 Tensor<T> mean(const Tensor<T>& x, const std::vector<std::int64_t>& axes = {}, bool keepdim = false) {
-    check_devices("mean", x);
+    Device device = common_device("mean", x);
     std::vector<bool> reduced = detail::reduced_axes("mean", axes, x.dim());
     std::int64_t count = 1;
     for (std::int64_t axis = 0; axis < x.dim(); ++axis) if (reduced[axis]) count *= x.shape()[axis];
     if (count == 0) fail("mean: reducing shape ", x.shape(), " over an empty axis");
-    return mul(sum(x, axes, keepdim), Tensor<T>::scalar(T(1.0 / double(count))));
+    return mul(sum(x, axes, keepdim), Tensor<T>::full({}, T(1.0 / double(count)), device));
 }
 
 // Maximum along one axis: the values at argmax's positions (the first largest entry, NaN counting

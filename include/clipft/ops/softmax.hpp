@@ -9,13 +9,54 @@
 #include <limits>
 #include <numeric>
 
+#ifdef CLIPFT_WITH_CUDA
+#include <clipft/backend/cuda/softmax.cuh>
+#endif
+
 namespace clipft::ops {
+
+namespace detail {
+
+// softmax (or log_softmax) of x's rows along the layout's axis, and its backward, on a CUDA device.
+template <Floating T>
+Tensor<T> softmax_on_device(const RowsAlong& layout, const Tensor<T>& x, bool logarithm) {
+#ifdef CLIPFT_WITH_CUDA
+    Tensor<T> rows = layout.gather(x);
+    Tensor<T> out = Tensor<T>::empty(rows.shape(), rows.device());
+    backend::cuda::softmax_rows(rows.data(), layout.rows(), layout.extent(), out.data(), logarithm);
+    return layout.scatter(out);
+#else
+    fail(logarithm ? "log_softmax" : "softmax", ": a tensor on ", x.device(), " in a CPU-only translation unit");
+#endif
+}
+
+template <Floating T>
+Tensor<T> softmax_backward_on_device(const RowsAlong& layout, const Tensor<T>& grad, const Tensor<T>& output,
+                                     bool logarithm) {
+#ifdef CLIPFT_WITH_CUDA
+    Tensor<T> g = layout.gather(grad), y = layout.gather(output);
+    Tensor<T> dx = Tensor<T>::empty(g.shape(), g.device());
+    backend::cuda::softmax_rows_backward(g.data(), y.data(), layout.rows(), layout.extent(), dx.data(), logarithm);
+    return layout.scatter(dx);
+#else
+    fail(logarithm ? "log_softmax" : "softmax", ": a gradient on ", grad.device(), " in a CPU-only translation unit");
+#endif
+}
+
+} // namespace detail
 
 // exp(x) / sum(exp(x)) along `axis`, computed with the row maximum subtracted.
 template <Floating T>
 Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis = -1) {
-    check_devices("softmax", x);
+    Device device = common_device("softmax", x);
     detail::RowsAlong layout("softmax", x.shape(), axis);
+    if (device.is_cuda()) {
+        Tensor<T> out = detail::softmax_on_device(layout, x, false);
+        record("softmax", out, {x}, [layout, output = out.detach()](const Tensor<T>& grad) {
+            return std::vector<Tensor<T>>{detail::softmax_backward_on_device(layout, grad, output, false)};
+        });
+        return out;
+    }
     Tensor<T> out = layout.map([](std::int64_t, std::int64_t n, T* y, const T* in) {
         T total = backend::cpu::row_exp_sum(in, n, backend::cpu::row_max(in, n), y);
         backend::cpu::map_row(y, n, [scale = T(1) / total](auto v) { return v * decltype(v)(scale); }, y);
@@ -33,8 +74,15 @@ Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis = -1) {
 // x - log(sum(exp(x))) along `axis`; finite wherever x is, however large.
 template <Floating T>
 Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis = -1) {
-    check_devices("log_softmax", x);
+    Device device = common_device("log_softmax", x);
     detail::RowsAlong layout("log_softmax", x.shape(), axis);
+    if (device.is_cuda()) {
+        Tensor<T> out = detail::softmax_on_device(layout, x, true);
+        record("log_softmax", out, {x}, [layout, output = out.detach()](const Tensor<T>& grad) {
+            return std::vector<Tensor<T>>{detail::softmax_backward_on_device(layout, grad, output, true)};
+        });
+        return out;
+    }
     Tensor<T> out = layout.map([](std::int64_t, std::int64_t n, T* y, const T* in) {
         T shift = backend::cpu::row_log_sum_exp(in, n);
         backend::cpu::map_row(y, n, [shift](auto v) { return v - decltype(v)(shift); }, in);

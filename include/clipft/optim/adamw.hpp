@@ -5,8 +5,10 @@
 // and the element-wise updates in the parameter's type, like PyTorch's CPU kernels.
 //
 // Moments are allocated at a parameter's first update, so parameters that never receive a
-// gradient (frozen ones) hold no optimizer memory.
+// gradient (frozen ones) hold no optimizer memory. On a CUDA device every parameter of a step is
+// updated by one fused multi-tensor kernel launch.
 #include <clipft/backend/cpu/simd.hpp>
+#include <clipft/backend/math.hpp>
 #include <clipft/tensor.hpp>
 
 #include <cmath>
@@ -15,6 +17,10 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#ifdef CLIPFT_WITH_CUDA
+#include <clipft/backend/cuda/multi_tensor.cuh>
+#endif
 
 namespace clipft::optim {
 
@@ -57,6 +63,21 @@ std::vector<ParameterGroup<T>> single_group(const NamedParameters<T>& parameters
     return {group};
 }
 
+// The update of one element with the scalars of one parameter's step (each rounded to T once, the
+// scalars PyTorch's kernels see), written once for SIMD batches, scalars and CUDA threads.
+template <Floating T>
+struct AdamWUpdate {
+    T decay, keep1, new1, keep2, new2, correction2_root, eps, step_size;
+
+    template <typename V>
+    CLIPFT_HOST_DEVICE void operator()(V& p, V& m, V& v, V g) const {
+        p = p * V(decay);
+        m = m * V(keep1) + g * V(new1);
+        v = v * V(keep2) + V(new2) * g * g;
+        p = p + V(step_size) * (m / (backend::math::sqrt(v) / V(correction2_root) + V(eps)));
+    }
+};
+
 template <Floating T>
 class AdamW {
 public:
@@ -87,6 +108,11 @@ public:
     // Updates every parameter that has a gradient; the others (and their step counts) stay as they are.
     void step() {
         NoGradGuard no_grad;
+#ifdef CLIPFT_WITH_CUDA
+        std::vector<backend::cuda::MultiTensorSlot<T, AdamWUpdate<T>>> device_slots;
+        std::vector<Tensor<T>> device_gradients; // the contiguous gradients, alive until the launch
+        Device slots_device;
+#endif
         for (const auto& group : groups_)
             for (const auto& [name, parameter] : group.parameters) {
                 Tensor<T> grad = parameter.grad();
@@ -98,8 +124,28 @@ public:
                     moments.exp_avg = Tensor<T>::zeros(parameter.shape(), parameter.device());
                     moments.exp_avg_sq = Tensor<T>::zeros(parameter.shape(), parameter.device());
                 }
-                update(name, parameter, grad.contiguous(), moments, group.weight_decay);
+                if (!parameter.is_contiguous()) fail("AdamW: parameter '", name, "' is not contiguous");
+                AdamWUpdate<T> update = next_update(moments, group.weight_decay);
+                Tensor<T> gradient = grad.contiguous();
+                if (parameter.device().is_cpu()) {
+                    update_on_cpu(parameter, gradient, moments, update);
+                    continue;
+                }
+#ifdef CLIPFT_WITH_CUDA
+                if (!device_slots.empty() && parameter.device() != slots_device)
+                    fail("AdamW: parameters on ", slots_device, " and ", parameter.device(), " ('", name,
+                         "'); keep a model's parameters on one device");
+                slots_device = parameter.device();
+                device_slots.push_back({parameter.data(), moments.exp_avg.data(), moments.exp_avg_sq.data(),
+                                        gradient.data(), parameter.numel(), update});
+                device_gradients.push_back(gradient);
+#else
+                fail("AdamW: parameter '", name, "' is on ", parameter.device(), " in a CPU-only translation unit");
+#endif
             }
+#ifdef CLIPFT_WITH_CUDA
+        if (!device_slots.empty()) backend::cuda::multi_tensor_update(slots_device, device_slots);
+#endif
     }
 
     // Drops every gradient (PyTorch's zero_grad(set_to_none=True)): nothing is held between steps.
@@ -130,27 +176,19 @@ private:
         return nullptr;
     }
 
-    void update(const std::string& name, const Tensor<T>& parameter, const Tensor<T>& grad, Moments& moments,
-                double weight_decay) {
-        if (!parameter.is_contiguous()) fail("AdamW: parameter '", name, "' is not contiguous");
+    // Counts the step of one parameter and returns its update.
+    AdamWUpdate<T> next_update(Moments& moments, double weight_decay) const {
         moments.step += 1;
         const double lr = options_.learning_rate, beta1 = options_.beta1, beta2 = options_.beta2;
         const double bias_correction1 = 1 - std::pow(beta1, double(moments.step));
         const double bias_correction2 = 1 - std::pow(beta2, double(moments.step));
-        // The scalars PyTorch's kernels see, each rounded to T once.
-        const T decay = T(1 - lr * weight_decay), keep1 = T(beta1), new1 = T(1 - beta1), keep2 = T(beta2),
-                new2 = T(1 - beta2), correction2_root = T(std::sqrt(bias_correction2)), eps = T(options_.eps),
-                step_size = T(-(lr / bias_correction1));
-        // One pass over the four arrays; the same update on SIMD batches and on the scalar tail.
-        auto update = [=](auto& p, auto& m, auto& v, auto g) {
-            using V = std::decay_t<decltype(g)>;
-            using std::sqrt;
-            using xsimd::sqrt;
-            p = p * V(decay);
-            m = m * V(keep1) + g * V(new1);
-            v = v * V(keep2) + V(new2) * g * g;
-            p = p + V(step_size) * (m / (sqrt(v) / V(correction2_root) + V(eps)));
-        };
+        return {T(1 - lr * weight_decay), T(beta1), T(1 - beta1), T(beta2), T(1 - beta2),
+                T(std::sqrt(bias_correction2)), T(options_.eps), T(-(lr / bias_correction1))};
+    }
+
+    // One pass over the four arrays; the same update on SIMD batches and on the scalar tail.
+    static void update_on_cpu(const Tensor<T>& parameter, const Tensor<T>& grad, Moments& moments,
+                              const AdamWUpdate<T>& update) {
         T* p = parameter.data();
         T* m = moments.exp_avg.data();
         T* v = moments.exp_avg_sq.data();

@@ -1,0 +1,31 @@
+#pragma once
+// Mixed precision: inside an AutocastGuard, the matrix products of float tensors on a CUDA device
+// read their operands in bfloat16 (or float16) and accumulate and store in float, on the tensor
+// cores; everything else (normalisations, softmax, losses, the optimizer with its float master
+// weights and moments) stays float. Products run in the precision active when they run, so keep
+// backward() inside the guard to compute the gradient products in it too. CPU products always stay
+// float: the CPU has no faster 16-bit path.
+#include <clipft/error.hpp>
+
+namespace clipft {
+
+enum class Precision { float32, bfloat16, float16 };
+
+class AutocastGuard {
+public:
+    explicit AutocastGuard(Precision precision) : previous_(current()) { current() = precision; }
+    ~AutocastGuard() { current() = previous_; }
+    AutocastGuard(const AutocastGuard&) = delete;
+    AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+    static Precision precision() { return current(); }
+
+private:
+    static Precision& current() {
+        thread_local Precision precision = Precision::float32;
+        return precision;
+    }
+    Precision previous_;
+};
+
+} // namespace clipft
