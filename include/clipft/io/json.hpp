@@ -60,6 +60,12 @@ inline Json parse_json(std::string_view text, const std::string& source, std::si
         if (auto tag_end = reason.find("] "); tag_end != std::string_view::npos) reason.remove_prefix(tag_end + 2);
         std::size_t byte = file_offset + (error.byte > 0 ? error.byte - 1 : 0);
         fail(source, ": invalid JSON at byte ", byte, " of the file: ", reason);
+    } catch (const Json::out_of_range& error) {
+        // A number beyond double's range (1e400) is reported as out of range, not as a parse error
+        // (found by fuzz/fuzz_clip_config.cpp).
+        std::string_view reason = error.what();
+        if (auto tag_end = reason.find("] "); tag_end != std::string_view::npos) reason.remove_prefix(tag_end + 2);
+        fail(source, ": invalid JSON: ", reason.substr(0, 120), reason.size() > 120 ? "..." : "");
     }
 }
 
