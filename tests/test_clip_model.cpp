@@ -203,3 +203,21 @@ TEST_CASE("hostile configs and shapes are errors naming the file, never out-of-r
     CHECK(infer({4, 3, 0, std::int64_t(1) << 62}, {(std::int64_t(1) << 40) + 1, 0}) ==
           file + ": the patch size 4611686018427387904 and the 1048576x1048576 patch grid of the shapes give no image size");
 }
+
+TEST_CASE("HuggingFace q/k/v parts that cannot be joined make the tensor mis-shaped, not a crash") {
+    models::CLIPConfig config;
+    config.embed_dim = 4;
+    config.vision = {.image_size = 4, .patch_size = 2, .width = 4, .layers = 1, .heads = 1, .mlp_width = 16};
+    config.text = {.context_length = 4, .vocab_size = 8, .width = 4, .layers = 1, .heads = 1, .mlp_width = 16};
+    config.text.end_of_text_id = 7;
+    testing::TemporaryDirectory scratch;
+    models::save_clip(models::CLIP<float>(config), scratch / "model", models::CheckpointLayout::huggingface);
+    auto source = io::load_safetensors(scratch / "model" / "model.safetensors");
+    io::NamedTensors tensors;
+    const std::string key = "text_model.encoder.layers.0.self_attn.k_proj.weight";
+    for (const auto& name : source.names())
+        tensors.emplace_back(name, name == key ? io::AnyTensor(Tensor<float>::zeros({4, 3})) : source.get_any(name));
+    io::save_safetensors(scratch / "model" / "model.safetensors", tensors, source.metadata());
+    CHECK(testing::error_message([&] { models::load_clip<float>(scratch / "model"); })
+              .find("mis-shaped: transformer.resblocks.0.attn.in_proj_weight (checkpoint [-1], model [12, 4])") != std::string::npos);
+}

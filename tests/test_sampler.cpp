@@ -115,6 +115,17 @@ TEST_CASE("the sampler refuses empty classes, impossible k and foreign state") {
     CHECK(testing::error_message([] { GroupSampler(classes_of_sizes({3, 3}), {1}, {}); }).find("descriptions for 1") != std::string::npos);
     GroupSampler two(classes_of_sizes({3, 3}), {1, 1}, {}), three(classes_of_sizes({3, 3, 3}), {1, 1, 1}, {});
     CHECK(testing::error_message([&] { two.load_state(three.state()); }).find("classes") != std::string::npos);
+
+    // A saved list must be a list of this sampler's items, and its numbers whole (a hostile checkpoint).
+    ReshuffledList list(3);
+    CHECK(testing::error_message([&] { list.load_state({{"order", {0, 7, 1}}, {"position", 1}}); }) ==
+          "ReshuffledList::load_state: the saved list holds item 7, outside a list of 3 items; was the dataset changed "
+          "since the checkpoint?");
+    CHECK(testing::error_message([&] { list.load_state({{"order", {0, 2, 1}}, {"position", 1e300}}); }) ==
+          "ReshuffledList::load_state: the position must be a whole number below 2^63, not 1e+300");
+    list.load_state({{"order", {0, 2, 1}}, {"position", 1}});
+    Generator generator(1);
+    CHECK(list.next(generator) == 2);
 }
 
 TEST_CASE("with draw_seeds every slot gets a seed, reproducible and carried by the state") {

@@ -187,10 +187,12 @@ public:
     Shape shape(const std::string& name) const {
         HuggingFaceSource source = sources(name);
         Shape shape = file_.info(source.names[0]).shape;
+        // Parts joined along their first dimension; {-1} (no tensor's shape) when they cannot be.
         for (std::size_t i = 1; i < source.names.size(); ++i) {
             const Shape& more = file_.info(source.names[i]).shape;
-            if (shape.empty() || more.size() != shape.size()) return {-1};
-            shape[0] += more[0];
+            if (shape.empty() || more.size() != shape.size() || !std::equal(shape.begin() + 1, shape.end(), more.begin() + 1) ||
+                __builtin_add_overflow(shape[0], more[0], &shape[0]))
+                return {-1};
         }
         if (source.transposed && shape.size() == 2) std::swap(shape[0], shape[1]);
         return shape;

@@ -38,6 +38,10 @@ public:
         order_.clear();
         for (const io::Json& item : state.at("order")) order_.push_back(io::json_integer(item, "ReshuffledList::load_state: an item"));
         position_ = io::json_integer(state.at("position"), "ReshuffledList::load_state: the position");
+        for (std::int64_t item : order_)
+            if (item < 0 || item >= size_)
+                fail("ReshuffledList::load_state: the saved list holds item ", item, ", outside a list of ", size_,
+                     " items; was the dataset changed since the checkpoint?");
         if (position_ < 0 || position_ > size_ || (position_ < size_ && std::int64_t(order_.size()) != size_))
             fail("ReshuffledList::load_state: the saved list (", order_.size(), " items, position ", position_,
                  ") does not fit a list of ", size_, " items; was the dataset changed since the checkpoint?");
