@@ -18,6 +18,11 @@ struct GroupBatch {
 
     std::int64_t groups() const { return class_ids.size(0); }
     std::int64_t k() const { return class_ids.size(1); }
+
+    // The same batch with every tensor on `device` (a model moved there needs its inputs there).
+    GroupBatch to(Device device) const {
+        return {pixels.to(device), class_ids.to(device), token_ids.to(device), description_of_slot.to(device)};
+    }
 };
 
 // Builds a batch from a table of tokenized descriptions [N, L] and, per slot, the row of the table
