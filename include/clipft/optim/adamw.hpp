@@ -123,6 +123,9 @@ public:
                 if (!moments.exp_avg.defined()) {
                     moments.exp_avg = Tensor<T>::zeros(parameter.shape(), parameter.device());
                     moments.exp_avg_sq = Tensor<T>::zeros(parameter.shape(), parameter.device());
+                } else if (moments.exp_avg.device() != parameter.device()) { // restored on the host, or the model moved
+                    moments.exp_avg = moments.exp_avg.to(parameter.device()).contiguous();
+                    moments.exp_avg_sq = moments.exp_avg_sq.to(parameter.device()).contiguous();
                 }
                 if (!parameter.is_contiguous()) fail("AdamW: parameter '", name, "' is not contiguous");
                 AdamWUpdate<T> update = next_update(moments, group.weight_decay);
