@@ -107,7 +107,10 @@ Tensor<T> mean(const Tensor<T>& x, const std::vector<std::int64_t>& axes = {}, b
 // as largest). The gradient goes to those positions.
 template <Floating T>
 Tensor<T> max(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
-    check_devices("max", x);
+    Device device = common_device("max", x);
+    // No kernel of its own on a CUDA device: through the host, where the copies are recorded, so the
+    // gradient flows back to the device.
+    if (device.is_cuda()) return max(x.to(Device::cpu()), axis, keepdim).to(device);
     axis = normalize_axis("max", axis, x.dim());
     std::int64_t extent = x.shape()[axis];
     if (extent == 0) fail("max: axis ", axis, " of shape ", x.shape(), " is empty");
