@@ -266,6 +266,14 @@ TEST_CASE("image: a JPEG whose Huffman table declares more than 256 codes is ref
     late.replace(scan_end + 5, 2, "\xFF\xFF");
     CHECK_THROWS_WITH_AS(image::decode_image({reinterpret_cast<const std::uint8_t*>(late.data()), late.size()}, "late.jpg"),
                          contains("late.jpg: corrupt JPEG: a Huffman table"), Error);
+    // Found by the fuzzer's second run: stb_image skips padding between the segments before the
+    // frame header, so such a table behind padding is read too.
+    std::string bad_table("\xFF\xC4\x00\x13\x00\xFF\xFF", 7);
+    bad_table += std::string(14, '\0');
+    std::string padded = jpeg;
+    padded.insert(jpeg.find("\xFF\xC0"), "\x01\x02\x03" + bad_table);
+    CHECK_THROWS_WITH_AS(image::decode_image({reinterpret_cast<const std::uint8_t*>(padded.data()), padded.size()}, "padded.jpg"),
+                         contains("padded.jpg: corrupt JPEG: a Huffman table"), Error);
     CHECK(image::decode_image({reinterpret_cast<const std::uint8_t*>(jpeg.data()), jpeg.size()}, "valid.jpg").width == 8);
 }
 

@@ -173,16 +173,18 @@ namespace detail {
 
 // stb_image 2.27 (Debian's) writes past its Huffman tables when a DHT segment declares more than
 // 256 codes (found by fuzz/fuzz_image.cpp; fixed upstream in 2.28). Such a JPEG is refused here,
-// before stb_image sees it, by visiting every DHT segment that stb_image would process: the
-// segments before the first scan, then after each scan the segments from the first marker in its
-// entropy-coded data on (bytes past the end read as 0, as in stb_image).
+// before stb_image sees it, by visiting every DHT segment that stb_image would process: segment
+// after segment, skipping bytes between segments (stb_image does so before the frame header, as
+// padding; elsewhere it stops, so visiting more is only stricter), and after each scan from the
+// first marker in its entropy-coded data on (bytes past the end read as 0, as in stb_image).
 inline void check_jpeg_huffman_tables(std::span<const std::uint8_t> jpeg, const std::string& name) {
     auto byte = [&](std::size_t at) -> std::uint32_t { return at < jpeg.size() ? jpeg[at] : 0; };
     auto is_restart = [](std::uint32_t marker) { return marker >= 0xD0 && marker <= 0xD7; };
     std::size_t position = 2; // after the start-of-image marker
     std::uint32_t marker = 0;
-    auto read_marker = [&] { // at a marker (0xFF, fill bytes, code); false where stb_image stops
-        if (byte(position) != 0xFF) return false;
+    auto read_marker = [&] { // the next marker (padding, 0xFF, fill bytes, code); false at the end
+        while (position < jpeg.size() && jpeg[position] != 0xFF) ++position;
+        if (position >= jpeg.size()) return false;
         while (position < jpeg.size() && byte(position) == 0xFF) ++position;
         marker = byte(position++);
         return position <= jpeg.size();
