@@ -191,3 +191,12 @@ TEST_CASE("products under bf16 and fp16 autocast: 16-bit operands, float accumul
     CHECK(excess(on_gpu_fp16, rounded_fp16, 1e-5) <= 1e-4);
     CHECK(excess(on_gpu_bf16, exact, 0) > 1e-4); // bf16 rounding shows: the product really ran in 16 bits
 }
+
+TEST_CASE("max through the host and dropout with the CPU's mask") {
+    Tensor<float> x = uniform<float>({5, 7}, 31);
+    compare_with_cpu<float>({x}, [](const Inputs& in) { return ops::max(in[0], 1); });
+    compare_with_cpu<float>({x}, [](const Inputs& in) {
+        Generator generator(7); // the same seed on both devices: the same mask
+        return ops::dropout(in[0], 0.3, generator);
+    });
+}

@@ -1,8 +1,10 @@
 // The tiny-a model on the GPU against the references of ../shared/fixtures/tiny-a (forward pass,
-// group-loss gradients, one AdamW step) and the fused AdamW against the CPU's.
+// group-loss gradients, one AdamW step), its step under bf16 autocast against float32, and the
+// fused AdamW against the CPU's.
 #include "../fixtures.hpp"
 #include "compare.hpp"
 
+#include <clipft/autocast.hpp>
 #include <clipft/models/checkpoint.hpp>
 #include <clipft/optim/adamw.hpp>
 #include <clipft/train/batch_file.hpp>
@@ -95,4 +97,32 @@ TEST_CASE("the fused multi-tensor AdamW matches the CPU's step by step") {
         CAPTURE(i);
         CHECK(excess(gpu_parameters[i], cpu_parameters[i], 1e-6) <= 1e-6);
     }
+}
+
+TEST_CASE("tiny-a's training step under bf16 autocast stays close to the float32 step") {
+    auto path = fixture_path("tiny-a/train_step.safetensors");
+    if (path.empty()) return;
+    auto reference = io::load_safetensors(path);
+    auto batch = train::read_group_batch<float>(reference).to(gpu);
+    auto run = [&](Precision precision) {
+        auto model = models::load_clip<float>(fixture_path("tiny-a/openai.safetensors"));
+        model->to(gpu);
+        AutocastGuard autocast(precision);
+        Tensor<float> loss = train::group_loss(*model, batch);
+        loss.backward();
+        std::vector<float> gradients;
+        for (const auto& [name, parameter] : model->named_parameters()) {
+            std::vector<float> values = parameter.grad().to_vector();
+            gradients.insert(gradients.end(), values.begin(), values.end());
+        }
+        return std::pair{double(loss.item()), gradients};
+    };
+    auto [loss32, grad32] = run(Precision::float32);
+    auto [loss16, grad16] = run(Precision::bfloat16);
+    CHECK(loss16 == doctest::Approx(loss32).epsilon(2e-2));
+    // The gradient as one vector: bf16 products keep its direction.
+    double dot = 0, norm32 = 0, norm16 = 0;
+    for (std::size_t i = 0; i < grad32.size(); ++i)
+        dot += double(grad32[i]) * grad16[i], norm32 += double(grad32[i]) * grad32[i], norm16 += double(grad16[i]) * grad16[i];
+    CHECK(dot / std::sqrt(norm32 * norm16) > 0.99);
 }
