@@ -3,7 +3,8 @@
 // OUTPUT_FOLDER/<target>/<seed>. fuzz/make_seeds.sh adds the reference files of ../shared.
 #include <clipft/image/save.hpp>
 #include <clipft/models/checkpoint.hpp>
-#include <clipft/train/trainer.hpp>
+
+#include "tiny_trainer.hpp"
 
 #include <fstream>
 #include <iostream>
@@ -22,15 +23,6 @@ void write_seed(const std::string& target, const std::string& name, std::string_
 }
 
 std::string read_bytes(const fs::path& path) { return io::read_file_text(path); }
-
-models::CLIPConfig tiny_config() { // the model of fuzz_checkpoint.cpp
-    models::CLIPConfig config;
-    config.embed_dim = 4;
-    config.vision = {.image_size = 4, .patch_size = 2, .width = 4, .layers = 1, .heads = 1, .mlp_width = 16};
-    config.text = {.context_length = 4, .vocab_size = 8, .width = 4, .layers = 1, .heads = 1, .mlp_width = 16};
-    config.text.end_of_text_id = 7;
-    return config;
-}
 
 void safetensors_seeds(const fs::path& scratch) {
     Generator generator(1);
@@ -52,7 +44,7 @@ void safetensors_seeds(const fs::path& scratch) {
 }
 
 void config_seeds() {
-    models::CLIPConfig config = tiny_config();
+    models::CLIPConfig config = fuzz::tiny_config();
     write_seed("clip_config", "tiny_openai", "", models::openai_config_string(config));
     write_seed("clip_config", "tiny_huggingface", "", models::huggingface_config_json(config).dump(1));
     write_seed("clip_config", "b32_openai", "", models::openai_config_string(models::CLIPConfig::preset("ViT-B/32")));
@@ -97,7 +89,7 @@ void manifest_seeds() {
 }
 
 void checkpoint_seeds(const fs::path& scratch) {
-    models::CLIP<float> model(tiny_config());
+    models::CLIP<float> model(fuzz::tiny_config());
     Generator generator(2);
     {
         NoGradGuard no_grad;
@@ -110,18 +102,7 @@ void checkpoint_seeds(const fs::path& scratch) {
     write_seed("checkpoint", "tiny_huggingface", std::string(1, '\0'), read_bytes(scratch / "huggingface.safetensors"));
 
     // A trainer checkpoint after one update of the trainer that fuzz_checkpoint.cpp resumes.
-    data::ImageSet images{{0, 1, 0, 1}, [](const std::vector<std::int64_t>& items) {
-                              return Tensor<float>::zeros({std::int64_t(items.size()), 3, 4, 4});
-                          }};
-    text::TokenizedDescriptions descriptions{Tensor<std::int64_t>::from_vector({6, 1, 7, 0, 6, 2, 7, 0, 6, 3, 7, 0}).reshape({3, 4}),
-                                             {0, 2}, {2, 1}};
-    train::TrainerOptions options;
-    options.sampler = {.k = 2, .groups_per_batch = 1, .seed = 1};
-    options.output_dir = scratch / "run";
-    options.progress = false;
-    options.max_steps = 1;
-    options.batches_per_epoch = 1;
-    train::Trainer(model, images, images, descriptions, options).run();
+    fuzz::tiny_trainer(model, scratch / "run").run();
     write_seed("checkpoint", "trainer", "\x01", read_bytes(scratch / "run" / "checkpoint.safetensors"));
 }
 
