@@ -35,6 +35,33 @@ TEST_CASE("a started value is computed in the background and taken once") {
     CHECK(prefetcher.take() == std::vector<int>{4});
 }
 
+#ifdef __linux__
+// On a machine busy with other programs an idle-priority thread gets almost no time, so a caller
+// waiting for it would wait almost for ever: the job must run at idle priority until the caller
+// waits, then at normal priority.
+TEST_CASE("the background thread runs at idle priority until the caller waits for it") {
+    auto policy = [] {
+        int policy = -1;
+        sched_param parameters{};
+        pthread_getschedparam(pthread_self(), &policy, &parameters);
+        return policy;
+    };
+    data::Prefetcher<std::pair<int, int>> prefetcher;
+    std::atomic<bool> began{false};
+    prefetcher.start([&] {
+        int before = policy();
+        began = true;
+        for (int i = 0; i < 10000 && policy() == before; ++i) // until take() raises it
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return std::pair{before, policy()};
+    });
+    while (!began) std::this_thread::sleep_for(std::chrono::milliseconds(1)); // sleeping, so an idle core lets it begin
+    auto [before, after] = prefetcher.take();
+    CHECK(before == SCHED_IDLE);
+    CHECK(after == SCHED_OTHER);
+}
+#endif
+
 TEST_CASE("an exception thrown by the job is rethrown by take") {
     data::Prefetcher<int> prefetcher;
     prefetcher.start([]() -> int { throw std::runtime_error("corrupt.jpg: truncated"); });

@@ -4,7 +4,9 @@
 //
 // It must never slow the training it feeds, even when the products already keep every core busy:
 //   - the background thread runs under SCHED_IDLE (Linux), so it only gets cycles that no other
-//     thread of the machine wants, and OpenBLAS's threads always win the cores;
+//     thread of the machine wants, and OpenBLAS's threads always win the cores; once the caller
+//     waits for the value it returns to normal priority, or other programs on a busy machine
+//     would starve it and the caller with it;
 //   - it never touches the shared thread pool, which belongs to the trainer (its parallel loops run
 //     inline on the background thread);
 //   - a value the background thread has not begun when the caller asks for it is computed by the
@@ -62,6 +64,7 @@ public:
             lock.unlock();
             return job();
         }
+        if (state_ == State::running) set_priority(worker_.native_handle(), false);
         finished_.wait(lock, [&] { return state_ == State::done; });
         state_ = State::idle;
         std::optional<T> value = std::move(value_);
@@ -73,6 +76,7 @@ public:
     // Drops the started value; waits for it when the background thread is computing it.
     void cancel() {
         std::unique_lock lock(mutex_);
+        if (state_ == State::running) set_priority(worker_.native_handle(), false);
         finished_.wait(lock, [&] { return state_ != State::running; });
         state_ = State::idle;
         job_ = nullptr;
@@ -83,17 +87,24 @@ public:
 private:
     enum class State { idle, queued, running, done };
 
-    void work(std::stop_token stop) {
+    // Best effort: without it the values are the same, only the timing changes.
+    static void set_priority(std::thread::native_handle_type thread, bool idle) {
 #ifdef __linux__
         sched_param priority{};
-        pthread_setschedparam(pthread_self(), SCHED_IDLE, &priority); // best effort: still correct without it
+        pthread_setschedparam(thread, idle ? SCHED_IDLE : SCHED_OTHER, &priority);
+#else
+        (void)thread, (void)idle;
 #endif
+    }
+
+    void work(std::stop_token stop) {
         backend::ThreadPool::run_inline_on_this_thread();
         for (;;) {
             std::unique_lock lock(mutex_);
             if (!wake_.wait(lock, stop, [&] { return state_ == State::queued; })) return;
             std::function<T()> job = std::move(job_);
             state_ = State::running;
+            set_priority(worker_.native_handle(), true); // under the lock: a waiting take() raises it after this
             lock.unlock();
             std::optional<T> value;
             std::exception_ptr error;
