@@ -104,7 +104,7 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     trainer_options.scoring = eval::ScoringOptions::parse(settings.text("scoring"));
     trainer_options.output_dir = settings.text("out");
     trainer_options.progress = !settings.flag("quiet");
-    trainer_options.prefetch = !settings.flag("no-prefetch");
+    trainer_options.prefetch = settings.flag("prefetch");
     trainer_options.positive_class = std::int64_t(classes.size()) - 1;
     trainer_options.communicator = ranks;
 

@@ -114,7 +114,7 @@ const std::map<std::string, Command>& commands() {
                       "             (joined with +)  --vocab PATH\n"
                       "  stopping:  --patience 3  --min-improvement 0.05  --scoring mean|ensemble|top-K|class-top-K\n"
                       "  run:       --seed 0  --threads N  --checkpoint-every 0  --resume  --quiet\n"
-                      "             --no-prefetch  (by default the next batch is decoded in the background, at idle priority)\n"
+                      "             --prefetch  (decode the next batch on a background thread at idle priority)\n"
                       "  ranks:     under `mpirun -np N`, N processes share every --batch (data-parallel; rank 0 writes DIR and\n"
                       "             prints)  --distributed auto|single|mpi|nccl  --collective-timeout 600 (seconds a rank waits\n"
                       "             for the others before the run stops with an error)\n"
@@ -132,7 +132,7 @@ const std::map<std::string, Command>& commands() {
                        {"freeze", Kind::value, "full"}, {"vocab", Kind::value, ""}, {"patience", Kind::value, "3"},
                        {"min-improvement", Kind::value, "0.05"}, {"scoring", Kind::value, "mean"}, {"seed", Kind::value, "0"},
                        {"threads", Kind::value, ""}, {"checkpoint-every", Kind::value, "0"}, {"resume", Kind::flag, ""},
-                       {"quiet", Kind::flag, ""}, {"augment", Kind::value, ""}, {"no-prefetch", Kind::flag, ""},
+                       {"quiet", Kind::flag, ""}, {"augment", Kind::value, ""}, {"prefetch", Kind::flag, ""},
                        {"distributed", Kind::value, "auto"}, {"collective-timeout", Kind::value, "600"}},
                       finetune}},
         {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},

@@ -70,7 +70,9 @@ struct TrainerOptions {
     eval::ScoringOptions scoring;
     std::filesystem::path output_dir = "run";
     bool progress = true;
-    bool prefetch = true;                    // decode the next batch in the background (data/prefetch.hpp)
+    // Decode the next batch in the background (data/prefetch.hpp). Off by default: on 2 cores the
+    // pool's two-thread decoding beat one background thread (bench/README.md, prefetching).
+    bool prefetch = false;
     std::shared_ptr<distributed::Communicator> communicator; // the ranks of a data-parallel run; null: one process
 };
 
