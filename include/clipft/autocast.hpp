@@ -5,9 +5,10 @@
 // weights and moments) stays float. Products run in the precision active when they run, so keep
 // backward() inside the guard to compute the gradient products in it too. CPU products always stay
 // float: the CPU has no faster 16-bit path.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 enum class Precision { float32, bfloat16, float16 };
 

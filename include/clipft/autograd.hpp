@@ -3,6 +3,7 @@
 // gradients records a Node: the op's name, edges to where each input's gradient must go, and the
 // op's backward function (written next to its forward in include/clipft/ops/). backward() walks the
 // recorded nodes in reverse topological order and then frees them, releasing what they saved.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/scalar_types.hpp>
 #include <clipft/shape.hpp>
@@ -14,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 template <typename T> class Tensor;
 template <typename T> struct TensorImpl;

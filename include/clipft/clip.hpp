@@ -1,5 +1,6 @@
 #pragma once
 // The public API of clipft: include this one header.
+#include <clipft/backends.hpp>
 #include <clipft/backend/threads.hpp>
 #include <clipft/data/dataset.hpp>
 #include <clipft/data/image_set.hpp>
@@ -33,7 +34,7 @@
 #include <clipft/train/freeze.hpp>
 #include <clipft/train/trainer.hpp>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 using namespace ops;
 using backend::num_threads;
 using backend::set_num_threads;

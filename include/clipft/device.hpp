@@ -1,9 +1,11 @@
 #pragma once
 // Where a tensor's storage lives. Every op dispatches on this tag; the CPU backend is always built,
 // the CUDA backend only when the library is compiled with CLIPFT_WITH_CUDA.
+#include <clipft/backends.hpp>
+
 #include <ostream>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 struct Device {
     enum class Kind { cpu, cuda };

@@ -5,6 +5,7 @@
 // around "...". Floating values print with `precision` decimals, or in scientific notation when
 // the tensor holds magnitudes >= 1e8 or nonzero magnitudes < 1e-4. Numbers are formatted with
 // std::to_chars, so the output ignores the locale and the stream's own flags.
+#include <clipft/backends.hpp>
 #include <clipft/tensor.hpp>
 
 #include <charconv>
@@ -14,7 +15,7 @@
 #include <string>
 #include <type_traits>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 struct PrintOptions {
     int precision = 4;

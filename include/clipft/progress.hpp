@@ -2,13 +2,15 @@
 // A progress bar for long work: "label  42% |#####     | 420/1000  loss 0.41  lr 3e-07  12.3 it/s  ETA 0:47".
 // On a terminal it redraws one line at most ten times a second; into a file or pipe it writes a
 // plain line every `log_interval_seconds`, so logs stay readable.
+#include <clipft/backends.hpp>
+
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <string>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 class ProgressBar {
 public:

@@ -4,6 +4,7 @@
 // so every draw from the engine's bits is implemented here. Uniform draws and integers are
 // bit-identical everywhere; normal draws go through std::log/std::cos/std::sin and so can differ in
 // the last bit between C libraries.
+#include <clipft/backends.hpp>
 #include <clipft/tensor.hpp>
 
 #include <cmath>
@@ -17,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 // Not thread-safe: give each thread its own Generator.
 class Generator {

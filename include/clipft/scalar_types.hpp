@@ -1,11 +1,13 @@
 #pragma once
 // 16-bit floating-point storage types. Arithmetic happens in float; these only hold bits, and the
 // conversions from float round to nearest, ties to even, exactly like PyTorch's .half()/.bfloat16().
+#include <clipft/backends.hpp>
+
 #include <bit>
 #include <cstdint>
 #include <type_traits>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 struct BFloat16 {
     std::uint16_t bits = 0;

@@ -1,12 +1,13 @@
 #pragma once
 // Shapes, strides and broadcasting rules (NumPy's), shared by every op.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <cstdint>
 #include <ostream>
 #include <vector>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 using Shape = std::vector<std::int64_t>;
 

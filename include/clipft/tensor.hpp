@@ -1,6 +1,7 @@
 #pragma once
 // Tensor<T>: an N-d view (shape, strides, offset) on reference-counted storage, plus the autograd
 // state of that view. Copies of a Tensor are handles to the same tensor; views share storage.
+#include <clipft/backends.hpp>
 #include <clipft/autograd.hpp>
 #include <clipft/backend/cpu/strided.hpp>
 #include <clipft/device.hpp>
@@ -20,7 +21,7 @@
 #include <clipft/backend/cuda/strided.cuh>
 #endif
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 template <Storable T>
 struct Storage {

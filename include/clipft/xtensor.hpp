@@ -2,6 +2,7 @@
 // Interoperability with xtensor, and the only header that includes it (xtensor 0.26 moved its
 // headers into subfolders; keeping the includes here confines that difference to one file).
 // Not part of clip.hpp: include it where you exchange data with xtensor code.
+#include <clipft/backends.hpp>
 #include <clipft/tensor.hpp>
 
 #if __has_include(<xtensor/containers/xadapt.hpp>)
@@ -14,7 +15,7 @@
 
 #include <vector>
 
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 // A zero-copy xtensor view of a CPU tensor, strides included; writes go to the tensor's storage.
 template <typename T>

@@ -7,6 +7,7 @@
 //
 // The raw allocate/release functions are injected, so the bookkeeping is independent of CUDA (and
 // tested on the CPU); the CUDA backend passes cudaMalloc and cudaFree.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <algorithm>
@@ -19,7 +20,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace clipft::backend {
+namespace clipft::inline CLIPFT_BACKENDS::backend {
 
 struct AllocatorStatistics {
     std::size_t allocated = 0;      // bytes of blocks handed out and not yet freed

@@ -2,13 +2,14 @@
 // The math functions of the CLIPFT_HOST_DEVICE functors, for every place those run: SIMD batches
 // and scalars on the CPU (xsimd and clipft's own fast erf), scalars in CUDA kernels (CUDA's math
 // library). One functor, written once against these, serves both backends.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cpu/simd.hpp>
 #include <clipft/backend/host_device.hpp>
 
 #include <cmath>
 #include <type_traits>
 
-namespace clipft::backend::math {
+namespace clipft::inline CLIPFT_BACKENDS::backend::math {
 
 // Whether V is computed by CUDA's math library here: in nvcc's device pass (__CUDA_ARCH__), for
 // scalars. Batches stay with xsimd even there, as they only ever run on the host.

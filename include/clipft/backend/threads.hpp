@@ -3,6 +3,7 @@
 // OpenBLAS and clipft's own pool. The pool's workers sleep on a condition variable between jobs
 // instead of spinning, and ops never run a pool job while a BLAS call is in flight, so the two
 // thread teams take turns on the cores rather than starving each other.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <algorithm>
@@ -17,7 +18,7 @@
 
 extern "C" void openblas_set_num_threads(int);
 
-namespace clipft::backend {
+namespace clipft::inline CLIPFT_BACKENDS::backend {
 
 class ThreadPool {
 public:

@@ -8,6 +8,7 @@
 // folders name the video (subset/folder/...). Images are .jpg, .jpeg, .png or .bmp (any case).
 // Manifest: a CSV with a header holding `path` and `label` and optionally `subset` and `video`;
 // relative paths are relative to the manifest's folder; a label is a class name or index.
+#include <clipft/backends.hpp>
 #include <clipft/io/csv.hpp>
 #include <clipft/random.hpp>
 
@@ -19,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace clipft::data {
+namespace clipft::inline CLIPFT_BACKENDS::data {
 
 struct Sample {
     std::filesystem::path path;

@@ -2,6 +2,7 @@
 // The images a trainer draws from: item i has class labels[i]; load(items) returns their
 // preprocessed pixels [n, 3, R, R] in the order asked. A Dataset becomes one with image_set(); tests
 // and generated tasks supply their own load function.
+#include <clipft/backends.hpp>
 #include <clipft/data/dataset.hpp>
 #include <clipft/image/augment.hpp>
 #include <clipft/image/preprocess.hpp>
@@ -12,7 +13,7 @@
 #include <memory>
 #include <optional>
 
-namespace clipft::data {
+namespace clipft::inline CLIPFT_BACKENDS::data {
 
 struct ImageSet {
     std::vector<std::int64_t> labels;

@@ -12,6 +12,7 @@
 //   - a value the background thread has not begun when the caller asks for it is computed by the
 //     caller itself, with the whole pool, exactly as without prefetching.
 // The value is the same whichever thread computes it; only when it is ready changes.
+#include <clipft/backends.hpp>
 #include <clipft/backend/threads.hpp>
 #include <clipft/error.hpp>
 
@@ -27,7 +28,7 @@
 #include <sched.h>
 #endif
 
-namespace clipft::data {
+namespace clipft::inline CLIPFT_BACKENDS::data {
 
 template <typename T>
 class Prefetcher {

@@ -7,6 +7,7 @@
 //
 // Landmarks (image coordinates, pixels): jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth
 // 48-67, the layout of dlib's shape_predictor_68_face_landmarks.
+#include <clipft/backends.hpp>
 #include <clipft/backend/threads.hpp>
 #include <clipft/faces/self_blend.hpp>
 #include <clipft/image/image.hpp>
@@ -18,7 +19,7 @@
 #include <numbers>
 #include <vector>
 
-namespace clipft::data {
+namespace clipft::inline CLIPFT_BACKENDS::data {
 
 struct SyntheticFace {
     image::Image image;

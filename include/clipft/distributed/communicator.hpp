@@ -5,6 +5,7 @@
 // left the run must stop the whole run with a message, never leave the others waiting for ever.
 // SingleProcess is the run of one; MPI and NCCL implement the same interface (mpi_communicator.hpp,
 // nccl_communicator.hpp), and join_ranks() (launch.hpp) picks one.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <chrono>
@@ -14,7 +15,7 @@
 #include <span>
 #include <string>
 
-namespace clipft::distributed {
+namespace clipft::inline CLIPFT_BACKENDS::distributed {
 
 // Long enough for rank 0 to write a ViT-L/14 checkpoint with its AdamW moments (about 5 GB) while
 // the others wait in the next collective.

@@ -9,13 +9,14 @@
 // to the first, the order in which backward produces them. The buckets are reduced after backward
 // has finished: clipft's autograd has no hook that says when one parameter's gradient is final, so the
 // overlap with backward that DDP gets on GPUs is not done here.
+#include <clipft/backends.hpp>
 #include <clipft/distributed/communicator.hpp>
 #include <clipft/tensor.hpp>
 
 #include <algorithm>
 #include <vector>
 
-namespace clipft::distributed {
+namespace clipft::inline CLIPFT_BACKENDS::distributed {
 
 inline constexpr std::size_t default_bucket_bytes = std::size_t(25) << 20;
 

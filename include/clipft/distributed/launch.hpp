@@ -3,6 +3,7 @@
 // built with MPI joins them through MPI, or through NCCL with `Backend::nccl` (GPU ranks); any other
 // start is a run of one process. A program started by a launcher with several processes but built
 // without MPI refuses to start: each process would train alone and overwrite the others' files.
+#include <clipft/backends.hpp>
 #include <clipft/distributed/communicator.hpp>
 #if defined(CLIPFT_WITH_NCCL)
 #include <clipft/distributed/nccl_communicator.hpp>
@@ -12,7 +13,7 @@
 
 #include <memory>
 
-namespace clipft::distributed {
+namespace clipft::inline CLIPFT_BACKENDS::distributed {
 
 enum class Backend { automatic, single_process, mpi, nccl };
 

@@ -3,6 +3,7 @@
 // non-blocking and polled against a deadline, so that a rank that died, hangs or left makes the others
 // throw clipft::Error instead of blocking for ever. Needs <mpi.h> (Debian: libopenmpi-dev); the
 // build defines CLIPFT_WITH_MPI where it was found (CMake target clipft::mpi).
+#include <clipft/backends.hpp>
 #include <clipft/distributed/communicator.hpp>
 
 // The C API only: MPI's deprecated C++ bindings would add a library to link and warnings to compile.
@@ -19,7 +20,7 @@
 #include <exception>
 #include <thread>
 
-namespace clipft::distributed {
+namespace clipft::inline CLIPFT_BACKENDS::distributed {
 
 class MpiCommunicator final : public Communicator {
 public:

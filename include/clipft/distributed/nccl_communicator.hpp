@@ -6,6 +6,7 @@
 // are reduced in place. Each NCCL operation is polled against the same deadline as MPI's, and a
 // timed-out one aborts the NCCL communicator before throwing. Needs <nccl.h> and the CUDA runtime
 // (CUDA Toolkit); the build defines CLIPFT_WITH_NCCL where they were found (CMake target clipft::nccl).
+#include <clipft/backends.hpp>
 #include <clipft/distributed/mpi_communicator.hpp>
 
 #include <cuda_runtime.h>
@@ -13,7 +14,7 @@
 
 #include <memory>
 
-namespace clipft::distributed {
+namespace clipft::inline CLIPFT_BACKENDS::distributed {
 
 class NcclCommunicator final : public Communicator {
 public:

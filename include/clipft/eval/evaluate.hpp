@@ -2,6 +2,7 @@
 // Scoring a dataset with a CLIP model and a description set: image embeddings in batches (with a
 // progress bar), the descriptions encoded once and reused by every scoring rule, class
 // probabilities, and the positive class's probability as each image's score.
+#include <clipft/backends.hpp>
 #include <clipft/data/image_set.hpp>
 #include <clipft/eval/scoring.hpp>
 #include <clipft/models/clip.hpp>
@@ -11,7 +12,7 @@
 #include <numeric>
 #include <vector>
 
-namespace clipft::eval {
+namespace clipft::inline CLIPFT_BACKENDS::eval {
 
 // Text embeddings [total, D] of every description of a table, in its row order.
 inline Tensor<float> encode_descriptions(const models::CLIP<float>& model, const text::TokenizedDescriptions& table,

@@ -4,6 +4,7 @@
 // drop_intermediate=False, roc_auc_score, average_precision_score, and precision / recall /
 // accuracy / f1 at a threshold with zero_division=0. Plus the equal error rate, and the same
 // metrics per subset of the rows and per video (a video's score is the mean of its frames' scores).
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <algorithm>
@@ -18,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace clipft::eval {
+namespace clipft::inline CLIPFT_BACKENDS::eval {
 
 // One point per distinct score, thresholds decreasing, preceded by (0, 0) at threshold +infinity.
 // Point j counts the samples whose score is >= thresholds[j] as positive.

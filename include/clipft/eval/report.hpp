@@ -2,6 +2,7 @@
 // The metrics of a scored set as the field reports them: overall, per subset (each manipulation
 // against the real images) and per video (a video scores the mean of its frames), as one JSON
 // object in a fixed key order, and the matching ROC curves as one plot.
+#include <clipft/backends.hpp>
 #include <clipft/eval/metrics.hpp>
 #include <clipft/eval/roc_plot.hpp>
 #include <clipft/io/json.hpp>
@@ -10,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace clipft::eval {
+namespace clipft::inline CLIPFT_BACKENDS::eval {
 
 struct ScoredSet {
     std::vector<int> labels;              // 1 = positive (fake)

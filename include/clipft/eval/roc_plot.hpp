@@ -1,12 +1,13 @@
 #pragma once
 // ROC curves as a line plot. Here rather than in plot/, so that the plotting layer knows nothing
 // of metrics.
+#include <clipft/backends.hpp>
 #include <clipft/eval/metrics.hpp>
 #include <clipft/plot/svg.hpp>
 
 #include <string>
 
-namespace clipft::eval {
+namespace clipft::inline CLIPFT_BACKENDS::eval {
 
 // Both axes fixed to [0, 1], the chance diagonal dashed (unnamed: not in the legend), and `curve`
 // as the series `label`. More curves can be added with add_series(name, fpr, tpr).

@@ -3,6 +3,7 @@
 // The logit of image i against description j is exp(t) <i, d_j> with both embeddings normalised;
 // a rule turns the logits of a class's descriptions into one class logit, and a softmax over the
 // classes gives each class's probability (for deepfake detection, the score is P(fake)).
+#include <clipft/backends.hpp>
 #include <clipft/ops.hpp>
 
 #include <algorithm>
@@ -12,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace clipft::eval {
+namespace clipft::inline CLIPFT_BACKENDS::eval {
 
 enum class DescriptionRule {
     mean,            // the mean of the class's description logits (one description: that logit)

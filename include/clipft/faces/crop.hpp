@@ -2,6 +2,7 @@
 // Face crops: the face's box grown by a margin, clamped to the image, optionally rotated so that the
 // eyes are level (the alignment the thesis' preprocessing and most deepfake detectors apply).
 // The landmarks come along in crop pixels, so that what is saved next to a crop describes the crop.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/faces/face.hpp>
 #include <clipft/image/image.hpp>
@@ -12,7 +13,7 @@
 #include <numbers>
 #include <vector>
 
-namespace clipft::faces {
+namespace clipft::inline CLIPFT_BACKENDS::faces {
 
 struct CropOptions {
     // Added on each side, as a fraction of the box's width (left and right) and height (top and

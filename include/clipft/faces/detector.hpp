@@ -6,6 +6,7 @@
 // Needs dlib (Debian: libdlib-dev) and the predictor's model file (Debian: libdlib-data installs
 // /usr/share/dlib/shape_predictor_68_face_landmarks.dat). Only this header includes dlib, so code
 // that crops or blends faces builds without it.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/faces/face.hpp>
 #include <clipft/image/image.hpp>
@@ -29,7 +30,7 @@
 #include <string>
 #include <vector>
 
-namespace clipft::faces {
+namespace clipft::inline CLIPFT_BACKENDS::faces {
 
 // Where Debian's libdlib-data puts the 68-point landmark model.
 inline std::filesystem::path default_landmarks_model() {

@@ -1,12 +1,13 @@
 #pragma once
 // A face found in an image: its box, the detector's score and its landmarks. Kept apart from the
 // detector so that cropping, alignment and everything downstream build without dlib.
+#include <clipft/backends.hpp>
 #include <clipft/faces/landmarks.hpp>
 
 #include <cstdint>
 #include <vector>
 
-namespace clipft::faces {
+namespace clipft::inline CLIPFT_BACKENDS::faces {
 
 // A rectangle in image pixels: columns [left, left + width), rows [top, top + height). A detector
 // may report a box that reaches past the image border (a face cut by the frame).

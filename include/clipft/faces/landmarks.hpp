@@ -2,6 +2,7 @@
 // Facial landmarks: points in image pixels (x to the right, y down), the Psychomorph/WebMorph
 // ".tem" template files that come with face photographs, convex hulls, and the least-squares
 // similarity transform between two sets of corresponding landmarks (alignment, face swaps).
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <algorithm>
@@ -17,7 +18,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace clipft::faces {
+namespace clipft::inline CLIPFT_BACKENDS::faces {
 
 struct Point {
     double x = 0, y = 0;

@@ -7,6 +7,7 @@
 // Gaussian and scaled by a blend ratio. What a detector can learn from the result is what every face
 // swap leaves behind: a blending boundary and statistics that differ inside and outside it.
 // blend_donor does the same with a different person's face aligned onto the target's landmarks.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/faces/landmarks.hpp>
 #include <clipft/image/augment.hpp>
@@ -21,7 +22,7 @@
 #include <numbers>
 #include <vector>
 
-namespace clipft::faces {
+namespace clipft::inline CLIPFT_BACKENDS::faces {
 
 // Sizes of the mask are fractions of the face size, the square root of the landmarks' hull area.
 // The defaults follow the paper's magnitudes.

@@ -4,6 +4,7 @@
 // compact text form for command lines. Every random draw comes from a clipft::Generator, so a seed
 // gives the same images on every platform (up to the last bit of std::exp/std::log in a few draws).
 // Colour work is done in double on [0, 255] and rounded once at the end; alpha is left as it is.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/image/image.hpp>
 #include <clipft/image/preprocess.hpp>
@@ -22,7 +23,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace clipft::image {
+namespace clipft::inline CLIPFT_BACKENDS::image {
 
 inline Image horizontal_flip(const Image& image) {
     Image result = image;

@@ -3,6 +3,7 @@
 // with stb_image. Loading checks the pixel count from the file header before decoding, so a small
 // file that claims a huge image (a decompression bomb) is refused without allocating it, and turns
 // JPEG photos upright according to their EXIF orientation tag, as cameras and viewers expect.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/io/limits.hpp>
 
@@ -43,7 +44,7 @@
 #undef STB_IMAGE_IMPLEMENTATION
 #pragma GCC diagnostic pop
 
-namespace clipft::image {
+namespace clipft::inline CLIPFT_BACKENDS::image {
 
 // An 8-bit image: channels 3 (RGB) or 4 (RGBA, alpha not premultiplied); pixels row-major,
 // height x width x channels.

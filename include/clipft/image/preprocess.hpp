@@ -5,6 +5,7 @@
 // the result is bit-identical to the reference: the resampling reproduces Pillow's ImagingResample
 // (separable, horizontal pass first, 8-bit intermediate, 22-bit fixed-point weights, alpha
 // premultiplied during the resize) and only the pixels that survive the crop are computed.
+#include <clipft/backends.hpp>
 #include <clipft/backend/threads.hpp>
 #include <clipft/error.hpp>
 #include <clipft/image/image.hpp>
@@ -18,7 +19,7 @@
 #include <filesystem>
 #include <vector>
 
-namespace clipft::image {
+namespace clipft::inline CLIPFT_BACKENDS::image {
 
 inline constexpr std::array<float, 3> clip_mean{0.48145466f, 0.4578275f, 0.40821073f};
 inline constexpr std::array<float, 3> clip_std{0.26862954f, 0.26130258f, 0.27577711f};

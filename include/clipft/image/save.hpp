@@ -1,6 +1,7 @@
 #pragma once
 // Writing images as PNG, JPEG or BMP with stb_image_write (compiled privately, like stb_image),
 // to memory or to a file replaced atomically.
+#include <clipft/backends.hpp>
 #include <clipft/image/image.hpp>
 #include <clipft/io/atomic_file.hpp>
 
@@ -21,7 +22,7 @@
 #include <cctype>
 #include <string>
 
-namespace clipft::image {
+namespace clipft::inline CLIPFT_BACKENDS::image {
 
 enum class ImageFormat { png, jpeg, bmp };
 

@@ -5,6 +5,7 @@
 // that is memory-mapped while it is replaced keeps its old content (rename swaps the directory
 // entry, not the mapped inode). A process killed while writing (kill -9, power loss) cannot remove
 // its temporary file; remove_abandoned_temporary_files cleans those up on the next run.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <fcntl.h>
@@ -25,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-namespace clipft::io {
+namespace clipft::inline CLIPFT_BACKENDS::io {
 
 namespace detail {
 // What to do about the write errors a user can fix; the previous file is still there in every case.

@@ -4,6 +4,7 @@
 // Empty lines are skipped and a UTF-8 byte order mark is ignored, as spreadsheet exports need.
 // Errors name the file and line and say how to fix the row: the reader is strict rather than
 // guessing what a malformed row meant.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/io/json.hpp>
 
@@ -15,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace clipft::io {
+namespace clipft::inline CLIPFT_BACKENDS::io {
 
 struct CsvRow {
     std::size_t line = 0; // where the record starts, from 1 (a quoted line break makes it span more)

@@ -1,6 +1,7 @@
 #pragma once
 // JSON for clipft (nlohmann/json): the only header that includes it. Parse errors name the file and
 // the byte of the file where parsing stopped.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/io/limits.hpp>
 
@@ -14,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace clipft::io {
+namespace clipft::inline CLIPFT_BACKENDS::io {
 
 using Json = nlohmann::json;
 

@@ -6,6 +6,7 @@
 // non_finite_weights=warn) or by a program assigning to io::limits() before reading. The defaults
 // admit the real inputs with a wide margin: a ViT-L/14 checkpoint is 1.7 GB in F32 with a largest
 // tensor of 152 MB, CLIP's vocabulary 1.4 MB compressed, a 24-megapixel photo 24 million pixels.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <algorithm>
@@ -18,7 +19,7 @@
 #include <string_view>
 #include <utility>
 
-namespace clipft::io {
+namespace clipft::inline CLIPFT_BACKENDS::io {
 
 // What reading model weights does with NaN or infinite values: refuse the file (the default: such
 // weights make every output NaN), warn on stderr and load them, or load them silently.

@@ -11,6 +11,7 @@
 // Writing produces the canonical layout (JSON header padded with spaces to a multiple of 8, tensors
 // ordered by item size descending then name, so each is aligned to its item size) and replaces the
 // target atomically.
+#include <clipft/backends.hpp>
 #include <clipft/backend/threads.hpp>
 #include <clipft/error.hpp>
 #include <clipft/io/atomic_file.hpp>
@@ -41,7 +42,7 @@
 #include <variant>
 #include <vector>
 
-namespace clipft::io {
+namespace clipft::inline CLIPFT_BACKENDS::io {
 
 static_assert(std::endian::native == std::endian::little,
               "clipft reads and writes safetensors data in place, which needs a little-endian machine");

@@ -9,9 +9,10 @@
 //     loss_g   = (CE(logits_g, [0..k-1]) + CE(logits_g^T, [0..k-1])) / 2
 // and the loss is the mean over groups. clip_loss is the plain CLIP loss: one group holding the
 // whole batch.
+#include <clipft/backends.hpp>
 #include <clipft/ops.hpp>
 
-namespace clipft::loss {
+namespace clipft::inline CLIPFT_BACKENDS::loss {
 
 // image_embeds and text_embeds [G, k, D] (not normalised; row j of group g pairs image j with the
 // description of its class); logit_scale is the scalar log of the inverse temperature.

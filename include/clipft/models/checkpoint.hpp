@@ -3,6 +3,7 @@
 // one .safetensors file or a HuggingFace-style directory (config.json + model.safetensors). F16 and
 // BF16 weights are converted on load. Every unknown, missing or mis-shaped tensor is reported in
 // one error.
+#include <clipft/backends.hpp>
 #include <clipft/io/atomic_file.hpp>
 #include <clipft/io/json.hpp>
 #include <clipft/io/safetensors.hpp>
@@ -16,7 +17,7 @@
 #include <set>
 #include <sstream>
 
-namespace clipft::models {
+namespace clipft::inline CLIPFT_BACKENDS::models {
 
 enum class CheckpointLayout { openai, huggingface };
 

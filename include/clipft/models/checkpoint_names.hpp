@@ -2,13 +2,14 @@
 // Where each parameter of clipft's CLIP (OpenAI names) is stored in a HuggingFace CLIPModel
 // checkpoint: usually one renamed tensor; in_proj_* are HF's q, k and v projections stacked by rows;
 // the two projections are HF Linear weights, i.e. transposed.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace clipft::models {
+namespace clipft::inline CLIPFT_BACKENDS::models {
 
 struct HuggingFaceSource {
     std::vector<std::string> names; // several: concatenated along the first axis

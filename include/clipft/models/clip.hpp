@@ -1,10 +1,11 @@
 #pragma once
 // CLIP (Radford et al., 2021): a ViT image tower and a causal text transformer mapped into one
 // embedding space. Parameter names follow OpenAI's checkpoints.
+#include <clipft/backends.hpp>
 #include <clipft/models/clip_config.hpp>
 #include <clipft/nn/layers.hpp>
 
-namespace clipft::models {
+namespace clipft::inline CLIPFT_BACKENDS::models {
 
 template <Floating T>
 struct VisionTransformer : nn::Module<T> {

@@ -1,11 +1,12 @@
 #pragma once
 // The shape of a CLIP model: the OpenAI presets and any shape read from a checkpoint's config.
+#include <clipft/backends.hpp>
 #include <clipft/nn/layers.hpp>
 
 #include <cstdint>
 #include <string>
 
-namespace clipft::models {
+namespace clipft::inline CLIPFT_BACKENDS::models {
 
 struct VisionConfig {
     std::int64_t image_size = 224, patch_size = 32, width = 768, layers = 12, heads = 12, mlp_width = 3072;

@@ -12,12 +12,13 @@
 //   in_proj_weight N(0, W^-0.5), out_proj and c_proj weights N(0, W^-0.5 (2 layers)^-0.5),
 //   c_fc weight N(0, (2W)^-0.5), text_projection N(0, W^-0.5); biases as in the vision tower.
 // logit_scale: log(1 / 0.07).
+#include <clipft/backends.hpp>
 #include <clipft/models/clip.hpp>
 #include <clipft/random.hpp>
 
 #include <cmath>
 
-namespace clipft::models {
+namespace clipft::inline CLIPFT_BACKENDS::models {
 
 namespace detail {
 

@@ -1,6 +1,7 @@
 #pragma once
 // The building blocks of CLIP's towers, each a Module whose parameter names match OpenAI's
 // checkpoints. Parameters start at zero (layer norms at one); checkpoints or initialisers fill them.
+#include <clipft/backends.hpp>
 #include <clipft/nn/module.hpp>
 #include <clipft/ops.hpp>
 
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace clipft::nn {
+namespace clipft::inline CLIPFT_BACKENDS::nn {
 
 enum class Activation { quick_gelu, gelu, gelu_tanh };
 

@@ -4,6 +4,7 @@
 // the same tensor here and in a checkpoint. Modules own their parameters as Tensor handles; the
 // registry holds the same handles, so loading, freezing or re-initialising through the registry
 // acts on the module's own tensors.
+#include <clipft/backends.hpp>
 #include <clipft/tensor.hpp>
 
 #include <functional>
@@ -12,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace clipft::nn {
+namespace clipft::inline CLIPFT_BACKENDS::nn {
 
 template <Floating T>
 class Module {

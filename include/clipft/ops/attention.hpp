@@ -3,6 +3,7 @@
 // mask and the softmax applied in place on S's rows, then O = P V. Backward reuses the saved
 // probabilities P. Query, key and value may be any strided views (CLIP takes them from one fused
 // qkv projection): the kernels read them through their strides, never as contiguous copies.
+#include <clipft/backends.hpp>
 #include <clipft/backend/attention_shape.hpp>
 #include <clipft/backend/cpu/rows.hpp>
 #include <clipft/backend/cpu/simd.hpp>
@@ -18,7 +19,7 @@
 #include <clipft/backend/cuda/attention.cuh>
 #endif
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 namespace detail {
 

@@ -1,8 +1,9 @@
 #pragma once
 // Argument checks shared by the ops. Messages name the op and the shapes involved.
+#include <clipft/backends.hpp>
 #include <clipft/tensor.hpp>
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 template <typename T>
 void check_defined(const char* op, const Tensor<T>& x, const char* what = "input") {

@@ -2,9 +2,10 @@
 // 2-D convolution for patch embedding (CLIP's visual.conv1): P x P kernels at stride P, no padding,
 // so patches do not overlap. Computed as im2col (each patch one row) followed by linear, i.e. one
 // GEMM; the backward is linear's plus scattering the patch rows' gradients back to their pixels.
+#include <clipft/backends.hpp>
 #include <clipft/ops/matmul.hpp>
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 namespace detail {
 

@@ -1,10 +1,11 @@
 #pragma once
 // Inverted dropout: during training each element is zeroed with probability p and the kept ones are
 // scaled by 1 / (1 - p), so evaluation needs no rescaling.
+#include <clipft/backends.hpp>
 #include <clipft/ops/elementwise.hpp>
 #include <clipft/random.hpp>
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 // x times a mask of 0 and 1 / (1 - p) drawn from `generator` (one uniform draw per element, in
 // row-major order, on one thread so the mask is independent of the thread count). The backward

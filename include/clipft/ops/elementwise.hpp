@@ -2,6 +2,7 @@
 // Element-wise ops. Binary ops broadcast like NumPy; each unary op is one functor holding its value
 // and its derivative, both written once for scalars and SIMD batches on the CPU and for scalars in
 // CUDA kernels (backend/math.hpp); the device of the inputs picks the backend.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cpu/simd.hpp>
 #include <clipft/backend/math.hpp>
 #include <clipft/ops/checks.hpp>
@@ -14,7 +15,7 @@
 #include <clipft/backend/cuda/elementwise.cuh>
 #endif
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 template <Floating T> Tensor<T> neg(const Tensor<T>& x);
 
@@ -266,7 +267,7 @@ template <Floating T> Tensor<T> pow(const Tensor<T>& x, double exponent) { retur
 
 // Operators live in clipft itself, beside Tensor, where argument-dependent lookup finds them. A
 // scalar operand becomes a 0-d tensor on the tensor operand's device.
-namespace clipft {
+namespace clipft::inline CLIPFT_BACKENDS {
 
 template <Floating T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return ops::add(a, b); }
 template <Floating T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return ops::sub(a, b); }

@@ -2,6 +2,7 @@
 // Indexing ops: embedding lookup, concat/stack, index_select, select_positions (one position per
 // batch row: CLIP's end-of-text pooling) and argmax over ids. Gather-style forwards copy whole
 // slices; their backwards scatter-add into a zero gradient, touching only the selected slices.
+#include <clipft/backends.hpp>
 #include <clipft/ops/checks.hpp>
 
 #include <algorithm>
@@ -14,7 +15,7 @@
 #include <clipft/backend/cuda/embedding.cuh>
 #endif
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 namespace detail {
 

@@ -2,6 +2,7 @@
 // layer_norm over the last axis: (x - mean) / sqrt(var + eps) * weight + bias with the biased
 // variance, like torch.nn.functional.layer_norm. One fused row kernel forward (statistics, then
 // normalise and affine), one fused row kernel backward (dx, dweight and dbias together).
+#include <clipft/backends.hpp>
 #include <clipft/ops/reduction.hpp>
 #include <clipft/ops/rows.hpp>
 
@@ -11,7 +12,7 @@
 #include <clipft/backend/cuda/layer_norm.cuh>
 #endif
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 namespace detail {
 

@@ -2,6 +2,7 @@
 // cross_entropy over class logits with integer targets and optional class weights, like
 // torch.nn.functional.cross_entropy: one fused log-softmax row kernel forward, one fused row
 // kernel backward, no intermediate graph.
+#include <clipft/backends.hpp>
 #include <clipft/ops/elementwise.hpp>
 #include <clipft/ops/rows.hpp>
 
@@ -9,7 +10,7 @@
 #include <clipft/backend/cuda/cross_entropy.cuh>
 #endif
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 // How per-sample losses are combined. mean with class weights divides by the sum of the targets'
 // weights, as PyTorch does; an empty batch (or all-zero target weights) then gives NaN.

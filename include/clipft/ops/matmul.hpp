@@ -3,6 +3,7 @@
 // (x W^T + b with PyTorch's [out, in] weight). Every product is BLAS: operands whose matrices BLAS
 // can read in place (row-major or transposed, rows any distance apart) go to it as a transposed flag
 // and a leading dimension, never as copies; only other layouts are made contiguous first.
+#include <clipft/backends.hpp>
 #include <clipft/autocast.hpp>
 #include <clipft/backend/cpu/blas.hpp>
 #include <clipft/ops/checks.hpp>
@@ -15,7 +16,7 @@
 #include <clipft/backend/cuda/blas.hpp>
 #endif
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 namespace detail {
 

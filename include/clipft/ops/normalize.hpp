@@ -1,10 +1,11 @@
 #pragma once
 // l2_normalize: x / max(||x||_2, eps) along one axis, like torch.nn.functional.normalize; one fused
 // row kernel forward and one backward.
+#include <clipft/backends.hpp>
 #include <clipft/ops/elementwise.hpp>
 #include <clipft/ops/rows.hpp>
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 template <Floating T>
 Tensor<T> l2_normalize(const Tensor<T>& x, std::int64_t axis = -1, double eps = 1e-12) {

@@ -1,5 +1,6 @@
 #pragma once
 // Reductions over axes: sum, mean, max, and sum_to_shape (how broadcasting is undone in backward).
+#include <clipft/backends.hpp>
 #include <clipft/backend/cpu/sum.hpp>
 #include <clipft/ops/checks.hpp>
 #include <clipft/ops/indexing.hpp>
@@ -11,7 +12,7 @@
 #include <clipft/backend/cuda/reduce.cuh>
 #endif
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 template <Floating T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
 

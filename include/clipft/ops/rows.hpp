@@ -1,11 +1,12 @@
 #pragma once
 // RowsAlong: a tensor seen as contiguous rows along one axis, for the row-wise ops.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cpu/rows.hpp>
 #include <clipft/ops/checks.hpp>
 
 #include <vector>
 
-namespace clipft::ops::detail {
+namespace clipft::inline CLIPFT_BACKENDS::ops::detail {
 
 // A tensor seen as `rows` contiguous rows of `extent` elements along one axis: the axis is permuted
 // last, which costs a copy only when it is not already last (or the tensor is not contiguous).

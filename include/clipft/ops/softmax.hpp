@@ -1,5 +1,6 @@
 #pragma once
 // softmax and log_softmax along one axis, as fused row kernels (max, exp-sum, normalise).
+#include <clipft/backends.hpp>
 #include <clipft/backend/cpu/rows.hpp>
 #include <clipft/ops/rows.hpp>
 
@@ -13,7 +14,7 @@
 #include <clipft/backend/cuda/softmax.cuh>
 #endif
 
-namespace clipft::ops {
+namespace clipft::inline CLIPFT_BACKENDS::ops {
 
 namespace detail {
 

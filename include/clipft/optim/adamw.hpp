@@ -7,6 +7,7 @@
 // Moments are allocated at a parameter's first update, so parameters that never receive a
 // gradient (frozen ones) hold no optimizer memory. On a CUDA device every parameter of a step is
 // updated by one fused multi-tensor kernel launch.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cpu/simd.hpp>
 #include <clipft/backend/math.hpp>
 #include <clipft/tensor.hpp>
@@ -22,7 +23,7 @@
 #include <clipft/backend/cuda/multi_tensor.cuh>
 #endif
 
-namespace clipft::optim {
+namespace clipft::inline CLIPFT_BACKENDS::optim {
 
 template <Floating T>
 using NamedParameters = std::vector<std::pair<std::string, Tensor<T>>>;

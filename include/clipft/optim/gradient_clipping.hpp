@@ -1,12 +1,13 @@
 #pragma once
 // Clipping by the global gradient norm, like torch.nn.utils.clip_grad_norm_: when the L2 norm of all
 // gradients together exceeds max_norm, every gradient is scaled by max_norm / (norm + 1e-6).
+#include <clipft/backends.hpp>
 #include <clipft/tensor.hpp>
 
 #include <cmath>
 #include <vector>
 
-namespace clipft::optim {
+namespace clipft::inline CLIPFT_BACKENDS::optim {
 
 // Returns the norm before clipping (accumulated in double). Parameters without a gradient are skipped.
 template <Floating T>

@@ -5,6 +5,7 @@
 // again. A step whose gradients hold an infinity or NaN (the scale was too large: something
 // overflowed) is skipped and the scale backed off; after `growth_interval` clean steps in a row the
 // scale grows. bfloat16 has float's range and needs none of this.
+#include <clipft/backends.hpp>
 #include <clipft/ops/elementwise.hpp>
 #include <clipft/ops/indexing.hpp>
 #include <clipft/ops/reduction.hpp>
@@ -13,7 +14,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace clipft::optim {
+namespace clipft::inline CLIPFT_BACKENDS::optim {
 
 struct LossScalerOptions {
     double initial_scale = 65536.0; // 2^16

@@ -1,6 +1,7 @@
 #pragma once
 // Learning-rate schedules as pure functions of the optimizer step (0-based), so that resuming a run
 // needs nothing but the step count.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <cmath>
@@ -8,7 +9,7 @@
 #include <numbers>
 #include <string>
 
-namespace clipft::optim {
+namespace clipft::inline CLIPFT_BACKENDS::optim {
 
 struct LearningRateSchedule {
     enum class Kind {

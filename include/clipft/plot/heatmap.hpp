@@ -3,9 +3,10 @@
 // Figure 7): one square cell per matrix entry coloured on matplotlib's viridis scale, its value
 // written in it, row and column labels, axis labels, and a colour-scale legend with ticks. NaN
 // cells are grey and carry no value, so a missing entry cannot pass for a small one.
+#include <clipft/backends.hpp>
 #include <clipft/plot/svg.hpp>
 
-namespace clipft::plot {
+namespace clipft::inline CLIPFT_BACKENDS::plot {
 
 namespace detail {
 

@@ -3,6 +3,7 @@
 // standard library: named series in distinct colours with a legend, axis labels, and ticks at
 // "nice" values (1, 2 or 5 times a power of ten). Non-finite points are left out and break the
 // line there, so a NaN loss shows as a gap instead of corrupting the file.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/io/atomic_file.hpp>
 
@@ -18,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace clipft::plot {
+namespace clipft::inline CLIPFT_BACKENDS::plot {
 
 struct AxisRange {
     double min = 0, max = 1;

@@ -3,6 +3,7 @@
 // images and that scoring compares images with. On disk a set is a folder holding one UTF-8 file per
 // class, `<class>.txt`, one description per line; the project ships its sets in descriptions/ (see
 // the README there). Sets are found by folder path or by name in a list of folders.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/text/unicode.hpp>
 
@@ -19,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace clipft::text {
+namespace clipft::inline CLIPFT_BACKENDS::text {
 
 namespace detail {
 

@@ -20,6 +20,7 @@
 //      U+FEFF, U+FFF9..C);
 //   4. NFC normalisation.
 // (ftfy's fix_surrogates is left out: text decoded from UTF-8 never holds surrogates.)
+#include <clipft/backends.hpp>
 #include <clipft/text/html.hpp>
 #include <clipft/text/unicode.hpp>
 
@@ -34,7 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace clipft::text::ftfy {
+namespace clipft::inline CLIPFT_BACKENDS::text::ftfy {
 
 // ---------------------------------------------------------------------------------------------------
 // Charsets

@@ -4,6 +4,7 @@
 // HTML5 replacements for 0, CR, 0x80..0x9F, surrogates and values past U+10FFFF; non-characters and
 // most controls removed), and all 2231 HTML5 named references, the legacy names also without a
 // semicolon and as the longest known prefix of a longer name ("&notit;" is "¬it;").
+#include <clipft/backends.hpp>
 #include <clipft/text/html_entities.hpp>
 #include <clipft/text/unicode.hpp>
 
@@ -12,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace clipft::text {
+namespace clipft::inline CLIPFT_BACKENDS::text {
 
 // The UTF-8 value of the HTML5 named reference `name` (without the '&'; "amp;" or the legacy
 // "amp"), or nothing when HTML5 has no such name.

@@ -3,9 +3,11 @@
 // without a semicolon), exactly as Python's html.entities.html5 holds them, sorted by name (byte
 // order) for binary search; values are UTF-8 with octal escapes. Generated from Python 3.11's table:
 // regenerate rather than edit.
+#include <clipft/backends.hpp>
+
 #include <string_view>
 
-namespace clipft::text::detail {
+namespace clipft::inline CLIPFT_BACKENDS::text::detail {
 
 struct HtmlEntity {
     std::string_view name;  // without the leading '&', with the ';' where the list has it

@@ -3,6 +3,7 @@
 //   basic_clean:      ftfy.fix_text, html.unescape twice, str.strip();
 //   whitespace_clean: every run of Unicode whitespace becomes one space, then str.strip();
 //   then str.lower() (full case mapping, final sigma).
+#include <clipft/backends.hpp>
 #include <clipft/text/ftfy.hpp>
 #include <clipft/text/html.hpp>
 #include <clipft/text/unicode.hpp>
@@ -10,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace clipft::text {
+namespace clipft::inline CLIPFT_BACKENDS::text {
 
 // Python's str.strip(): leading and trailing str.isspace() characters removed.
 inline std::u32string_view strip(std::u32string_view text) {

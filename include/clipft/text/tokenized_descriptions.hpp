@@ -1,12 +1,13 @@
 #pragma once
 // The descriptions of every class, tokenized once: row first_row[c] + d of token_ids holds
 // description d of class c. Training batches and scoring both index into this table.
+#include <clipft/backends.hpp>
 #include <clipft/text/tokenizer.hpp>
 
 #include <string>
 #include <vector>
 
-namespace clipft::text {
+namespace clipft::inline CLIPFT_BACKENDS::text {
 
 struct TokenizedDescriptions {
     Tensor<std::int64_t> token_ids;           // [total, context]

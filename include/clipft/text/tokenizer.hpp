@@ -12,6 +12,7 @@
 //      longer texts are an error, or with `truncate` cut to the context with <|endoftext|> last.
 // The vocabulary comes from CLIP's bpe_simple_vocab_16e6.txt.gz (gzip, read with zlib) or from
 // HuggingFace's vocab.json + merges.txt; both give identical ids.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/io/json.hpp>
 #include <clipft/tensor.hpp>
@@ -35,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-namespace clipft::text {
+namespace clipft::inline CLIPFT_BACKENDS::text {
 
 // GPT-2's reversible byte -> character map: printable Latin-1 bytes stand for themselves, the other
 // 68 bytes (controls, space, NBSP, soft hyphen) for U+0100 onwards, so no byte is whitespace.

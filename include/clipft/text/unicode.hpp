@@ -4,6 +4,7 @@
 // the `re` and `regex` modules), Python's full case mappings, normalisation forms, and the tables of
 // single-byte charsets. Text is handled as std::u32string (one element per code point), as Python
 // strings index it; every function below has an ASCII fast path, since most text is ASCII.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <unicode/ucnv.h>
@@ -16,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-namespace clipft::text {
+namespace clipft::inline CLIPFT_BACKENDS::text {
 
 // ---------------------------------------------------------------------------------------------------
 // UTF-8

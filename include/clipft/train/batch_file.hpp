@@ -6,10 +6,11 @@
 //   groups: pixel_values [g, k, 3, R, R] + class_ids [g, k] + input_ids [C, L] (one description
 //           per class) or [C, D, L] with desc_choice [g, k] (slot (g, j) uses description
 //           desc_choice[g, j] of its class).
+#include <clipft/backends.hpp>
 #include <clipft/io/safetensors.hpp>
 #include <clipft/train/group_batch.hpp>
 
-namespace clipft::train {
+namespace clipft::inline CLIPFT_BACKENDS::train {
 
 template <Floating T>
 GroupBatch<T> read_group_batch(const io::SafetensorsFile& file) {

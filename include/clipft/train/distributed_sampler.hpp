@@ -5,9 +5,10 @@
 // the same description per class (drawn once per global batch), shards that are disjoint and together
 // the whole batch, and a state that is the global sampler's, so that a run resumes on another rank
 // count. Groups never span ranks: a rank's group contrastive loss needs no other rank's images.
+#include <clipft/backends.hpp>
 #include <clipft/train/sampler.hpp>
 
-namespace clipft::train {
+namespace clipft::inline CLIPFT_BACKENDS::train {
 
 // Items [begin, end) of a sequence shared out among ranks (groups of a batch, validation images).
 struct Shard {

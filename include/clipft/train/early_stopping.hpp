@@ -3,11 +3,12 @@
 // improved by at least 5% over 3 consecutive epochs. "Improved" compares with the loss of the last
 // epoch that counted as an improvement; the best weights are those of the lowest loss seen, even
 // when that epoch improved by less than the threshold.
+#include <clipft/backends.hpp>
 #include <clipft/io/json.hpp>
 
 #include <limits>
 
-namespace clipft::train {
+namespace clipft::inline CLIPFT_BACKENDS::train {
 
 struct EarlyStopping {
     std::int64_t patience = 3;                 // epochs without improvement before stopping; 0: never stop early

@@ -12,12 +12,13 @@
 //   last-blocks=K   in each trained tower, only the last K residual blocks and what follows them
 //   freeze-scale    logit_scale is frozen
 //   none            nothing is trained (zero-shot)
+#include <clipft/backends.hpp>
 #include <clipft/models/initialize.hpp>
 
 #include <sstream>
 #include <string>
 
-namespace clipft::train {
+namespace clipft::inline CLIPFT_BACKENDS::train {
 
 struct FreezePolicy {
     bool train_vision = true, train_text = true, train_logit_scale = true;

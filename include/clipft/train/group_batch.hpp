@@ -2,12 +2,13 @@
 // A batch of class groups as the group contrastive loss consumes it, and that loss computed by a
 // CLIP model. The text tower runs once per distinct description of the batch (two rows for the
 // binary case), however many groups use it.
+#include <clipft/backends.hpp>
 #include <clipft/loss/contrastive.hpp>
 #include <clipft/models/clip.hpp>
 
 #include <map>
 
-namespace clipft::train {
+namespace clipft::inline CLIPFT_BACKENDS::train {
 
 template <Floating T>
 struct GroupBatch {

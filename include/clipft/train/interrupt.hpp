@@ -3,9 +3,11 @@
 // update, write its checkpoint and return, so that nothing is lost and the run resumes exactly; a
 // second one ends the program at once (the last checkpoint written is still intact, since every file
 // is replaced atomically).
+#include <clipft/backends.hpp>
+
 #include <csignal>
 
-namespace clipft::train {
+namespace clipft::inline CLIPFT_BACKENDS::train {
 
 namespace detail {
 inline volatile std::sig_atomic_t& pending_signal() {

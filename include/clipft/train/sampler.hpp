@@ -4,6 +4,7 @@
 // replacement through lists reshuffled at every pass, so every image and every description is used
 // once per pass. All draws come from one seeded Generator; state() / load_state() carry the whole
 // sampler across a checkpoint.
+#include <clipft/backends.hpp>
 #include <clipft/io/json.hpp>
 #include <clipft/random.hpp>
 
@@ -11,7 +12,7 @@
 #include <numeric>
 #include <vector>
 
-namespace clipft::train {
+namespace clipft::inline CLIPFT_BACKENDS::train {
 
 // The items 0..size-1 in an order reshuffled each time it runs out.
 class ReshuffledList {

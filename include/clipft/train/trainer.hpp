@@ -19,6 +19,7 @@
 // the same global batch up to float rounding. Validation is shared out and reduced, early stopping is
 // decided on rank 0 and broadcast, and only rank 0 writes files and shows progress. Checkpoints hold
 // no rank-specific state: a run resumes on any rank count (every rank reads the checkpoint).
+#include <clipft/backends.hpp>
 #include <clipft/data/image_set.hpp>
 #include <clipft/data/prefetch.hpp>
 #include <clipft/distributed/gradient_averaging.hpp>
@@ -47,7 +48,7 @@
 #include <optional>
 #include <sstream>
 
-namespace clipft::train {
+namespace clipft::inline CLIPFT_BACKENDS::train {
 
 using data::ImageSet;
 

@@ -6,6 +6,7 @@
 //
 // Needs FFmpeg's development packages (Debian: libavformat-dev libavcodec-dev libswscale-dev
 // libavutil-dev); only this header includes them.
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 #include <clipft/image/image.hpp>
 
@@ -23,7 +24,7 @@ extern "C" {
 #include <functional>
 #include <string>
 
-namespace clipft::video {
+namespace clipft::inline CLIPFT_BACKENDS::video {
 
 namespace detail {
 

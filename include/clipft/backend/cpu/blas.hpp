@@ -1,11 +1,13 @@
 #pragma once
 // The one place clipft calls BLAS. A matrix operand is described by its pointer, whether it is read
 // transposed, and its leading dimension, so transposed views go to BLAS as flags, never as copies.
+#include <clipft/backends.hpp>
+
 #include <cblas.h>
 
 #include <cstdint>
 
-namespace clipft::backend::cpu {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
 struct MatrixOperand {
     const void* data;

@@ -2,6 +2,7 @@
 // Row kernels' building blocks: threading over rows, SIMD passes over one row (map, sum, max,
 // exp-sum), and the row tail handled as one SIMD batch so that short rows (77 tokens) pay neither
 // scalar exps nor copies. Shared by softmax, layer_norm, l2_normalize, cross_entropy and attention.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cpu/simd.hpp>
 
 #include <algorithm>
@@ -10,7 +11,7 @@
 #include <limits>
 #include <numeric>
 
-namespace clipft::backend::cpu {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
 
 

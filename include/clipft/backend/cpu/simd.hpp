@@ -1,6 +1,7 @@
 #pragma once
 // Element-wise loops over contiguous memory with xsimd: a functor written once for a generic value
 // type V runs on SIMD batches for the bulk and on scalars for the tail.
+#include <clipft/backends.hpp>
 #include <clipft/backend/threads.hpp>
 
 #include <xsimd/xsimd.hpp>
@@ -8,7 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
-namespace clipft::backend::cpu {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
 template <typename T>
 using Batch = xsimd::batch<T>;

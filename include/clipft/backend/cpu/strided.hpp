@@ -1,6 +1,7 @@
 #pragma once
 // Walks N strided operands of one shape row by row: the last axis is the contiguous-or-not inner
 // row, everything before it is the outer index. Rows are spread over the thread pool.
+#include <clipft/backends.hpp>
 #include <clipft/backend/threads.hpp>
 #include <clipft/shape.hpp>
 
@@ -9,7 +10,7 @@
 #include <type_traits>
 #include <cstdint>
 
-namespace clipft::backend::cpu {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
 // body(offsets, length, inner_strides): one row of `length` elements; offsets[k] is operand k's
 // element offset of the row start and inner_strides[k] its step along the row.

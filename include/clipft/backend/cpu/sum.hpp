@@ -2,13 +2,14 @@
 // Sums of contiguous rows and columns. Values are added in SIMD lanes of the element type over
 // blocks of a few hundred, and the block totals in double: SIMD speed, and long sums (a million
 // floats) stay accurate to about double rounding of the blocks.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cpu/simd.hpp>
 
 #include <algorithm>
 #include <mutex>
 #include <vector>
 
-namespace clipft::backend::cpu {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
 constexpr std::int64_t sum_block = 512;     // values per SIMD lane block along a row: 512 / lanes each
 constexpr std::int64_t column_block = 64;   // rows per block down a column: each value is its own lane

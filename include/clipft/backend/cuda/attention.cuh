@@ -8,10 +8,11 @@
 // Operands are [B, H, L, D] read through their strides (CLIP takes q, k, v from one fused qkv
 // projection without copies); the additive mask is read through broadcast strides (0 along
 // broadcast axes). Sums are in float (double for double).
+#include <clipft/backends.hpp>
 #include <clipft/backend/attention_shape.hpp>
 #include <clipft/backend/cuda/launch.cuh>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 template <typename T>
 struct AttentionOperand {

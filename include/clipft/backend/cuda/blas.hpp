@@ -2,12 +2,13 @@
 // Matrix products on the GPU: cublasGemmStridedBatchedEx for every product, row-major operands
 // described like the CPU's (pointer, transposed flag, leading dimension), float accumulation for
 // the 16-bit types. cuBLAS is column-major, so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/launch.cuh>
 
 #include <array>
 #include <memory>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 struct DeviceMatrix {
     const void* data;

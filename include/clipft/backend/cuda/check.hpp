@@ -5,12 +5,13 @@
 #if !defined(__CUDACC__)
 #error "clipft's CUDA backend is compiled by nvcc: build this file as CUDA (a .cu file), or leave CLIPFT_WITH_CUDA undefined"
 #endif
+#include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 inline void check_cuda(cudaError_t status, const char* call) {
     if (status != cudaSuccess)

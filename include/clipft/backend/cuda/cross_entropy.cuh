@@ -1,9 +1,10 @@
 #pragma once
 // cross_entropy rows: per-sample loss w[y] * (logsumexp(row) - row[y]) with the row's log-normaliser
 // kept for backward, and the gradient coefficient * (softmax(row) - onehot(y)).
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/reduce.cuh>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 template <typename T>
 __global__ void cross_entropy_kernel(const T* logits, const std::int64_t* labels, const T* class_weights,

@@ -2,9 +2,10 @@
 // Element-wise kernels: out = f(in...) over contiguous operands, and out = f(a, b) with NumPy
 // broadcasting over strided operands. Values are loaded into the accumulation type (float for
 // float, half and bfloat16; double for double), so one functor serves every storage type.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/launch.cuh>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 template <typename T, typename F, typename... In>
 __global__ void map_contiguous_kernel(T* out, std::int64_t count, F f, const In*... in) {

@@ -1,9 +1,10 @@
 #pragma once
 // Embedding rows: out[i] = weight[ids[i]] and its gradient, rows of the output gradient added into
 // the rows of a zeroed weight gradient (atomically: repeated ids add up).
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/launch.cuh>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 template <typename T>
 __global__ void gather_rows_kernel(const T* weight, const std::int64_t* ids, std::int64_t count, std::int64_t width,

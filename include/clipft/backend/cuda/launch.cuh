@@ -2,6 +2,7 @@
 // What every kernel of the CUDA backend shares: launch sizes, the device types behind clipft's
 // 16-bit storage types, and loads/stores that compute in the accumulation type (float for the
 // 16-bit types and float, double for double).
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/stream.hpp>
 #include <clipft/scalar_types.hpp>
 #include <clipft/shape.hpp>
@@ -13,7 +14,7 @@
 #include <cstdint>
 #include <type_traits>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 // clipft::Half and clipft::BFloat16 hold the same bits as CUDA's types, so pointers convert.
 template <typename T> struct DeviceTypeOf { using type = T; };

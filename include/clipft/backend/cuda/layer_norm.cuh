@@ -2,11 +2,12 @@
 // layer_norm over the last axis: forward (one block per row: mean, biased variance by a second
 // pass over the row, normalise and affine) and backward (dx one block per row; dweight and dbias
 // as column sums over chunks of rows, added in a fixed order).
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/reduce.cuh>
 
 #include <utility>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 template <typename T>
 __global__ void layer_norm_kernel(const T* x, const T* weight, const T* bias, std::int64_t rows, std::int64_t extent,

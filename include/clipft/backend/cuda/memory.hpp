@@ -1,6 +1,7 @@
 #pragma once
 // Device memory: one CachingAllocator per CUDA device over cudaMalloc/cudaFree (never managed
 // memory), and byte copies between host and device on the current stream.
+#include <clipft/backends.hpp>
 #include <clipft/backend/caching_allocator.hpp>
 #include <clipft/backend/cuda/stream.hpp>
 
@@ -9,7 +10,7 @@
 #include <mutex>
 #include <sstream>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 inline CachingAllocator& device_allocator(int device) {
     constexpr int most_devices = 64;

@@ -3,12 +3,13 @@
 // each tensor is cut into chunks, blocks take chunks, and each tensor brings its own update functor
 // (its own step count and weight decay). One launch instead of one per parameter keeps the few
 // hundred small tensors of a transformer from being bound by launch latency.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/memory.hpp>
 #include <clipft/backend/cuda/launch.cuh>
 
 #include <vector>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 // Three arrays updated in place (parameter and two moments) from one read-only array (gradient).
 template <typename T, typename Update>

@@ -2,10 +2,11 @@
 // Block-wide reductions and the sum kernels built on them: a row at a time (a block per row), or
 // columns (threads along the columns, blocks along chunks of rows, then the chunks' partial sums
 // added in order), always accumulating in float or double and in an order fixed by the shape.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/launch.cuh>
 #include <clipft/backend/cuda/memory.hpp>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 template <typename A>
 __device__ A warp_sum(A value) {

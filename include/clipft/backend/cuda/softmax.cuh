@@ -1,9 +1,10 @@
 #pragma once
 // softmax and log_softmax over the rows of a contiguous matrix, forward and backward: one block per
 // row, the row's maximum subtracted before exponentiating, sums in float (or double).
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/reduce.cuh>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 template <typename T, bool logarithm>
 __global__ void softmax_kernel(const T* x, std::int64_t rows, std::int64_t extent, T* y) {

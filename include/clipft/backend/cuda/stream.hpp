@@ -2,10 +2,11 @@
 // Streams: every kernel, copy and allocation of the CUDA backend goes to the calling thread's
 // current stream (the default stream until a StreamGuard selects another), and every call first
 // makes the tensor's device the current one.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/check.hpp>
 #include <clipft/device.hpp>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 // An owned, non-blocking stream on one device.
 class Stream {

@@ -1,9 +1,10 @@
 #pragma once
 // Copies between strided views on one device (with element-type conversion) and fills: what
 // Tensor's clone, contiguous, copy_, to<U>() and full need on a CUDA device.
+#include <clipft/backends.hpp>
 #include <clipft/backend/cuda/launch.cuh>
 
-namespace clipft::backend::cuda {
+namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 template <typename To, typename From>
 __global__ void strided_copy_kernel(To* destination, const From* source, StridedOffsets<2> layout, std::int64_t count) {
