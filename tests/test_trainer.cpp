@@ -3,6 +3,7 @@
 // sums the same gradients, and a resumed run (with seeded augmentation) continues bit for bit.
 #include "assertions.hpp"
 #include "fixtures.hpp"
+#include "training_data.hpp"
 
 #include <clipft/models/checkpoint.hpp>
 #include <clipft/train/trainer.hpp>
@@ -10,30 +11,10 @@
 #include <fstream>
 
 using namespace clipft;
+using testing::deepfake_descriptions;
+using testing::generated_images;
 
 namespace {
-
-// Class 0 has a brighter top half, class 1 a brighter bottom half, both under noise; item i has class i % 2.
-data::ImageSet generated_images(std::int64_t per_class, std::uint64_t seed) {
-    Generator generator(seed);
-    Tensor<float> pixels = randn<float>({2 * per_class, 3, 32, 32}, generator, 0.0, 0.5);
-    std::vector<std::int64_t> labels;
-    for (std::int64_t i = 0; i < 2 * per_class; ++i) {
-        labels.push_back(i % 2);
-        Tensor<float> half = pixels.select(0, i).narrow(1, i % 2 == 0 ? 0 : 16, 16);
-        half.copy_(half.contiguous() + 1.0f);
-    }
-    return {labels, [pixels](const std::vector<std::int64_t>& items) {
-                return ops::index_select(pixels, 0, Tensor<std::int64_t>::from_vector(items));
-            }};
-}
-
-text::TokenizedDescriptions deepfake_descriptions(bool several = true) {
-    auto tokenizer = text::Tokenizer::load(testing::fixture_path("tiny-a"));
-    std::vector<std::string> real{"The image of a person."};
-    if (several) real.push_back("A photo of a real person.");
-    return text::TokenizedDescriptions::from_texts({real, {"The image of a deepfake."}}, tokenizer);
-}
 
 train::TrainerOptions small_run(const std::filesystem::path& folder) {
     train::TrainerOptions options;
@@ -166,8 +147,44 @@ TEST_CASE("a resumed run continues bit for bit, with or without prefetching") {
     // 5 updates: the first epoch (3 updates, then validation) and 2 into the second. The resumed run
     // stops with a look-ahead batch drawn, which its checkpoint must not count as consumed.
     io::SafetensorsFile straight = run(straight_folder.path(), {5}, false);
+    SUBCASE("stopped after 2 updates and resumed") { check_same(straight, run(resumed_folder.path(), {2, 5}, false)); }
     SUBCASE("prefetching") { check_same(straight, run(prefetched_folder.path(), {5}, true)); }
     SUBCASE("prefetching, stopped after 2 updates and resumed") { check_same(straight, run(resumed_folder.path(), {2, 5}, true)); }
+}
+
+// On the CPU the products stay float32, so float16 training differs from float32 only by the loss
+// scaler, whose scales are powers of two: the loss times 2^k and the gradients divided by 2^k again
+// must give back every bit (a scaler that forgot to divide would change AdamW's steps: its epsilon
+// is not scale-free). The scale doubles after each clean step here, and a resumed run goes on from
+// the checkpointed scale.
+TEST_CASE("float16's loss scaling changes no bit of a CPU run, and its scale survives a resume") {
+    if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
+    auto run = [](const std::filesystem::path& folder, Precision precision, std::vector<std::int64_t> stops) {
+        for (std::size_t i = 0; i < stops.size(); ++i) {
+            auto model = tiny_model();
+            train::TrainerOptions options = small_run(folder);
+            options.max_steps = stops[i];
+            options.precision = precision;
+            options.loss_scaler.growth_interval = 1;
+            train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), options);
+            if (i > 0) trainer.resume(folder / "checkpoint.safetensors");
+            trainer.run();
+        }
+        return io::load_safetensors(folder / "checkpoint.safetensors");
+    };
+    testing::TemporaryDirectory float32_folder, float16_folder;
+    io::SafetensorsFile full = run(float32_folder.path(), Precision::float32, {3});
+    io::SafetensorsFile scaled = run(float16_folder.path(), Precision::float16, {1, 3});
+    REQUIRE(full.names() == scaled.names());
+    for (const std::string& name : full.names()) {
+        CAPTURE(name);
+        auto a = full.bytes(name), b = scaled.bytes(name);
+        CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+    }
+    io::Json state = io::Json::parse(scaled.metadata().at("trainer"));
+    CHECK(state.at("loss_scaler").at("scale").get<double>() == 65536.0 * 8); // 3 clean steps
+    CHECK(state.at("loss_scaler").at("skipped_steps") == 0);
+    CHECK_FALSE(io::Json::parse(full.metadata().at("trainer")).contains("loss_scaler"));
 }
 
 TEST_CASE("the trainer refuses a model with nothing to train and an empty validation set") {

@@ -2,6 +2,8 @@
 // early stopping) of a CLIP checkpoint on a dataset folder or manifest with a description set.
 // Settings come from flags, or from a JSON config file whose keys are the flag names; flags win.
 // Under mpirun every process is one rank of a data-parallel run (clipft/distributed/launch.hpp).
+// In a build with CUDA this file is compiled by nvcc (examples/CMakeLists.txt), so that --device
+// cuda trains on the GPU; include/clipft/backends.hpp keeps it apart from the CPU-only files.
 #include "options.hpp"
 
 #include <clipft/clip.hpp>
@@ -20,6 +22,18 @@ std::vector<std::string> split_names(const std::string& text) {
     for (std::string name; std::getline(in, name, ',');)
         if (!name.empty()) names.push_back(name);
     return names;
+}
+
+// --device: "cuda" alone gives each rank on a machine a GPU of its own.
+Device device_from(const Options& settings, const distributed::Communicator& ranks) {
+    Device device = Device::parse(settings.text("device"));
+#ifndef CLIPFT_WITH_CUDA
+    if (device.is_cuda())
+        throw UsageError("--device " + settings.text("device") + ": this clipft was built without CUDA (nvcc was not found "
+                         "when it was configured); install the CUDA toolkit and build again, or train with --device cpu");
+#endif
+    if (settings.text("device") == "cuda") device.index = ranks.local_rank();
+    return device;
 }
 
 optim::LearningRateSchedule schedule_from(const Options& settings) {
@@ -70,11 +84,17 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     }
     if (settings.has("per-class")) train_data = train_data.balanced(settings.integer("per-class"), seed);
 
-    // The model, with the freeze policy applied before the optimizer sees it.
+    // The model, with the freeze policy applied before the optimizer sees it, on the training device.
+    const Device device = device_from(settings, *ranks);
+    const Precision precision = parse_precision(settings.text("precision"));
+    if (precision != Precision::float32 && device.is_cpu())
+        throw UsageError("--precision " + settings.text("precision") + " applies to a GPU's products (--device cuda); "
+                         "the CPU computes in float32");
     const std::filesystem::path model_path = settings.text("model");
     auto model = models::load_clip<float>(model_path);
     Generator generator(seed);
     train::apply_freeze_policy(train::FreezePolicy::parse(settings.text("freeze")), *model, generator);
+    model->to(device);
     std::filesystem::path vocabulary = settings.has("vocab") ? std::filesystem::path(settings.text("vocab"))
                                        : std::filesystem::is_directory(model_path) ? model_path
                                                                                    : model_path.parent_path();
@@ -105,6 +125,7 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     trainer_options.output_dir = settings.text("out");
     trainer_options.progress = !settings.flag("quiet");
     trainer_options.prefetch = settings.flag("prefetch");
+    trainer_options.precision = precision;
     trainer_options.positive_class = std::int64_t(classes.size()) - 1;
     trainer_options.communicator = ranks;
 
@@ -112,13 +133,18 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
         std::fprintf(stderr, "clipft finetune: %d ranks (%s), each training on its share of the %lld groups of every batch\n",
                      ranks->size(), ranks->backend().c_str(), (long long)trainer_options.sampler.groups_per_batch);
     if (ranks->is_root())
-        std::fprintf(stderr, "clipft finetune: %zu training images (%s), %zu validation images, %zu descriptions, freeze %s\n",
+        std::fprintf(stderr, "clipft finetune: %zu training images (%s), %zu validation images, %zu descriptions, freeze %s, on %s\n",
                      train_data.size(), [&] {
                          std::string counts;
                          auto per_class = train_data.count_per_class();
                          for (std::size_t c = 0; c < classes.size(); ++c) counts += (c ? ", " : "") + std::to_string(per_class[c]) + " " + classes[c];
                          return counts;
-                     }().c_str(), validation_data.size(), descriptions.size(), settings.text("freeze").c_str());
+                     }().c_str(), validation_data.size(), descriptions.size(), settings.text("freeze").c_str(),
+                     [&] {
+                         std::ostringstream where;
+                         where << device << (device.is_cuda() ? ", " + settings.text("precision") : "");
+                         return where.str();
+                     }().c_str());
     const image::PreprocessOptions preprocess{.size = model->config.vision.image_size};
     std::optional<image::Augmentation> augmentation;
     if (settings.has("augment")) augmentation = image::Augmentation::parse(settings.text("augment"));

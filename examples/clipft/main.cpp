@@ -115,6 +115,8 @@ const std::map<std::string, Command>& commands() {
                       "  stopping:  --patience 3  --min-improvement 0.05  --scoring mean|ensemble|top-K|class-top-K\n"
                       "  run:       --seed 0  --threads N  --checkpoint-every 0  --resume  --quiet\n"
                       "             --prefetch  (decode the next batch on a background thread at idle priority)\n"
+                      "  device:    --device cpu|cuda|cuda:N  --precision float32|bfloat16|float16 (a GPU's products;\n"
+                      "             float16 with dynamic loss scaling; needs a clipft built with CUDA)\n"
                       "  ranks:     under `mpirun -np N`, N processes share every --batch (data-parallel; rank 0 writes DIR and\n"
                       "             prints)  --distributed auto|single|mpi|nccl  --collective-timeout 600 (seconds a rank waits\n"
                       "             for the others before the run stops with an error)\n"
@@ -133,6 +135,7 @@ const std::map<std::string, Command>& commands() {
                        {"min-improvement", Kind::value, "0.05"}, {"scoring", Kind::value, "mean"}, {"seed", Kind::value, "0"},
                        {"threads", Kind::value, ""}, {"checkpoint-every", Kind::value, "0"}, {"resume", Kind::flag, ""},
                        {"quiet", Kind::flag, ""}, {"augment", Kind::value, ""}, {"prefetch", Kind::flag, ""},
+                       {"device", Kind::value, "cpu"}, {"precision", Kind::value, "float32"},
                        {"distributed", Kind::value, "auto"}, {"collective-timeout", Kind::value, "600"}},
                       finetune}},
         {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},

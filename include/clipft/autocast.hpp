@@ -8,9 +8,19 @@
 #include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
+#include <string>
+
 namespace clipft::inline CLIPFT_BACKENDS {
 
 enum class Precision { float32, bfloat16, float16 };
+
+// "float32", "bfloat16" or "float16" (or fp32, bf16, fp16).
+inline Precision parse_precision(const std::string& text) {
+    if (text == "float32" || text == "fp32") return Precision::float32;
+    if (text == "bfloat16" || text == "bf16") return Precision::bfloat16;
+    if (text == "float16" || text == "fp16") return Precision::float16;
+    fail("unknown precision '", text, "'; use float32, bfloat16 or float16 (fp32, bf16, fp16)");
+}
 
 class AutocastGuard {
 public:

@@ -4,6 +4,7 @@
 #include <clipft/backends.hpp>
 
 #include <ostream>
+#include <string>
 
 namespace clipft::inline CLIPFT_BACKENDS {
 
@@ -14,6 +15,16 @@ struct Device {
 
     static constexpr Device cpu() { return {Kind::cpu, 0}; }
     static constexpr Device cuda(int index = 0) { return {Kind::cuda, index}; }
+    // "cpu", "cuda" (device 0) or "cuda:N", as PyTorch writes them.
+    static Device parse(const std::string& text) {
+        if (text == "cpu") return cpu();
+        if (text == "cuda") return cuda(0);
+        if (text.rfind("cuda:", 0) == 0 && text.size() > 5 && text.size() <= 8 &&
+            text.find_first_not_of("0123456789", 5) == std::string::npos)
+            return cuda(std::stoi(text.substr(5)));
+        fail("unknown device '", text, "'; use cpu, cuda or cuda:N (N the GPU's index)");
+    }
+
     constexpr bool is_cpu() const { return kind == Kind::cpu; }
     constexpr bool is_cuda() const { return kind == Kind::cuda; }
     friend constexpr bool operator==(Device, Device) = default;

@@ -49,7 +49,7 @@ def read_safetensors(path):
 
 if not os.path.isdir(fixtures):
     print("shared fixtures not found at", fixtures)
-    sys.exit(1 if os.environ.get("CI") == "true" else 0)
+    sys.exit(1 if os.environ.get("CI") == "true" else 77)  # 77: ctest reports the test skipped
 
 # tokenize: every fixture case, full and at context 77 with truncation
 cases = json.load(open(os.path.join(fixtures, "tokenizer_cases.json"), encoding="utf-8"))
@@ -310,6 +310,13 @@ with tempfile.TemporaryDirectory() as scratch:
     check(missing.returncode == 1 and "nodesc" in missing.stderr and "1desc" in missing.stderr,
           "an unknown description set: exit 1 listing the sets: " + missing.stderr)
     check(run("finetune", "--data", data).returncode == 2, "finetune without --model: exit 2")
+    base = ["finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "1desc", "--out", out]
+    cpu_bf16 = run(*base, "--precision", "bf16")
+    check(cpu_bf16.returncode == 2 and "--device cuda" in cpu_bf16.stderr,
+          "--precision bf16 on the CPU: exit 2, pointing to --device cuda: " + cpu_bf16.stderr[-300:])
+    for flag, value, expected in [("--device", "gpu", "unknown device 'gpu'"), ("--precision", "half", "unknown precision 'half'")]:
+        wrong = run(*base, flag, value)
+        check(wrong.returncode == 1 and expected in wrong.stderr, "%s %s: exit 1 saying %r: %s" % (flag, value, expected, wrong.stderr[-300:]))
 
 # faces: three photographs (one face each) and one video, crops + landmarks + manifest
 def png_size(path):

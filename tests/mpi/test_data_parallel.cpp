@@ -14,6 +14,7 @@
 // under 1e-6, while a wrong shard, a missed or doubled gradient, or ranks out of step would change
 // weights by the order of lr itself.
 #include "../fixtures.hpp"
+#include "../training_data.hpp"
 
 #include <clipft/distributed/mpi_communicator.hpp>
 #include <clipft/train/trainer.hpp>
@@ -27,30 +28,6 @@ namespace {
 std::shared_ptr<distributed::Communicator> world() {
     static auto communicator = std::make_shared<distributed::MpiCommunicator>(std::chrono::seconds(120));
     return communicator;
-}
-
-// Items alternate between the classes; class 1 has a brighter red channel, under noise.
-data::ImageSet two_class_images(std::int64_t per_class, std::uint64_t seed) {
-    Generator generator(seed);
-    Tensor<float> pixels = randn<float>({2 * per_class, 3, 32, 32}, generator, 0.0, 0.5);
-    std::vector<std::int64_t> labels;
-    for (std::int64_t i = 0; i < 2 * per_class; ++i) {
-        labels.push_back(i % 2);
-        if (i % 2 == 1) {
-            Tensor<float> red = pixels.select(0, i).select(0, 0);
-            red.copy_(red.contiguous() + 0.8f);
-        }
-    }
-    return {labels, [pixels](const std::vector<std::int64_t>& items) {
-                return ops::index_select(pixels, 0, Tensor<std::int64_t>::from_vector(items));
-            }, {}};
-}
-
-// Two descriptions of the real class: the per-batch description draw must agree across ranks.
-text::TokenizedDescriptions descriptions() {
-    auto tokenizer = text::Tokenizer::load(testing::fixture_path("tiny-a"));
-    return text::TokenizedDescriptions::from_texts({{"The image of a person.", "A photo of a real person."}, {"The image of a deepfake."}},
-                                                   tokenizer);
 }
 
 train::TrainerOptions run_options(const std::filesystem::path& folder, std::shared_ptr<distributed::Communicator> communicator) {
@@ -71,7 +48,8 @@ std::unique_ptr<models::CLIP<float>> tiny_model() { return models::load_clip<flo
 
 train::TrainingSummary fine_tune(models::CLIP<float>& model, const train::TrainerOptions& options,
                              const std::filesystem::path& resume_from = {}) {
-    train::Trainer trainer(model, two_class_images(12, 1), two_class_images(6, 2), descriptions(), options);
+    train::Trainer trainer(model, testing::generated_images(12, 1), testing::generated_images(6, 2),
+                           testing::deepfake_descriptions(), options);
     if (!resume_from.empty()) trainer.resume(resume_from);
     return trainer.run();
 }

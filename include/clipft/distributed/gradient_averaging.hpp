@@ -24,9 +24,12 @@ inline constexpr std::size_t default_bucket_bytes = std::size_t(25) << 20;
 template <Floating T>
 void broadcast_parameters(Communicator& communicator, const std::vector<Tensor<T>>& parameters, int root = 0) {
     if (communicator.size() == 1) return;
+    NoGradGuard no_grad;
     for (const Tensor<T>& parameter : parameters) {
         if (!parameter.is_contiguous()) fail("broadcast_parameters: a parameter of shape ", parameter.shape(), " is not contiguous");
-        communicator.broadcast_values(std::span<T>(parameter.data(), std::size_t(parameter.numel())), root);
+        Tensor<T> values = parameter.to(Device::cpu()); // the parameter itself on the CPU, a copy from a GPU
+        communicator.broadcast_values(std::span<T>(values.data(), std::size_t(values.numel())), root);
+        if (!parameter.device().is_cpu()) Tensor<T>(parameter).copy_(values);
     }
 }
 
@@ -44,10 +47,11 @@ public:
         bucket_.reserve(bucket_elements_);
         std::vector<Tensor<T>> members;
         for (auto parameter = parameters_.rbegin(); parameter != parameters_.rend(); ++parameter) {
-            if (!parameter->grad().defined()) parameter->accumulate_grad(Tensor<T>::zeros(parameter->shape()));
+            if (!parameter->grad().defined()) parameter->accumulate_grad(Tensor<T>::zeros(parameter->shape(), parameter->device()));
             Tensor<T> gradient = parameter->grad();
             if (!members.empty() && bucket_.size() + std::size_t(gradient.numel()) > bucket_elements_) flush(communicator, members);
-            bucket_.insert(bucket_.end(), gradient.data(), gradient.data() + gradient.numel());
+            Tensor<T> values = gradient.to(Device::cpu()); // GPU gradients go through the host
+            bucket_.insert(bucket_.end(), values.data(), values.data() + values.numel());
             members.push_back(gradient);
         }
         flush(communicator, members);
@@ -60,7 +64,8 @@ private:
         communicator.all_reduce_average(std::span<T>(bucket_));
         const T* mean = bucket_.data();
         for (Tensor<T>& gradient : members) {
-            std::copy_n(mean, gradient.numel(), gradient.data());
+            if (gradient.device().is_cpu()) std::copy_n(mean, gradient.numel(), gradient.data());
+            else gradient.copy_(Tensor<T>::from_vector(std::vector<T>(mean, mean + gradient.numel()), gradient.shape()));
             mean += gradient.numel();
         }
         bucket_.clear();

@@ -14,18 +14,20 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::eval {
 
-// Text embeddings [total, D] of every description of a table, in its row order.
+// Text embeddings [total, D] of every description of a table, in its row order, on the CPU (the
+// model may be on a GPU: the token ids go there).
 inline Tensor<float> encode_descriptions(const models::CLIP<float>& model, const text::TokenizedDescriptions& table,
                                          std::int64_t batch = 64) {
     NoGradGuard no_grad;
     std::vector<Tensor<float>> parts;
     std::int64_t total = table.token_ids.size(0);
     for (std::int64_t begin = 0; begin < total; begin += batch)
-        parts.push_back(model.encode_text(table.token_ids.narrow(0, begin, std::min(batch, total - begin))));
-    return ops::concat(parts, 0);
+        parts.push_back(model.encode_text(table.token_ids.narrow(0, begin, std::min(batch, total - begin)).to(model.device())));
+    return ops::concat(parts, 0).to(Device::cpu());
 }
 
-// Image embeddings [n, D] of every item of `images`, `batch` at a time.
+// Image embeddings [n, D] of every item of `images`, `batch` at a time, on the CPU (decoded on the
+// CPU, encoded where the model is).
 inline Tensor<float> encode_images(const models::CLIP<float>& model, const data::ImageSet& images, std::int64_t batch = 32,
                                    bool progress = false) {
     NoGradGuard no_grad;
@@ -36,10 +38,10 @@ inline Tensor<float> encode_images(const models::CLIP<float>& model, const data:
     for (std::int64_t begin = 0; begin < n; begin += batch) {
         std::vector<std::int64_t> items(static_cast<std::size_t>(std::min(batch, n - begin)));
         std::iota(items.begin(), items.end(), begin);
-        parts.push_back(model.encode_image(images.load(items)));
+        parts.push_back(model.encode_image(images.load(items).to(model.device())));
         bar.update(begin + std::int64_t(items.size()));
     }
-    return ops::concat(parts, 0);
+    return ops::concat(parts, 0).to(Device::cpu());
 }
 
 // Column `class_index` of class probabilities [n, C], as doubles (the score of each image).

@@ -456,8 +456,6 @@ inline void save_safetensors(const std::filesystem::path& path, const NamedTenso
         std::visit(
             [&]<typename T>(const Tensor<T>& t) {
                 if (!t.defined()) fail(file, ": tensor '", name, "' is undefined (a default-constructed Tensor)");
-                if (!t.device().is_cpu())
-                    fail(file, ": tensor '", name, "' is on ", t.device(), "; copy it to the CPU before saving");
                 entries.push_back({&name, &tensor, dtype_of<T>(), t.shape(), std::uint64_t(t.numel()) * sizeof(T)});
             },
             tensor);
@@ -497,7 +495,7 @@ inline void save_safetensors(const std::filesystem::path& path, const NamedTenso
         for (const Entry& entry : entries) {
             std::visit(
                 [&]<typename T>(const Tensor<T>& t) {
-                    Tensor<T> dense = t.detach().contiguous();
+                    Tensor<T> dense = t.detach().to(Device::cpu()).contiguous(); // one tensor at a time off a GPU
                     writer.write(dense.data(), entry.bytes);
                 },
                 *entry.tensor);

@@ -67,6 +67,12 @@ public:
         for (auto& tensor : buffers) tensor.move_to_(device);
     }
 
+    // Where the module computes: the device of its parameters (the CPU for a module without any).
+    Device device() const {
+        auto parameters = named_parameters();
+        return parameters.empty() ? Device::cpu() : parameters.front().second.device();
+    }
+
 protected:
     // Registers a parameter (it requires gradients from now on) and returns its handle.
     Tensor<T> register_parameter(const std::string& name, Tensor<T> tensor) {

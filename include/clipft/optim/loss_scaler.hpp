@@ -6,6 +6,7 @@
 // overflowed) is skipped and the scale backed off; after `growth_interval` clean steps in a row the
 // scale grows. bfloat16 has float's range and needs none of this.
 #include <clipft/backends.hpp>
+#include <clipft/io/json.hpp>
 #include <clipft/ops/elementwise.hpp>
 #include <clipft/ops/indexing.hpp>
 #include <clipft/ops/reduction.hpp>
@@ -78,6 +79,16 @@ public:
         if (finite) optimizer.step();
         update(finite);
         return finite;
+    }
+
+    // What a training checkpoint keeps, so that a resumed run scales as the uninterrupted one.
+    io::Json state() const { return {{"scale", scale_}, {"clean_steps", clean_steps_}, {"skipped_steps", skipped_steps_}}; }
+    void load_state(const io::Json& state) {
+        double scale = state.at("scale").get<double>();
+        if (!(scale > 0)) fail("DynamicLossScaler::load_state: the scale must be positive, got ", scale);
+        scale_ = scale;
+        clean_steps_ = io::json_integer(state.at("clean_steps"), "DynamicLossScaler::load_state: clean_steps");
+        skipped_steps_ = io::json_integer(state.at("skipped_steps"), "DynamicLossScaler::load_state: skipped_steps");
     }
 
 private:

@@ -19,6 +19,12 @@
 // the same global batch up to float rounding. Validation is shared out and reduced, early stopping is
 // decided on rank 0 and broadcast, and only rank 0 writes files and shows progress. Checkpoints hold
 // no rank-specific state: a run resumes on any rank count (every rank reads the checkpoint).
+//
+// On a GPU: move the model there before constructing the trainer (model.to(Device::cuda(0))). The
+// trainer trains where the model is: batches are decoded on the CPU and moved, products run in
+// TrainerOptions::precision (autocast.hpp; float16 with dynamic loss scaling), and checkpoints are
+// written from host copies, so a run resumes on either device.
+#include <clipft/autocast.hpp>
 #include <clipft/backends.hpp>
 #include <clipft/data/image_set.hpp>
 #include <clipft/data/prefetch.hpp>
@@ -29,6 +35,7 @@
 #include <clipft/models/checkpoint.hpp>
 #include <clipft/optim/adamw.hpp>
 #include <clipft/optim/gradient_clipping.hpp>
+#include <clipft/optim/loss_scaler.hpp>
 #include <clipft/optim/schedule.hpp>
 #include <clipft/plot/svg.hpp>
 #include <clipft/progress.hpp>
@@ -74,6 +81,9 @@ struct TrainerOptions {
     // Decode the next batch in the background (data/prefetch.hpp). Off by default: on 2 cores the
     // pool's two-thread decoding beat one background thread (bench/README.md, prefetching).
     bool prefetch = false;
+    // The products' precision on a GPU (on the CPU they stay float32, whatever this says).
+    Precision precision = Precision::float32;
+    optim::LossScalerOptions loss_scaler; // for float16
     std::shared_ptr<distributed::Communicator> communicator; // the ranks of a data-parallel run; null: one process
 };
 
@@ -98,6 +108,7 @@ public:
                                                    : optim::decay_groups(model.named_parameters(), options_.weight_decay),
                      options_.adamw),
           gradient_averager_(trainable_parameters()) {
+        if (options_.precision == Precision::float16) loss_scaler_.emplace(options_.loss_scaler);
         if (options_.accumulation_steps < 1) fail("Trainer: accumulation_steps must be >= 1, got ", options_.accumulation_steps);
         if (validation_.labels.empty()) fail("Trainer: the validation set is empty; give it images of every class");
         std::int64_t trainable = 0;
@@ -194,7 +205,9 @@ public:
         std::int64_t batches = options_.validation_batches > 0 ? options_.validation_batches : sampler.batches_per_epoch();
         const double share = double(sampler.shard().size()) / double(sampler.global_groups());
         double sum = 0;
-        for (std::int64_t b = 0; b < batches; ++b) sum += share * group_loss(model_, make_batch(sampler.next(), validation_)).item();
+        AutocastGuard autocast(options_.precision);
+        for (std::int64_t b = 0; b < batches; ++b)
+            sum += share * group_loss(model_, make_batch(sampler.next(), validation_).to(model_.device())).item();
         communicator_->all_reduce_sum(std::span<double>(&sum, 1));
         return sum / double(batches);
     }
@@ -210,6 +223,7 @@ public:
             for (std::int64_t& item : items) item += shard.begin;
             return validation_.load(items);
         };
+        AutocastGuard autocast(options_.precision);
         Tensor<float> probabilities = eval::class_probabilities(eval::encode_images(model_, mine), eval::encode_descriptions(model_, descriptions_),
                                                                 descriptions_.counts, model_.logit_scale.item(), options_.scoring);
         if (communicator_->size() == 1) return probabilities;
@@ -240,6 +254,7 @@ private:
             optimizer_.load_state(std::move(moments));
             sampler_.load_state(state.at("sampler"));
             early_stopping_.load_state(state.at("early_stopping"));
+            if (loss_scaler_ && state.contains("loss_scaler")) loss_scaler_->load_state(state.at("loss_scaler"));
         } catch (const Error& error) {
             fail(where, error.what());
         }
@@ -273,13 +288,14 @@ private:
     // The batch to train on now. With prefetching, the sampler draws the following batch at once and
     // it is loaded in the background; a checkpoint records the sampler as it was before that
     // look-ahead, so a resumed run draws the same batches whether or not it prefetches.
+    // The batch is moved to the model's device here, on the training thread.
     GroupBatch<float> next_training_batch() {
         GroupBatch<float> batch = next_batch_.pending() ? next_batch_.take() : make_batch(sampler_.next(), train_);
         if (options_.prefetch) {
             sampler_before_look_ahead_ = sampler_;
             next_batch_.start([this, sampled = sampler_.next()] { return make_batch(sampled, train_); });
         }
-        return batch;
+        return batch.to(model_.device());
     }
 
     void drop_look_ahead() {
@@ -298,26 +314,31 @@ private:
     // One optimizer update over accumulation_steps global batches; returns their mean loss. A rank's
     // loss is the mean over its own groups: weighted by its share of the global batch (times the rank
     // count, which the average divides out), the ranks' mean gradient is the gradient of the global
-    // batch's mean loss, equal shards or not.
+    // batch's mean loss, equal shards or not. Under float16 the loss scaler multiplies its scale
+    // into that weight, divides it out of the averaged gradients, and skips a step that overflowed.
     double train_step() {
         const double share = double(sampler_.shard().size()) / double(sampler_.global_groups());
-        const double scale = share * double(communicator_->size()) / double(options_.accumulation_steps);
+        const double scale = share * double(communicator_->size()) / double(options_.accumulation_steps) *
+                             (loss_scaler_ ? loss_scaler_->scale() : 1.0);
         double sum = 0;
         for (std::int64_t micro = 0; micro < options_.accumulation_steps; ++micro) {
+            AutocastGuard autocast(options_.precision);
             Tensor<float> loss = group_loss(model_, next_training_batch());
             sum += loss.item();
             if (scale != 1) loss = loss * float(scale);
             loss.backward();
         }
         gradient_averager_.average(*communicator_);
+        const bool finite = !loss_scaler_ || loss_scaler_->unscale(trainable_parameters());
         // The global loss, and whether any rank was asked to stop: Ctrl-C reaches the ranks at
         // different moments, and they must all stop after the same update.
         std::array<double, 2> shared = {share * sum / double(options_.accumulation_steps), double(stop_requested() != 0)};
         communicator_->all_reduce_sum(std::span<double>(shared));
         stop_agreed_ = shared[1] > 0;
         optimizer_.set_learning_rate(options_.schedule(step_));
-        if (options_.max_gradient_norm > 0) optim::clip_gradient_norm(trainable_parameters(), options_.max_gradient_norm);
-        optimizer_.step();
+        if (finite && options_.max_gradient_norm > 0) optim::clip_gradient_norm(trainable_parameters(), options_.max_gradient_norm);
+        if (finite) optimizer_.step();
+        if (loss_scaler_) loss_scaler_->update(finite);
         optimizer_.zero_grad();
         ++step_;
         return shared[0];
@@ -400,6 +421,7 @@ private:
                           {"window_steps", window_steps_}, {"seconds", seconds()},
                           {"sampler", (next_batch_.pending() ? *sampler_before_look_ahead_ : sampler_).state()}, {"early_stopping", early_stopping_.state()},
                           {"optimizer_steps", optimizer_steps}, {"history", history_}};
+        if (loss_scaler_) state["loss_scaler"] = loss_scaler_->state();
         io::save_safetensors(checkpoint_path(), tensors,
                              {{"format", "pt"}, {"config", models::openai_config_string(model_.config)}, {"trainer", state.dump()}});
         write_metrics();
@@ -462,6 +484,7 @@ private:
     DistributedGroupSampler sampler_;
     optim::AdamW<float> optimizer_;
     distributed::GradientAverager<float> gradient_averager_;
+    std::optional<optim::DynamicLossScaler> loss_scaler_; // float16 only
     EarlyStopping early_stopping_;
     std::int64_t positive_class_ = 1;
     std::int64_t step_ = 0, epoch_ = 0, batch_in_epoch_ = 0, window_steps_ = 0;
