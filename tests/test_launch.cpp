@@ -23,6 +23,18 @@ TEST_CASE("without a launcher, a run is one process") {
     CHECK(communicator->backend() == "single process");
 }
 
+// A Slurm batch script run without srun, or `mpirun -np 1`: one process, in any build.
+TEST_CASE("a launcher's single process and a Slurm allocation's task count make a run of one process") {
+    if (distributed::launched_processes() > 0) return;
+    ::setenv("SLURM_NTASKS", "8", 1);
+    CHECK(distributed::launched_processes() == 0);
+    CHECK(distributed::join_ranks()->size() == 1);
+    ::unsetenv("SLURM_NTASKS");
+    ::setenv("PMI_SIZE", "1", 1);
+    CHECK(distributed::join_ranks()->backend() == "single process");
+    ::unsetenv("PMI_SIZE");
+}
+
 TEST_CASE("one of several processes started by a launcher refuses to run alone") {
     if (distributed::launched_processes() > 0) return;
     ::setenv("PMI_SIZE", "4", 1);

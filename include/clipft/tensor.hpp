@@ -31,6 +31,13 @@ struct Storage {
     std::shared_ptr<void> owner; // keeps the memory alive: an allocation, a mapped file, ...
 };
 
+// A CUDA tensor reached code compiled without the CUDA backend (a .cpp file): says what to do.
+template <typename... Parts>
+[[noreturn]] void fail_without_cuda_backend(Parts&&... what) {
+    fail(std::forward<Parts>(what)..., ": this translation unit has no CUDA backend; compile it with nvcc in a build of "
+         "clipft that found CUDA (CLIPFT_WITH_CUDA)");
+}
+
 template <Storable T>
 Storage<T> allocate_storage(std::int64_t size, Device device) {
     if (device.is_cuda()) {
@@ -38,9 +45,7 @@ Storage<T> allocate_storage(std::int64_t size, Device device) {
         std::shared_ptr<void> owner = backend::cuda::allocate(std::size_t(size) * sizeof(T), device);
         return {static_cast<T*>(owner.get()), size, device, std::move(owner)};
 #else
-        fail("allocating ", size, " ", type_name<T>(), " elements on ", device,
-             ": this translation unit has no CUDA backend; compile it with nvcc in a build of clipft that found "
-             "CUDA (CLIPFT_WITH_CUDA)");
+        fail_without_cuda_backend("allocating ", size, " ", type_name<T>(), " elements on ", device);
 #endif
     }
     constexpr std::size_t alignment = 64; // a cache line, and an AVX-512 vector
@@ -248,6 +253,8 @@ public:
 #ifdef CLIPFT_WITH_CUDA
             backend::cuda::use_device(device());
             backend::cuda::fill(data(), strides(), shape(), value);
+#else
+            fail_without_cuda_backend("fill_ on a tensor on ", device());
 #endif
             return *this;
         }
@@ -277,7 +284,7 @@ public:
         backend::cuda::strided_copy(destination.data(), destination.strides(), source.data(), source.strides(),
                                     source.shape());
 #else
-        fail("copying a tensor on ", destination.device(), ": this translation unit has no CUDA backend");
+        fail_without_cuda_backend("copying a tensor on ", destination.device());
 #endif
     }
 
@@ -330,8 +337,7 @@ Tensor<T> Tensor<T>::to(Device target) const {
 #ifdef CLIPFT_WITH_CUDA
     backend::cuda::copy_bytes(result.data(), target, source.data(), device(), std::size_t(numel()) * sizeof(T));
 #else
-    fail("Tensor::to(", target, "): this translation unit has no CUDA backend; compile it with nvcc in a build of "
-         "clipft that found CUDA (CLIPFT_WITH_CUDA)");
+    fail_without_cuda_backend("Tensor::to(", target, ")");
 #endif
     if constexpr (Floating<T>)
         record("to", result, {*this}, [source_device = device()](const Tensor& grad) {

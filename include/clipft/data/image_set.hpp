@@ -46,20 +46,11 @@ inline ImageSet image_set(const Dataset& dataset, const image::PreprocessOptions
     if (augmentation)
         set.load_augmented = [paths, options, augmentation = *augmentation](const std::vector<std::int64_t>& items,
                                                                             const std::vector<std::uint64_t>& seeds) {
-            std::vector<image::Image> images(items.size());
-            std::vector<std::exception_ptr> errors(items.size());
-            backend::parallel_for(std::int64_t(items.size()), 1, [&](std::int64_t begin, std::int64_t end) {
-                for (std::int64_t i = begin; i < end; ++i) try {
-                        Generator generator(seeds.at(std::size_t(i)));
-                        images[std::size_t(i)] = image::augment(image::load_image(paths->at(std::size_t(items[std::size_t(i)]))),
-                                                                augmentation, generator);
-                    } catch (...) {
-                        errors[std::size_t(i)] = std::current_exception();
-                    }
+            return image::preprocess_each(std::int64_t(items.size()), options, [&](std::int64_t i) {
+                Generator generator(seeds.at(std::size_t(i)));
+                image::Image image = image::load_image(paths->at(std::size_t(items[std::size_t(i)])));
+                return image::resize_and_center_crop(image::augment(image, augmentation, generator), options.size);
             });
-            for (const std::exception_ptr& error : errors)
-                if (error) std::rethrow_exception(error);
-            return image::preprocess_batch(images, options);
         };
     return set;
 }

@@ -6,7 +6,8 @@
 //   - the background thread runs under SCHED_IDLE (Linux), so it only gets cycles that no other
 //     thread of the machine wants, and OpenBLAS's threads always win the cores; once the caller
 //     waits for the value it returns to normal priority, or other programs on a busy machine
-//     would starve it and the caller with it;
+//     would starve it and the caller with it. A process that may not return a thread from
+//     SCHED_IDLE (an unprivileged one under the default RLIMIT_NICE of 0) keeps normal priority;
 //   - it never touches the shared thread pool, which belongs to the trainer (its parallel loops run
 //     inline on the background thread);
 //   - a value the background thread has not begun when the caller asks for it is computed by the
@@ -29,6 +30,25 @@
 #endif
 
 namespace clipft::inline CLIPFT_BACKENDS::data {
+
+// Whether this process may take a thread back from SCHED_IDLE to normal priority (root,
+// CAP_SYS_NICE, or RLIMIT_NICE >= 20); asked once, of a short-lived thread.
+inline bool can_leave_idle_priority() {
+#ifdef __linux__
+    static const bool allowed = [] {
+        bool result = false;
+        std::thread([&] {
+            sched_param priority{};
+            result = pthread_setschedparam(pthread_self(), SCHED_IDLE, &priority) == 0 &&
+                     pthread_setschedparam(pthread_self(), SCHED_OTHER, &priority) == 0;
+        }).join();
+        return result;
+    }();
+    return allowed;
+#else
+    return false;
+#endif
+}
 
 template <typename T>
 class Prefetcher {
@@ -105,7 +125,8 @@ private:
             if (!wake_.wait(lock, stop, [&] { return state_ == State::queued; })) return;
             std::function<T()> job = std::move(job_);
             state_ = State::running;
-            set_priority(worker_.native_handle(), true); // under the lock: a waiting take() raises it after this
+            // Under the lock: a waiting take() raises it after this.
+            if (can_leave_idle_priority()) set_priority(worker_.native_handle(), true);
             lock.unlock();
             std::optional<T> value;
             std::exception_ptr error;

@@ -41,21 +41,22 @@ inline bool built_with_nccl() {
 #endif
 }
 
-// The number of processes the launcher started (Open MPI, MPICH/PMI and Slurm say so in the
-// environment), or 0 when no launcher started this one.
+// The number of processes the launcher started (Open MPI, MPICH/PMI and srun say so in the
+// environment), or 0 when no launcher started this one. Not SLURM_NTASKS: a batch script run
+// without srun sees its allocation's task count there.
 inline int launched_processes() {
-    for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS"})
+    for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"})
         if (const char* value = std::getenv(variable)) return std::atoi(value);
     return 0;
 }
 
-// The run's communicator. `automatic`: MPI when a launcher started this process, else a single
-// process. NCCL (GPU ranks) must be asked for: clipft's tensors live on the CPU unless the program
+// The run's communicator. `automatic`: MPI when a launcher started this process with others, else
+// a single process. NCCL (GPU ranks) must be asked for: clipft's tensors live on the CPU unless the program
 // moves them.
 inline std::unique_ptr<Communicator> join_ranks(Backend backend = Backend::automatic,
                                                 std::chrono::duration<double> timeout = default_collective_timeout) {
     const int launched = launched_processes();
-    if (backend == Backend::automatic) backend = launched > 0 ? Backend::mpi : Backend::single_process;
+    if (backend == Backend::automatic) backend = launched > 1 ? Backend::mpi : Backend::single_process;
     if (backend == Backend::single_process) {
         if (launched > 1)
             fail("this process is one of ", launched, " started by mpirun, but a single-process run was asked for; "

@@ -282,8 +282,8 @@ inline Tensor<float> preprocess(const std::filesystem::path& path, const Preproc
     return preprocess(load_image(path, load_options), options);
 }
 
-namespace detail {
-// [N, 3, S, S] from n items, each turned into its crop by `crop(i)`; items run in parallel.
+// [N, 3, S, S] from `count` items, each turned into its S x S crop by `crop(i)` (decode, augment,
+// resize: whatever an item needs); items run in parallel, and the first item's error is rethrown.
 template <typename Crop>
 Tensor<float> preprocess_each(std::int64_t count, const PreprocessOptions& options, Crop&& crop) {
     if (options.size <= 0) fail("preprocess_batch: size must be positive, got ", options.size);
@@ -292,7 +292,7 @@ Tensor<float> preprocess_each(std::int64_t count, const PreprocessOptions& optio
     std::vector<std::exception_ptr> errors(static_cast<std::size_t>(count));
     backend::parallel_for(count, 1, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) try {
-                normalize_into(crop(i), options.mean, options.std, result.data() + i * item_size);
+                detail::normalize_into(crop(i), options.mean, options.std, result.data() + i * item_size);
             } catch (...) {
                 errors[std::size_t(i)] = std::current_exception();
             }
@@ -301,11 +301,10 @@ Tensor<float> preprocess_each(std::int64_t count, const PreprocessOptions& optio
         if (error) std::rethrow_exception(error);
     return result;
 }
-} // namespace detail
 
 // Images -> [N, 3, size, size].
 inline Tensor<float> preprocess_batch(const std::vector<Image>& images, const PreprocessOptions& options = {}) {
-    return detail::preprocess_each(std::int64_t(images.size()), options, [&](std::int64_t i) {
+    return preprocess_each(std::int64_t(images.size()), options, [&](std::int64_t i) {
         return resize_and_center_crop(images[std::size_t(i)], options.size);
     });
 }
@@ -313,7 +312,7 @@ inline Tensor<float> preprocess_batch(const std::vector<Image>& images, const Pr
 // Image files -> [N, 3, size, size], decoded in parallel; the first failing file (in order) is reported.
 inline Tensor<float> preprocess_batch(const std::vector<std::filesystem::path>& paths,
                                       const PreprocessOptions& options = {}, const LoadOptions& load_options = {}) {
-    return detail::preprocess_each(std::int64_t(paths.size()), options, [&](std::int64_t i) {
+    return preprocess_each(std::int64_t(paths.size()), options, [&](std::int64_t i) {
         return resize_and_center_crop(load_image(paths[std::size_t(i)], load_options), options.size);
     });
 }

@@ -19,16 +19,6 @@ namespace clipft::inline CLIPFT_BACKENDS::io {
 
 using Json = nlohmann::json;
 
-// The whole content of a file; errors name the file and the OS reason.
-inline std::string read_file_text(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path.string(), ": cannot open for reading: ", std::strerror(errno));
-    std::ostringstream content;
-    content << in.rdbuf();
-    if (in.bad()) fail(path.string(), ": read failed: ", std::strerror(errno));
-    return content.str();
-}
-
 // The whole content of a file, refused when it holds more than `max_bytes`, the io::Limits member
 // `limit_name`: checked from the size of a regular file before reading, and while reading anything else.
 inline std::string read_file_text(const std::filesystem::path& path, std::uint64_t max_bytes, std::string_view limit_name) {
@@ -52,21 +42,23 @@ inline std::string read_file_text(const std::filesystem::path& path, std::uint64
 // `callback` is nlohmann's parser callback (e.g. to see every key, duplicates included).
 inline Json parse_json(std::string_view text, const std::string& source, std::size_t file_offset = 0,
                        const Json::parser_callback_t& callback = nullptr) {
+    // what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."; the
+    // bracketed tag means nothing to a user.
+    auto reason = [](const Json::exception& error) {
+        std::string_view text = error.what();
+        if (auto tag_end = text.find("] "); tag_end != std::string_view::npos) text.remove_prefix(tag_end + 2);
+        return text;
+    };
     try {
         return Json::parse(text, callback);
     } catch (const Json::parse_error& error) {
-        // what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."; the
-        // bracketed tag means nothing to a user. error.byte counts from 1.
-        std::string_view reason = error.what();
-        if (auto tag_end = reason.find("] "); tag_end != std::string_view::npos) reason.remove_prefix(tag_end + 2);
-        std::size_t byte = file_offset + (error.byte > 0 ? error.byte - 1 : 0);
-        fail(source, ": invalid JSON at byte ", byte, " of the file: ", reason);
+        std::size_t byte = file_offset + (error.byte > 0 ? error.byte - 1 : 0); // error.byte counts from 1
+        fail(source, ": invalid JSON at byte ", byte, " of the file: ", reason(error));
     } catch (const Json::out_of_range& error) {
         // A number beyond double's range (1e400) is reported as out of range, not as a parse error
         // (found by fuzz/fuzz_clip_config.cpp).
-        std::string_view reason = error.what();
-        if (auto tag_end = reason.find("] "); tag_end != std::string_view::npos) reason.remove_prefix(tag_end + 2);
-        fail(source, ": invalid JSON: ", reason.substr(0, 120), reason.size() > 120 ? "..." : "");
+        std::string_view text = reason(error);
+        fail(source, ": invalid JSON: ", text.substr(0, 120), text.size() > 120 ? "..." : "");
     }
 }
 

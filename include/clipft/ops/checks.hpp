@@ -28,8 +28,7 @@ Device common_device(const char* op, const Tensor<T>& first, const More&... more
         if (other != device) fail(op, ": inputs are on different devices (", device, " and ", other, "); move them to one device");
 #ifndef CLIPFT_WITH_CUDA
     if (!device.is_cpu())
-        fail(op, ": no kernel for device ", device, " in this translation unit (CPU only); compile it with nvcc in a "
-             "build of clipft that found CUDA (CLIPFT_WITH_CUDA)");
+        fail_without_cuda_backend(op, ": no kernel for device ", device);
 #endif
     return device;
 }

@@ -54,7 +54,9 @@ inline void reset_peak_memory(Device device) { device_allocator(device.index).re
 inline void empty_cache(Device device) { device_allocator(device.index).empty_cache(); }
 
 // Copies bytes between any two places (host or a CUDA device) on the current stream. Copies that
-// land on the host wait for the stream, so the host may read the result at once.
+// land on the host wait for the stream, so the host may read the result at once. Copies from the
+// host do not: cudaMemcpyAsync stages a pageable source before it returns, so the caller may free
+// or overwrite it at once.
 inline void copy_bytes(void* destination, Device destination_device, const void* source, Device source_device,
                        std::size_t bytes) {
     if (bytes == 0) return;
@@ -67,7 +69,7 @@ inline void copy_bytes(void* destination, Device destination_device, const void*
                                               current_stream()));
     else
         CLIPFT_CUDA_CHECK(cudaMemcpyAsync(destination, source, bytes, kind, current_stream()));
-    if (destination_device.is_cpu() || source_device.is_cpu()) synchronize(); // pageable host memory
+    if (destination_device.is_cpu()) synchronize();
 }
 
 } // namespace clipft::backend::cuda

@@ -53,13 +53,17 @@ private:
     cudaStream_t previous_;
 };
 
+// Asked of the driver once: every op checks its device against it.
 inline int device_count() {
-    int count = 0;
-    // No driver or no device both mean "no CUDA device here", which callers test for.
-    if (cudaGetDeviceCount(&count) != cudaSuccess) {
-        cudaGetLastError();
-        return 0;
-    }
+    static const int count = [] {
+        int count = 0;
+        // No driver or no device both mean "no CUDA device here", which callers test for.
+        if (cudaGetDeviceCount(&count) != cudaSuccess) {
+            cudaGetLastError();
+            return 0;
+        }
+        return count;
+    }();
     return count;
 }
 
