@@ -12,7 +12,7 @@ using namespace clipft;
 namespace {
 
 void resume(const std::filesystem::path& checkpoint) {
-    static models::CLIP<float> model(fuzz::tiny_config());
+    static models::CLIP<float> model(testing::tiny_config());
     train::Trainer trainer = fuzz::tiny_trainer(model, fuzz::scratch_folder() / "run");
     trainer.resume(checkpoint);
 }

@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <iterator>
 
 using namespace clipft;
 namespace fs = std::filesystem;
@@ -22,7 +23,10 @@ void write_seed(const std::string& target, const std::string& name, std::string_
     out << prefix << bytes;
 }
 
-std::string read_bytes(const fs::path& path) { return io::read_file_text(path); }
+std::string read_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 void safetensors_seeds(const fs::path& scratch) {
     Generator generator(1);
@@ -44,7 +48,7 @@ void safetensors_seeds(const fs::path& scratch) {
 }
 
 void config_seeds() {
-    models::CLIPConfig config = fuzz::tiny_config();
+    models::CLIPConfig config = testing::tiny_config();
     write_seed("clip_config", "tiny_openai", "", models::openai_config_string(config));
     write_seed("clip_config", "tiny_huggingface", "", models::huggingface_config_json(config).dump(1));
     write_seed("clip_config", "b32_openai", "", models::openai_config_string(models::CLIPConfig::preset("ViT-B/32")));
@@ -89,7 +93,7 @@ void manifest_seeds() {
 }
 
 void checkpoint_seeds(const fs::path& scratch) {
-    models::CLIP<float> model(fuzz::tiny_config());
+    models::CLIP<float> model(testing::tiny_config());
     Generator generator(2);
     {
         NoGradGuard no_grad;

@@ -1,18 +1,11 @@
 #pragma once
 // The tiny model and trainer that fuzz_checkpoint resumes and make_seeds trains for one update, so
 // that the seed checkpoint fits the trainer the fuzzer feeds it to.
+#include "../tests/tiny_config.hpp"
+
 #include <clipft/train/trainer.hpp>
 
 namespace clipft::fuzz {
-
-inline models::CLIPConfig tiny_config() {
-    models::CLIPConfig config;
-    config.embed_dim = 4;
-    config.vision = {.image_size = 4, .patch_size = 2, .width = 4, .layers = 1, .heads = 1, .mlp_width = 16};
-    config.text = {.context_length = 4, .vocab_size = 8, .width = 4, .layers = 1, .heads = 1, .mlp_width = 16};
-    config.text.end_of_text_id = 7;
-    return config;
-}
 
 // A trainer of `model` on four black images of two classes, writing to `output_dir`.
 inline train::Trainer tiny_trainer(models::CLIP<float>& model, const std::filesystem::path& output_dir) {

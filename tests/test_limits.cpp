@@ -3,6 +3,7 @@
 // allowed, and defaults that admit the real OpenAI models.
 #include "assertions.hpp"
 #include "fixtures.hpp"
+#include "tiny_config.hpp"
 
 #include <clipft/io/csv.hpp>
 #include <clipft/io/limits.hpp>
@@ -43,16 +44,6 @@ std::string gzip(const std::string& text) {
     return out;
 }
 
-// A CLIP small enough to build in a test.
-models::CLIPConfig tiny_config() {
-    models::CLIPConfig config;
-    config.embed_dim = 4;
-    config.vision = {.image_size = 4, .patch_size = 2, .width = 4, .layers = 1, .heads = 1, .mlp_width = 16};
-    config.text = {.context_length = 4, .vocab_size = 8, .width = 4, .layers = 1, .heads = 1, .mlp_width = 16};
-    config.text.end_of_text_id = 7;
-    return config;
-}
-
 const std::string raise_hint = "; if the file is trusted, raise it with CLIPFT_LIMITS=";
 
 } // namespace
@@ -88,9 +79,9 @@ TEST_CASE("limits: the defaults admit OpenAI's released models, whose sizes para
     CHECK(std::uint64_t(6000) * 4000 < limits.max_image_pixels);              // a 24-megapixel photograph
 
     std::uint64_t numel = 0;
-    models::CLIP<float> tiny(tiny_config());
+    models::CLIP<float> tiny(testing::tiny_config());
     for (const auto& [name, parameter] : tiny.named_parameters()) numel += std::uint64_t(parameter.numel());
-    CHECK(tiny_config().parameter_count() == numel);
+    CHECK(testing::tiny_config().parameter_count() == numel);
 }
 
 TEST_CASE("limits: JSON and CSV readers refuse files beyond their limits, naming file and limit") {
@@ -171,7 +162,7 @@ TEST_CASE("limits: NaN or infinite weights are refused by default, or reported, 
     testing::TemporaryDirectory directory;
     const auto path = directory / "nan.safetensors";
     {
-        models::CLIP<float> model(tiny_config());
+        models::CLIP<float> model(testing::tiny_config());
         NoGradGuard no_grad;
         Tensor<float> projection = model.text.text_projection;
         projection.data()[1] = NAN;

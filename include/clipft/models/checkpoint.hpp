@@ -72,23 +72,21 @@ inline CLIPConfig config_from_json(const io::Json& json, const std::string& sour
         if (json.contains("vision_config") && json.contains("text_config")) {
             const io::Json& vision = json.at("vision_config");
             const io::Json& text = json.at("text_config");
+            auto read_transformer = [&](const io::Json& tower, auto& shape) { // the fields both towers share
+                shape.width = required_integer(tower, "hidden_size", source);
+                shape.layers = required_integer(tower, "num_hidden_layers", source);
+                shape.heads = required_integer(tower, "num_attention_heads", source);
+                shape.mlp_width = required_integer(tower, "intermediate_size", source);
+                shape.activation = nn::activation_from_name(value_or<std::string>(tower, "hidden_act", "quick_gelu"));
+                shape.layer_norm_eps = value_or(tower, "layer_norm_eps", 1e-5);
+            };
             config.embed_dim = required_integer(json, "projection_dim", source);
             config.vision.image_size = required_integer(vision, "image_size", source);
             config.vision.patch_size = required_integer(vision, "patch_size", source);
-            config.vision.width = required_integer(vision, "hidden_size", source);
-            config.vision.layers = required_integer(vision, "num_hidden_layers", source);
-            config.vision.heads = required_integer(vision, "num_attention_heads", source);
-            config.vision.mlp_width = required_integer(vision, "intermediate_size", source);
-            config.vision.activation = nn::activation_from_name(value_or<std::string>(vision, "hidden_act", "quick_gelu"));
-            config.vision.layer_norm_eps = value_or(vision, "layer_norm_eps", 1e-5);
+            read_transformer(vision, config.vision);
             config.text.vocab_size = required_integer(text, "vocab_size", source);
             config.text.context_length = required_integer(text, "max_position_embeddings", source);
-            config.text.width = required_integer(text, "hidden_size", source);
-            config.text.layers = required_integer(text, "num_hidden_layers", source);
-            config.text.heads = required_integer(text, "num_attention_heads", source);
-            config.text.mlp_width = required_integer(text, "intermediate_size", source);
-            config.text.activation = nn::activation_from_name(value_or<std::string>(text, "hidden_act", "quick_gelu"));
-            config.text.layer_norm_eps = value_or(text, "layer_norm_eps", 1e-5);
+            read_transformer(text, config.text);
             // Published openai/clip-* configs carry the legacy eos id 2, meaning "pool at argmax",
             // which for CLIP-tokenized text is the first 49407 as well.
             std::int64_t eos = integer_or(text, "eos_token_id", 49407, source);

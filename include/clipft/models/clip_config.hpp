@@ -53,19 +53,19 @@ struct CLIPConfig {
         auto at_least = [](const char* what, std::int64_t value, std::int64_t least) {
             if (value < least) fail("CLIP config: ", what, " must be at least ", least, ", got ", value);
         };
+        auto check_transformer = [&](const std::string& tower, const auto& shape) { // the fields both towers share
+            at_least((tower + ".width").c_str(), shape.width, 1);
+            at_least((tower + ".layers").c_str(), shape.layers, 0);
+            at_least((tower + ".heads").c_str(), shape.heads, 1);
+            at_least((tower + ".mlp_width").c_str(), shape.mlp_width, 1);
+        };
         at_least("embed_dim", embed_dim, 1);
         at_least("vision.image_size", vision.image_size, 1);
         at_least("vision.patch_size", vision.patch_size, 1);
-        at_least("vision.width", vision.width, 1);
-        at_least("vision.layers", vision.layers, 0);
-        at_least("vision.heads", vision.heads, 1);
-        at_least("vision.mlp_width", vision.mlp_width, 1);
+        check_transformer("vision", vision);
         at_least("text.vocab_size", text.vocab_size, 1);
-        at_least("text.width", text.width, 1);
-        at_least("text.layers", text.layers, 0);
-        at_least("text.heads", text.heads, 1);
-        at_least("text.mlp_width", text.mlp_width, 1);
         at_least("text.context_length", text.context_length, 1);
+        check_transformer("text", text);
         for (double eps : {vision.layer_norm_eps, text.layer_norm_eps})
             if (!(eps > 0 && eps < 1)) fail("CLIP config: layer_norm_eps must lie in (0, 1), got ", eps);
         if (vision.image_size % vision.patch_size != 0)
