@@ -13,20 +13,9 @@
 using namespace clipft;
 using testing::deepfake_descriptions;
 using testing::generated_images;
+using testing::small_run;
 
 namespace {
-
-train::TrainerOptions small_run(const std::filesystem::path& folder) {
-    train::TrainerOptions options;
-    options.sampler = {.k = 2, .groups_per_batch = 4, .seed = 5};
-    options.batches_per_epoch = 4;
-    options.max_epochs = 3;
-    options.schedule = optim::LearningRateSchedule::constant_rate(1e-3);
-    options.log_every = 2;
-    options.output_dir = folder;
-    options.progress = false;
-    return options;
-}
 
 std::unique_ptr<models::CLIP<float>> tiny_model() { return models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors")); }
 

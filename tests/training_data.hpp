@@ -1,6 +1,6 @@
 #pragma once
-// Data for training tests on the tiny-a reference model: generated images of two classes a model
-// can learn to tell apart, and deepfake descriptions tokenized with tiny-a's vocabulary.
+// Training tests on the tiny-a reference model: generated images of two classes a model can learn
+// to tell apart, deepfake descriptions tokenized with tiny-a's vocabulary, and a short run.
 #include "fixtures.hpp"
 
 #include <clipft/data/image_set.hpp>
@@ -8,6 +8,7 @@
 #include <clipft/ops/indexing.hpp>
 #include <clipft/random.hpp>
 #include <clipft/text/tokenized_descriptions.hpp>
+#include <clipft/train/trainer.hpp>
 
 namespace clipft::testing {
 
@@ -32,6 +33,19 @@ inline text::TokenizedDescriptions deepfake_descriptions(bool several = true) {
     std::vector<std::string> real{"The image of a person."};
     if (several) real.push_back("A photo of a real person.");
     return text::TokenizedDescriptions::from_texts({real, {"The image of a deepfake."}}, tokenizer);
+}
+
+// 3 epochs of 4 updates on batches of 4 groups of 2, at a constant learning rate, writing to `folder`.
+inline train::TrainerOptions small_run(const std::filesystem::path& folder) {
+    train::TrainerOptions options;
+    options.sampler = {.k = 2, .groups_per_batch = 4, .seed = 5};
+    options.batches_per_epoch = 4;
+    options.max_epochs = 3;
+    options.schedule = optim::LearningRateSchedule::constant_rate(1e-3);
+    options.log_every = 2;
+    options.output_dir = folder;
+    options.progress = false;
+    return options;
 }
 
 } // namespace clipft::testing

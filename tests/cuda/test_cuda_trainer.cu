@@ -15,15 +15,11 @@ using namespace clipft::testing;
 namespace {
 
 train::TrainerOptions short_run(const std::filesystem::path& folder, Precision precision = Precision::float32) {
-    train::TrainerOptions options;
-    options.sampler = {.k = 2, .groups_per_batch = 4, .seed = 5};
-    options.batches_per_epoch = 4;
+    train::TrainerOptions options = small_run(folder);
     options.max_epochs = 2;
-    options.schedule = optim::LearningRateSchedule::constant_rate(1e-3);
     options.max_gradient_norm = 1.0;
+    options.early_stopping.patience = 0; // every run goes its full length
     options.precision = precision;
-    options.output_dir = folder;
-    options.progress = false;
     return options;
 }
 
