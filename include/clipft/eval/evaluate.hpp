@@ -20,9 +20,10 @@ inline Tensor<float> encode_descriptions(const models::CLIP<float>& model, const
                                          std::int64_t batch = 64) {
     NoGradGuard no_grad;
     std::vector<Tensor<float>> parts;
+    const Device device = model.device();
     std::int64_t total = table.token_ids.size(0);
     for (std::int64_t begin = 0; begin < total; begin += batch)
-        parts.push_back(model.encode_text(table.token_ids.narrow(0, begin, std::min(batch, total - begin)).to(model.device())));
+        parts.push_back(model.encode_text(table.token_ids.narrow(0, begin, std::min(batch, total - begin)).to(device)));
     return ops::concat(parts, 0).to(Device::cpu());
 }
 
@@ -35,10 +36,11 @@ inline Tensor<float> encode_images(const models::CLIP<float>& model, const data:
     if (n == 0) fail("encode_images: the image set is empty");
     ProgressBar bar("encoding images", n, "img", progress);
     std::vector<Tensor<float>> parts;
+    const Device device = model.device();
     for (std::int64_t begin = 0; begin < n; begin += batch) {
         std::vector<std::int64_t> items(static_cast<std::size_t>(std::min(batch, n - begin)));
         std::iota(items.begin(), items.end(), begin);
-        parts.push_back(model.encode_image(images.load(items).to(model.device())));
+        parts.push_back(model.encode_image(images.load(items).to(device)));
         bar.update(begin + std::int64_t(items.size()));
     }
     return ops::concat(parts, 0).to(Device::cpu());

@@ -206,8 +206,8 @@ public:
         const double share = double(sampler.shard().size()) / double(sampler.global_groups());
         double sum = 0;
         AutocastGuard autocast(options_.precision);
-        for (std::int64_t b = 0; b < batches; ++b)
-            sum += share * group_loss(model_, make_batch(sampler.next(), validation_).to(model_.device())).item();
+        const Device device = model_.device();
+        for (std::int64_t b = 0; b < batches; ++b) sum += share * group_loss(model_, make_batch(sampler.next(), validation_).to(device)).item();
         communicator_->all_reduce_sum(std::span<double>(&sum, 1));
         return sum / double(batches);
     }
@@ -285,23 +285,24 @@ private:
                                 class_ids, descriptions_.token_ids, rows);
     }
 
-    // The batch to train on now. With prefetching, the sampler draws the following batch at once and
-    // it is loaded in the background; a checkpoint records the sampler as it was before that
-    // look-ahead, so a resumed run draws the same batches whether or not it prefetches.
-    // The batch is moved to the model's device here, on the training thread.
+    // The batch to train on now, moved to the model's device here, on the training thread. sampler_
+    // draws every batch as it is trained on, so a checkpoint records exactly the batches consumed;
+    // with prefetching, look_ahead_ (copied from it once) stays one draw ahead and picks the batch
+    // loaded in the background, the one sampler_ draws next. A resumed run thus draws the same
+    // batches whether or not it prefetches.
     GroupBatch<float> next_training_batch() {
-        GroupBatch<float> batch = next_batch_.pending() ? next_batch_.take() : make_batch(sampler_.next(), train_);
+        SampledBatch sampled = sampler_.next();
+        GroupBatch<float> batch = next_batch_.pending() ? next_batch_.take() : make_batch(sampled, train_);
         if (options_.prefetch) {
-            sampler_before_look_ahead_ = sampler_;
-            next_batch_.start([this, sampled = sampler_.next()] { return make_batch(sampled, train_); });
+            if (!look_ahead_) look_ahead_ = sampler_;
+            next_batch_.start([this, following = look_ahead_->next()] { return make_batch(following, train_); });
         }
         return batch.to(model_.device());
     }
 
     void drop_look_ahead() {
-        if (!next_batch_.pending()) return;
         next_batch_.cancel();
-        sampler_ = *sampler_before_look_ahead_;
+        look_ahead_.reset();
     }
 
     std::vector<Tensor<float>> trainable_parameters() const {
@@ -419,7 +420,7 @@ private:
         io::Json state = {{"step", step_}, {"epoch", epoch_}, {"batch_in_epoch", batch_in_epoch_},
                           {"epoch_loss_sum", epoch_loss_sum_}, {"window_loss_sum", window_loss_sum_},
                           {"window_steps", window_steps_}, {"seconds", seconds()},
-                          {"sampler", (next_batch_.pending() ? *sampler_before_look_ahead_ : sampler_).state()}, {"early_stopping", early_stopping_.state()},
+                          {"sampler", sampler_.state()}, {"early_stopping", early_stopping_.state()},
                           {"optimizer_steps", optimizer_steps}, {"history", history_}};
         if (loss_scaler_) state["loss_scaler"] = loss_scaler_->state();
         io::save_safetensors(checkpoint_path(), tensors,
@@ -492,7 +493,7 @@ private:
     std::vector<io::Json> history_;
     std::chrono::steady_clock::time_point run_started_ = std::chrono::steady_clock::now();
     bool stop_agreed_ = false; // some rank was asked to stop (train_step)
-    std::optional<DistributedGroupSampler> sampler_before_look_ahead_;
+    std::optional<DistributedGroupSampler> look_ahead_; // with prefetching: sampler_ one draw ahead
     data::Prefetcher<GroupBatch<float>> next_batch_; // last: its job reads the members above
 };
 
