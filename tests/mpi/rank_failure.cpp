@@ -7,6 +7,8 @@
 #include <clipft/train/trainer.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <thread>
 
 using namespace clipft;
@@ -19,9 +21,13 @@ int main(int argc, char** argv) {
     }
     const std::filesystem::path fixture = std::filesystem::path(CLIPFT_SHARED_DIR) / "fixtures/tiny-a";
     auto world = std::make_shared<distributed::MpiCommunicator>(std::chrono::seconds(5));
-    if (!std::filesystem::exists(fixture)) {
-        std::fprintf(stderr, "%s is missing (set CLIPFT_SHARED_DIR when configuring)\n", fixture.c_str());
-        world->abort(1);
+    if (!std::filesystem::exists(fixture)) { // CI must never pass by skipping; elsewhere ctest reports a skip
+        const char* ci = std::getenv("CI");
+        const bool required = ci && std::string(ci) == "true";
+        std::fprintf(stderr, "%s%s is missing (set CLIPFT_SHARED_DIR when configuring)\n", required ? "" : "skipped: ",
+                     fixture.c_str());
+        if (required) world->abort(1);
+        return 0;
     }
     backend::set_num_threads(1);
     try {
