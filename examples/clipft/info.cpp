@@ -10,7 +10,7 @@ extern "C" char* openblas_get_corename(void);
 namespace clipft::cli {
 
 int info(const Options&) {
-    std::cout << "{\"version\": \"0.1.0\", \"threads\": " << clipft::num_threads() << ", \"blas_core\": \""
+    std::cout << "{\"version\": \"" CLIPFT_VERSION_STRING "\", \"threads\": " << clipft::num_threads() << ", \"blas_core\": \""
               << openblas_get_corename() << "\"}\n";
     return 0;
 }

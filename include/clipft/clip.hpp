@@ -33,6 +33,7 @@
 #include <clipft/train/batch_file.hpp>
 #include <clipft/train/freeze.hpp>
 #include <clipft/train/trainer.hpp>
+#include <clipft/version.hpp>
 
 namespace clipft::inline CLIPFT_BACKENDS {
 using namespace ops;
