@@ -45,9 +45,9 @@ inline Json parse_json(std::string_view text, const std::string& source, std::si
     // what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."; the
     // bracketed tag means nothing to a user.
     auto reason = [](const Json::exception& error) {
-        std::string_view text = error.what();
-        if (auto tag_end = text.find("] "); tag_end != std::string_view::npos) text.remove_prefix(tag_end + 2);
-        return text;
+        std::string_view message = error.what();
+        if (auto tag_end = message.find("] "); tag_end != std::string_view::npos) message.remove_prefix(tag_end + 2);
+        return message;
     };
     try {
         return Json::parse(text, callback);
@@ -57,8 +57,8 @@ inline Json parse_json(std::string_view text, const std::string& source, std::si
     } catch (const Json::out_of_range& error) {
         // A number beyond double's range (1e400) is reported as out of range, not as a parse error
         // (found by fuzz/fuzz_clip_config.cpp).
-        std::string_view text = reason(error);
-        fail(source, ": invalid JSON: ", text.substr(0, 120), text.size() > 120 ? "..." : "");
+        std::string_view message = reason(error);
+        fail(source, ": invalid JSON: ", message.substr(0, 120), message.size() > 120 ? "..." : "");
     }
 }
 

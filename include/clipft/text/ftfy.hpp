@@ -374,7 +374,8 @@ inline std::uint16_t categories_of(char32_t c) {
     static const std::vector<std::uint16_t> dense = [] {
         std::vector<std::uint16_t> table(dense_limit, 0);
         for (const CategoryRange& range : category_ranges)
-            for (char32_t c = range.first; c <= range.last && c < dense_limit; ++c) table[c] |= range.categories;
+            for (char32_t code = range.first; code <= range.last && code < dense_limit; ++code)
+                table[code] |= range.categories;
         return table;
     }();
     if (c < dense_limit) return dense[c];
