@@ -4,6 +4,7 @@
 #include <clipft/backends.hpp>
 #include <clipft/autograd.hpp>
 #include <clipft/backend/cpu/strided.hpp>
+#include <clipft/backend/cuda.hpp>
 #include <clipft/device.hpp>
 #include <clipft/error.hpp>
 #include <clipft/scalar_types.hpp>
@@ -16,10 +17,6 @@
 #include <numeric>
 #include <vector>
 
-#ifdef CLIPFT_WITH_CUDA
-#include <clipft/backend/cuda/memory.hpp>
-#include <clipft/backend/cuda/strided.cuh>
-#endif
 
 namespace clipft::inline CLIPFT_BACKENDS {
 
@@ -31,22 +28,11 @@ struct Storage {
     std::shared_ptr<void> owner; // keeps the memory alive: an allocation, a mapped file, ...
 };
 
-// A CUDA tensor reached code compiled without the CUDA backend (a .cpp file): says what to do.
-template <typename... Parts>
-[[noreturn]] void fail_without_cuda_backend(Parts&&... what) {
-    fail(std::forward<Parts>(what)..., ": this translation unit has no CUDA backend; compile it with nvcc in a build of "
-         "clipft that found CUDA (CLIPFT_WITH_CUDA)");
-}
-
 template <Storable T>
 Storage<T> allocate_storage(std::int64_t size, Device device) {
     if (device.is_cuda()) {
-#ifdef CLIPFT_WITH_CUDA
         std::shared_ptr<void> owner = backend::cuda::allocate(std::size_t(size) * sizeof(T), device);
         return {static_cast<T*>(owner.get()), size, device, std::move(owner)};
-#else
-        fail_without_cuda_backend("allocating ", size, " ", type_name<T>(), " elements on ", device);
-#endif
     }
     constexpr std::size_t alignment = 64; // a cache line, and an AVX-512 vector
     std::size_t bytes = std::max<std::size_t>(alignment, (std::size_t(size) * sizeof(T) + alignment - 1) / alignment * alignment);
@@ -250,12 +236,8 @@ public:
     Tensor& fill_(T value) {
         check_writable("fill_");
         if (device().is_cuda()) {
-#ifdef CLIPFT_WITH_CUDA
             backend::cuda::use_device(device());
             backend::cuda::fill(data(), strides(), shape(), value);
-#else
-            fail_without_cuda_backend("fill_ on a tensor on ", device());
-#endif
             return *this;
         }
         backend::cpu::for_each_row<1>(shape(), {&strides()}, [&](auto offsets, std::int64_t length, auto step) {
@@ -279,13 +261,9 @@ public:
                                        source.shape(), [](From value) { return convert_scalar<To>(value); });
             return;
         }
-#ifdef CLIPFT_WITH_CUDA
         backend::cuda::use_device(destination.device());
         backend::cuda::strided_copy(destination.data(), destination.strides(), source.data(), source.strides(),
                                     source.shape());
-#else
-        fail_without_cuda_backend("copying a tensor on ", destination.device());
-#endif
     }
 
 private:
@@ -334,11 +312,7 @@ Tensor<T> Tensor<T>::to(Device target) const {
     if (target == device()) return *this;
     Tensor source = contiguous().detach();
     Tensor result = empty(shape(), target);
-#ifdef CLIPFT_WITH_CUDA
     backend::cuda::copy_bytes(result.data(), target, source.data(), device(), std::size_t(numel()) * sizeof(T));
-#else
-    fail_without_cuda_backend("Tensor::to(", target, ")");
-#endif
     if constexpr (Floating<T>)
         record("to", result, {*this}, [source_device = device()](const Tensor& grad) {
             return std::vector<Tensor>{grad.to(source_device)};
@@ -491,3 +465,7 @@ Tensor<T> Tensor<T>::flatten(std::int64_t start_axis, std::int64_t end_axis) con
 }
 
 } // namespace clipft
+
+// The ops that autograd calls back (accumulating gradients, reducing broadcast ones), declared
+// above and defined there: including them here lets a program that includes only this header link.
+#include <clipft/ops/elementwise.hpp>

@@ -1,7 +1,12 @@
 #pragma once
 // Argument checks shared by the ops. Messages name the op and the shapes involved.
 #include <clipft/backends.hpp>
-#include <clipft/tensor.hpp>
+#include <clipft/autograd.hpp>
+#include <clipft/backend/cuda.hpp>
+#include <clipft/device.hpp>
+#include <clipft/error.hpp>
+
+#include <initializer_list>
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
@@ -18,7 +23,7 @@ void check_rank(const char* op, const Tensor<T>& x, std::int64_t rank, const cha
 
 // The device dispatch point of the ops with a CUDA kernel: the one device of all inputs, on which
 // the op then runs. CUDA devices are accepted only in translation units built with the CUDA
-// backend (nvcc, CLIPFT_WITH_CUDA); elsewhere a CUDA tensor is a clear error rather than a crash.
+// backend (backend/cuda.hpp); elsewhere a CUDA tensor is a clear error rather than a crash.
 template <typename T, typename... More>
 Device common_device(const char* op, const Tensor<T>& first, const More&... more) {
     check_defined(op, first);
@@ -26,10 +31,7 @@ Device common_device(const char* op, const Tensor<T>& first, const More&... more
     Device device = first.device();
     for (Device other : std::initializer_list<Device>{more.device()...})
         if (other != device) fail(op, ": inputs are on different devices (", device, " and ", other, "); move them to one device");
-#ifndef CLIPFT_WITH_CUDA
-    if (!device.is_cpu())
-        fail_without_cuda_backend(op, ": no kernel for device ", device);
-#endif
+    if (!device.is_cpu() && !backend::cuda::available) fail_without_cuda_backend(op, ": no kernel for device ", device);
     return device;
 }
 
@@ -47,3 +49,7 @@ Tensor<T> dense(const Tensor<T>& x) {
 }
 
 } // namespace clipft::ops
+
+// Last: tensor.hpp ends by including the ops that autograd calls back (ops/elementwise.hpp), which
+// need the checks above, whichever of the two headers a program includes first.
+#include <clipft/tensor.hpp>

@@ -3,6 +3,7 @@
 // and its derivative, both written once for scalars and SIMD batches on the CPU and for scalars in
 // CUDA kernels (backend/math.hpp); the device of the inputs picks the backend.
 #include <clipft/backends.hpp>
+#include <clipft/backend/cuda.hpp>
 #include <clipft/backend/cpu/simd.hpp>
 #include <clipft/backend/math.hpp>
 #include <clipft/ops/checks.hpp>
@@ -10,10 +11,6 @@
 
 #include <cmath>
 #include <numbers>
-
-#ifdef CLIPFT_WITH_CUDA
-#include <clipft/backend/cuda/elementwise.cuh>
-#endif
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
@@ -34,9 +31,7 @@ Shape broadcast_strides(const Tensor<T>& x, const Shape& target) {
 // out[i] = f(in[i]...) over n contiguous elements on `device`; f is a CLIPFT_HOST_DEVICE functor.
 template <typename T, typename F, typename... In>
 void map_contiguous(Device device, T* out, std::int64_t n, F f, const In*... in) {
-#ifdef CLIPFT_WITH_CUDA
     if (device.is_cuda()) return backend::cuda::map_contiguous(out, n, f, in...);
-#endif
     backend::cpu::map_contiguous(out, n, f, in...);
 }
 
@@ -46,7 +41,6 @@ Tensor<T> broadcast_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, 
     Device device = common_device(op, a, b);
     Shape shape = broadcast_shapes(op, a.shape(), b.shape());
     Tensor<T> out = Tensor<T>::empty(shape, device);
-#ifdef CLIPFT_WITH_CUDA
     if (device.is_cuda()) {
         backend::cuda::use_device(device);
         if (a.shape() == shape && b.shape() == shape && a.is_contiguous() && b.is_contiguous())
@@ -55,7 +49,6 @@ Tensor<T> broadcast_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, 
                                      broadcast_strides(b, shape), shape, f);
         return out;
     }
-#endif
     if (a.shape() == shape && b.shape() == shape && a.is_contiguous() && b.is_contiguous()) {
         backend::cpu::map_contiguous(out.data(), out.numel(), f, a.data(), b.data());
         return out;

@@ -3,6 +3,7 @@
 // batch row: CLIP's end-of-text pooling) and argmax over ids. Gather-style forwards copy whole
 // slices; their backwards scatter-add into a zero gradient, touching only the selected slices.
 #include <clipft/backends.hpp>
+#include <clipft/backend/cuda.hpp>
 #include <clipft/ops/checks.hpp>
 
 #include <algorithm>
@@ -10,10 +11,6 @@
 #include <sstream>
 #include <type_traits>
 #include <vector>
-
-#ifdef CLIPFT_WITH_CUDA
-#include <clipft/backend/cuda/embedding.cuh>
-#endif
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
@@ -141,7 +138,6 @@ Tensor<std::int64_t> checked_indices(const char* op, const Tensor<std::int64_t>&
 // embedding on a CUDA device, for ids already checked; the gradient rows are added atomically.
 template <Floating T>
 Tensor<T> embedding_on_device(const Tensor<std::int64_t>& ids, const Tensor<T>& weight, const Shape& shape) {
-#ifdef CLIPFT_WITH_CUDA
     Tensor<std::int64_t> indices = dense(ids);
     Tensor<T> out = Tensor<T>::empty(shape, weight.device());
     std::int64_t width = weight.shape()[1];
@@ -152,9 +148,6 @@ Tensor<T> embedding_on_device(const Tensor<std::int64_t>& ids, const Tensor<T>& 
         return std::vector<Tensor<T>>{weight_grad};
     });
     return out;
-#else
-    fail("embedding: a weight on ", weight.device(), " in a CPU-only translation unit");
-#endif
 }
 
 } // namespace detail

@@ -3,14 +3,11 @@
 // variance, like torch.nn.functional.layer_norm. One fused row kernel forward (statistics, then
 // normalise and affine), one fused row kernel backward (dx, dweight and dbias together).
 #include <clipft/backends.hpp>
+#include <clipft/backend/cuda.hpp>
 #include <clipft/ops/reduction.hpp>
 #include <clipft/ops/rows.hpp>
 
 #include <utility>
-
-#ifdef CLIPFT_WITH_CUDA
-#include <clipft/backend/cuda/layer_norm.cuh>
-#endif
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
@@ -21,7 +18,6 @@ template <Floating T>
 Tensor<T> layer_norm_on_device(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
                                const Tensor<T>& input, const Tensor<T>& scale, const Tensor<T>& shift,
                                std::int64_t rows, std::int64_t extent, double eps) {
-#ifdef CLIPFT_WITH_CUDA
     Device device = input.device();
     Tensor<T> means = Tensor<T>::empty({rows}, device), rstds = Tensor<T>::empty({rows}, device);
     Tensor<T> out = Tensor<T>::empty(x.shape(), device);
@@ -31,46 +27,16 @@ Tensor<T> layer_norm_on_device(const Tensor<T>& x, const Tensor<T>& weight, cons
     record("layer_norm", out, {x, weight, bias}, [input, scale, means, rstds, rows, extent, grad_x, grad_weight,
                                                 grad_bias](const Tensor<T>& grad) {
         Tensor<T> g = dense(grad);
-        Device device = g.device();
-        Tensor<T> dx = grad_x ? Tensor<T>::empty(input.shape(), device) : Tensor<T>();
-        Tensor<T> dweight = grad_weight ? Tensor<T>::empty({extent}, device) : Tensor<T>();
-        Tensor<T> dbias = grad_bias ? Tensor<T>::empty({extent}, device) : Tensor<T>();
+        Device grad_device = g.device();
+        Tensor<T> dx = grad_x ? Tensor<T>::empty(input.shape(), grad_device) : Tensor<T>();
+        Tensor<T> dweight = grad_weight ? Tensor<T>::empty({extent}, grad_device) : Tensor<T>();
+        Tensor<T> dbias = grad_bias ? Tensor<T>::empty({extent}, grad_device) : Tensor<T>();
         auto pointer = [](const Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
-        backend::cuda::layer_norm_backward(device, g.data(), input.data(), scale.data(), means.data(), rstds.data(),
+        backend::cuda::layer_norm_backward(grad_device, g.data(), input.data(), scale.data(), means.data(), rstds.data(),
                                            rows, extent, pointer(dx), pointer(dweight), pointer(dbias));
         return std::vector<Tensor<T>>{dx, dweight, dbias};
     });
     return out;
-#else
-    fail("layer_norm: a tensor on ", x.device(), " in a CPU-only translation unit");
-#endif
-}
-
-// Mean and biased variance of a row in one pass. The sums are taken in double around the row's
-// first element, so neither float rounding nor the cancellation in E[d^2] - E[d]^2 costs accuracy
-// even when the mean is large against the spread; eight independent partial sums let the
-// compiler vectorise the loop.
-template <typename T>
-std::pair<double, double> row_mean_variance(const T* x, std::int64_t n) {
-    constexpr int lanes = 8;
-    double origin = n ? double(x[0]) : 0.0;
-    double sums[lanes] = {}, squares[lanes] = {};
-    std::int64_t i = 0;
-    for (; i + lanes <= n; i += lanes)
-        for (int k = 0; k < lanes; ++k) {
-            double d = double(x[i + k]) - origin;
-            sums[k] += d;
-            squares[k] += d * d;
-        }
-    double sum = 0, square = 0;
-    for (; i < n; ++i) {
-        double d = double(x[i]) - origin;
-        sum += d;
-        square += d * d;
-    }
-    for (int k = 0; k < lanes; ++k) sum += sums[k], square += squares[k];
-    double shifted_mean = sum / double(n);
-    return {origin + shifted_mean, std::max(0.0, square / double(n) - shifted_mean * shifted_mean)};
 }
 
 } // namespace detail
@@ -98,7 +64,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = {}, const Ten
     Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
     backend::cpu::parallel_rows(rows, extent, [&](std::int64_t row) {
         const T* in = input.data() + row * extent;
-        auto [mean, variance] = detail::row_mean_variance(in, extent);
+        auto [mean, variance] = backend::cpu::row_mean_variance(in, extent);
         T m = T(mean), r = T(1.0 / std::sqrt(variance + eps));
         means.data()[row] = m;
         rstds.data()[row] = r;

@@ -3,12 +3,9 @@
 // torch.nn.functional.cross_entropy: one fused log-softmax row kernel forward, one fused row
 // kernel backward, no intermediate graph.
 #include <clipft/backends.hpp>
+#include <clipft/backend/cuda.hpp>
 #include <clipft/ops/elementwise.hpp>
 #include <clipft/ops/rows.hpp>
-
-#ifdef CLIPFT_WITH_CUDA
-#include <clipft/backend/cuda/cross_entropy.cuh>
-#endif
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
@@ -24,7 +21,6 @@ template <Floating T>
 Tensor<T> cross_entropy_on_device(const Tensor<T>& logits, const Tensor<std::int64_t>& targets,
                                   const Tensor<T>& class_weights, const Tensor<std::int64_t>& labels,
                                   Reduction reduction) {
-#ifdef CLIPFT_WITH_CUDA
     Device device = logits.device();
     std::int64_t samples = logits.shape()[0], classes = logits.shape()[1];
     Tensor<T> input = dense(logits), weights = class_weights.defined() ? dense(class_weights) : Tensor<T>();
@@ -55,9 +51,6 @@ Tensor<T> cross_entropy_on_device(const Tensor<T>& logits, const Tensor<std::int
         return std::vector<Tensor<T>>{dx};
     });
     return out;
-#else
-    fail("cross_entropy: logits on ", logits.device(), " in a CPU-only translation unit");
-#endif
 }
 
 } // namespace detail

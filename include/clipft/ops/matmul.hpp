@@ -4,6 +4,7 @@
 // can read in place (row-major or transposed, rows any distance apart) go to it as a transposed flag
 // and a leading dimension, never as copies; only other layouts are made contiguous first.
 #include <clipft/backends.hpp>
+#include <clipft/backend/cuda.hpp>
 #include <clipft/autocast.hpp>
 #include <clipft/backend/cpu/blas.hpp>
 #include <clipft/ops/checks.hpp>
@@ -11,10 +12,6 @@
 #include <clipft/ops/reduction.hpp>
 
 #include <optional>
-
-#ifdef CLIPFT_WITH_CUDA
-#include <clipft/backend/cuda/blas.hpp>
-#endif
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
@@ -93,7 +90,6 @@ BlasMatrix<T> rows_of(const Tensor<T>& x) {
     return readable(x, [](const Tensor<T>& t) { return row_layout(t.shape(), t.strides()); });
 }
 
-#ifdef CLIPFT_WITH_CUDA
 // The products of float operands on a CUDA device under autocast: each operand's span of memory (as
 // laid out, gaps included) converted to the 16-bit type once, then one cuBLAS call with float output.
 template <typename Half16>
@@ -113,7 +109,6 @@ void multiply_in_16_bits(Device device, std::int64_t m, std::int64_t n, std::int
                                                        {right.data(), b.transposed, b.leading, b_stride}, beta, c,
                                                        ldc, c_stride, batch);
 }
-#endif
 
 // c[b][m x n] = op(a[b]) @ op(b[b]) + beta * c[b] for `batch` products whose operands lie evenly
 // spaced (strides in elements, 0 for a matrix shared by the batch), rows of c ldc apart (beta is 0
@@ -124,15 +119,8 @@ void multiply(Device device, std::int64_t m, std::int64_t n, std::int64_t k, bac
               backend::cpu::MatrixOperand b, T beta, T* c, std::int64_t ldc, std::int64_t batch = 1,
               std::int64_t a_stride = 0, std::int64_t b_stride = 0, std::int64_t c_stride = 0) {
     if (m == 0 || n == 0 || batch == 0) return;
-#ifdef CLIPFT_WITH_CUDA
     if (device.is_cuda()) {
-        if (k == 0 && beta == T(0)) {
-            for (std::int64_t index = 0; index < batch; ++index)
-                CLIPFT_CUDA_CHECK(cudaMemset2DAsync(c + index * c_stride, std::size_t(ldc) * sizeof(T), 0,
-                                                    std::size_t(n) * sizeof(T), std::size_t(m),
-                                                    backend::cuda::current_stream()));
-            return;
-        }
+        if (k == 0 && beta == T(0)) return backend::cuda::zero_matrices(device, m, n, c, ldc, c_stride, batch);
         if constexpr (std::is_same_v<T, float>) {
             if (k > 0 && AutocastGuard::precision() == Precision::bfloat16)
                 return multiply_in_16_bits<BFloat16>(device, m, n, k, a, b, beta, c, ldc, batch, a_stride, b_stride, c_stride);
@@ -144,7 +132,6 @@ void multiply(Device device, std::int64_t m, std::int64_t n, std::int64_t k, bac
                                                c_stride, batch);
         return;
     }
-#endif
     for (std::int64_t index = 0; index < batch; ++index) {
         T* product = c + index * c_stride;
         if (k == 0) {
@@ -292,15 +279,15 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
     record("linear", out, {x, weight, bias}, [x_rows = saved_x, w = saved_w, x_shape = x.shape(),
                                               gb](const Tensor<T>& grad) {
         detail::BlasMatrix<T> g = detail::rows_of(grad);
-        std::int64_t out_features = grad.shape().back(), in_features = x_shape.back();
+        std::int64_t outputs = grad.shape().back(), inputs = x_shape.back();
         Tensor<T> grad_x, grad_w, grad_b;
         if (w.tensor.defined()) {
             grad_x = Tensor<T>::empty(x_shape, grad.device());
-            detail::multiply(grad.device(), detail::row_count(x_shape), in_features, out_features, g.operand(),
-                             w.operand(), T(0), grad_x.data(), in_features);
+            detail::multiply(grad.device(), detail::row_count(x_shape), inputs, outputs, g.operand(),
+                             w.operand(), T(0), grad_x.data(), inputs);
         }
-        if (x_rows.tensor.defined()) grad_w = detail::rows_transposed_product(g, x_rows, {out_features, in_features});
-        if (gb) grad_b = sum_to_shape(g.tensor, {out_features});
+        if (x_rows.tensor.defined()) grad_w = detail::rows_transposed_product(g, x_rows, {outputs, inputs});
+        if (gb) grad_b = sum_to_shape(g.tensor, {outputs});
         return std::vector<Tensor<T>>{grad_x, grad_w, grad_b};
     });
     return out;

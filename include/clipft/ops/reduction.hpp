@@ -1,16 +1,13 @@
 #pragma once
 // Reductions over axes: sum, mean, max, and sum_to_shape (how broadcasting is undone in backward).
 #include <clipft/backends.hpp>
+#include <clipft/backend/cuda.hpp>
 #include <clipft/backend/cpu/sum.hpp>
 #include <clipft/ops/checks.hpp>
 #include <clipft/ops/indexing.hpp>
 
 #include <algorithm>
 #include <limits>
-
-#ifdef CLIPFT_WITH_CUDA
-#include <clipft/backend/cuda/reduce.cuh>
-#endif
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
@@ -67,13 +64,11 @@ Tensor<T> sum_kernel(const Tensor<T>& x, const std::vector<bool>& reduced) {
         return sum_kernel(dense(x.detach().permute(order)), trailing_reduced).reshape(out.shape());
     }
     std::int64_t kept = out.numel(), total = x.numel();
-#ifdef CLIPFT_WITH_CUDA
     if (x.device().is_cuda()) {
         if (trailing) backend::cuda::sum_rows(x.data(), kept, total / kept, out.data());
         else backend::cuda::sum_columns(x.device(), x.data(), total / kept, kept, out.data());
         return out;
     }
-#endif
     if (trailing) backend::cpu::sum_rows(x.data(), kept, total / kept, out.data());
     else backend::cpu::sum_columns(x.data(), total / kept, kept, out.data());
     return out;

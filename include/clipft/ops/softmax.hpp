@@ -1,18 +1,10 @@
 #pragma once
-// softmax and log_softmax along one axis, as fused row kernels (max, exp-sum, normalise).
+// softmax and log_softmax along one axis, as fused row kernels (max, exp-sum, normalise). A fully
+// masked row (all -inf) gives zeros (log_softmax: -inf), as backend/cpu/softmax.hpp documents.
 #include <clipft/backends.hpp>
-#include <clipft/backend/cpu/rows.hpp>
+#include <clipft/backend/cpu/softmax.hpp>
+#include <clipft/backend/cuda.hpp>
 #include <clipft/ops/rows.hpp>
-
-#include <algorithm>
-#include <array>
-#include <cmath>
-#include <limits>
-#include <numeric>
-
-#ifdef CLIPFT_WITH_CUDA
-#include <clipft/backend/cuda/softmax.cuh>
-#endif
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
@@ -21,27 +13,19 @@ namespace detail {
 // softmax (or log_softmax) of x's rows along the layout's axis, and its backward, on a CUDA device.
 template <Floating T>
 Tensor<T> softmax_on_device(const RowsAlong& layout, const Tensor<T>& x, bool logarithm) {
-#ifdef CLIPFT_WITH_CUDA
     Tensor<T> rows = layout.gather(x);
     Tensor<T> out = Tensor<T>::empty(rows.shape(), rows.device());
     backend::cuda::softmax_rows(rows.data(), layout.rows(), layout.extent(), out.data(), logarithm);
     return layout.scatter(out);
-#else
-    fail(logarithm ? "log_softmax" : "softmax", ": a tensor on ", x.device(), " in a CPU-only translation unit");
-#endif
 }
 
 template <Floating T>
 Tensor<T> softmax_backward_on_device(const RowsAlong& layout, const Tensor<T>& grad, const Tensor<T>& output,
                                      bool logarithm) {
-#ifdef CLIPFT_WITH_CUDA
     Tensor<T> g = layout.gather(grad), y = layout.gather(output);
     Tensor<T> dx = Tensor<T>::empty(g.shape(), g.device());
     backend::cuda::softmax_rows_backward(g.data(), y.data(), layout.rows(), layout.extent(), dx.data(), logarithm);
     return layout.scatter(dx);
-#else
-    fail(logarithm ? "log_softmax" : "softmax", ": a gradient on ", grad.device(), " in a CPU-only translation unit");
-#endif
 }
 
 } // namespace detail
@@ -59,14 +43,12 @@ Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis = -1) {
         return out;
     }
     Tensor<T> out = layout.map([](std::int64_t, std::int64_t n, T* y, const T* in) {
-        T total = backend::cpu::row_exp_sum(in, n, backend::cpu::row_max(in, n), y);
-        backend::cpu::map_row(y, n, [scale = T(1) / total](auto v) { return v * decltype(v)(scale); }, y);
+        backend::cpu::softmax_row(in, n, y);
     }, x);
-    // dx = y * (g - sum(g * y)) per row: only the output is saved.
+    // Only the output is saved.
     record("softmax", out, {x}, [layout, output = out.detach()](const Tensor<T>& grad) {
         return std::vector<Tensor<T>>{layout.map([](std::int64_t, std::int64_t n, T* dx, const T* g, const T* y) {
-            T dot = backend::cpu::row_dot(g, y, n);
-            backend::cpu::map_row(dx, n, [dot](auto gv, auto yv) { return yv * (gv - decltype(gv)(dot)); }, g, y);
+            backend::cpu::softmax_backward_row(g, y, n, dx);
         }, grad, output)};
     });
     return out;
@@ -85,16 +67,12 @@ Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis = -1) {
         return out;
     }
     Tensor<T> out = layout.map([](std::int64_t, std::int64_t n, T* y, const T* in) {
-        T shift = backend::cpu::row_log_sum_exp(in, n);
-        backend::cpu::map_row(y, n, [shift](auto v) { return v - decltype(v)(shift); }, in);
+        backend::cpu::log_softmax_row(in, n, y);
     }, x);
-    // dx = g - exp(y) * sum(g) per row: only the output is saved.
+    // Only the output is saved.
     record("log_softmax", out, {x}, [layout, output = out.detach()](const Tensor<T>& grad) {
         return std::vector<Tensor<T>>{layout.map([](std::int64_t, std::int64_t n, T* dx, const T* g, const T* y) {
-            T total = backend::cpu::row_sum(n, [](auto v) { return v; }, g);
-            backend::cpu::map_row(dx, n, [total](auto gv, auto yv) {
-                return gv - xsimd::exp(yv) * decltype(gv)(total);
-            }, g, y);
+            backend::cpu::log_softmax_backward_row(g, y, n, dx);
         }, grad, output)};
     });
     return out;

@@ -8,20 +8,18 @@
 // gradient (frozen ones) hold no optimizer memory. On a CUDA device every parameter of a step is
 // updated by one fused multi-tensor kernel launch.
 #include <clipft/backends.hpp>
+#include <clipft/backend/cuda.hpp>
 #include <clipft/backend/cpu/simd.hpp>
 #include <clipft/backend/math.hpp>
 #include <clipft/tensor.hpp>
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#ifdef CLIPFT_WITH_CUDA
-#include <clipft/backend/cuda/multi_tensor.cuh>
-#endif
 
 namespace clipft::inline CLIPFT_BACKENDS::optim {
 
@@ -107,49 +105,51 @@ public:
     const std::vector<ParameterGroup<T>>& groups() const { return groups_; }
 
     // Updates every parameter that has a gradient; the others (and their step counts) stay as they are.
+    // Every check comes first: a step that fails leaves parameters, moments and step counts untouched.
     void step() {
         NoGradGuard no_grad;
-#ifdef CLIPFT_WITH_CUDA
-        std::vector<backend::cuda::MultiTensorSlot<T, AdamWUpdate<T>>> device_slots;
-        std::vector<Tensor<T>> device_gradients; // the contiguous gradients, alive until the launch
-        Device slots_device;
-#endif
+        struct Pending {
+            const std::string& name;
+            Tensor<T> parameter, gradient;
+            double weight_decay;
+        };
+        std::vector<Pending> pending;
+        std::optional<Device> gpu; // the one CUDA device of the parameters that live on one
         for (const auto& group : groups_)
             for (const auto& [name, parameter] : group.parameters) {
                 Tensor<T> grad = parameter.grad();
                 if (!grad.defined()) continue;
                 if (grad.shape() != parameter.shape())
                     fail("AdamW: the gradient of '", name, "' has shape ", grad.shape(), ", the parameter ", parameter.shape());
-                Moments& moments = state_[name];
-                if (!moments.exp_avg.defined()) {
-                    moments.exp_avg = Tensor<T>::zeros(parameter.shape(), parameter.device());
-                    moments.exp_avg_sq = Tensor<T>::zeros(parameter.shape(), parameter.device());
-                } else if (moments.exp_avg.device() != parameter.device()) { // restored on the host, or the model moved
-                    moments.exp_avg = moments.exp_avg.to(parameter.device()).contiguous();
-                    moments.exp_avg_sq = moments.exp_avg_sq.to(parameter.device()).contiguous();
-                }
                 if (!parameter.is_contiguous()) fail("AdamW: parameter '", name, "' is not contiguous");
-                AdamWUpdate<T> update = next_update(moments, group.weight_decay);
-                Tensor<T> gradient = grad.contiguous();
-                if (parameter.device().is_cpu()) {
-                    update_on_cpu(parameter, gradient, moments, update);
-                    continue;
+                Device device = parameter.device();
+                if (!device.is_cpu()) {
+                    if (!backend::cuda::available) fail_without_cuda_backend("AdamW: parameter '", name, "' on ", device);
+                    if (gpu && *gpu != device)
+                        fail("AdamW: parameters on ", *gpu, " and ", device, " ('", name,
+                             "'); keep a model's parameters on one device");
+                    gpu = device;
                 }
-#ifdef CLIPFT_WITH_CUDA
-                if (!device_slots.empty() && parameter.device() != slots_device)
-                    fail("AdamW: parameters on ", slots_device, " and ", parameter.device(), " ('", name,
-                         "'); keep a model's parameters on one device");
-                slots_device = parameter.device();
-                device_slots.push_back({parameter.data(), moments.exp_avg.data(), moments.exp_avg_sq.data(),
-                                        gradient.data(), parameter.numel(), update});
-                device_gradients.push_back(gradient);
-#else
-                fail("AdamW: parameter '", name, "' is on ", parameter.device(), " in a CPU-only translation unit");
-#endif
+                pending.push_back({name, parameter, grad.contiguous(), group.weight_decay});
             }
-#ifdef CLIPFT_WITH_CUDA
-        if (!device_slots.empty()) backend::cuda::multi_tensor_update(slots_device, device_slots);
-#endif
+        std::vector<backend::cuda::MultiTensorSlot<T, AdamWUpdate<T>>> device_slots;
+        for (const Pending& item : pending) {
+            Moments& moments = state_[item.name];
+            if (!moments.exp_avg.defined()) {
+                moments.exp_avg = Tensor<T>::zeros(item.parameter.shape(), item.parameter.device());
+                moments.exp_avg_sq = Tensor<T>::zeros(item.parameter.shape(), item.parameter.device());
+            } else if (moments.exp_avg.device() != item.parameter.device()) { // restored on the host, or the model moved
+                moments.exp_avg = moments.exp_avg.to(item.parameter.device()).contiguous();
+                moments.exp_avg_sq = moments.exp_avg_sq.to(item.parameter.device()).contiguous();
+            }
+            AdamWUpdate<T> update = next_update(moments, item.weight_decay);
+            if (item.parameter.device().is_cpu()) update_on_cpu(item.parameter, item.gradient, moments, update);
+            else
+                device_slots.push_back({item.parameter.data(), moments.exp_avg.data(), moments.exp_avg_sq.data(),
+                                        item.gradient.data(), item.parameter.numel(), update});
+        }
+        // `pending` keeps the contiguous gradients alive until the launch.
+        if (!device_slots.empty()) backend::cuda::multi_tensor_update(*gpu, device_slots);
     }
 
     // Drops every gradient (PyTorch's zero_grad(set_to_none=True)): nothing is held between steps.

@@ -1,6 +1,6 @@
 #pragma once
 // Row kernels' building blocks: threading over rows, SIMD passes over one row (map, sum, max,
-// exp-sum), and the row tail handled as one SIMD batch so that short rows (77 tokens) pay neither
+// exp-sum, mean and variance), and the row tail handled as one SIMD batch so that short rows (77 tokens) pay neither
 // scalar exps nor copies. Shared by softmax, layer_norm, l2_normalize, cross_entropy and attention.
 #include <clipft/backends.hpp>
 #include <clipft/backend/cpu/simd.hpp>
@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
@@ -145,6 +146,33 @@ template <typename T>
 T row_log_sum_exp(const T* x, std::int64_t n) {
     T shift = row_max(x, n);
     return shift + std::log(row_exp_sum(x, n, shift, static_cast<T*>(nullptr)));
+}
+
+// Mean and biased variance of a row in one pass. The sums are taken in double around the row's
+// first element, so neither float rounding nor the cancellation in E[d^2] - E[d]^2 costs accuracy
+// even when the mean is large against the spread; eight independent partial sums let the
+// compiler vectorise the loop.
+template <typename T>
+std::pair<double, double> row_mean_variance(const T* x, std::int64_t n) {
+    constexpr int lanes = 8;
+    double origin = n ? double(x[0]) : 0.0;
+    double sums[lanes] = {}, squares[lanes] = {};
+    std::int64_t i = 0;
+    for (; i + lanes <= n; i += lanes)
+        for (int k = 0; k < lanes; ++k) {
+            double d = double(x[i + k]) - origin;
+            sums[k] += d;
+            squares[k] += d * d;
+        }
+    double sum = 0, square = 0;
+    for (; i < n; ++i) {
+        double d = double(x[i]) - origin;
+        sum += d;
+        square += d * d;
+    }
+    for (int k = 0; k < lanes; ++k) sum += sums[k], square += squares[k];
+    double shifted_mean = sum / double(n);
+    return {origin + shifted_mean, std::max(0.0, square / double(n) - shifted_mean * shifted_mean)};
 }
 
 } // namespace clipft::backend::cpu

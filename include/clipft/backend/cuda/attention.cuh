@@ -11,18 +11,9 @@
 #include <clipft/backends.hpp>
 #include <clipft/backend/attention_shape.hpp>
 #include <clipft/backend/cuda/launch.cuh>
+#include <clipft/backend/cuda/operands.hpp>
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
-
-template <typename T>
-struct AttentionOperand {
-    const T* data;
-    std::int64_t strides[4]; // batch, head, position, feature
-
-    __device__ const T* row(std::int64_t batch, std::int64_t head, std::int64_t position) const {
-        return data + batch * strides[0] + head * strides[1] + position * strides[2];
-    }
-};
 
 // The same operand with CUDA's element type (half and bfloat16 to __half and __nv_bfloat16).
 template <typename T>
@@ -110,9 +101,12 @@ __global__ void forward_kernel(AttentionOperand<T> query, AttentionOperand<T> ke
     if (!active) return;
     std::int64_t row = (b * shape.heads + h) * shape.query_length + i;
 #pragma unroll
+    // A fully masked row (normaliser 0) gives zeros, as on the CPU (backend/cpu/softmax.hpp); its
+    // log-normaliser +inf makes every recomputed probability exp(s - inf) = 0 in backward.
+    bool masked = normaliser == A(0);
     for (int c = 0; c < Dim; ++c)
-        if (c < shape.value_dim) out[row * shape.value_dim + c] = convert<T>(accumulated[c] / normaliser);
-    log_normalisers[row] = running_max + ::log(normaliser);
+        if (c < shape.value_dim) out[row * shape.value_dim + c] = convert<T>(masked ? A(0) : accumulated[c] / normaliser);
+    log_normalisers[row] = masked ? A(INFINITY) : running_max + ::log(normaliser);
 }
 
 // delta[row] = sum over features of grad_out * out: the softmax backward's per-row dot product.

@@ -4,18 +4,12 @@
 // the 16-bit types. cuBLAS is column-major, so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T.
 #include <clipft/backends.hpp>
 #include <clipft/backend/cuda/launch.cuh>
+#include <clipft/backend/cuda/operands.hpp>
 
 #include <array>
 #include <memory>
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
-
-struct DeviceMatrix {
-    const void* data;
-    bool transposed;      // read as op(A) = A^T
-    std::int64_t leading; // distance between rows of the stored (row-major) matrix
-    std::int64_t batch_stride = 0; // distance between consecutive matrices of a batch (0: one shared matrix)
-};
 
 // One handle per thread and device (cuBLAS handles are not to be shared between threads).
 inline cublasHandle_t blas_handle(int device) {
@@ -57,6 +51,18 @@ void gemm_strided_batched(Device device, std::int64_t m, std::int64_t n, std::in
         int(n), int(m), int(k), &alpha_value, b.data, cuda_data_type<T>(), int(b.leading), b.batch_stride, a.data,
         cuda_data_type<T>(), int(a.leading), a.batch_stride, &beta_value, c, cuda_data_type<Out>(), int(ldc),
         c_batch_stride, int(batch), compute, CUBLAS_GEMM_DEFAULT));
+}
+
+// c[b] = 0 for b < batch, m x n matrices with rows ldc apart: the result of a product with k = 0,
+// which cuBLAS would not write.
+template <typename T>
+void zero_matrices(Device device, std::int64_t m, std::int64_t n, T* c, std::int64_t ldc, std::int64_t c_batch_stride,
+                   std::int64_t batch) {
+    if (m == 0 || n == 0 || batch == 0) return;
+    use_device(device);
+    for (std::int64_t index = 0; index < batch; ++index)
+        CLIPFT_CUDA_CHECK(cudaMemset2DAsync(c + index * c_batch_stride, std::size_t(ldc) * sizeof(T), 0,
+                                            std::size_t(n) * sizeof(T), std::size_t(m), current_stream()));
 }
 
 } // namespace clipft::backend::cuda

@@ -6,21 +6,11 @@
 #include <clipft/backends.hpp>
 #include <clipft/backend/cuda/memory.hpp>
 #include <clipft/backend/cuda/launch.cuh>
+#include <clipft/backend/cuda/operands.hpp>
 
 #include <vector>
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
-
-// Three arrays updated in place (parameter and two moments) from one read-only array (gradient).
-template <typename T, typename Update>
-struct MultiTensorSlot {
-    T* parameter;
-    T* first_moment;
-    T* second_moment;
-    const T* gradient;
-    std::int64_t size;
-    Update update; // update(parameter, first_moment, second_moment, gradient), on the accumulation type
-};
 
 struct MultiTensorChunk {
     int tensor;

@@ -20,9 +20,12 @@ __global__ void softmax_kernel(const T* x, std::int64_t rows, std::int64_t exten
         CLIPFT_FOR_EACH_ELEMENT_OF_ROW(i, extent) total += ::exp(convert<A>(in[i]) - largest);
         total = block_sum(total, scratch);
         A shift = largest + ::log(total), scale = A(1) / total;
+        // A fully masked row (all -inf) gives zeros (log_softmax: -inf), as on the CPU
+        // (backend/cpu/softmax.hpp), not NaN.
+        bool masked = largest == A(-INFINITY);
         CLIPFT_FOR_EACH_ELEMENT_OF_ROW(i, extent) {
             A v = convert<A>(in[i]);
-            out[i] = convert<T>(logarithm ? v - shift : ::exp(v - largest) * scale);
+            out[i] = convert<T>(masked ? (logarithm ? A(-INFINITY) : A(0)) : logarithm ? v - shift : ::exp(v - largest) * scale);
         }
     }
 }
