@@ -35,8 +35,47 @@
 #include <clipft/train/trainer.hpp>
 #include <clipft/version.hpp>
 
+// The ops as clipft::softmax, clipft::matmul, ...: each name declared here rather than a using
+// namespace directive, which would bring ops' helpers along and change lookup in users' code.
 namespace clipft::inline CLIPFT_BACKENDS {
-using namespace ops;
+using ops::add;
+using ops::argmax;
+using ops::causal_mask;
+using ops::concat;
+using ops::conv2d;
+using ops::cross_entropy;
+using ops::div;
+using ops::dropout;
+using ops::elementwise;
+using ops::embedding;
+using ops::exp;
+using ops::gelu;
+using ops::gelu_tanh;
+using ops::index_select;
+using ops::l2_normalize;
+using ops::layer_norm;
+using ops::linear;
+using ops::log;
+using ops::log_softmax;
+using ops::matmul;
+using ops::max;
+using ops::mean;
+using ops::mul;
+using ops::neg;
+using ops::pow;
+using ops::quick_gelu;
+using ops::Reduction;
+using ops::relu;
+using ops::scaled_dot_product_attention;
+using ops::select_positions;
+using ops::sigmoid;
+using ops::softmax;
+using ops::sqrt;
+using ops::stack;
+using ops::sub;
+using ops::sum;
+using ops::sum_to_shape;
+using ops::tanh;
 using backend::num_threads;
 using backend::set_num_threads;
 } // namespace clipft
