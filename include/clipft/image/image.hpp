@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,11 +54,21 @@ struct Image {
     std::vector<std::uint8_t> pixels;
 
     Image() = default;
+    // The size is checked before anything is allocated: a bad or huge one is a clipft::Error.
     Image(std::int64_t height_, std::int64_t width_, std::int64_t channels_)
-        : height(height_), width(width_), channels(channels_), pixels(std::size_t(height_ * width_ * channels_)) {
+        : height(height_), width(width_), channels(channels_) {
         if (height_ <= 0 || width_ <= 0 || (channels_ != 3 && channels_ != 4))
             fail("Image: ", height_, "x", width_, " pixels with ", channels_,
                  " channels; an image needs a positive size and 3 (RGB) or 4 (RGBA) channels");
+        if (height_ > std::int64_t(pixels.max_size()) / width_ / channels_)
+            fail("Image: ", height_, "x", width_, " pixels with ", channels_, " channels are too many to hold in memory");
+        std::size_t bytes = std::size_t(height_ * width_ * channels_);
+        try {
+            pixels.resize(bytes);
+        } catch (const std::bad_alloc&) {
+            fail("Image: out of memory allocating ", bytes, " bytes for ", height_, "x", width_, " pixels with ",
+                 channels_, " channels");
+        }
     }
 
     bool has_alpha() const { return channels == 4; }

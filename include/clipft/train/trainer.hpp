@@ -235,37 +235,57 @@ public:
 
 private:
     // resume() after the checkpoint was found and its state parsed.
+    // Everything is read and checked before anything changes: a checkpoint that fails leaves the
+    // weights, the optimizer, the sampler and the counters as they were.
     void restore(const std::filesystem::path& checkpoint, const io::SafetensorsFile& file, const io::Json& state) {
         const std::string where = checkpoint.string() + ": the trainer state (metadata 'trainer'): ";
         NoGradGuard no_grad;
+        std::vector<std::pair<Tensor<float>, Tensor<float>>> weights; // (parameter, saved)
         for (auto& [name, parameter] : model_.named_parameters()) {
             if (!file.contains("model." + name))
                 fail(checkpoint.string(), ": no tensor 'model.", name, "'; was the checkpoint written for another model?");
             Tensor<float> saved = file.get<float>("model." + name);
             if (saved.shape() != parameter.shape())
                 fail(checkpoint.string(), ": tensor 'model.", name, "' has shape ", saved.shape(), ", the model ", parameter.shape());
-            parameter.copy_(saved);
+            weights.emplace_back(parameter, saved);
         }
         std::map<std::string, optim::AdamW<float>::Moments> moments;
         for (const auto& [name, steps] : state.at("optimizer_steps").items())
             moments[name] = {file.get<float>("exp_avg." + name).clone(), file.get<float>("exp_avg_sq." + name).clone(),
                              io::json_integer(steps, where + "optimizer steps of '" + name + "'")};
+        optim::AdamW<float> optimizer = optimizer_;
+        DistributedGroupSampler sampler = sampler_;
+        EarlyStopping early_stopping = early_stopping_;
+        std::optional<optim::DynamicLossScaler> loss_scaler = loss_scaler_;
         try {
-            optimizer_.load_state(std::move(moments));
-            sampler_.load_state(state.at("sampler"));
-            early_stopping_.load_state(state.at("early_stopping"));
-            if (loss_scaler_ && state.contains("loss_scaler")) loss_scaler_->load_state(state.at("loss_scaler"));
+            optimizer.load_state(std::move(moments));
+            sampler.load_state(state.at("sampler"));
+            early_stopping.load_state(state.at("early_stopping"));
+            if (loss_scaler && state.contains("loss_scaler")) loss_scaler->load_state(state.at("loss_scaler"));
         } catch (const Error& error) {
             fail(where, error.what());
         }
-        step_ = io::json_integer(state.at("step"), where + "step");
-        epoch_ = io::json_integer(state.at("epoch"), where + "epoch");
-        batch_in_epoch_ = io::json_integer(state.at("batch_in_epoch"), where + "batch_in_epoch");
-        epoch_loss_sum_ = state.at("epoch_loss_sum");
-        window_loss_sum_ = state.at("window_loss_sum");
-        window_steps_ = io::json_integer(state.at("window_steps"), where + "window_steps");
-        seconds_ = state.at("seconds");
-        history_ = state.at("history").get<std::vector<io::Json>>();
+        std::int64_t step = io::json_integer(state.at("step"), where + "step");
+        std::int64_t epoch = io::json_integer(state.at("epoch"), where + "epoch");
+        std::int64_t batch_in_epoch = io::json_integer(state.at("batch_in_epoch"), where + "batch_in_epoch");
+        std::int64_t window_steps = io::json_integer(state.at("window_steps"), where + "window_steps");
+        double epoch_loss_sum = state.at("epoch_loss_sum"), window_loss_sum = state.at("window_loss_sum");
+        double seconds = state.at("seconds");
+        std::vector<io::Json> history = state.at("history").get<std::vector<io::Json>>();
+
+        for (auto& [parameter, saved] : weights) parameter.copy_(saved);
+        optimizer_ = std::move(optimizer);
+        sampler_ = std::move(sampler);
+        early_stopping_ = std::move(early_stopping);
+        loss_scaler_ = std::move(loss_scaler);
+        step_ = step;
+        epoch_ = epoch;
+        batch_in_epoch_ = batch_in_epoch;
+        window_steps_ = window_steps;
+        epoch_loss_sum_ = epoch_loss_sum;
+        window_loss_sum_ = window_loss_sum;
+        seconds_ = seconds;
+        history_ = std::move(history);
     }
 
     bool out_of_steps() const { return options_.max_steps >= 0 && step_ >= options_.max_steps; }
