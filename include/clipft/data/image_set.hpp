@@ -19,8 +19,9 @@ struct ImageSet {
     std::vector<std::int64_t> labels;
     std::function<Tensor<float>(const std::vector<std::int64_t>& items)> load;
     // Optional: the items augmented, item i with a Generator seeded by seeds[i]; a trainer draws its
-    // training batches from it when set (validation always uses load).
-    std::function<Tensor<float>(const std::vector<std::int64_t>& items, const std::vector<std::uint64_t>& seeds)> load_augmented;
+    // training batches from it when set (validation always uses load). Default-initialised, so that
+    // {labels, load} leaves it out without -Wmissing-field-initializers.
+    std::function<Tensor<float>(const std::vector<std::int64_t>& items, const std::vector<std::uint64_t>& seeds)> load_augmented = {};
 
     std::vector<std::vector<std::int64_t>> items_of_class(std::int64_t classes) const {
         std::vector<std::vector<std::int64_t>> items(static_cast<std::size_t>(classes));

@@ -39,8 +39,12 @@ public:
     // Returns once every rank has called it.
     virtual void barrier() = 0;
     // Ends every rank of the run at once: what a rank does after a failure of its own, so that the
-    // others do not wait for it until their timeout.
-    [[noreturn]] virtual void abort(int exit_code) = 0;
+    // others do not wait for it until their timeout. Not virtual: GCC loses the [[noreturn]] of a
+    // virtual call, and its callers would warn that control reaches their end.
+    [[noreturn]] void abort(int exit_code) {
+        end_all_ranks(exit_code);
+        std::_Exit(exit_code); // only if an end_all_ranks broke its contract and returned
+    }
 
     bool is_root() const { return rank() == 0; }
 
@@ -66,6 +70,10 @@ public:
         broadcast(std::as_writable_bytes(std::span<char>(text.data(), text.size())), root);
         return text;
     }
+
+protected:
+    // What abort does for this kind of communicator; it must not return (it may throw).
+    virtual void end_all_ranks(int exit_code) = 0;
 };
 
 // A run of one process: every collective is already complete.
@@ -80,7 +88,7 @@ public:
     void all_reduce_sum(std::span<float>) override {}
     void all_reduce_sum(std::span<double>) override {}
     void barrier() override {}
-    [[noreturn]] void abort(int exit_code) override { std::exit(exit_code); }
+    void end_all_ranks(int exit_code) override { std::exit(exit_code); }
 
 private:
     static void check_root(int root) {

@@ -88,10 +88,7 @@ public:
         wait(request, "barrier");
     }
 
-    [[noreturn]] void abort(int exit_code) override {
-        MPI_Abort(MPI_COMM_WORLD, exit_code);
-        std::exit(exit_code); // MPI_Abort does not return; this line only tells the compiler so
-    }
+    void end_all_ranks(int exit_code) override { MPI_Abort(MPI_COMM_WORLD, exit_code); }
 
 private:
     static constexpr std::size_t max_count = std::size_t(1) << 30; // MPI counts are int

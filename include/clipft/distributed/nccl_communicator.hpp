@@ -56,7 +56,7 @@ public:
     void all_reduce_sum(std::span<float> values) override { all_reduce(values.data(), values.size(), ncclFloat32); }
     void all_reduce_sum(std::span<double> values) override { all_reduce(values.data(), values.size(), ncclFloat64); }
     void barrier() override { mpi_->barrier(); }
-    [[noreturn]] void abort(int exit_code) override {
+    void end_all_ranks(int exit_code) override {
         if (nccl_) ncclCommAbort(nccl_);
         nccl_ = nullptr;
         mpi_->abort(exit_code);

@@ -47,7 +47,7 @@ struct LayerNorm : Module<T> {
     Tensor<T> weight, bias;
     double eps;
 
-    explicit LayerNorm(std::int64_t width, double eps = 1e-5) : eps(eps) {
+    explicit LayerNorm(std::int64_t width, double eps_ = 1e-5) : eps(eps_) {
         weight = this->register_parameter("weight", Tensor<T>::ones({width}));
         bias = this->register_parameter("bias", Tensor<T>::zeros({width}));
     }
@@ -71,7 +71,7 @@ struct MultiheadAttention : Module<T> {
     Tensor<T> in_proj_weight, in_proj_bias; // [3W, W], [3W]
     Linear<T> out_proj;
 
-    MultiheadAttention(std::int64_t width, std::int64_t heads) : width(width), heads(heads), out_proj(width, width) {
+    MultiheadAttention(std::int64_t width_, std::int64_t heads_) : width(width_), heads(heads_), out_proj(width_, width_) {
         if (heads < 1 || width % heads != 0)
             fail("MultiheadAttention: width ", width, " is not divisible into ", heads, " heads");
         in_proj_weight = this->register_parameter("in_proj_weight", Tensor<T>::zeros({3 * width, width}));
@@ -95,8 +95,8 @@ struct MLP : Module<T> {
     Linear<T> c_fc, c_proj;
     Activation activation;
 
-    MLP(std::int64_t width, std::int64_t hidden, Activation activation)
-        : c_fc(width, hidden), c_proj(hidden, width), activation(activation) {
+    MLP(std::int64_t width, std::int64_t hidden, Activation activation_)
+        : c_fc(width, hidden), c_proj(hidden, width), activation(activation_) {
         this->register_module("c_fc", c_fc);
         this->register_module("c_proj", c_proj);
     }

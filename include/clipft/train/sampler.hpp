@@ -107,7 +107,7 @@ public:
     }
 
     SampledBatch next() {
-        SampledBatch batch{options_.groups_per_batch, options_.k, {}, {}, {}};
+        SampledBatch batch{options_.groups_per_batch, options_.k, {}, {}, {}, {}};
         std::vector<std::int64_t> batch_description(std::size_t(classes()), -1);
         for (std::int64_t g = 0; g < batch.groups; ++g) {
             for (std::int64_t c : group_classes()) {
