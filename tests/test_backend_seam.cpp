@@ -62,7 +62,7 @@ TEST_CASE("attention's probabilities follow softmax()'s rule, fully masked rows 
 
 TEST_CASE("a CPU-only translation unit: every CUDA entry point fails with the one clear error") {
     static_assert(!backend::cuda::available);
-    const std::string no_backend = "this translation unit has no CUDA backend";
+    const char* no_backend = "this translation unit has no CUDA backend";
     Device gpu = Device::cuda(0);
     float value = 0;
     CHECK_THROWS_WITH_AS(backend::cuda::allocate(16, gpu), doctest::Contains(no_backend), Error);

@@ -121,8 +121,12 @@ public:
         static std::atomic<unsigned> counter{0};
         std::random_device entropy;
         for (int attempt = 0; attempt < 100; ++attempt) {
-            path_ = directory / ("." + target.filename().string() + std::string(temporary_marker) + std::to_string(::getpid()) + "-" +
-                                 std::to_string(counter++) + "-" + std::to_string(entropy()));
+            // Appended piece by piece: GCC 12 reports a false -Wrestrict for "." + std::string&&.
+            std::string name = ".";
+            name += target.filename().string();
+            name += temporary_marker;
+            name += std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(entropy());
+            path_ = directory / name;
             descriptor_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
             if (descriptor_ >= 0) return;
             if (errno != EEXIST) break;

@@ -479,9 +479,16 @@ inline void save_safetensors(const std::filesystem::path& path, const NamedTenso
     }
     std::uint64_t offset = 0;
     for (const Entry& entry : entries) {
-        header += (header.size() > 1 ? "," : "") + detail::json_string(*entry.name, file, "tensor name") +
-                  ":{\"dtype\":\"" + std::string(dtype_name(entry.dtype)) + "\",\"shape\":[";
-        for (std::size_t i = 0; i < entry.shape.size(); ++i) header += (i ? "," : "") + std::to_string(entry.shape[i]);
+        // Appended piece by piece: GCC 12 reports a false -Wrestrict for "," + std::string&&.
+        if (header.size() > 1) header += ',';
+        header += detail::json_string(*entry.name, file, "tensor name");
+        header += ":{\"dtype\":\"";
+        header += dtype_name(entry.dtype);
+        header += "\",\"shape\":[";
+        for (std::size_t i = 0; i < entry.shape.size(); ++i) {
+            if (i) header += ',';
+            header += std::to_string(entry.shape[i]);
+        }
         header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + entry.bytes) + "]}";
         offset += entry.bytes;
     }

@@ -527,11 +527,14 @@ inline const std::unordered_map<std::string, std::u32string>& entities() {
         for (const text::detail::HtmlEntity& entity : text::detail::html5_entities) {
             if (!entity.name.ends_with(';')) continue;
             std::u32string value = from_utf8(entity.value, "html entity table");
-            result.emplace("&" + std::string(entity.name), value);
+            // Appended, not "&" + std::string&&: GCC 12 reports a false -Wrestrict for that.
+            std::string name = "&";
+            name += entity.name;
+            result.emplace(name, value);
             bool lower_case =
                 std::none_of(entity.name.begin(), entity.name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
             if (!lower_case) continue;
-            std::string upper = "&" + std::string(entity.name);
+            std::string upper = name;
             for (char& c : upper)
                 if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
             std::u32string upper_text(upper.begin(), upper.end());

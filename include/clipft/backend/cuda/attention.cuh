@@ -100,10 +100,10 @@ __global__ void forward_kernel(AttentionOperand<T> query, AttentionOperand<T> ke
     }
     if (!active) return;
     std::int64_t row = (b * shape.heads + h) * shape.query_length + i;
-#pragma unroll
     // A fully masked row (normaliser 0) gives zeros, as on the CPU (backend/cpu/softmax.hpp); its
     // log-normaliser +inf makes every recomputed probability exp(s - inf) = 0 in backward.
     bool masked = normaliser == A(0);
+#pragma unroll
     for (int c = 0; c < Dim; ++c)
         if (c < shape.value_dim) out[row * shape.value_dim + c] = convert<T>(masked ? A(0) : accumulated[c] / normaliser);
     log_normalisers[row] = masked ? A(INFINITY) : running_max + ::log(normaliser);
