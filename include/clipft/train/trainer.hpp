@@ -44,6 +44,7 @@
 #include <clipft/train/group_batch.hpp>
 #include <clipft/train/interrupt.hpp>
 #include <clipft/train/distributed_sampler.hpp>
+#include <clipft/train/trainer_state.hpp>
 
 #include <array>
 #include <cmath>
@@ -249,43 +250,36 @@ private:
                 fail(checkpoint.string(), ": tensor 'model.", name, "' has shape ", saved.shape(), ", the model ", parameter.shape());
             weights.emplace_back(parameter, saved);
         }
+        TrainerState saved_state = TrainerState::from_json(state, where);
         std::map<std::string, optim::AdamW<float>::Moments> moments;
-        for (const auto& [name, steps] : state.at("optimizer_steps").items())
-            moments[name] = {file.get<float>("exp_avg." + name).clone(), file.get<float>("exp_avg_sq." + name).clone(),
-                             io::json_integer(steps, where + "optimizer steps of '" + name + "'")};
+        for (const auto& [name, steps] : saved_state.optimizer_steps)
+            moments[name] = {file.get<float>("exp_avg." + name).clone(), file.get<float>("exp_avg_sq." + name).clone(), steps};
         optim::AdamW<float> optimizer = optimizer_;
         DistributedGroupSampler sampler = sampler_;
         EarlyStopping early_stopping = early_stopping_;
         std::optional<optim::DynamicLossScaler> loss_scaler = loss_scaler_;
         try {
             optimizer.load_state(std::move(moments));
-            sampler.load_state(state.at("sampler"));
-            early_stopping.load_state(state.at("early_stopping"));
-            if (loss_scaler && state.contains("loss_scaler")) loss_scaler->load_state(state.at("loss_scaler"));
+            sampler.load_state(saved_state.sampler);
+            early_stopping.load_state(saved_state.early_stopping);
+            if (loss_scaler && !saved_state.loss_scaler.is_null()) loss_scaler->load_state(saved_state.loss_scaler);
         } catch (const Error& error) {
             fail(where, error.what());
         }
-        std::int64_t step = io::json_integer(state.at("step"), where + "step");
-        std::int64_t epoch = io::json_integer(state.at("epoch"), where + "epoch");
-        std::int64_t batch_in_epoch = io::json_integer(state.at("batch_in_epoch"), where + "batch_in_epoch");
-        std::int64_t window_steps = io::json_integer(state.at("window_steps"), where + "window_steps");
-        double epoch_loss_sum = state.at("epoch_loss_sum"), window_loss_sum = state.at("window_loss_sum");
-        double seconds = state.at("seconds");
-        std::vector<io::Json> history = state.at("history").get<std::vector<io::Json>>();
 
         for (auto& [parameter, saved] : weights) parameter.copy_(saved);
         optimizer_ = std::move(optimizer);
         sampler_ = std::move(sampler);
         early_stopping_ = std::move(early_stopping);
         loss_scaler_ = std::move(loss_scaler);
-        step_ = step;
-        epoch_ = epoch;
-        batch_in_epoch_ = batch_in_epoch;
-        window_steps_ = window_steps;
-        epoch_loss_sum_ = epoch_loss_sum;
-        window_loss_sum_ = window_loss_sum;
-        seconds_ = seconds;
-        history_ = std::move(history);
+        step_ = saved_state.step;
+        epoch_ = saved_state.epoch;
+        batch_in_epoch_ = saved_state.batch_in_epoch;
+        window_steps_ = saved_state.window_steps;
+        epoch_loss_sum_ = saved_state.epoch_loss_sum;
+        window_loss_sum_ = saved_state.window_loss_sum;
+        seconds_ = saved_state.seconds;
+        history_ = std::move(saved_state.history);
     }
 
     bool out_of_steps() const { return options_.max_steps >= 0 && step_ >= options_.max_steps; }
@@ -431,20 +425,18 @@ private:
         if (!communicator_->is_root()) return;
         io::NamedTensors tensors;
         for (const auto& [name, parameter] : model_.named_parameters()) tensors.emplace_back("model." + name, parameter);
-        io::Json optimizer_steps = io::Json::object();
+        TrainerState state{.step = step_, .epoch = epoch_, .batch_in_epoch = batch_in_epoch_, .window_steps = window_steps_,
+                           .epoch_loss_sum = epoch_loss_sum_, .window_loss_sum = window_loss_sum_, .seconds = seconds(),
+                           .sampler = sampler_.state(), .early_stopping = early_stopping_.state(),
+                           .loss_scaler = loss_scaler_ ? loss_scaler_->state() : io::Json(),
+                           .optimizer_steps = {}, .history = history_};
         for (const auto& [name, moments] : optimizer_.state()) {
             tensors.emplace_back("exp_avg." + name, moments.exp_avg);
             tensors.emplace_back("exp_avg_sq." + name, moments.exp_avg_sq);
-            optimizer_steps[name] = moments.step;
+            state.optimizer_steps[name] = moments.step;
         }
-        io::Json state = {{"step", step_}, {"epoch", epoch_}, {"batch_in_epoch", batch_in_epoch_},
-                          {"epoch_loss_sum", epoch_loss_sum_}, {"window_loss_sum", window_loss_sum_},
-                          {"window_steps", window_steps_}, {"seconds", seconds()},
-                          {"sampler", sampler_.state()}, {"early_stopping", early_stopping_.state()},
-                          {"optimizer_steps", optimizer_steps}, {"history", history_}};
-        if (loss_scaler_) state["loss_scaler"] = loss_scaler_->state();
-        io::save_safetensors(checkpoint_path(), tensors,
-                             {{"format", "pt"}, {"config", models::openai_config_string(model_.config)}, {"trainer", state.dump()}});
+        io::save_safetensors(checkpoint_path(), tensors, {{"format", "pt"}, {"config", models::openai_config_string(model_.config)},
+                                                          {"trainer", state.to_json().dump()}});
         write_metrics();
     }
 
