@@ -22,10 +22,12 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <numeric>
 #include <unordered_map>
 #include <vector>
 
