@@ -9,6 +9,7 @@ namespace clipft::experiments {
 
 int probe(const Options& options) {
     Experiment experiment(options, "probe");
+    const std::vector<std::int64_t> ks = experiment.whole_numbers("k", {"1", "5", "20"});
     auto model = experiment.load_model();
     const std::string hash = heads::model_hash(experiment.model_path);
     const heads::FeatureCacheOptions cache{32, 60, experiment.progress};
@@ -49,7 +50,7 @@ int probe(const Options& options) {
     results.add(std::string("Linear probe (C=") + C + ")", scores_of(linear.probe));
     details["C"] = fit.C;
     details["iterations"] = linear.iterations;
-    for (std::int64_t k : experiment.whole_numbers("k", {"1", "5", "20"}))
+    for (std::int64_t k : ks)
         results.add("kNN (k=" + std::to_string(k) + ")", scores_of(heads::NearestNeighbors{train_set.features, train_set.labels, 2, k}));
     add_zero_shot_rows(experiment, results, experiment.names("zero-shot", {}));
     Table table = results.auc_table("UnivFD baselines: AUC % of heads on frozen CLIP features (" + std::to_string(train_set.labels.size()) +
