@@ -33,26 +33,50 @@ int evaluate(const Options& options) {
     std::istringstream names(options.text("classes"));
     for (std::string name; std::getline(names, name, ',');)
         if (!name.empty()) classes.push_back(name);
+    // A probe file (clipft probe) scores in place of descriptions; its classes are the default.
+    std::optional<heads::Probe> probe;
+    if (options.given("probe") == options.given("descriptions"))
+        throw UsageError("give either --descriptions SET or --probe P.safetensors (a head of clipft probe)");
+    if (options.given("probe")) {
+        probe = heads::Probe::load(options.text("probe"));
+        if (!options.given("classes")) classes = probe->classes;
+        else if (classes != probe->classes)
+            fail(options.text("probe"), ": the probe's classes are ", heads::join_classes(probe->classes), ", --classes says ",
+                 heads::join_classes(classes));
+    }
     if (classes.size() < 2) throw UsageError("--classes needs at least two class names, e.g. real,fake");
     const std::int64_t positive = std::int64_t(classes.size()) - 1; // the last class (fake) is positive
     eval::ScoringOptions scoring = eval::ScoringOptions::parse(options.text("scoring"));
 
     const std::filesystem::path model_path = options.text("model"), out = options.text("out");
     auto model = models::load_clip<float>(model_path);
-    text::DescriptionSet set = text::DescriptionSet::load(
+    if (probe && probe->width() != model->config.embed_dim)
+        fail(options.text("probe"), ": the probe takes features of width ", probe->width(), ", the model's embeddings have ",
+             model->config.embed_dim);
+    if (probe && probe->metadata.contains("model_hash") && probe->metadata.at("model_hash") != heads::model_hash(model_path))
+        std::cerr << "clipft eval: warning: " << options.text("probe") << " was fitted on the features of another model than "
+                  << model_path.string() << "\n";
+    text::DescriptionSet set;
+    if (probe) set.name = "probe " + std::filesystem::path(options.text("probe")).filename().string();
+    else set = text::DescriptionSet::load(
         text::find_description_set(options.text("descriptions"), {CLIPFT_SOURCE_DESCRIPTIONS, CLIPFT_INSTALLED_DESCRIPTIONS}), classes);
     std::filesystem::path vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab"))
                                        : std::filesystem::is_directory(model_path) ? model_path
                                                                                    : model_path.parent_path();
-    auto table = text::TokenizedDescriptions::from_texts(set.descriptions, text::Tokenizer::load(vocabulary),
-                                                         model->config.text.context_length);
     data::Dataset dataset = data::Dataset::open(options.text("data"), classes);
 
     // The descriptions are encoded once; the images in batches, with a progress bar.
-    Tensor<float> texts = eval::encode_descriptions(*model, table);
     Tensor<float> images = eval::encode_images(*model, data::image_set(dataset, {.size = model->config.vision.image_size}),
                                                options.integer("batch"), !options.flag("quiet"));
-    Tensor<float> probabilities = eval::class_probabilities(images, texts, table.counts, model->logit_scale.item(), scoring);
+    Tensor<float> probabilities;
+    if (probe) {
+        probabilities = probe->probabilities(ops::l2_normalize(images));
+    } else {
+        auto table = text::TokenizedDescriptions::from_texts(set.descriptions, text::Tokenizer::load(vocabulary),
+                                                             model->config.text.context_length);
+        Tensor<float> texts = eval::encode_descriptions(*model, table);
+        probabilities = eval::class_probabilities(images, texts, table.counts, model->logit_scale.item(), scoring);
+    }
 
     eval::ScoredSet scored{eval::binary_labels(dataset.labels(), positive), eval::class_scores(probabilities, positive), {}, {}};
     bool has_subsets = false, has_videos = false;

@@ -10,18 +10,20 @@ namespace {
 
 // eval and zero-shot run the same job (zero-shot: on pretrained weights).
 const char* const evaluate_usage =
-    "--model PATH --data DIR|CSV --descriptions SET --out DIR [--classes real,fake]\n"
+    "--model PATH --data DIR|CSV (--descriptions SET | --probe P.safetensors) --out DIR [--classes real,fake]\n"
     "       [--scoring mean|ensemble|top-K|class-top-K] [--threshold 0.5] [--batch 32] [--vocab PATH] [--threads N] [--quiet]\n"
     "Scores every image of a dataset folder (root/<class>/[<subset>/[<video>/]]images) or manifest CSV\n"
     "(path,label[,subset][,video]) with the model and a description set (a folder of <class>.txt files or a\n"
     "name under descriptions/): the class logit is the mean of its descriptions' logits (or the --scoring\n"
     "rule), the score of an image its probability of the last class (fake). Writes DIR/scores.csv (path,\n"
     "label, score, subset, video, p_<class>...), DIR/metrics.json and DIR/roc.svg, prints AUC, AP, EER and\n"
-    "accuracy overall, per subset (each against the reals) and per video, and ends with one JSON line.";
+    "accuracy overall, per subset (each against the reals) and per video, and ends with one JSON line.\n"
+    "--probe P (a probe file of clipft probe) scores with that head on the normalised image embeddings instead of\n"
+    "descriptions: P(class) = the probe's probabilities, the score that of the last class; --classes defaults to P's.";
 
 std::vector<OptionSpec> evaluate_options() {
     using Kind = OptionSpec::Kind;
-    return {{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value}, {"out", Kind::value},
+    return {{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value, ""}, {"probe", Kind::value, ""}, {"out", Kind::value},
             {"classes", Kind::value, "real,fake"}, {"scoring", Kind::value, "mean"}, {"threshold", Kind::value, "0.5"},
             {"batch", Kind::value, "32"}, {"vocab", Kind::value, ""}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}};
 }
@@ -92,6 +94,20 @@ const std::map<std::string, Command>& commands() {
                     {"subset", Kind::value, ""}, {"landmarks-model", Kind::value, ""},
                     {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}},
                    faces}},
+        {"features", {"normalised image embeddings of a dataset as safetensors and CSV, reusing earlier runs' rows",
+                      "clipft features --model PATH --data DIR|CSV --out F.safetensors [--classes real,fake] [--batch 32]\n"
+                      "                [--save-every 60] [--threads N] [--quiet]\n"
+                      "Encodes every image of a dataset folder or manifest CSV with the model's image tower and writes\n"
+                      "F.safetensors: features [N,D] F32 (the projected image embeddings, L2-normalised) and labels [N] I64\n"
+                      "(the index of each image's class in --classes), and F.csv beside it: path (absolute), label, subset,\n"
+                      "video in the same row order. A repeated or interrupted run reuses every row already encoded by\n"
+                      "the same model (by content hash) from the same image (path, size, modification time): rows in\n"
+                      "progress are kept in F.partial.safetensors, rewritten every --save-every seconds. Prints one JSON\n"
+                      "line: features, csv, rows, width, reused, encoded, model_hash.",
+                      {{"model", Kind::value}, {"data", Kind::value}, {"out", Kind::value}, {"classes", Kind::value, "real,fake"},
+                       {"batch", Kind::value, "32"}, {"save-every", Kind::value, "60"}, {"threads", Kind::value, ""},
+                       {"quiet", Kind::flag, ""}},
+                      features}},
         {"finetune", {"fine-tune CLIP on a dataset with the group contrastive loss (the thesis' method)",
                       "clipft finetune --model PATH --data DIR|CSV --descriptions SET --out DIR [options]\n"
                       "Fine-tunes the checkpoint at --model on a dataset folder (root/<class>/[<subset>/[<video>/]]images)\n"
@@ -139,6 +155,18 @@ const std::map<std::string, Command>& commands() {
                        {"distributed", Kind::value, "auto"}, {"collective-timeout", Kind::value, "600"}},
                       finetune}},
         {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},
+        {"interpolate", {"WiSE-FT: interpolate two checkpoints (or two linear probes) weight by weight",
+                         "clipft interpolate --from ZERO_SHOT --to FINE_TUNED --alpha A --out OUT.safetensors [--quiet]\n"
+                         "Writes theta = (1 - A) theta_from + A theta_to for every floating tensor (computed in double) in\n"
+                         "FINE_TUNED's layout and dtypes; non-floating tensors must be equal. The two may be .safetensors\n"
+                         "files or HuggingFace model folders, under OpenAI or HuggingFace names, in F32, F16 or BF16; both\n"
+                         "may instead be linear probe files of clipft probe (e.g. the zero-shot head and a fitted one).\n"
+                         "Different configs, names, shapes or integer tensors: exit 1 naming the tensor, nothing written.\n"
+                         "A = 0 gives ZERO_SHOT's values exactly. --alpha 0,0.1,...,1 or 0:1:0.1 (several values): --out is\n"
+                         "a folder that gets alpha-<a>.safetensors for each. Prints one JSON line: from, to, tensors, written.",
+                         {{"from", Kind::value}, {"to", Kind::value}, {"alpha", Kind::value}, {"out", Kind::value},
+                          {"quiet", Kind::flag, ""}},
+                         interpolate}},
         {"loss", {"group contrastive loss, every gradient and one AdamW step of a batch file, as safetensors",
                   "clipft loss --model PATH --batch FILE --out FILE [--lr 1e-3] [--beta1 0.9] [--beta2 0.98] [--eps 1e-6]\n"
                   "                  [--weight-decay 0.2]\n"
@@ -168,6 +196,27 @@ const std::map<std::string, Command>& commands() {
                         "[0, 1] and normalises with CLIP's mean and std, as OpenAI's CLIP preprocessing. Writes one F32\n"
                         "tensor [3,S,S] per image, named by the image's file name.",
                         {{"size", Kind::value, "224"}, {"out", Kind::value}}, preprocess}},
+        {"probe", {"fit a linear probe (logistic regression) or kNN on frozen features, or write the zero-shot head",
+                   "clipft probe (--features F.safetensors | --model PATH --data DIR|CSV) --out P.safetensors\n"
+                   "             [--method logistic|knn|zero-shot] [--C 1.0|auto] [--k 5] [--init zero|zero-shot]\n"
+                   "             [--descriptions SET] [--classes real,fake] [--validation-fraction 0.2] [--seed 0]\n"
+                   "             [--max-iterations 10000] [--batch 32] [--vocab PATH] [--threads N] [--quiet]\n"
+                   "logistic: multinomial logistic regression with scikit-learn's objective C * sum CE + 1/2 ||W||^2 (bias\n"
+                   "not penalised), solved to convergence by L-BFGS in double precision; writes probe.weight [K,D] and\n"
+                   "probe.bias [K] (P(class) = softmax(W x + b)). --C auto picks C from 1e-2 .. 1e4 by the cross-entropy\n"
+                   "on --validation-fraction of the videos, then refits on all. --init zero-shot starts from the zero-shot\n"
+                   "head. knn: scikit-learn's KNeighborsClassifier(metric=\"cosine\"), P(class) = share of the k most similar\n"
+                   "training rows; writes knn.features, knn.labels. zero-shot: the descriptions' mean normalised embedding\n"
+                   "per class times exp(logit_scale) as probe.weight (needs --model and --descriptions). With --model and\n"
+                   "--data the features are computed first (as clipft features) into --features or P.features.safetensors.\n"
+                   "Metadata: method, classes, C, k, model_hash. Use with clipft eval --probe P. Prints one JSON line.",
+                   {{"features", Kind::value, ""}, {"model", Kind::value, ""}, {"data", Kind::value, ""}, {"out", Kind::value},
+                    {"method", Kind::value, "logistic"}, {"C", Kind::value, "1.0"}, {"k", Kind::value, "5"},
+                    {"init", Kind::value, "zero"}, {"descriptions", Kind::value, ""}, {"classes", Kind::value, "real,fake"},
+                    {"validation-fraction", Kind::value, "0.2"}, {"seed", Kind::value, "0"},
+                    {"max-iterations", Kind::value, "10000"}, {"batch", Kind::value, "32"}, {"vocab", Kind::value, ""},
+                    {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}},
+                   probe}},
         {"synth", {"a generated face dataset (real faces, self-blended fakes, face swaps) to try everything without data",
                    "clipft synth --out DIR [--images N] [--size 96] [--seed S]\n"
                    "Draws N synthetic faces (procedural, not photographs) and N fakes, half self-blended and half\n"

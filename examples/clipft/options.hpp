@@ -175,11 +175,14 @@ int demo(const Options& options);
 int encode(const Options& options);
 int evaluate(const Options& options);
 int faces(const Options& options);
+int features(const Options& options);
 int finetune(const Options& options);
 int info(const Options& options);
+int interpolate(const Options& options);
 int loss(const Options& options);
 int metrics(const Options& options);
 int preprocess(const Options& options);
+int probe(const Options& options);
 int synth(const Options& options);
 int tokenize(const Options& options);
 

@@ -25,9 +25,11 @@ using cli::UsageError;
 
 int full(const Options& options);
 int leave_one_out(const Options& options);
+int probe(const Options& options);
 int reset_vision(const Options& options);
 int similarity(const Options& options);
 int top_k(const Options& options);
+int wise_ft(const Options& options);
 int zero_shot(const Options& options);
 
 // Real is class 0, fake class 1 (the positive class, whose probability is an image's score); the
@@ -152,6 +154,24 @@ public:
     // A list option's values, or `defaults` when it was not given.
     std::vector<std::string> names(const std::string& option, std::vector<std::string> defaults) const {
         return options.given(option) ? options.list(option) : defaults;
+    }
+
+    // A list option of whole numbers >= 1 (e.g. --k 1 5 20), or `defaults` when it was not given.
+    std::vector<std::int64_t> whole_numbers(const std::string& option, std::vector<std::string> defaults) const {
+        std::vector<std::int64_t> numbers;
+        for (const std::string& text : names(option, std::move(defaults))) {
+            std::size_t used = 0;
+            long long number = 0;
+            try {
+                number = std::stoll(text, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used == 0 || used != text.size() || number < 1)
+                throw UsageError("--" + option + " expects whole numbers >= 1, got '" + text + "'");
+            numbers.push_back(number);
+        }
+        return numbers;
     }
 
     // The pretrained weights, loaded afresh so that every configuration starts from them.

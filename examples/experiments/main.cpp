@@ -34,6 +34,21 @@ const std::map<std::string, Command>& commands() {
                            options_of({common_options(), test_options(), training_options(),
                                        {{"descriptions", Kind::value, "1desc"}, {"subsets", Kind::list, ""}}}),
                            leave_one_out}},
+        {"probe", {"UnivFD baselines: linear probe and kNN (k = 1, 5, 20) on the pretrained model's frozen features",
+                   "clipft-experiment probe --model PATH --train DIR|CSV --test [NAME=]DIR|CSV... --out DIR [--per-class N]\n"
+                   "                        [--C 1|auto] [--validation-fraction 0.2] [--k K...] [--zero-shot SET...] [options]\n"
+                   "Encodes the training and test images once with the pretrained model (normalised image embeddings,\n"
+                   "cached in DIR/features-*.safetensors and reused by a re-run), fits a logistic-regression probe\n"
+                   "(scikit-learn's objective; --C auto: chosen by the cross-entropy on --validation-fraction of the\n"
+                   "training videos) and kNN by cosine similarity for each K (default 1 5 20), and prints AUC % per test\n"
+                   "set and their average, and per manipulation; --zero-shot SET... adds zero-shot rows. Writes\n"
+                   "DIR/roc-<test>.svg and DIR/results.json.\n" +
+                       common_usage + test_usage +
+                       "  training:  --train DIR|CSV  --per-class N (training images per class, shared among the manipulations)\n",
+                   options_of({common_options(), test_options(),
+                               {{"train", Kind::value}, {"per-class", Kind::value, ""}, {"C", Kind::value, "1"},
+                                {"validation-fraction", Kind::value, "0.2"}, {"k", Kind::list, ""}, {"zero-shot", Kind::list, ""}}}),
+                   probe}},
         {"reset-vision", {"Table 5: vision tower re-initialised, text frozen, with 1desc, 550desc, catDog, carMoto, FlakeBall",
                           "clipft-experiment reset-vision --model PATH --train DIR|CSV --test [NAME=]DIR|CSV... --out DIR\n"
                           "                               [--descriptions SET...] [--zero-shot SET...] [options]\n"
@@ -68,6 +83,22 @@ const std::map<std::string, Command>& commands() {
                        common_usage + test_usage,
                    options_of({common_options(), test_options(), {{"descriptions", Kind::value, "550desc"}, {"k", Kind::list, ""}}}),
                    top_k}},
+        {"wise-ft", {"WiSE-FT: AUC of the zero-shot and fine-tuned weights interpolated, for each alpha",
+                     "clipft-experiment wise-ft --zero-shot PATH --fine-tuned PATH --test [NAME=]DIR|CSV... --out DIR\n"
+                     "                          [--alphas 0:1:0.1] [--descriptions 1desc] [--keep-models] [options]\n"
+                     "For each alpha (first:last:step, or a list such as 0,0.5,1) interpolates theta = (1 - alpha) zero-shot +\n"
+                     "alpha fine-tuned (as clipft interpolate; e.g. --fine-tuned DIR/1desc/best.safetensors of\n"
+                     "clipft-experiment full) into DIR/models/alpha-<a>.safetensors (removed after scoring unless\n"
+                     "--keep-models), scores the test sets with the descriptions, and prints AUC % per alpha and test set\n"
+                     "and per manipulation; plots AUC against alpha into DIR/wise-ft.svg; writes DIR/results.json.\n"
+                     "  common:    --vocab PATH (default: beside --zero-shot)  --out DIR  --seed 0  --threads N  --quiet\n" +
+                         test_usage,
+                     options_of({{{"model", Kind::value, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}, {"seed", Kind::value, "0"},
+                                  {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}},
+                                 test_options(),
+                                 {{"zero-shot", Kind::value}, {"fine-tuned", Kind::value}, {"alphas", Kind::value, "0:1:0.1"},
+                                  {"descriptions", Kind::value, "1desc"}, {"keep-models", Kind::flag, ""}}}),
+                     wise_ft}},
         {"zero-shot", {"Table 3: the pretrained model with 1desc and with 550desc, nothing trained",
                        "clipft-experiment zero-shot --model PATH --test [NAME=]DIR|CSV... --out DIR [--descriptions SET...]\n"
                        "Scores the test sets with the pretrained model and each description set (default 1desc 550desc; a\n"

@@ -10,19 +10,8 @@ namespace clipft::experiments {
 
 int top_k(const Options& options) {
     Experiment experiment(options, "top-k");
-    std::vector<std::int64_t> ks;
-    for (const std::string& text : experiment.names("k", {"3", "10", "50", "100", "200", "300", "400", "500", "600", "700",
-                                                          "800", "900", "1000", "1100"})) {
-        std::size_t used = 0;
-        long long k = 0;
-        try {
-            k = std::stoll(text, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == 0 || used != text.size() || k < 1) throw UsageError("--k expects whole numbers >= 1, got '" + text + "'");
-        ks.push_back(k);
-    }
+    std::vector<std::int64_t> ks = experiment.whole_numbers("k", {"3", "10", "50", "100", "200", "300", "400", "500", "600", "700",
+                                                                  "800", "900", "1000", "1100"});
 
     auto model = experiment.load_model();
     text::DescriptionSet set = experiment.description_set(options.text("descriptions"));

@@ -10,9 +10,17 @@
 #include <clipft/eval/roc_plot.hpp>
 #include <clipft/eval/scoring.hpp>
 #include <clipft/faces/self_blend.hpp>
+#include <clipft/heads/feature_cache.hpp>
+#include <clipft/heads/interpolate.hpp>
+#include <clipft/heads/linear_probe.hpp>
+#include <clipft/heads/logistic_regression.hpp>
+#include <clipft/heads/nearest_neighbors.hpp>
+#include <clipft/heads/probe_file.hpp>
+#include <clipft/heads/regularization_search.hpp>
 #include <clipft/image/augment.hpp>
 #include <clipft/image/preprocess.hpp>
 #include <clipft/image/save.hpp>
+#include <clipft/io/content_hash.hpp>
 #include <clipft/io/csv.hpp>
 #include <clipft/io/safetensors.hpp>
 #include <clipft/loss/contrastive.hpp>
@@ -21,6 +29,7 @@
 #include <clipft/ops.hpp>
 #include <clipft/optim/adamw.hpp>
 #include <clipft/optim/gradient_clipping.hpp>
+#include <clipft/optim/lbfgs.hpp>
 #include <clipft/optim/schedule.hpp>
 #include <clipft/plot/svg.hpp>
 #include <clipft/print.hpp>

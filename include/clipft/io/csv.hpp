@@ -145,4 +145,12 @@ inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& op
     return parse_csv(read_file_text(path, limits.max_csv_bytes, "max_csv_bytes"), path.string(), options, limits);
 }
 
+// A field as RFC 4180 writes it: quoted (quotes doubled) when it holds a delimiter, quote or line break.
+inline std::string csv_field(const std::string& text) {
+    if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+    std::string quoted = "\"";
+    for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+}
+
 } // namespace clipft::io
