@@ -1,7 +1,8 @@
 """clipft on three classes: finetune --class-from subset --k 3 on clipft synth's folders, eval and
 zero-shot's "multiclass" metrics against scikit-learn's on their own scores.csv, and bad input.
 
-Usage: test_multiclass.py CLIPFT_EXECUTABLE SHARED_DIR. Needs numpy and scikit-learn (Debian's
+Usage: test_multiclass.py CLIPFT_EXECUTABLE SHARED_DIR [CLIPFT_EXPERIMENT_EXECUTABLE] (with the
+last, also clipft-experiment on the three classes). Needs numpy and scikit-learn (Debian's
 python3-sklearn, installed by scripts/install-deps.sh).
 """
 import csv
@@ -13,6 +14,7 @@ import sys
 import tempfile
 
 clipft, shared = sys.argv[1], sys.argv[2]
+experiment = sys.argv[3] if len(sys.argv) > 3 else None
 fixtures = os.path.join(shared, "fixtures")
 failures = []
 
@@ -97,6 +99,32 @@ with tempfile.TemporaryDirectory() as scratch:
             check(abs(entry.get("auc", -1) - roc_auc_score(labels == c, probabilities[:, c])) < 1e-9, command + ": AUC of " + name)
             check(abs(entry.get("ap", -1) - average_precision_score(labels == c, probabilities[:, c])) < 1e-9, command + ": AP of " + name)
         check("p_real" in rows[0] and "p_SelfBlended" in rows[0], command + ": scores.csv keeps its p_<class> columns")
+
+    # clipft-experiment: the three classes fine-tuned in groups of three, each test image scored
+    # 1 - P(real) (any kind of fake): the zero-shot row's AUC is scikit-learn's on zero-shot's scores.csv
+    if experiment and os.path.exists(os.path.join(scratch, "zero-shot", "scores.csv")):
+        classes_options = ["--classes", ",".join(classes), "--class-from", "subset", "--quiet"]
+        table_out = os.path.join(scratch, "experiment-zero-shot")
+        zero = subprocess.run([experiment, "zero-shot", "--model", model, "--test", "synth=" + data, "--descriptions", descriptions,
+                               "--out", table_out, *classes_options], capture_output=True, text=True)
+        check(zero.returncode == 0, "clipft-experiment zero-shot on three classes exits 0: " + zero.stderr)
+        if zero.returncode == 0:
+            table = json.load(open(os.path.join(table_out, "results.json")))["tables"][0]
+            with open(os.path.join(scratch, "zero-shot", "scores.csv")) as f:
+                rows = list(csv.DictReader(f))
+            fake = np.array([row["subset"] != "" for row in rows])
+            reference = 100 * roc_auc_score(fake, [1 - float(row["p_real"]) for row in rows])
+            value = table["rows"][0]["values"][0]
+            check(abs(value - reference) < 0.011, "zero-shot AUC %% of fake vs real %s = sklearn's %s" % (value, reference))
+        full_out = os.path.join(scratch, "experiment-full")
+        full = subprocess.run([experiment, "full", "--model", model, "--train", data, "--validation", data, "--test", data,
+                               "--descriptions", descriptions, "--epochs", "1", "--batches-per-epoch", "2", "--batch", "6",
+                               "--lr", "1e-3", "--out", full_out, *classes_options], capture_output=True, text=True)
+        check(full.returncode == 0 and os.path.exists(os.path.join(full_out, "results.json")),
+              "clipft-experiment full fine-tunes three classes: " + full.stderr)
+        odd = subprocess.run([experiment, "full", "--model", model, "--train", data, "--test", data, "--descriptions", descriptions,
+                              "--batch", "4", "--out", full_out, *classes_options], capture_output=True, text=True)
+        check(odd.returncode == 2 and "multiple of the 3 classes" in odd.stderr, "--batch 4 for three classes: usage error: " + odd.stderr)
 
     # two classes: no multiclass section
     binary_dir = os.path.join(scratch, "binary")
