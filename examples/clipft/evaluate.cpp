@@ -29,8 +29,8 @@ void print_row(const std::string& name, const eval::BinaryMetrics& metrics) {
 
 // Accuracy, macro AUC, each class's AUC and AP, and the confusion matrix (rows true, columns predicted).
 void print_multiclass(const eval::MulticlassMetrics& metrics) {
-    std::printf("\n%zu classes: accuracy %.4f, macro AUC (one-vs-rest) %.4f\n%-28s %8s %8s %8s   predicted as:", metrics.classes.size(),
-                metrics.accuracy, metrics.macro_auc, "", "AUC", "AP", "images");
+    std::printf("\n%zu classes: accuracy %.4f, macro AUC (one-vs-rest) %.4f\n%-28s %8s %8s %8s  %13s", metrics.classes.size(),
+                metrics.accuracy, metrics.macro_auc, "", "AUC", "AP", "images", "predicted as:");
     for (const std::string& name : metrics.classes) std::printf(" %10.10s", name.c_str());
     std::printf("\n");
     for (std::size_t c = 0; c < metrics.classes.size(); ++c) {
