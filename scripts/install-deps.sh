@@ -14,6 +14,7 @@ packages=(
   libdlib-dev libdlib-data
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   libopenmpi-dev openmpi-bin
+  python3 python3-numpy python3-sklearn
 )
 
 for arg in "$@"; do

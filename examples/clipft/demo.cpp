@@ -48,10 +48,7 @@ text::TokenizedDescriptions byte_descriptions(std::int64_t context) {
 
 // A synthetic set preprocessed once and held in memory, as an image source.
 data::ImageSet prepare(const data::SyntheticDeepfakes& set, std::int64_t size) {
-    Tensor<float> pixels = image::preprocess_batch(set.images, {.size = size});
-    return {set.labels, [pixels](const std::vector<std::int64_t>& items) {
-                return ops::index_select(pixels, 0, Tensor<std::int64_t>::from_vector(items));
-            }};
+    return data::ImageSet::from_images(set.images, set.labels, {.size = size});
 }
 
 } // namespace
@@ -69,7 +66,7 @@ int demo(const Options& options) {
     if (options.given("model")) {
         std::filesystem::path path = options.text("model");
         model = models::load_clip<float>(path);
-        table = text::TokenizedDescriptions::from_texts(descriptions, text::Tokenizer::load(std::filesystem::is_directory(path) ? path : path.parent_path()),
+        table = text::TokenizedDescriptions::from_texts(descriptions, text::Tokenizer::load(text::model_vocabulary(path)),
                                                         model->config.text.context_length);
     } else {
         model = std::make_unique<models::CLIP<float>>(small_clip());

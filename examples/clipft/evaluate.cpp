@@ -1,9 +1,11 @@
 // clipft eval / clipft zero-shot: score a dataset with a CLIP checkpoint and a description set
 // (SPEC "Inference with descriptions"), write the per-image scores, print the metrics table, and
 // plot the ROC curves. zero-shot is the same job on pretrained weights.
+#include "class_from.hpp"
 #include "options.hpp"
 
 #include <clipft/clip.hpp>
+#include <clipft/eval/multiclass.hpp>
 #include <clipft/eval/report.hpp>
 
 #include <iostream>
@@ -23,6 +25,20 @@ std::string csv_field(const std::string& text) {
 void print_row(const std::string& name, const eval::BinaryMetrics& metrics) {
     std::printf("%-28s %8.4f %8.4f %8.4f %9.4f %8lld %8lld\n", name.c_str(), metrics.roc_auc, metrics.average_precision,
                 metrics.equal_error_rate, metrics.accuracy, (long long)metrics.positives, (long long)metrics.negatives);
+}
+
+// Accuracy, macro AUC, each class's AUC and AP, and the confusion matrix (rows true, columns predicted).
+void print_multiclass(const eval::MulticlassMetrics& metrics) {
+    std::printf("\n%zu classes: accuracy %.4f, macro AUC (one-vs-rest) %.4f\n%-28s %8s %8s %8s  %13s", metrics.classes.size(),
+                metrics.accuracy, metrics.macro_auc, "", "AUC", "AP", "images", "predicted as:");
+    for (const std::string& name : metrics.classes) std::printf(" %10.10s", name.c_str());
+    std::printf("\n");
+    for (std::size_t c = 0; c < metrics.classes.size(); ++c) {
+        std::printf("%-28s %8.4f %8.4f %8lld  %13s", ("  " + metrics.classes[c]).c_str(), metrics.auc[c], metrics.average_precision[c],
+                    (long long)metrics.counts[c], "");
+        for (std::int64_t count : metrics.confusion_matrix[c]) std::printf(" %10lld", (long long)count);
+        std::printf("\n");
+    }
 }
 
 } // namespace
@@ -58,12 +74,9 @@ int evaluate(const Options& options) {
                   << model_path.string() << "\n";
     text::DescriptionSet set;
     if (probe) set.name = "probe " + std::filesystem::path(options.text("probe")).filename().string();
-    else set = text::DescriptionSet::load(
-        text::find_description_set(options.text("descriptions"), {CLIPFT_SOURCE_DESCRIPTIONS, CLIPFT_INSTALLED_DESCRIPTIONS}), classes);
-    std::filesystem::path vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab"))
-                                       : std::filesystem::is_directory(model_path) ? model_path
-                                                                                   : model_path.parent_path();
-    data::Dataset dataset = data::Dataset::open(options.text("data"), classes);
+    else set = text::DescriptionSet::load(text::find_description_set(options.text("descriptions")), classes);
+    std::filesystem::path vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
+    data::Dataset dataset = data::Dataset::open(options.text("data"), classes, class_source(options));
 
     // The descriptions are encoded once; the images in batches, with a progress bar.
     Tensor<float> images = eval::encode_images(*model, data::image_set(dataset, {.size = model->config.vision.image_size}),
@@ -86,6 +99,12 @@ int evaluate(const Options& options) {
         if (has_videos) scored.videos.push_back(sample.video.empty() ? sample.path.string() : sample.video);
     }
     eval::MetricsReport report = eval::metrics_report(scored, options.number("threshold"));
+    // More than two classes: the argmax's accuracy and confusion matrix, and each class against the rest.
+    std::optional<eval::MulticlassMetrics> multiclass;
+    if (classes.size() > 2) {
+        multiclass = eval::multiclass_metrics(dataset.labels(), probabilities, classes);
+        report.json["multiclass"] = eval::to_json(*multiclass);
+    }
 
     std::filesystem::create_directories(out);
     std::string csv = "path,label,score,subset,video";
@@ -95,7 +114,7 @@ int evaluate(const Options& options) {
         const data::Sample& sample = dataset.samples[i];
         std::ostringstream row;
         row.precision(9);
-        row << csv_field(sample.path.string()) << ',' << scored.labels[i] << ',' << scored.scores[i] << ','
+        row << csv_field(sample.path.string()) << ',' << sample.label << ',' << scored.scores[i] << ','
             << csv_field(sample.subset) << ',' << csv_field(sample.video);
         for (std::int64_t c = 0; c < std::int64_t(classes.size()); ++c) row << ',' << probabilities.at({std::int64_t(i), c});
         csv += row.str() + "\n";
@@ -111,6 +130,7 @@ int evaluate(const Options& options) {
     print_row("all images", report.overall);
     for (const auto& [name, metrics] : report.subsets) print_row("  " + name, metrics);
     if (report.videos) print_row("videos (mean score)", *report.videos);
+    if (multiclass) print_multiclass(*multiclass);
     std::printf("\nscores: %s  metrics: %s  ROC: %s\n", (out / "scores.csv").c_str(), (out / "metrics.json").c_str(),
                 (out / "roc.svg").c_str());
     nlohmann::ordered_json result = report.json;

@@ -4,6 +4,7 @@
 // Under mpirun every process is one rank of a data-parallel run (clipft/distributed/launch.hpp).
 // In a build with CUDA this file is compiled by nvcc (examples/CMakeLists.txt), so that --device
 // cuda trains on the GPU; include/clipft/backends.hpp keeps it apart from the CPU-only files.
+#include "class_from.hpp"
 #include "options.hpp"
 
 #include <clipft/clip.hpp>
@@ -72,13 +73,12 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     // Data and descriptions: class order comes from --classes (the description set's files must match).
     const std::vector<std::string> classes = split_names(settings.text("classes"));
     if (classes.size() < 2) throw UsageError("--classes needs at least two class names, e.g. real,fake");
-    std::vector<std::filesystem::path> search{CLIPFT_SOURCE_DESCRIPTIONS, CLIPFT_INSTALLED_DESCRIPTIONS};
-    text::DescriptionSet descriptions =
-        text::DescriptionSet::load(text::find_description_set(settings.text("descriptions"), search), classes);
+    text::DescriptionSet descriptions = text::DescriptionSet::load(text::find_description_set(settings.text("descriptions")), classes);
     const std::uint64_t seed = std::uint64_t(settings.integer("seed"));
-    data::Dataset train_data = data::Dataset::open(settings.text("data"), classes), validation_data;
+    const data::ClassFrom class_from = class_source(settings);
+    data::Dataset train_data = data::Dataset::open(settings.text("data"), classes, class_from), validation_data;
     if (settings.has("validation")) {
-        validation_data = data::Dataset::open(settings.text("validation"), classes);
+        validation_data = data::Dataset::open(settings.text("validation"), classes, class_from);
     } else {
         std::tie(train_data, validation_data) = train_data.split_by_video(settings.number("validation-fraction"), seed);
     }
@@ -95,15 +95,16 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     Generator generator(seed);
     train::apply_freeze_policy(train::FreezePolicy::parse(settings.text("freeze")), *model, generator);
     model->to(device);
-    std::filesystem::path vocabulary = settings.has("vocab") ? std::filesystem::path(settings.text("vocab"))
-                                       : std::filesystem::is_directory(model_path) ? model_path
-                                                                                   : model_path.parent_path();
+    std::filesystem::path vocabulary = settings.has("vocab") ? std::filesystem::path(settings.text("vocab")) : text::model_vocabulary(model_path);
     auto table = text::TokenizedDescriptions::from_texts(descriptions.descriptions, text::Tokenizer::load(vocabulary),
                                                          model->config.text.context_length);
 
     train::TrainerOptions trainer_options;
     const std::int64_t k = settings.integer("k"), images = settings.integer("batch");
     if (k < 2 || images % k != 0) throw UsageError("--batch (images) must be a multiple of --k (classes per group) >= 2");
+    if (k > std::int64_t(classes.size()))
+        throw UsageError("--k " + std::to_string(k) + " is larger than the number of classes (" + std::to_string(classes.size()) +
+                         ": " + settings.text("classes") + "); a group holds k distinct classes");
     const std::string draw = settings.text("description-draw");
     if (draw != "batch" && draw != "group") throw UsageError("--description-draw must be batch or group, got '" + draw + "'");
     trainer_options.sampler = {.k = k, .groups_per_batch = images / k,

@@ -12,20 +12,26 @@ namespace {
 const char* const evaluate_usage =
     "--model PATH --data DIR|CSV (--descriptions SET | --probe P.safetensors) --out DIR [--classes real,fake]\n"
     "       [--scoring mean|ensemble|top-K|class-top-K] [--threshold 0.5] [--batch 32] [--vocab PATH] [--threads N] [--quiet]\n"
+    "       [--class-from label|subset]\n"
     "Scores every image of a dataset folder (root/<class>/[<subset>/[<video>/]]images) or manifest CSV\n"
     "(path,label[,subset][,video]) with the model and a description set (a folder of <class>.txt files or a\n"
     "name under descriptions/): the class logit is the mean of its descriptions' logits (or the --scoring\n"
     "rule), the score of an image its probability of the last class (fake). Writes DIR/scores.csv (path,\n"
-    "label, score, subset, video, p_<class>...), DIR/metrics.json and DIR/roc.svg, prints AUC, AP, EER and\n"
+    "label, score, subset, video, p_<class>...; label: the class's index in --classes), DIR/metrics.json and DIR/roc.svg, prints AUC, AP, EER and\n"
     "accuracy overall, per subset (each against the reals) and per video, and ends with one JSON line.\n"
     "--probe P (a probe file of clipft probe) scores with that head on the normalised image embeddings instead of\n"
-    "descriptions: P(class) = the probe's probabilities, the score that of the last class; --classes defaults to P's.";
+    "descriptions: P(class) = the probe's probabilities, the score that of the last class; --classes defaults to P's.\n"
+    "--class-from subset makes each subset a class (real/, fake/FaceSwap/, fake/SelfBlended/ with --classes\n"
+    "real,FaceSwap,SelfBlended; images of no subset keep their class). With more than two classes metrics.json\n"
+    "also holds \"multiclass\": accuracy (argmax), confusion_matrix (rows true, columns predicted, in --classes\n"
+    "order), macro_auc (one-vs-rest, as scikit-learn's roc_auc_score multi_class=\"ovr\") and per_class AUC and AP.";
 
 std::vector<OptionSpec> evaluate_options() {
     using Kind = OptionSpec::Kind;
     return {{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value, ""}, {"probe", Kind::value, ""}, {"out", Kind::value},
             {"classes", Kind::value, "real,fake"}, {"scoring", Kind::value, "mean"}, {"threshold", Kind::value, "0.5"},
-            {"batch", Kind::value, "32"}, {"vocab", Kind::value, ""}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}};
+            {"batch", Kind::value, "32"}, {"vocab", Kind::value, ""}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""},
+            {"class-from", Kind::value, "label"}};
 }
 
 const std::map<std::string, Command>& commands() {
@@ -119,6 +125,8 @@ const std::map<std::string, Command>& commands() {
                       "settings.json. --resume continues DIR's checkpoint. --config FILE.json gives any option by its\n"
                       "name (flags win). Prints one JSON line with the result.\n"
                       "  data:      --classes real,fake  --validation DIR|CSV  --validation-fraction 0.1  --per-class N\n"
+                      "             --class-from label|subset  (subset: each subset its own class, e.g. --classes\n"
+                      "             real,FaceSwap,SelfBlended --k 3 on clipft synth's folders; validation: macro AUC, accuracy)\n"
                       "  groups:    --k 2  --batch 16 (images)  --description-draw batch|group  --accumulate 1\n"
                       "  length:    --epochs 100  --max-steps -1  --batches-per-epoch 0 (0: one pass over the smaller class)\n"
                       "  optimizer: --lr 6e-7  --schedule cosine|constant|step  --warmup 10000  --cosine 10000\n"
@@ -152,7 +160,8 @@ const std::map<std::string, Command>& commands() {
                        {"threads", Kind::value, ""}, {"checkpoint-every", Kind::value, "0"}, {"resume", Kind::flag, ""},
                        {"quiet", Kind::flag, ""}, {"augment", Kind::value, ""}, {"prefetch", Kind::flag, ""},
                        {"device", Kind::value, "cpu"}, {"precision", Kind::value, "float32"},
-                       {"distributed", Kind::value, "auto"}, {"collective-timeout", Kind::value, "600"}},
+                       {"distributed", Kind::value, "auto"}, {"collective-timeout", Kind::value, "600"},
+                       {"class-from", Kind::value, "label"}},
                       finetune}},
         {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},
         {"interpolate", {"WiSE-FT: interpolate two checkpoints (or two linear probes) weight by weight",

@@ -47,10 +47,9 @@ int probe(const Options& options) {
     if (zero_shot_head) {
         std::filesystem::path model_path = options.text("model");
         std::filesystem::path vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab"))
-                                           : std::filesystem::is_directory(model_path) ? model_path
-                                                                                       : model_path.parent_path();
+                                                                  : text::model_vocabulary(model_path);
         text::DescriptionSet descriptions = text::DescriptionSet::load(
-            text::find_description_set(options.text("descriptions"), {CLIPFT_SOURCE_DESCRIPTIONS, CLIPFT_INSTALLED_DESCRIPTIONS}), set.classes);
+            text::find_description_set(options.text("descriptions")), set.classes);
         auto table = text::TokenizedDescriptions::from_texts(descriptions.descriptions, text::Tokenizer::load(vocabulary),
                                                              model->config.text.context_length);
         zero_shot = heads::LinearProbe::zero_shot(eval::encode_descriptions(*model, table), table.counts, model->logit_scale.item());

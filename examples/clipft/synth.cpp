@@ -38,12 +38,11 @@ int synth(const Options& options) {
         if (holds_files(out / part)) fail((out / part).string(), " already holds files; give --out an empty or new folder");
 
     struct Manipulation {
-        const char* name;
         data::FakeKind kind;
         std::int64_t count;
     };
-    const std::vector<Manipulation> manipulations{{"SelfBlended", data::FakeKind::self_blended, images / 2},
-                                                  {"FaceSwap", data::FakeKind::face_swap, images - images / 2}};
+    const std::vector<Manipulation> manipulations{{data::FakeKind::self_blended, images / 2},
+                                                  {data::FakeKind::face_swap, images - images / 2}};
     std::filesystem::create_directories(out / "real");
     std::int64_t real = 0;
     io::Json fakes = io::Json::object();
@@ -51,12 +50,13 @@ int synth(const Options& options) {
         const Manipulation& manipulation = manipulations[m];
         // Each call draws as many real faces as fakes, so the reals add up to --images.
         data::SyntheticDeepfakes set = data::synthetic_deepfakes(manipulation.count, size, manipulation.kind, seed * manipulations.size() + m);
-        const std::filesystem::path fake_folder = out / "fake" / manipulation.name;
+        const std::string name = data::fake_kind_name(manipulation.kind);
+        const std::filesystem::path fake_folder = out / "fake" / name;
         std::filesystem::create_directories(fake_folder);
         std::int64_t fake = 0;
         for (std::size_t i = 0; i < set.images.size(); ++i)
             image::save_image(set.labels[i] == 0 ? out / "real" / numbered_png(real++) : fake_folder / numbered_png(fake++), set.images[i]);
-        fakes[manipulation.name] = fake;
+        fakes[name] = fake;
     }
     std::cout << io::Json{{"folder", out.string()}, {"real", real}, {"fake", fakes}, {"size", size}, {"seed", seed}}.dump() << "\n";
     return 0;

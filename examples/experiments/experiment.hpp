@@ -3,6 +3,7 @@
 // the pretrained model loaded afresh for every configuration, zero-shot scoring, fine-tuning one
 // configuration and scoring it, and tables laid out like the thesis' (one row per configuration,
 // one column per test set, then their average), printed and written to DIR/results.json.
+#include "../clipft/class_from.hpp"
 #include "../clipft/options.hpp"
 
 #include <clipft/clip.hpp>
@@ -32,9 +33,10 @@ int top_k(const Options& options);
 int wise_ft(const Options& options);
 int zero_shot(const Options& options);
 
-// Real is class 0, fake class 1 (the positive class, whose probability is an image's score); the
-// description sets hold real.txt and fake.txt.
-inline const std::vector<std::string> classes{"real", "fake"};
+// --classes: real is class 0 and every other class a kind of fake (by default the one class fake;
+// with --class-from subset e.g. real,FaceSwap,SelfBlended); an image's score is its probability of
+// being fake, 1 - P(real) (with two classes P(fake) itself). The description sets hold a
+// <class>.txt file per class.
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -49,7 +51,8 @@ inline std::vector<OptionSpec> options_of(std::initializer_list<std::vector<Opti
 inline std::vector<OptionSpec> common_options() {
     using Kind = OptionSpec::Kind;
     return {{"model", Kind::value},     {"vocab", Kind::value, ""},   {"out", Kind::value},
-            {"seed", Kind::value, "0"}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}};
+            {"seed", Kind::value, "0"}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""},
+            {"classes", Kind::value, "real,fake"}, {"class-from", Kind::value, "label"}};
 }
 
 // The options of the experiments that score test sets.
@@ -70,7 +73,9 @@ inline std::vector<OptionSpec> training_options() {
 
 inline const std::string common_usage =
     "  common:    --model PATH (a HuggingFace CLIP directory or .safetensors; its folder's vocab.json and\n"
-    "             merges.txt, or --vocab PATH)  --out DIR  --seed 0  --threads N  --quiet\n";
+    "             merges.txt, or --vocab PATH)  --out DIR  --seed 0  --threads N  --quiet\n"
+    "             --classes real,fake (real first; more classes, e.g. real,FaceSwap,SelfBlended with --class-from\n"
+    "             subset: each subset its own class, groups of every class, scores 1 - P(real))\n";
 
 inline const std::string test_usage =
     "  testing:   --test [NAME=]DIR|CSV... (one table column each, named NAME or by the folder)  --test-per-class N\n";
@@ -89,13 +94,18 @@ struct TestSet {
     std::string name; // its table column
     data::Dataset dataset;
 
-    std::vector<int> labels() const { return eval::binary_labels(dataset.labels(), 1); }
+    // 1 for a fake of any kind (every class but real, class 0).
+    std::vector<int> labels() const {
+        std::vector<int> fake;
+        for (std::int64_t label : dataset.labels()) fake.push_back(label != 0);
+        return fake;
+    }
 
     // The manipulations: the subsets that fakes belong to, sorted.
     std::vector<std::string> fake_subsets() const {
         std::set<std::string> names;
         for (const data::Sample& sample : dataset.samples)
-            if (sample.label == 1 && !sample.subset.empty()) names.insert(sample.subset);
+            if (sample.label != 0 && !sample.subset.empty()) names.insert(sample.subset);
         return {names.begin(), names.end()};
     }
 
@@ -106,8 +116,8 @@ struct TestSet {
         std::vector<double> kept;
         for (std::size_t i = 0; i < dataset.size(); ++i) {
             const data::Sample& sample = dataset.samples[i];
-            if (sample.label == 1 && sample.subset != subset) continue;
-            labels.push_back(int(sample.label));
+            if (sample.label != 0 && sample.subset != subset) continue;
+            labels.push_back(sample.label != 0);
             kept.push_back(scores[i]);
         }
         return eval::roc_auc(labels, kept);
@@ -131,18 +141,23 @@ public:
     std::filesystem::path model_path, vocabulary, out;
     std::uint64_t seed = 0;
     bool progress = true;
+    std::vector<std::string> classes;
+    data::ClassFrom class_from = data::ClassFrom::label;
     std::vector<TestSet> tests;
 
     Experiment(const Options& given, std::string experiment_name) : options(given), name(std::move(experiment_name)) {
         if (!options.positional().empty()) throw UsageError("unexpected argument '" + options.positional().front() + "'");
         if (options.given("threads")) set_num_threads(int(options.integer("threads")));
         model_path = options.text("model");
-        vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab"))
-                     : std::filesystem::is_directory(model_path) ? model_path
-                                                                 : model_path.parent_path();
+        vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
         out = options.text("out");
         seed = std::uint64_t(options.integer("seed"));
         progress = !options.flag("quiet");
+        std::istringstream names(options.text("classes"));
+        for (std::string name; std::getline(names, name, ',');)
+            if (!name.empty()) classes.push_back(name);
+        if (classes.size() < 2) throw UsageError("--classes needs at least two class names, real first, e.g. real,fake");
+        class_from = cli::class_source(options);
         std::vector<std::string> known = options.names();
         if (std::find(known.begin(), known.end(), "test") != known.end()) { // the experiment scores test sets
             for (const std::string& argument : options.list("test")) tests.push_back(open_test_set(argument));
@@ -179,7 +194,7 @@ public:
 
     text::DescriptionSet description_set(const std::string& name_or_folder) const {
         return text::DescriptionSet::load(
-            text::find_description_set(name_or_folder, {CLIPFT_SOURCE_DESCRIPTIONS, CLIPFT_INSTALLED_DESCRIPTIONS}), classes);
+            text::find_description_set(name_or_folder), classes);
     }
 
     text::TokenizedDescriptions tokenize(const text::DescriptionSet& set, const models::CLIP<float>& model) const {
@@ -209,7 +224,7 @@ private:
         for (const TestSet& test : tests)
             if (test.name == test_name)
                 throw UsageError("two test sets are called '" + test_name + "'; name them with --test NAME=DIR");
-        data::Dataset dataset = data::Dataset::open(path, classes);
+        data::Dataset dataset = data::Dataset::open(path, classes, class_from);
         if (options.given("test-per-class")) dataset = dataset.balanced(options.integer("test-per-class"), seed);
         return {test_name.empty() ? "test" : test_name, std::move(dataset)};
     }
@@ -229,14 +244,20 @@ inline std::vector<Tensor<float>> encode_test_sets(const Experiment& experiment,
     return embeddings;
 }
 
-// P(fake) of every image of every test set, [test][image].
+// P(fake) of every image of every test set, [test][image]: with two classes P(class 1), with more
+// 1 - P(real), the probability of any kind of fake.
 inline std::vector<std::vector<double>> fake_scores(const std::vector<Tensor<float>>& image_embeddings,
                                                     const Tensor<float>& description_embeddings,
                                                     const text::TokenizedDescriptions& table, float logit_scale,
                                                     const eval::ScoringOptions& rule = {}) {
     std::vector<std::vector<double>> scores;
-    for (const Tensor<float>& images : image_embeddings)
-        scores.push_back(eval::class_scores(eval::class_probabilities(images, description_embeddings, table.counts, logit_scale, rule), 1));
+    for (const Tensor<float>& images : image_embeddings) {
+        Tensor<float> probabilities = eval::class_probabilities(images, description_embeddings, table.counts, logit_scale, rule);
+        std::vector<double> fake = eval::class_scores(probabilities, probabilities.size(1) == 2 ? 1 : 0);
+        if (probabilities.size(1) > 2)
+            for (double& score : fake) score = 1 - score;
+        scores.push_back(std::move(fake));
+    }
     return scores;
 }
 
@@ -439,12 +460,12 @@ struct TrainingData {
 inline TrainingData training_data(const Experiment& experiment, const std::string& left_out = "") {
     const Options& options = experiment.options;
     auto open = [&](const std::string& option) {
-        data::Dataset dataset = data::Dataset::open(options.text(option), classes);
+        data::Dataset dataset = data::Dataset::open(options.text(option), experiment.classes, experiment.class_from);
         if (left_out.empty()) return dataset;
         dataset = dataset.without_subset(left_out);
-        for (std::size_t c = 0; c < classes.size(); ++c)
+        for (std::size_t c = 0; c < experiment.classes.size(); ++c)
             if (dataset.count_per_class()[c] == 0)
-                fail(options.text(option), ": without ", left_out, " no ", classes[c], " image is left; leaving a manipulation out "
+                fail(options.text(option), ": without ", left_out, " no ", experiment.classes[c], " image is left; leaving a manipulation out "
                      "needs the others in --", option);
         return dataset;
     };
@@ -481,11 +502,12 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     bool several = std::any_of(table.counts.begin(), table.counts.end(), [](std::int64_t count) { return count > 1; });
     const double lr = options.given("lr") ? options.number("lr") : several ? 8e-7 : 6e-7; // the thesis' peaks
     const std::string schedule = options.text("schedule");
-    const std::int64_t images = options.integer("batch");
-    if (images < 2 || images % 2 != 0) throw UsageError("--batch (images) must be even and at least 2: it holds real/fake pairs");
+    const std::int64_t images = options.integer("batch"), k = std::int64_t(experiment.classes.size());
+    if (images < k || images % k != 0)
+        throw UsageError("--batch (images) must be a multiple of the " + std::to_string(k) + " classes: it holds groups of one image of each");
 
     train::TrainerOptions trainer;
-    trainer.sampler = {.k = 2, .groups_per_batch = images / 2, .seed = experiment.seed};
+    trainer.sampler = {.k = k, .groups_per_batch = images / k, .seed = experiment.seed};
     trainer.max_epochs = options.integer("epochs");
     trainer.batches_per_epoch = options.integer("batches-per-epoch");
     trainer.adamw = {lr, 0.9, 0.98, 1e-6};
@@ -495,7 +517,7 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     else throw UsageError("--schedule must be cosine or constant, got '" + schedule + "'");
     trainer.early_stopping.patience = options.integer("patience");
     trainer.early_stopping.min_relative_improvement = options.number("min-improvement");
-    trainer.positive_class = 1;
+    trainer.positive_class = k - 1;
     trainer.output_dir = experiment.out / configuration.folder;
     trainer.progress = experiment.progress;
 

@@ -13,8 +13,8 @@ int leave_one_out(const Options& options) {
     const std::string set_name = experiment.description_set(descriptions).name;
 
     std::set<std::string> present;
-    for (const data::Sample& sample : data::Dataset::open(options.text("train"), classes).samples)
-        if (sample.label == 1 && !sample.subset.empty()) present.insert(sample.subset);
+    for (const data::Sample& sample : data::Dataset::open(options.text("train"), experiment.classes, experiment.class_from).samples)
+        if (sample.label != 0 && !sample.subset.empty()) present.insert(sample.subset);
     if (present.size() < 2)
         fail(options.text("train"), ": leaving one manipulation out needs fakes of at least two (the subsets of fake/, or the "
                                     "manifest's subset column); found ", present.size());

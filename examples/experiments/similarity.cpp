@@ -63,9 +63,9 @@ int similarity(const Options& options) {
     const std::size_t real = set.descriptions[0].size(), total = set.size();
     std::vector<std::string> labels;
     io::Json texts = io::Json::object();
-    for (std::size_t c = 0; c < classes.size(); ++c)
+    for (std::size_t c = 0; c < experiment.classes.size(); ++c)
         for (std::size_t d = 0; d < set.descriptions[c].size(); ++d) {
-            labels.push_back(classes[c] + " " + std::to_string(d));
+            labels.push_back(experiment.classes[c] + " " + std::to_string(d));
             texts[labels.back()] = set.descriptions[c][d];
         }
 

@@ -1,12 +1,14 @@
 #pragma once
-// The public API of clipft: include this one header.
+// The public API of clipft: include this one header (or <clipft/finetune.hpp>, its fine-tuning part).
 #include <clipft/backends.hpp>
+#include <clipft/finetune.hpp>
 #include <clipft/backend/threads.hpp>
 #include <clipft/data/dataset.hpp>
 #include <clipft/data/image_set.hpp>
 #include <clipft/data/synthetic_faces.hpp>
 #include <clipft/eval/evaluate.hpp>
 #include <clipft/eval/metrics.hpp>
+#include <clipft/eval/multiclass.hpp>
 #include <clipft/eval/roc_plot.hpp>
 #include <clipft/eval/scoring.hpp>
 #include <clipft/faces/self_blend.hpp>

@@ -7,5 +7,10 @@ int main() {
     y.backward();
     // d/dx sum(x*x) = 2x = 2
     std::cout << "loss " << y.item() << " grad " << x.grad().to_vector()[0] << "\n";
-    return (y.item() == 6.0f && x.grad().to_vector()[0] == 2.0f) ? 0 : 1;
+    // The installed description sets are found by name, in the package's own (moved) prefix.
+    std::filesystem::path set = clipft::text::find_description_set("1desc");
+    std::cout << "1desc: " << set << "\n";
+    bool found = set == std::filesystem::path(EXPECTED_DESCRIPTIONS) / "1desc" &&
+                 clipft::text::DescriptionSet::load(set, {"real", "fake"}).size() == 2;
+    return (y.item() == 6.0f && x.grad().to_vector()[0] == 2.0f && found) ? 0 : 1;
 }

@@ -1,9 +1,12 @@
-# Installs clipft from BINARY_DIR into a temporary prefix, then configures,
-# builds and runs tests/consumer against that prefix.
+# Installs clipft from BINARY_DIR into a temporary prefix and moves the prefix elsewhere (an
+# install must work wherever it is), then configures, builds and runs tests/consumer against the
+# moved prefix, checks that the moved `clipft` program searches its own description sets, and
+# builds and briefly runs examples/custom_finetuner (a three-class fine-tuner of the tiny CLIP in
+# SHARED_DIR/fixtures/tiny-a, when present).
 #
 # Usage: cmake -DSOURCE_DIR=<clipft src> -DBINARY_DIR=<clipft build> -P run_consumer_test.cmake
 # Optional: -DCONSUMER_SOURCE_DIR=... -DWORK_DIR=... -DCMAKE_CXX_COMPILER=...
-#           -DGENERATOR=... -DCONFIG=...
+#           -DGENERATOR=... -DCONFIG=... -DSHARED_DIR=...
 
 foreach(var SOURCE_DIR BINARY_DIR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
@@ -26,7 +29,8 @@ else()
   set(consumer_build_type Release)
 endif()
 
-set(prefix "${WORK_DIR}/prefix")
+set(installed_prefix "${WORK_DIR}/installed")
+set(prefix "${WORK_DIR}/moved")
 set(consumer_build "${WORK_DIR}/build")
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
@@ -43,11 +47,12 @@ function(run_step name)
   endif()
 endfunction()
 
-run_step("install into ${prefix}"
-  ${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${prefix}" ${config_args})
+run_step("install into ${installed_prefix}"
+  ${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${installed_prefix}" ${config_args})
+file(RENAME "${installed_prefix}" "${prefix}")
+message(STATUS "consumer_project: moved the prefix to ${prefix}")
 
 set(configure_args
-  -S "${CONSUMER_SOURCE_DIR}" -B "${consumer_build}"
   "-DCMAKE_PREFIX_PATH=${prefix}"
   "-DCMAKE_BUILD_TYPE=${consumer_build_type}")
 if(GENERATOR)
@@ -56,7 +61,7 @@ endif()
 if(CMAKE_CXX_COMPILER)
   list(APPEND configure_args "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}")
 endif()
-run_step("configure consumer" ${CMAKE_COMMAND} ${configure_args})
+run_step("configure consumer" ${CMAKE_COMMAND} -S "${CONSUMER_SOURCE_DIR}" -B "${consumer_build}" ${configure_args})
 run_step("build consumer" ${CMAKE_COMMAND} --build "${consumer_build}" --config ${consumer_build_type})
 
 find_program(consumer_exe NAMES consumer
@@ -71,4 +76,34 @@ if(NOT consumer_tensor_only_exe)
   message(FATAL_ERROR "consumer_project: built consumer_tensor_only executable not found in ${consumer_build}")
 endif()
 run_step("run consumer_tensor_only" "${consumer_tensor_only_exe}")
+
+# The moved program lists the folders it searched for an unknown set: its own prefix's, never the
+# prefix it was installed to.
+if(EXISTS "${prefix}/bin/clipft")
+  execute_process(COMMAND "${prefix}/bin/clipft" finetune --model none --data none --out "${WORK_DIR}/none" --descriptions no-such-set
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  string(FIND "${out}" "${prefix}/share/clipft/descriptions holds" found_moved)
+  string(FIND "${out}" "${installed_prefix}" found_installed)
+  if(rc EQUAL 0 OR found_moved EQUAL -1 OR NOT found_installed EQUAL -1)
+    message(FATAL_ERROR "consumer_project: the moved clipft does not search ${prefix}/share/clipft/descriptions "
+                        "(exit ${rc}): ${out}")
+  endif()
+  message(STATUS "consumer_project: the moved clipft searches its own description sets")
+endif()
+
+# examples/custom_finetuner: a downstream N-class fine-tuner, built against the moved prefix and run briefly.
+set(finetuner_build "${WORK_DIR}/custom_finetuner")
+run_step("configure custom_finetuner"
+  ${CMAKE_COMMAND} -S "${SOURCE_DIR}/examples/custom_finetuner" -B "${finetuner_build}" ${configure_args})
+run_step("build custom_finetuner" ${CMAKE_COMMAND} --build "${finetuner_build}" --config ${consumer_build_type})
+find_program(finetuner_exe NAMES custom_finetuner
+  PATHS "${finetuner_build}" "${finetuner_build}/${consumer_build_type}" NO_DEFAULT_PATH)
+if(NOT finetuner_exe)
+  message(FATAL_ERROR "consumer_project: built custom_finetuner not found in ${finetuner_build}")
+endif()
+if(SHARED_DIR AND EXISTS "${SHARED_DIR}/fixtures/tiny-a")
+  run_step("run custom_finetuner (three classes, tiny CLIP)" "${finetuner_exe}" "${SHARED_DIR}/fixtures/tiny-a" 300 1e-3)
+else()
+  message(STATUS "consumer_project: no ${SHARED_DIR}/fixtures/tiny-a; custom_finetuner built, not run")
+endif()
 message(STATUS "consumer_project: passed")

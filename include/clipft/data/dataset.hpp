@@ -34,6 +34,17 @@ inline bool is_image_file(const std::filesystem::path& path) {
     return extension == ".jpg" || extension == ".jpeg" || extension == ".png" || extension == ".bmp";
 }
 
+// Where an image's class comes from: its label (the class folder, the manifest's label column) or
+// its subset (each manipulation a class of its own; an image of no subset, e.g. a real one, keeps
+// its label's class).
+enum class ClassFrom { label, subset };
+
+inline ClassFrom parse_class_from(const std::string& text) {
+    if (text == "label") return ClassFrom::label;
+    if (text == "subset") return ClassFrom::subset;
+    fail("class source '", text, "' is unknown; use label (class folders or the label column) or subset (each subset a class)");
+}
+
 struct Dataset {
     std::vector<std::string> classes;
     std::vector<Sample> samples;
@@ -118,6 +129,58 @@ struct Dataset {
     static Dataset open(const std::filesystem::path& path, std::vector<std::string> class_order = {}) {
         if (!std::filesystem::exists(path)) fail(path.string(), ": no such dataset folder or manifest");
         return std::filesystem::is_directory(path) ? from_folder(path, std::move(class_order)) : from_manifest(path, std::move(class_order));
+    }
+
+    // A folder or a manifest with each image's class taken from its label or its subset (see
+    // with_subsets_as_classes).
+    static Dataset open(const std::filesystem::path& path, const std::vector<std::string>& class_order, ClassFrom class_from) {
+        if (class_from == ClassFrom::label) return open(path, class_order);
+        try {
+            return open(path).with_subsets_as_classes(class_order);
+        } catch (const Error& error) {
+            fail(path.string(), ": ", error.what());
+        }
+    }
+
+    // The same images, each of class its subset (an image of no subset keeps its class's name), e.g.
+    // real/, fake/FaceSwap/ and fake/SelfBlended/ become the classes real, FaceSwap and SelfBlended.
+    // `class_order` fixes the classes and their order; without it, the classes of images without a
+    // subset in their order, then the subsets sorted. Every class needs an image, and every image's
+    // class must be one of `class_order`.
+    Dataset with_subsets_as_classes(std::vector<std::string> class_order = {}) const {
+        auto class_of = [&](const Sample& sample) { return sample.subset.empty() ? classes.at(std::size_t(sample.label)) : sample.subset; };
+        std::set<std::string> found;
+        for (const Sample& sample : samples) found.insert(class_of(sample));
+        if (class_order.empty()) {
+            for (const std::string& name : classes)
+                if (std::any_of(samples.begin(), samples.end(), [&](const Sample& s) { return s.subset.empty() && classes[std::size_t(s.label)] == name; }))
+                    class_order.push_back(name);
+            std::set<std::string> subsets;
+            for (const Sample& sample : samples)
+                if (!sample.subset.empty()) subsets.insert(sample.subset);
+            for (const std::string& subset : subsets)
+                if (std::find(class_order.begin(), class_order.end(), subset) == class_order.end()) class_order.push_back(subset);
+        }
+        std::vector<std::string> found_names(found.begin(), found.end());
+        for (std::size_t c = 0; c < class_order.size(); ++c) {
+            if (std::find(class_order.begin(), class_order.begin() + std::ptrdiff_t(c), class_order[c]) != class_order.begin() + std::ptrdiff_t(c))
+                fail("class '", class_order[c], "' is named twice; name each class once");
+            if (!found.contains(class_order[c]))
+                fail("class '", class_order[c], "' has no images: no subset and no class of images without a subset has that name ",
+                     "(the classes by subset are ", join(found_names), ")");
+        }
+        Dataset result{class_order, {}};
+        for (const Sample& sample : samples) {
+            const std::string name = class_of(sample);
+            auto position = std::find(class_order.begin(), class_order.end(), name);
+            if (position == class_order.end())
+                fail(sample.path.string(), ": its class by subset, '", name, "', is not among the classes asked for (",
+                     join(class_order), "); name every class (the classes by subset are ", join(found_names), ")");
+            Sample moved = sample;
+            moved.label = position - class_order.begin();
+            result.samples.push_back(std::move(moved));
+        }
+        return result;
     }
 
     std::size_t size() const { return samples.size(); }

@@ -6,6 +6,7 @@
 #include <clipft/data/dataset.hpp>
 #include <clipft/image/augment.hpp>
 #include <clipft/image/preprocess.hpp>
+#include <clipft/ops/indexing.hpp>
 #include <clipft/random.hpp>
 
 #include <exception>
@@ -23,6 +24,27 @@ struct ImageSet {
     // {labels, load} leaves it out without -Wmissing-field-initializers.
     std::function<Tensor<float>(const std::vector<std::int64_t>& items, const std::vector<std::uint64_t>& seeds)> load_augmented = {};
 
+    // Images held in memory, preprocessed once now (CLIP's resize and crop at `preprocessing.size`);
+    // image i has class labels[i].
+    static ImageSet from_images(const std::vector<image::Image>& images, std::vector<std::int64_t> labels,
+                                const image::PreprocessOptions& preprocessing) {
+        if (images.size() != labels.size())
+            fail("ImageSet::from_images: ", images.size(), " images but ", labels.size(), " labels; give one label per image");
+        if (images.empty()) fail("ImageSet::from_images: no images; give at least one image of every class");
+        for (std::size_t i = 0; i < labels.size(); ++i)
+            if (labels[i] < 0) fail("ImageSet::from_images: image ", i, " has label ", labels[i], "; labels are class indices >= 0");
+        Tensor<float> pixels = image::preprocess_batch(images, preprocessing);
+        ImageSet set;
+        set.labels = std::move(labels);
+        set.load = [pixels](const std::vector<std::int64_t>& items) {
+            for (std::int64_t item : items)
+                if (item < 0 || item >= pixels.size(0))
+                    fail("ImageSet: item ", item, " is outside the ", pixels.size(0), " images held in memory");
+            return ops::index_select(pixels, 0, Tensor<std::int64_t>::from_vector(items));
+        };
+        return set;
+    }
+
     std::vector<std::vector<std::int64_t>> items_of_class(std::int64_t classes) const {
         std::vector<std::vector<std::int64_t>> items(static_cast<std::size_t>(classes));
         for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -39,11 +61,13 @@ struct ImageSet {
 inline ImageSet image_set(const Dataset& dataset, const image::PreprocessOptions& options,
                           const std::optional<image::Augmentation>& augmentation = std::nullopt) {
     auto paths = std::make_shared<std::vector<std::filesystem::path>>(dataset.paths());
-    ImageSet set{dataset.labels(), [paths, options](const std::vector<std::int64_t>& items) {
-                     std::vector<std::filesystem::path> chosen;
-                     for (std::int64_t item : items) chosen.push_back(paths->at(std::size_t(item)));
-                     return image::preprocess_batch(chosen, options);
-                 }, {}};
+    ImageSet set;
+    set.labels = dataset.labels();
+    set.load = [paths, options](const std::vector<std::int64_t>& items) {
+        std::vector<std::filesystem::path> chosen;
+        for (std::int64_t item : items) chosen.push_back(paths->at(std::size_t(item)));
+        return image::preprocess_batch(chosen, options);
+    };
     if (augmentation)
         set.load_augmented = [paths, options, augmentation = *augmentation](const std::vector<std::int64_t>& items,
                                                                             const std::vector<std::uint64_t>& seeds) {

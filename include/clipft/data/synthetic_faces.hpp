@@ -17,6 +17,7 @@
 #include <array>
 #include <cmath>
 #include <numbers>
+#include <string>
 #include <vector>
 
 namespace clipft::inline CLIPFT_BACKENDS::data {
@@ -149,32 +150,76 @@ enum class FakeKind {
     face_swap     // another synthetic person's face aligned and blended onto the face
 };
 
-// A labelled set of synthetic faces: `per_class` real ones (label 0) and `per_class` fakes of
-// `kind` (label 1), interleaved real, fake, real, ..., blended with `blend`. Picture i is drawn from
-// its own generator (seeded from `seed` and i), so the set is the same whatever the thread count.
+// The name of a manipulation, as `clipft synth` names its folder (the subset of its fakes).
+inline std::string fake_kind_name(FakeKind kind) { return kind == FakeKind::self_blended ? "SelfBlended" : "FaceSwap"; }
+
+// A labelled set of synthetic faces: real ones (label 0, no subset) and fakes (label 1) whose subset
+// names their manipulation, as in the dataset folder layout (root/fake/<manipulation>/...).
 struct SyntheticDeepfakes {
     std::vector<image::Image> images;
     std::vector<std::int64_t> labels;
+    std::vector<std::string> subsets;       // per image: "" for a real face, else its manipulation's name
+    std::vector<std::string> manipulations; // the manipulations' names, in the order they were asked for
+
+    // One class per manipulation: reals 0, the fakes of manipulations[m] class m + 1 (for N-class
+    // fine-tuning, e.g. real, self-blended, face swap).
+    std::vector<std::int64_t> labels_by_manipulation() const {
+        std::vector<std::int64_t> result;
+        for (const std::string& subset : subsets)
+            result.push_back(subset.empty() ? 0
+                                            : 1 + (std::find(manipulations.begin(), manipulations.end(), subset) - manipulations.begin()));
+        return result;
+    }
+    // The class names of labels_by_manipulation(): "real", then the manipulations'.
+    std::vector<std::string> classes_by_manipulation() const {
+        std::vector<std::string> names{"real"};
+        names.insert(names.end(), manipulations.begin(), manipulations.end());
+        return names;
+    }
 };
 
-inline SyntheticDeepfakes synthetic_deepfakes(std::int64_t per_class, std::int64_t size, FakeKind kind, std::uint64_t seed,
-                                              const faces::SelfBlendOptions& blend = {}) {
-    SyntheticDeepfakes set{std::vector<image::Image>(static_cast<std::size_t>(2 * per_class)), {}};
-    backend::parallel_for(2 * per_class, 4, [&](std::int64_t begin, std::int64_t end) {
+// `per_class` real faces and `per_class` fakes of each manipulation of `kinds` (one set of reals
+// shared by all), interleaved real, kinds[0], kinds[1], ..., real, ..., blended with `blend`. Picture
+// i is drawn from its own generator (seeded from `seed` and i), so the set is the same whatever the
+// thread count.
+inline SyntheticDeepfakes synthetic_deepfakes(std::int64_t per_class, std::int64_t size, const std::vector<FakeKind>& kinds,
+                                              std::uint64_t seed, const faces::SelfBlendOptions& blend = {}) {
+    if (per_class < 1) fail("synthetic_deepfakes: per_class must be >= 1, got ", per_class);
+    if (kinds.empty()) fail("synthetic_deepfakes: give at least one manipulation");
+    for (std::size_t m = 0; m < kinds.size(); ++m)
+        if (std::find(kinds.begin(), kinds.begin() + std::ptrdiff_t(m), kinds[m]) != kinds.begin() + std::ptrdiff_t(m))
+            fail("synthetic_deepfakes: manipulation ", fake_kind_name(kinds[m]), " is asked for twice");
+    const std::int64_t stride = 1 + std::int64_t(kinds.size()), total = stride * per_class;
+    SyntheticDeepfakes set;
+    set.images.resize(std::size_t(total));
+    backend::parallel_for(total, 4, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
             Generator generator(seed * 1000003 + std::uint64_t(i));
             SyntheticFace face = synthetic_face(size, generator);
             image::Image& out = set.images[std::size_t(i)];
-            if (i % 2 == 0) out = std::move(face.image);
-            else if (kind == FakeKind::self_blended) out = faces::self_blend(face.image, face.landmarks, generator, blend).fake;
+            const std::int64_t slot = i % stride;
+            if (slot == 0) out = std::move(face.image);
+            else if (kinds[std::size_t(slot - 1)] == FakeKind::self_blended)
+                out = faces::self_blend(face.image, face.landmarks, generator, blend).fake;
             else {
                 SyntheticFace donor = synthetic_face(size, generator);
                 out = faces::blend_donor(face.image, face.landmarks, donor.image, donor.landmarks, generator, blend).fake;
             }
         }
     });
-    for (std::int64_t i = 0; i < 2 * per_class; ++i) set.labels.push_back(i % 2);
+    for (FakeKind kind : kinds) set.manipulations.push_back(fake_kind_name(kind));
+    for (std::int64_t i = 0; i < total; ++i) {
+        const std::int64_t slot = i % stride;
+        set.labels.push_back(slot == 0 ? 0 : 1);
+        set.subsets.push_back(slot == 0 ? "" : set.manipulations[std::size_t(slot - 1)]);
+    }
     return set;
+}
+
+// `per_class` real faces and `per_class` fakes of one manipulation, interleaved real, fake, real, ...
+inline SyntheticDeepfakes synthetic_deepfakes(std::int64_t per_class, std::int64_t size, FakeKind kind, std::uint64_t seed,
+                                              const faces::SelfBlendOptions& blend = {}) {
+    return synthetic_deepfakes(per_class, size, std::vector<FakeKind>{kind}, seed, blend);
 }
 
 } // namespace clipft::data

@@ -175,12 +175,29 @@ struct DescriptionSet {
     }
 };
 
+// The folders where the shipped description sets are found by name, in order: the installed
+// descriptions beside the running program (<prefix>/bin/../share/clipft/descriptions, so that a
+// moved install finds its own), then the folder the build defined as CLIPFT_DESCRIPTIONS_DIR: the
+// installed CMake package defines it as its own share/clipft/descriptions (clipft_DESCRIPTIONS_DIR,
+// found relative to wherever the package is), the build tree as the source tree's descriptions/.
+inline std::vector<std::filesystem::path> description_search_folders() {
+    std::vector<std::filesystem::path> folders;
+    std::error_code error;
+    std::filesystem::path program = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (!error && program.has_parent_path())
+        folders.push_back((program.parent_path() / ".." / "share" / "clipft" / "descriptions").lexically_normal());
+#ifdef CLIPFT_DESCRIPTIONS_DIR
+    std::filesystem::path configured = std::filesystem::path(CLIPFT_DESCRIPTIONS_DIR).lexically_normal();
+    if (std::find(folders.begin(), folders.end(), configured) == folders.end()) folders.push_back(configured);
+#endif
+    return folders;
+}
+
 // The folder of a description set given as a path or a name. A path that exists is used as it is;
 // otherwise `name_or_path` is looked up as a sub-folder of $CLIPFT_DESCRIPTIONS_DIR (when set), then
-// of each of `search_folders` in order (the command passes the source tree's and the installed
-// descriptions folders).
+// of each of `search_folders` in order (by default the shipped sets' folders above).
 inline std::filesystem::path find_description_set(const std::string& name_or_path,
-                                                  const std::vector<std::filesystem::path>& search_folders = {}) {
+                                                  const std::vector<std::filesystem::path>& search_folders = description_search_folders()) {
     std::error_code error;
     if (std::filesystem::exists(name_or_path, error)) return name_or_path;
     std::vector<std::filesystem::path> folders;

@@ -563,4 +563,16 @@ private:
     std::shared_ptr<detail::BpeCache> cache_; // shared by copies; guarded by its mutex
 };
 
+// The vocabulary that goes with a checkpoint, as Tokenizer::load takes it: `model` itself when it
+// is a folder, else the folder holding the checkpoint file; there CLIP's bpe_simple_vocab_16e6.txt.gz
+// when the folder has it and no vocab.json, else the folder (vocab.json + merges.txt).
+inline std::filesystem::path model_vocabulary(const std::filesystem::path& model) {
+    std::error_code error;
+    std::filesystem::path folder = std::filesystem::is_directory(model, error) ? model : model.parent_path();
+    if (folder.empty()) folder = ".";
+    std::filesystem::path bpe = folder / "bpe_simple_vocab_16e6.txt.gz";
+    if (!std::filesystem::exists(folder / "vocab.json", error) && std::filesystem::exists(bpe, error)) return bpe;
+    return folder;
+}
+
 } // namespace clipft::text

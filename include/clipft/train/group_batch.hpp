@@ -3,8 +3,11 @@
 // CLIP model. The text tower runs once per distinct description of the batch (two rows for the
 // binary case), however many groups use it.
 #include <clipft/backends.hpp>
+#include <clipft/data/image_set.hpp>
 #include <clipft/loss/contrastive.hpp>
 #include <clipft/models/clip.hpp>
+#include <clipft/text/tokenized_descriptions.hpp>
+#include <clipft/train/sampler.hpp>
 
 #include <map>
 
@@ -61,6 +64,30 @@ GroupBatch<T> make_group_batch(const Tensor<T>& pixels, const Tensor<std::int64_
     for (std::size_t u = 0; u < used.size(); ++u)
         std::copy_n(table.data() + used[u] * length, length, token_ids.data() + std::int64_t(u) * length);
     return {pixels, class_ids.contiguous(), token_ids, slots};
+}
+
+// The batch a GroupSampler drew: its images loaded from `images` (augmented when the sampler drew
+// seeds, see GroupSamplerOptions::draw_seeds) and each slot's description looked up in
+// `descriptions`. The Trainer builds every batch it trains and validates on with this.
+inline GroupBatch<float> make_group_batch(const SampledBatch& sampled, const data::ImageSet& images,
+                               const text::TokenizedDescriptions& descriptions) {
+    const std::size_t slots = std::size_t(sampled.groups * sampled.k);
+    if (sampled.groups < 1 || sampled.k < 1 || sampled.classes.size() != slots || sampled.items.size() != slots ||
+        sampled.descriptions.size() != slots || (!sampled.seeds.empty() && sampled.seeds.size() != slots))
+        fail("make_group_batch: the sampled batch of ", sampled.groups, " groups of ", sampled.k, " needs ", slots,
+             " classes, items and descriptions (and seeds, when drawn); got ", sampled.classes.size(), ", ",
+             sampled.items.size(), ", ", sampled.descriptions.size(), " and ", sampled.seeds.size());
+    if (!sampled.seeds.empty() && !images.load_augmented)
+        fail("make_group_batch: the sampler drew augmentation seeds but the image set has no load_augmented");
+    Tensor<float> pixels = sampled.seeds.empty() ? images.load(sampled.items) : images.load_augmented(sampled.items, sampled.seeds);
+    if (pixels.dim() != 4 || pixels.size(0) != std::int64_t(slots))
+        fail("make_group_batch: the image set loaded pixels of shape ", pixels.shape(), " for ", slots,
+             " items; load must return [items, 3, R, R]");
+    Tensor<std::int64_t> class_ids = Tensor<std::int64_t>::from_vector(sampled.classes, {sampled.groups, sampled.k});
+    Tensor<std::int64_t> rows = Tensor<std::int64_t>::empty({sampled.groups, sampled.k});
+    for (std::size_t i = 0; i < slots; ++i) rows.data()[i] = descriptions.row(sampled.classes[i], sampled.descriptions[i]);
+    return make_group_batch(pixels.reshape({sampled.groups, sampled.k, pixels.size(1), pixels.size(2), pixels.size(3)}),
+                            class_ids, descriptions.token_ids, rows);
 }
 
 // The group contrastive loss of `model` on `batch`.

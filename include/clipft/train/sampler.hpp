@@ -58,7 +58,7 @@ private:
 enum class DescriptionDraw { per_batch, per_group };
 
 struct GroupSamplerOptions {
-    std::int64_t k = 2;                 // classes per group; 2 with two classes is the real/fake pair
+    std::int64_t k = 2;                 // distinct classes per group, 2 <= k <= the number of classes (N)
     std::int64_t groups_per_batch = 8;  // "batch size 16" in the thesis = 8 pairs
     DescriptionDraw description_draw = DescriptionDraw::per_batch;
     std::uint64_t seed = 0;

@@ -1,7 +1,8 @@
 #pragma once
 // The fine-tuning loop of the thesis (section 7): group contrastive loss, AdamW with a scheduled
 // learning rate, validation every epoch (loss on fixed groups, AUC of the positive class), early
-// stopping, the best weights kept, and checkpoints from which a run resumes bit for bit.
+// stopping, the best weights kept, and checkpoints from which a run resumes bit for bit. With more
+// than two classes validation reports the macro one-vs-rest AUC (as "auc") and the accuracy.
 //
 // Files in the output folder:
 //   checkpoint.safetensors  weights ("model.<name>"), AdamW moments ("exp_avg.<name>",
@@ -31,6 +32,7 @@
 #include <clipft/distributed/gradient_averaging.hpp>
 #include <clipft/eval/evaluate.hpp>
 #include <clipft/eval/metrics.hpp>
+#include <clipft/eval/multiclass.hpp>
 #include <clipft/eval/scoring.hpp>
 #include <clipft/models/checkpoint.hpp>
 #include <clipft/optim/adamw.hpp>
@@ -208,7 +210,7 @@ public:
         double sum = 0;
         AutocastGuard autocast(options_.precision);
         const Device device = model_.device();
-        for (std::int64_t b = 0; b < batches; ++b) sum += share * group_loss(model_, make_batch(sampler.next(), validation_).to(device)).item();
+        for (std::int64_t b = 0; b < batches; ++b) sum += share * group_loss(model_, make_group_batch(sampler.next(), validation_, descriptions_).to(device)).item();
         communicator_->all_reduce_sum(std::span<double>(&sum, 1));
         return sum / double(batches);
     }
@@ -289,16 +291,6 @@ private:
         return options;
     }
 
-    GroupBatch<float> make_batch(const SampledBatch& sampled, const ImageSet& images) const {
-        Tensor<float> pixels = sampled.seeds.empty() ? images.load(sampled.items) : images.load_augmented(sampled.items, sampled.seeds);
-        Tensor<std::int64_t> class_ids = Tensor<std::int64_t>::from_vector(sampled.classes, {sampled.groups, sampled.k});
-        Tensor<std::int64_t> rows = Tensor<std::int64_t>::empty({sampled.groups, sampled.k});
-        for (std::size_t i = 0; i < sampled.classes.size(); ++i)
-            rows.data()[i] = descriptions_.row(sampled.classes[i], sampled.descriptions[i]);
-        return make_group_batch(pixels.reshape({sampled.groups, sampled.k, pixels.size(1), pixels.size(2), pixels.size(3)}),
-                                class_ids, descriptions_.token_ids, rows);
-    }
-
     // The batch to train on now, moved to the model's device here, on the training thread. sampler_
     // draws every batch as it is trained on, so a checkpoint records exactly the batches consumed;
     // with prefetching, look_ahead_ (copied from it once) stays one draw ahead and picks the batch
@@ -306,10 +298,10 @@ private:
     // batches whether or not it prefetches.
     GroupBatch<float> next_training_batch() {
         SampledBatch sampled = sampler_.next();
-        GroupBatch<float> batch = next_batch_.pending() ? next_batch_.take() : make_batch(sampled, train_);
+        GroupBatch<float> batch = next_batch_.pending() ? next_batch_.take() : make_group_batch(sampled, train_, descriptions_);
         if (options_.prefetch) {
             if (!look_ahead_) look_ahead_ = sampler_;
-            next_batch_.start([this, following = look_ahead_->next()] { return make_batch(following, train_); });
+            next_batch_.start([this, following = look_ahead_->next()] { return make_group_batch(following, train_, descriptions_); });
         }
         return batch.to(model_.device());
     }
@@ -374,16 +366,21 @@ private:
     // Validation, early stopping, best weights, checkpoint; returns whether to stop.
     bool end_epoch(std::int64_t per_epoch) {
         double loss = validation_loss();
-        double auc = validation_auc();
+        auto [auc, accuracy] = validation_scores();
         bool best = decide_early_stopping(loss);
         if (best && communicator_->is_root()) models::save_clip(model_, best_path(), models::CheckpointLayout::openai);
         history_.push_back({{"kind", "validation"}, {"step", step_}, {"epoch", epoch_ + 1},
                             {"train_loss", epoch_loss_sum_ / double(per_epoch)}, {"loss", loss},
                             {"auc", std::isnan(auc) ? io::Json() : io::Json(auc)}, {"lr", optimizer_.learning_rate()},
                             {"best", best}, {"seconds", seconds()}});
-        if (options_.progress)
-            std::fprintf(stderr, "epoch %lld: train loss %.4f, validation loss %.4f, AUC %.4f%s\n", (long long)(epoch_ + 1),
-                         epoch_loss_sum_ / double(per_epoch), loss, auc, best ? " (best so far)" : "");
+        if (!std::isnan(accuracy)) history_.back()["accuracy"] = accuracy;
+        if (options_.progress) {
+            char accuracy_text[32] = "";
+            if (!std::isnan(accuracy)) std::snprintf(accuracy_text, sizeof accuracy_text, ", accuracy %.4f", accuracy);
+            std::fprintf(stderr, "epoch %lld: train loss %.4f, validation loss %.4f, %s %.4f%s%s\n", (long long)(epoch_ + 1),
+                         epoch_loss_sum_ / double(per_epoch), loss, std::isnan(accuracy) ? "AUC" : "macro AUC", auc, accuracy_text,
+                         best ? " (best so far)" : "");
+        }
         ++epoch_;
         batch_in_epoch_ = 0;
         epoch_loss_sum_ = 0;
@@ -391,12 +388,24 @@ private:
         return early_stopping_.should_stop();
     }
 
-    // ROC-AUC of the positive class's probability; NaN when the validation set lacks positives or negatives.
-    double validation_auc() {
+    // Two classes: the ROC-AUC of the positive class's probability, no accuracy. More: the macro
+    // one-vs-rest AUC and the argmax accuracy (eval/multiclass.hpp). NaN where the validation set
+    // lacks a class.
+    std::pair<double, double> validation_scores() {
+        const std::int64_t classes = descriptions_.classes();
+        if (classes > 2) {
+            std::vector<std::int64_t> counts(std::size_t(classes), 0);
+            for (std::int64_t label : validation_.labels) ++counts[std::size_t(label)];
+            if (std::count(counts.begin(), counts.end(), 0) > 0) return {NAN, NAN};
+            std::vector<std::string> names;
+            for (std::int64_t c = 0; c < classes; ++c) names.push_back(std::to_string(c));
+            eval::MulticlassMetrics metrics = eval::multiclass_metrics(validation_.labels, validation_probabilities(), names);
+            return {metrics.macro_auc, metrics.accuracy};
+        }
         std::vector<int> labels = eval::binary_labels(validation_.labels, positive_class_);
         std::int64_t positives = std::count(labels.begin(), labels.end(), 1);
-        if (positives == 0 || positives == std::int64_t(labels.size())) return NAN;
-        return eval::roc_auc(labels, eval::class_scores(validation_probabilities(), positive_class_));
+        if (positives == 0 || positives == std::int64_t(labels.size())) return {NAN, NAN};
+        return {eval::roc_auc(labels, eval::class_scores(validation_probabilities(), positive_class_)), NAN};
     }
 
     // Records the epoch's validation loss; returns whether it is the best so far. Decided once, on
