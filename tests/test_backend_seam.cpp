@@ -6,7 +6,6 @@
 #include <clipft/backend/cuda.hpp>
 
 #include <limits>
-#include <string>
 
 using namespace clipft;
 using testing::random_tensor;

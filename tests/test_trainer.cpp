@@ -104,9 +104,9 @@ TEST_CASE("a resumed run continues bit for bit, with or without prefetching") {
             train_images.load_augmented = [load = train_images.load](const std::vector<std::int64_t>& items,
                                                                      const std::vector<std::uint64_t>& seeds) {
                 Tensor<float> pixels = load(items).contiguous();
-                for (std::size_t i = 0; i < items.size(); ++i) {
-                    Generator generator(seeds[i]);
-                    Tensor<float> image = pixels.select(0, std::int64_t(i));
+                for (std::size_t slot = 0; slot < items.size(); ++slot) {
+                    Generator generator(seeds[slot]);
+                    Tensor<float> image = pixels.select(0, std::int64_t(slot));
                     image.copy_(image.contiguous() + float(generator.uniform() - 0.5));
                 }
                 return pixels;
