@@ -36,27 +36,30 @@ constexpr std::int64_t row_block = 40 * tile_rows; // rows of A per packed block
 // The first `count` of 16 lanes.
 inline __mmask16 first_lanes(std::int64_t count) { return __mmask16((1u << std::clamp<std::int64_t>(count, 0, 16)) - 1); }
 
-// Transposes 16 rows of 16 32-bit elements in place.
+// Transposes 16 rows of 16 32-bit elements in place. The zero-masked forms with every lane kept: GCC
+// 12's plain forms start from an undefined register and warn (-Wuninitialized) wherever inlined.
 CLIPFT_TARGET_AVX512_BF16 inline void transpose_16x16(__m512i rows[16]) {
+    const __mmask16 all = 0xffff;
+    const __mmask8 all_pairs = 0xff;
     __m512i t[16];
     for (int i = 0; i < 8; ++i) {
-        t[2 * i] = _mm512_unpacklo_epi32(rows[2 * i], rows[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_epi32(rows[2 * i], rows[2 * i + 1]);
+        t[2 * i] = _mm512_maskz_unpacklo_epi32(all, rows[2 * i], rows[2 * i + 1]);
+        t[2 * i + 1] = _mm512_maskz_unpackhi_epi32(all, rows[2 * i], rows[2 * i + 1]);
     }
     for (int i = 0; i < 4; ++i) {
-        rows[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i + 0], t[4 * i + 2]);
-        rows[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i + 0], t[4 * i + 2]);
-        rows[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-        rows[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+        rows[4 * i + 0] = _mm512_maskz_unpacklo_epi64(all_pairs, t[4 * i + 0], t[4 * i + 2]);
+        rows[4 * i + 1] = _mm512_maskz_unpackhi_epi64(all_pairs, t[4 * i + 0], t[4 * i + 2]);
+        rows[4 * i + 2] = _mm512_maskz_unpacklo_epi64(all_pairs, t[4 * i + 1], t[4 * i + 3]);
+        rows[4 * i + 3] = _mm512_maskz_unpackhi_epi64(all_pairs, t[4 * i + 1], t[4 * i + 3]);
     }
     for (int i = 0; i < 2; ++i)
         for (int j = 0; j < 4; ++j) {
-            t[8 * i + j] = _mm512_shuffle_i32x4(rows[8 * i + j], rows[8 * i + 4 + j], 0x88);
-            t[8 * i + 4 + j] = _mm512_shuffle_i32x4(rows[8 * i + j], rows[8 * i + 4 + j], 0xdd);
+            t[8 * i + j] = _mm512_maskz_shuffle_i32x4(all, rows[8 * i + j], rows[8 * i + 4 + j], 0x88);
+            t[8 * i + 4 + j] = _mm512_maskz_shuffle_i32x4(all, rows[8 * i + j], rows[8 * i + 4 + j], 0xdd);
         }
     for (int j = 0; j < 8; ++j) {
-        rows[j] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0x88);
-        rows[j + 8] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0xdd);
+        rows[j] = _mm512_maskz_shuffle_i32x4(all, t[j], t[j + 8], 0x88);
+        rows[j + 8] = _mm512_maskz_shuffle_i32x4(all, t[j], t[j + 8], 0xdd);
     }
 }
 
@@ -121,6 +124,44 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
     }
 }
 
+// Packs `rows` rows of `source` over `depth` columns into consecutive panels of Width rows, as
+// pack_pairs does each (panel p at out + p * pairs * Width), the last one zero-padded. Rows with
+// contiguous columns (A read in place) go 16 rows at a time through the transpose, each pair's 16 rows
+// stored with at most two masked stores, one per panel they fall in.
+template <std::int64_t Width>
+CLIPFT_TARGET_AVX512_BF16 void pack_panels(StridedFloats source, std::int64_t rows, std::int64_t depth,
+                                           std::uint32_t* out) {
+    std::int64_t pairs = (depth + 1) / 2, padded_rows = (rows + Width - 1) / Width * Width;
+    if (source.column_step != 1) {
+        for (std::int64_t r = 0; r < rows; r += Width)
+            pack_pairs<Width>(source.at(r, 0), std::min(Width, rows - r), depth, out + r * pairs);
+        return;
+    }
+    for (std::int64_t r = 0; r < padded_rows; r += 16)
+        for (std::int64_t pair = 0; pair < pairs; pair += 16) {
+            std::int64_t columns = depth - 2 * pair;
+            __mmask16 low = first_lanes(columns), high = first_lanes(columns - 16);
+            __m512i block[16];
+            for (std::int64_t i = 0; i < 16; ++i) {
+                const float* row = source.data + (r + i) * source.row_step + 2 * pair;
+                __m512bh both = r + i < rows ? _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, row + 16),
+                                                                   _mm512_maskz_loadu_ps(low, row))
+                                             : __m512bh(_mm512_setzero_si512());
+                block[i] = reinterpret_cast<__m512i&>(both);
+            }
+            transpose_16x16(block);
+            std::int64_t last_row = std::min(r + 16, padded_rows);
+            for (std::int64_t i = 0; i < 16 && pair + i < pairs; ++i)
+                for (std::int64_t first = r; first < last_row;) {
+                    std::int64_t panel = first / Width, end = std::min((panel + 1) * Width, last_row);
+                    // Lane j holds row r + j, at element r + j - panel * Width of this pair's row.
+                    std::uint32_t* lane_zero = out + panel * pairs * Width + (pair + i) * Width + r - panel * Width;
+                    _mm512_mask_storeu_epi32(lane_zero, __mmask16(first_lanes(end - r) & ~first_lanes(first - r)), block[i]);
+                    first = end;
+                }
+        }
+}
+
 // C[rows x columns] = alpha * (packed A tile) (packed B tile) + beta * C over `pairs` pairs of k;
 // beta 0 never reads C.
 CLIPFT_TARGET_AVX512_BF16 inline void multiply_tile(std::int64_t pairs, const std::uint32_t* a, const std::uint32_t* b,
@@ -169,9 +210,7 @@ inline void multiply(std::int64_t m, std::int64_t n, std::int64_t k, float alpha
         for (std::int64_t depth = 0; depth < k; depth += depth_block) {
             std::int64_t block_depth = std::min(depth_block, k - depth), pairs = (block_depth + 1) / 2;
             float block_beta = depth == 0 ? beta : 1.0f;
-            for (std::int64_t i = 0; i < block_rows; i += tile_rows)
-                pack_pairs<tile_rows>(a.at(row + i, depth), std::min(tile_rows, block_rows - i), block_depth,
-                                      packed_a.data() + i * pairs);
+            pack_panels<tile_rows>(a.at(row, depth), block_rows, block_depth, packed_a.data());
             for (std::int64_t j = 0; j < n; j += tile_columns) {
                 std::int64_t columns = std::min(tile_columns, n - j);
                 pack_pairs<tile_columns>(b_transposed.at(j, depth), columns, block_depth, packed_b.data());
