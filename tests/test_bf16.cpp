@@ -190,7 +190,9 @@ TEST_CASE("gradients in bfloat16 mode follow float32's") {
 
 TEST_CASE("tiny-a's bfloat16 embeddings match float32's") {
     if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
-    if (bfloat16_kernels().empty()) return;
+    std::vector<BFloat16Kernel> kernels = bfloat16_kernels();
+    if (kernels.empty()) return;
+    KernelChoice choice(kernels.front());
     auto model = models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors"));
     Tensor<float> pixels = random({4, 3, 32, 32}, 19);
     Tensor<std::int64_t> ids = testing::deepfake_descriptions().token_ids;
@@ -209,7 +211,9 @@ TEST_CASE("tiny-a's bfloat16 embeddings match float32's") {
 
 TEST_CASE("fine-tuning in bfloat16 lowers the validation loss as float32 does") {
     if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
-    if (bfloat16_kernels().empty()) return;
+    std::vector<BFloat16Kernel> kernels = bfloat16_kernels();
+    if (kernels.empty()) return;
+    KernelChoice choice(kernels.front());
     auto run = [](Precision precision) {
         testing::TemporaryDirectory folder;
         auto model = models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors"));
