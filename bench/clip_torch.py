@@ -7,12 +7,13 @@ ln_final, pooling at the first end-of-text token, projection). Only the measured
 Random weights: N(0, 0.02) except the layer norms (weight 1, bias 0).
 
 Method: --warmup unmeasured forward passes, then the median wall time of --iters forward passes of
-one batch under torch.no_grad(), in float32. --what step: one pairwise fine-tuning step instead
+one batch under torch.no_grad(), in float32 (--precision bfloat16: under
+torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's mixed precision). --what step: one pairwise fine-tuning step instead
 (both towers; N images in N/2 (real, fake) pairs with two descriptions; the group contrastive loss;
 backward; torch.optim.AdamW on every parameter), as `clipft bench --what step`.
 
     /usr/bin/python3 bench/clip_torch.py --preset B32|B16|L14|L14@336 --what image|text|step --batch N
-        [--threads N] [--iters N] [--warmup N] [--seed S]
+        [--threads N] [--iters N] [--warmup N] [--seed S] [--precision float32|bfloat16]
 
 Run it under the environment that bench/clip_vs_torch.sh sets (OPENBLAS_CORETYPE, OMP_NUM_THREADS,
 OMP_WAIT_POLICY=PASSIVE).
@@ -208,6 +209,8 @@ def main():
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                        help="bfloat16: run under torch.autocast('cpu', dtype=torch.bfloat16)")
     args = parser.parse_args()
     if args.batch < 1 or args.iters < 1 or args.warmup < 0:
         parser.error("--batch and --iters must be at least 1 and --warmup at least 0")
@@ -219,8 +222,21 @@ def main():
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     config = PRESETS[args.preset]
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bfloat16")
+    with autocast:
+        median = measure(args, config, generator)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    print(json.dumps({"what": args.what, "preset": args.preset, "batch": args.batch,
+                      "threads": torch.get_num_threads(), "precision": args.precision,
+                      "items_per_s": round(args.batch / median, 4),
+                      "median_s": round(median, 6), "peak_rss_mb": round(peak_rss_mb, 1)}))
+    return 0
+
+
+def measure(args, config, generator):
+    """Median seconds of one step or one encoding of a batch."""
     if args.what == "step":
-        median = step_seconds(config, args.batch, generator, args.warmup, args.iters)
+        return step_seconds(config, args.batch, generator, args.warmup, args.iters)
     else:
         if args.what == "image":
             tower = VisionTower(config)
@@ -233,11 +249,7 @@ def main():
         tower.eval()
         with torch.no_grad():
             median = median_seconds(lambda: tower(inputs), args.warmup, args.iters)
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
-    print(json.dumps({"what": args.what, "preset": args.preset, "batch": args.batch,
-                      "threads": torch.get_num_threads(), "items_per_s": round(args.batch / median, 4),
-                      "median_s": round(median, 6), "peak_rss_mb": round(peak_rss_mb, 1)}))
-    return 0
+    return median
 
 
 if __name__ == "__main__":

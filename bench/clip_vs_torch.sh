@@ -9,8 +9,10 @@
 #   BUILD_DIR            build tree holding examples/clipft (default: build)
 #   OPENBLAS_CORETYPE    OpenBLAS kernel set for both sides; unset: picked from /proc/cpuinfo
 #   CLIPFT_NUM_THREADS   threads for clipft, OpenBLAS and torch (default: 2)
-#   BENCH_ROUNDS         measurements of each case per side, alternating which side goes first;
+#   BENCH_ROUNDS         measurements of each case per side, rotating which side goes first;
 #                        each side keeps its lowest median (default: 2)
+#   BENCH_PRECISIONS     the precisions of both sides' products (default: "float32 bfloat16"; bfloat16
+#                        is torch.autocast("cpu", dtype=torch.bfloat16) for PyTorch)
 #   PYTHON               a Python with PyTorch (default: /usr/bin/python3, Debian's python3-torch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 CLIPFT=$BUILD_DIR/examples/clipft
 PYTHON=${PYTHON:-/usr/bin/python3}
 ROUNDS=${BENCH_ROUNDS:-2}
+read -r -a PRECISIONS <<<"${BENCH_PRECISIONS:-float32 bfloat16}"
 RESULTS=$BUILD_DIR/bench-results/clip_vs_torch.jsonl
 
 if [[ ! -x $CLIPFT ]]; then
@@ -54,13 +57,15 @@ for case in "${CASES[@]}"; do
   if [[ $# -gt 0 && " $* " != *" $what "* ]]; then continue; fi
   arguments=(--preset "$preset" --what "$what" --batch "$batch" --threads "$CLIPFT_NUM_THREADS"
              --iters "$iterations" --warmup "$warmup")
+  sides=()
+  for precision in "${PRECISIONS[@]}"; do sides+=("clipft:$precision" "torch:$precision"); done
   for ((round = 0; round < ROUNDS; ++round)); do
-    sides=(clipft torch)
-    ((round % 2)) && sides=(torch clipft)
-    for side in "${sides[@]}"; do
-      if [[ $side == clipft ]]; then line=$("$CLIPFT" bench "${arguments[@]}")
-      else line=$("$PYTHON" bench/clip_torch.py "${arguments[@]}"); fi
-      echo "$side $line" | tee -a "$RESULTS" >&2
+    for ((i = 0; i < ${#sides[@]}; ++i)); do
+      side=${sides[(i + round) % ${#sides[@]}]}
+      program=${side%%:*} precision=${side##*:}
+      if [[ $program == clipft ]]; then line=$("$CLIPFT" bench "${arguments[@]}" --precision "$precision")
+      else line=$("$PYTHON" bench/clip_torch.py "${arguments[@]}" --precision "$precision"); fi
+      echo "$program $line" | tee -a "$RESULTS" >&2
     done
   done
 done
@@ -68,20 +73,28 @@ done
 "$PYTHON" - "$RESULTS" "$CLIPFT_NUM_THREADS" "${OPENBLAS_CORETYPE:-default}" <<'EOF'
 import json, sys
 
-best = {}  # (what, preset, batch) -> side -> the run with the lowest median
+best = {}  # (what, preset, batch) -> (side, precision) -> the run with the lowest median
 for row in open(sys.argv[1]):
     side, line = row.split(" ", 1)
     run = json.loads(line)
     sides = best.setdefault((run["what"], run["preset"], run["batch"]), {})
-    if side not in sides or run["median_s"] < sides[side]["median_s"]:
-        sides[side] = run
+    key = (side, run.get("precision", "float32"))
+    if key not in sides or run["median_s"] < sides[key]["median_s"]:
+        sides[key] = run
 
 print(f"CLIP encoding (no gradients) and fine-tuning steps (step: forward, backward, AdamW), {sys.argv[2]} threads, "
-      f"OPENBLAS_CORETYPE={sys.argv[3]}, float32; best median of each side\n")
-print("| what | preset | batch | clipft items/s | torch items/s | clipft/torch | clipft peak RSS MB | torch peak RSS MB |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+      f"OPENBLAS_CORETYPE={sys.argv[3]}; items/s, best median of each side; bf16: clipft's bfloat16 products, "
+      f"PyTorch under torch.autocast('cpu', dtype=torch.bfloat16); ratios against PyTorch float32\n")
+print("| what | preset | batch | clipft fp32 | clipft bf16 | torch fp32 | torch bf16 | clipft fp32 / torch fp32 | "
+      "clipft bf16 / torch fp32 | clipft bf16 / torch bf16 | clipft fp32 peak RSS MB | torch fp32 peak RSS MB |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+def rate(sides, key):
+    return sides[key]["items_per_s"] if key in sides else float("nan")
+def rss(sides, key):
+    return f"{sides[key]['peak_rss_mb']:.0f}" if key in sides else "-"
 for (what, preset, batch), sides in best.items():
-    c, t = sides["clipft"], sides["torch"]
-    print(f"| {what} | {preset} | {batch} | {c['items_per_s']:.2f} | {t['items_per_s']:.2f} | "
-          f"{c['items_per_s'] / t['items_per_s']:.2f} | {c['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} |")
+    c32, c16 = rate(sides, ("clipft", "float32")), rate(sides, ("clipft", "bfloat16"))
+    t32, t16 = rate(sides, ("torch", "float32")), rate(sides, ("torch", "bfloat16"))
+    print(f"| {what} | {preset} | {batch} | {c32:.2f} | {c16:.2f} | {t32:.2f} | {t16:.2f} | {c32 / t32:.2f} | "
+          f"{c16 / t32:.2f} | {c16 / t16:.2f} | {rss(sides, ('clipft', 'float32'))} | {rss(sides, ('torch', 'float32'))} |")
 EOF

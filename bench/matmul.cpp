@@ -35,8 +35,11 @@ void report_flops(benchmark::State& state, const Size& s) {
                                                    benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Raw row-major sgemm; a_transposed / b_transposed say how the operands are stored.
+// Raw row-major sgemm; a_transposed / b_transposed say how the operands are stored. OpenBLAS runs
+// on its own threads here, as many as clipft's pool (which otherwise keeps OpenBLAS single-threaded
+// and splits each product itself).
 void raw_sgemm(benchmark::State& state, Size s, bool a_transposed, bool b_transposed) {
+    openblas_set_num_threads(clipft::num_threads());
     Tensor a = random_tensor(a_transposed ? clipft::Shape{s.k, s.m} : clipft::Shape{s.m, s.k}, 1);
     Tensor b = random_tensor(b_transposed ? clipft::Shape{s.n, s.k} : clipft::Shape{s.k, s.n}, 2);
     Tensor c = Tensor::zeros({s.m, s.n});
@@ -47,6 +50,7 @@ void raw_sgemm(benchmark::State& state, Size s, bool a_transposed, bool b_transp
         benchmark::DoNotOptimize(c.data());
         benchmark::ClobberMemory();
     }
+    openblas_set_num_threads(1);
     report_flops(state, s);
 }
 
@@ -72,13 +76,12 @@ void clipft_matmul_transposed(benchmark::State& state, Size s) {
 } // namespace
 
 int main(int argc, char** argv) {
-    // The first pool use sizes OpenBLAS from CLIPFT_NUM_THREADS, so the raw calls run on as many
-    // threads as clipft's.
+    // The first pool use sets OpenBLAS single-threaded; raw_sgemm gives it the pool's thread count.
     int threads = clipft::num_threads();
     benchmark::AddCustomContext("clipft_threads", std::to_string(threads));
     benchmark::AddCustomContext("openblas_config", openblas_get_config());
     benchmark::AddCustomContext("openblas_core", openblas_get_corename());
-    benchmark::AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));
+    benchmark::AddCustomContext("openblas_threads", std::to_string(threads)); // of the raw calls
 
     for (const Size& s : sizes) {
         std::string shape = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k);

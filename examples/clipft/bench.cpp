@@ -1,6 +1,7 @@
 // clipft bench: throughput of image or text encoding, one JSON line per measurement. The same
 // measurement in PyTorch is bench/clip_torch.py; bench/clip_vs_torch.sh runs both.
 #include "options.hpp"
+#include "precision.hpp"
 
 #include <clipft/clip.hpp>
 #include <clipft/models/checkpoint.hpp>
@@ -117,7 +118,9 @@ int bench(const Options& options) {
         set_num_threads(int(threads));
     }
 
+    const Precision precision = cpu_precision(options);
     Generator generator(std::uint64_t(options.integer("seed")));
+    AutocastGuard autocast(precision);
     double median = 0;
     if (what == "step") {
         auto model = make_tower(options, generator, &models::load_clip<float>,
@@ -142,10 +145,10 @@ int bench(const Options& options) {
 
     // "preset" names the model either way: the preset, or the checkpoint's path.
     const std::string source = options.given("model") ? options.text("model") : options.text("preset");
-    std::printf("{\"what\": \"%s\", \"preset\": %s, \"batch\": %ld, \"threads\": %d, \"items_per_s\": %.4f, "
+    std::printf("{\"what\": \"%s\", \"preset\": %s, \"batch\": %ld, \"threads\": %d, \"precision\": \"%s\", \"items_per_s\": %.4f, "
                 "\"median_s\": %.6f, \"peak_rss_mb\": %.1f}\n",
                 what.c_str(), io::Json(source).dump().c_str(), batch,
-                num_threads(), double(batch) / median, median, peak_rss_mb());
+                num_threads(), precision == Precision::bfloat16 ? "bfloat16" : "float32", double(batch) / median, median, peak_rss_mb());
     return 0;
 }
 

@@ -3,6 +3,7 @@
 // swaps) for a cross-manipulation test. A small CLIP fine-tuned with the thesis' pairwise loss
 // scores both test sets; the ROC and loss curves are written as SVG plots.
 #include "options.hpp"
+#include "precision.hpp"
 
 #include <clipft/clip.hpp>
 
@@ -55,6 +56,7 @@ data::ImageSet prepare(const data::SyntheticDeepfakes& set, std::int64_t size) {
 
 int demo(const Options& options) {
     const std::uint64_t seed = std::uint64_t(options.integer("seed"));
+    const Precision precision = cpu_precision(options);
     const std::int64_t per_class = options.integer("images"), epochs = options.integer("epochs");
     if (per_class < 16 || epochs < 1) throw UsageError("--images must be at least 16 and --epochs at least 1");
     const std::filesystem::path out = options.text("out");
@@ -101,10 +103,12 @@ int demo(const Options& options) {
     trainer_options.early_stopping.patience = 0; // a fixed budget: the best epoch is still the one kept
     trainer_options.output_dir = out;
     trainer_options.progress = !options.flag("quiet");
+    trainer_options.precision = precision;
     train::Trainer trainer(*model, train, validation, table, trainer_options);
     train::TrainingSummary summary = trainer.run();
 
     // P(fake) of each test image, the descriptions encoded once for both sets.
+    AutocastGuard autocast(precision);
     Tensor<float> texts = eval::encode_descriptions(*model, table);
     auto fake_scores = [&](const data::ImageSet& set) {
         return eval::class_scores(eval::class_probabilities(eval::encode_images(*model, set), texts, table.counts, model->logit_scale.item()), 1);

@@ -1,5 +1,6 @@
 // clipft encode: image and text embeddings (and logits) of a checkpoint, as safetensors.
 #include "options.hpp"
+#include "precision.hpp"
 
 #include <clipft/clip.hpp>
 #include <clipft/models/checkpoint.hpp>
@@ -9,6 +10,7 @@ namespace clipft::cli {
 int encode(const Options& options) {
     if (!options.given("inputs") && !options.given("text") && !options.given("images"))
         throw UsageError("nothing to encode: give --inputs FILE, --text STR... or --images IMG...");
+    AutocastGuard autocast(cpu_precision(options));
     std::filesystem::path model_path = options.text("model"), out = options.text("out");
     auto model = models::load_clip<float>(model_path);
     NoGradGuard no_grad;

@@ -87,9 +87,9 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     // The model, with the freeze policy applied before the optimizer sees it, on the training device.
     const Device device = device_from(settings, *ranks);
     const Precision precision = parse_precision(settings.text("precision"));
-    if (precision != Precision::float32 && device.is_cpu())
-        throw UsageError("--precision " + settings.text("precision") + " applies to a GPU's products (--device cuda); "
-                         "the CPU computes in float32");
+    if (precision == Precision::float16 && device.is_cpu())
+        throw UsageError("--precision float16 applies to a GPU's products (--device cuda); on the CPU use float32 or "
+                         "bfloat16");
     const std::filesystem::path model_path = settings.text("model");
     auto model = models::load_clip<float>(model_path);
     Generator generator(seed);

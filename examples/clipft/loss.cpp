@@ -1,20 +1,26 @@
 // clipft loss: the group contrastive loss of a batch file, every gradient, and one AdamW step, as
 // safetensors under the checkpoint's own names (SPEC's command table).
 #include "options.hpp"
+#include "precision.hpp"
 
 #include <clipft/clip.hpp>
 
 namespace clipft::cli {
 
 int loss(const Options& options) {
+    const Precision precision = cpu_precision(options);
     models::Checkpoint checkpoint = models::open_checkpoint(options.text("model"));
     models::CLIP<float> model(checkpoint.config);
     models::load_parameters(model, "", checkpoint.reader, true);
     const models::CheckpointLayout layout = checkpoint.reader.layout();
 
     train::GroupBatch<float> batch = train::read_group_batch<float>(io::load_safetensors(options.text("batch")));
-    Tensor<float> value = train::group_loss(model, batch);
-    value.backward();
+    Tensor<float> value;
+    {
+        AutocastGuard autocast(precision); // forward and backward; the AdamW step below stays float
+        value = train::group_loss(model, batch);
+        value.backward();
+    }
 
     io::NamedTensors results{{"loss", value.detach()}};
     for (const auto& [name, parameter] : model.named_parameters())

@@ -39,39 +39,42 @@ const std::map<std::string, Command>& commands() {
     static const std::map<std::string, Command> table = {
         {"bench", {"measure encoding or fine-tuning throughput as JSON lines",
                    "clipft bench (--model PATH | --preset B32|B16|L14|L14@336) --what image|text|step --batch N\n"
-                   "                    [--threads N] [--iters N] [--warmup N] [--seed S]\n"
+                   "                    [--threads N] [--iters N] [--warmup N] [--seed S] [--precision float32|bfloat16]\n"
                    "Encodes one batch of random images [N, 3, R, R] or random token rows (context 77, one\n"
-                   "end-of-text token each) --warmup times, then --iters times, in float32 without gradients, and\n"
-                   "prints one JSON line: what, preset (the preset or the model path), batch, threads,\n"
-                   "items_per_s, median_s (median wall time of one batch), peak_rss_mb. Presets get random\n"
+                   "end-of-text token each) --warmup times, then --iters times, without gradients, with products in\n"
+                   "--precision, and prints one JSON line: what, preset (the preset or the model path), batch, threads,\n"
+                   "precision, items_per_s, median_s (median wall time of one batch), peak_rss_mb. Presets get random\n"
                    "weights (seeded). Only the measured tower is built. --what step measures one pairwise fine-tuning\n"
                    "step (forward, backward, AdamW on every parameter) on N images in N/2 real/fake pairs.",
                    {{"model", Kind::value}, {"preset", Kind::value}, {"what", Kind::value}, {"batch", Kind::value},
                     {"threads", Kind::value}, {"iters", Kind::value, "10"}, {"warmup", Kind::value, "2"},
-                    {"seed", Kind::value, "0"}},
+                    {"seed", Kind::value, "0"}, {"precision", Kind::value, "float32"}},
                    bench}},
         {"demo", {"detect synthetic deepfakes with a small CLIP fine-tuned by the pairwise loss (the built-in default job)",
                   "clipft demo [--seed S] [--images N] [--epochs E] [--lr LR] [--out DIR] [--model PATH] [--quiet]\n"
+                  "            [--precision float32|bfloat16]\n"
                   "Builds a deepfake-detection task with nothing downloaded: N synthetic faces and N self-blended\n"
                   "fakes of other faces for training, held-out self-blended fakes (in distribution) and face swaps\n"
                   "(a manipulation never seen in training) for testing. Fine-tunes a small CLIP (or the checkpoint\n"
                   "at --model) with the thesis' pairwise loss and the 1desc descriptions for E epochs, then prints\n"
                   "AUC, AP, EER and accuracy of both test sets, writes DIR/roc.svg and DIR/loss.svg, and ends with\n"
-                  "one JSON line: in_distribution_auc, cross_manipulation_auc, seconds, roc_plot, loss_plot.",
+                  "one JSON line: in_distribution_auc, cross_manipulation_auc, seconds, roc_plot, loss_plot.\n"
+                  "--precision bfloat16 runs the matrix products in bfloat16 (CPUs with AVX512-BF16; float weights).",
                   {{"seed", Kind::value, "1"}, {"images", Kind::value, "960"}, {"epochs", Kind::value, "8"},
                    {"lr", Kind::value, "1e-3"}, {"out", Kind::value, "demo-run"}, {"model", Kind::value, ""},
-                   {"quiet", Kind::flag, ""}},
+                   {"quiet", Kind::flag, ""}, {"precision", Kind::value, "float32"}},
                   demo}},
         {"encode", {"image and text embeddings (and logits) of a CLIP checkpoint, as safetensors",
                     "clipft encode --model PATH [--inputs FILE] [--images IMG...] [--text STR...] [--vocab PATH]\n"
-                    "              --out FILE\n"
+                    "              --out FILE [--precision float32|bfloat16]\n"
                     "--inputs holds pixel_values [B,3,R,R] F32 and/or input_ids [T,L] I64/I32. Writes image_embeds\n"
                     "[B,D], text_embeds [T,D] (projected, not normalised) and, when both exist, logits_per_image\n"
                     "[B,T] and logits_per_text [T,B]. --images preprocesses image files at the model's image size\n"
                     "(as clipft preprocess) after any --inputs pixel_values. --text tokenizes with the model\n"
-                    "directory's vocabulary (or --vocab PATH).",
+                    "directory's vocabulary (or --vocab PATH). --precision bfloat16 runs the matrix products in bfloat16.",
                     {{"model", Kind::value}, {"inputs", Kind::value, ""}, {"images", Kind::list, ""},
-                     {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}}, encode}},
+                     {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value},
+                     {"precision", Kind::value, "float32"}}, encode}},
         {"eval", {"score a dataset with a (fine-tuned) checkpoint and descriptions: scores CSV, metrics, ROC plot",
                   std::string("clipft eval ") + evaluate_usage, evaluate_options(), evaluate}},
         {"faces", {"find faces in images and videos, save crops, landmarks and a manifest CSV (dlib, FFmpeg)",
@@ -139,8 +142,8 @@ const std::map<std::string, Command>& commands() {
                       "  stopping:  --patience 3  --min-improvement 0.05  --scoring mean|ensemble|top-K|class-top-K\n"
                       "  run:       --seed 0  --threads N  --checkpoint-every 0  --resume  --quiet\n"
                       "             --prefetch  (decode the next batch on a background thread at idle priority)\n"
-                      "  device:    --device cpu|cuda|cuda:N  --precision float32|bfloat16|float16 (a GPU's products;\n"
-                      "             float16 with dynamic loss scaling; needs a clipft built with CUDA)\n"
+                      "  device:    --device cpu|cuda|cuda:N  --precision float32|bfloat16|float16 (the products' precision;\n"
+                      "             bfloat16 also on CPUs with AVX512-BF16; float16 with dynamic loss scaling on a GPU only)\n"
                       "  ranks:     under `mpirun -np N`, N processes share every --batch (data-parallel; rank 0 writes DIR and\n"
                       "             prints)  --distributed auto|single|mpi|nccl  --collective-timeout 600 (seconds a rank waits\n"
                       "             for the others before the run stops with an error)\n"
@@ -163,7 +166,7 @@ const std::map<std::string, Command>& commands() {
                        {"distributed", Kind::value, "auto"}, {"collective-timeout", Kind::value, "600"},
                        {"class-from", Kind::value, "label"}},
                       finetune}},
-        {"info", {"print the version, thread count and BLAS kernel as JSON", "clipft info", {}, info}},
+        {"info", {"print the version, thread count, BLAS kernel and bfloat16 product kernel as JSON", "clipft info", {}, info}},
         {"interpolate", {"WiSE-FT: interpolate two checkpoints (or two linear probes) weight by weight",
                          "clipft interpolate --from ZERO_SHOT --to FINE_TUNED --alpha A --out OUT.safetensors [--quiet]\n"
                          "Writes theta = (1 - A) theta_from + A theta_to for every floating tensor (computed in double) in\n"
@@ -178,14 +181,15 @@ const std::map<std::string, Command>& commands() {
                          interpolate}},
         {"loss", {"group contrastive loss, every gradient and one AdamW step of a batch file, as safetensors",
                   "clipft loss --model PATH --batch FILE --out FILE [--lr 1e-3] [--beta1 0.9] [--beta2 0.98] [--eps 1e-6]\n"
-                  "                  [--weight-decay 0.2]\n"
+                  "                  [--weight-decay 0.2] [--precision float32|bfloat16]\n"
                   "FILE holds pairs (pixel_values [n,2,3,R,R] + input_ids [2,L]) or groups (pixel_values [g,k,3,R,R] +\n"
                   "class_ids [g,k] + input_ids [C,L], or [C,D,L] with desc_choice [g,k]). Computes the group\n"
                   "contrastive loss, every gradient, and one AdamW step on every parameter (weight decay included),\n"
-                  "and writes loss, grad.<name> and after.<name> in full under the checkpoint's own names.",
+                  "and writes loss, grad.<name> and after.<name> in full under the checkpoint's own names. --precision\n"
+                  "bfloat16 computes the products of the loss and its gradients in bfloat16 (the step stays float).",
                   {{"model", Kind::value}, {"batch", Kind::value}, {"out", Kind::value}, {"lr", Kind::value, "1e-3"},
                    {"beta1", Kind::value, "0.9"}, {"beta2", Kind::value, "0.98"}, {"eps", Kind::value, "1e-6"},
-                   {"weight-decay", Kind::value, "0.2"}},
+                   {"weight-decay", Kind::value, "0.2"}, {"precision", Kind::value, "float32"}},
                   loss}},
         {"metrics", {"ROC AUC, average precision, EER, precision, recall, accuracy of scores in a CSV file, as JSON",
                      "clipft metrics --scores FILE.csv [--threshold 0.5] [--roc-plot FILE.svg]\n"

@@ -1,10 +1,13 @@
 #pragma once
-// Mixed precision: inside an AutocastGuard, the matrix products of float tensors on a CUDA device
-// read their operands in bfloat16 (or float16) and accumulate and store in float, on the tensor
-// cores; everything else (normalisations, softmax, losses, the optimizer with its float master
-// weights and moments) stays float. Products run in the precision active when they run, so keep
-// backward() inside the guard to compute the gradient products in it too. CPU products always stay
-// float: the CPU has no faster 16-bit path.
+// Mixed precision, one switch for both devices: inside an AutocastGuard, the matrix products of
+// float tensors (linear, matmul, the patch embedding; on CUDA also attention's) read their operands
+// in bfloat16 (or, on a CUDA device, float16) and accumulate and store in float: on the tensor
+// cores, and on CPUs with AVX512-BF16 in vdpbf16ps (backend/cpu/bfloat16_gemm.hpp; other CPUs keep
+// float products, backend/cpu/bfloat16_dispatch.hpp). Everything else (normalisations, softmax,
+// losses, the optimizer with its float master weights and moments) stays float. Products run in the
+// precision active when they run, so keep backward() inside the guard to compute the gradient
+// products in it too. The CPU has no float16 product: there, float16 products stay float (the
+// trainer and the commands refuse float16 on the CPU).
 #include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 

@@ -311,9 +311,9 @@ with tempfile.TemporaryDirectory() as scratch:
           "an unknown description set: exit 1 listing the sets: " + missing.stderr)
     check(run("finetune", "--data", data).returncode == 2, "finetune without --model: exit 2")
     base = ["finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "1desc", "--out", out]
-    cpu_bf16 = run(*base, "--precision", "bf16")
-    check(cpu_bf16.returncode == 2 and "--device cuda" in cpu_bf16.stderr,
-          "--precision bf16 on the CPU: exit 2, pointing to --device cuda: " + cpu_bf16.stderr[-300:])
+    cpu_fp16 = run(*base, "--precision", "fp16")
+    check(cpu_fp16.returncode == 2 and "--device cuda" in cpu_fp16.stderr,
+          "--precision fp16 on the CPU: exit 2, pointing to --device cuda: " + cpu_fp16.stderr[-300:])
     for flag, value, expected in [("--device", "gpu", "unknown device 'gpu'"), ("--precision", "half", "unknown precision 'half'")]:
         wrong = run(*base, flag, value)
         check(wrong.returncode == 1 and expected in wrong.stderr, "%s %s: exit 1 saying %r: %s" % (flag, value, expected, wrong.stderr[-300:]))

@@ -1,8 +1,9 @@
 #pragma once
-// One thread setting for the whole CPU backend. CLIPFT_NUM_THREADS (default: all cores) sizes both
-// OpenBLAS and clipft's own pool. The pool's workers sleep on a condition variable between jobs
-// instead of spinning, and ops never run a pool job while a BLAS call is in flight, so the two
-// thread teams take turns on the cores rather than starving each other.
+// One thread setting for the whole CPU backend. CLIPFT_NUM_THREADS (default: all cores) sizes
+// clipft's own pool, the one team of threads on the cores: its workers sleep on a condition variable
+// between jobs instead of spinning, and OpenBLAS runs single-threaded inside them (backend/cpu/blas.hpp
+// splits each product over the pool), since OpenBLAS's own spin-waiting threads lose the cores to
+// any other load.
 #include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
@@ -130,18 +131,17 @@ inline int default_thread_count() {
 
 inline ThreadPool& thread_pool() {
     static ThreadPool pool(default_thread_count());
-    static bool blas_configured = (openblas_set_num_threads(pool.size()), true);
+    static bool blas_configured = (openblas_set_num_threads(1), true);
     (void)blas_configured;
     return pool;
 }
 
 inline int num_threads() { return thread_pool().size(); }
 
-// Changes the thread count of both OpenBLAS and clipft's pool.
+// Changes the thread count of clipft's pool, which also runs every BLAS product.
 inline void set_num_threads(int threads) {
     if (threads < 1) fail("set_num_threads: ", threads, " is not a thread count (need >= 1)");
     thread_pool().resize(threads);
-    openblas_set_num_threads(threads);
 }
 
 // Splits [0, count) into contiguous chunks of at least `grain` items and runs body(begin, end) on

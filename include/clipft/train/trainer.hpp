@@ -84,7 +84,7 @@ struct TrainerOptions {
     // Decode the next batch in the background (data/prefetch.hpp). Off by default: on 2 cores the
     // pool's two-thread decoding beat one background thread (bench/README.md, prefetching).
     bool prefetch = false;
-    // The products' precision on a GPU (on the CPU they stay float32, whatever this says).
+    // The products' precision (autocast.hpp): bfloat16 on a GPU or a CPU with AVX512-BF16, float16 on a GPU.
     Precision precision = Precision::float32;
     optim::LossScalerOptions loss_scaler; // for float16
     std::shared_ptr<distributed::Communicator> communicator; // the ranks of a data-parallel run; null: one process

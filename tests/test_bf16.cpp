@@ -1,0 +1,232 @@
+// bfloat16 products on the CPU (AutocastGuard(Precision::bfloat16)): every product path against a
+// double reference of its bfloat16-rounded operands and within bfloat16's tolerance of float, on
+// each kernel this machine has (clipft's AVX512-BF16 kernel, OpenBLAS's cblas_sbgemm); the forced
+// float fallback exactly float; gradients, tiny-a's embeddings and a short fine-tuning run against
+// float32.
+#include "assertions.hpp"
+#include "fixtures.hpp"
+#include "training_data.hpp"
+
+#include <clipft/backend/cpu/blas.hpp>
+#include <clipft/models/checkpoint.hpp>
+#include <clipft/ops.hpp>
+#include <clipft/random.hpp>
+#include <clipft/train/trainer.hpp>
+
+#include <cmath>
+
+using namespace clipft;
+using backend::cpu::BFloat16Kernel;
+
+namespace {
+
+// Runs this scope's bfloat16 products on one kernel.
+class KernelChoice {
+public:
+    explicit KernelChoice(BFloat16Kernel kernel) : previous_(backend::cpu::set_bfloat16_kernel(kernel)) {}
+    ~KernelChoice() { backend::cpu::set_bfloat16_kernel(previous_); }
+
+private:
+    BFloat16Kernel previous_;
+};
+
+// The bfloat16 kernels this machine runs; a test over them says when it has none.
+std::vector<BFloat16Kernel> bfloat16_kernels() {
+    std::vector<BFloat16Kernel> kernels;
+    if (backend::cpu::cpu_has_avx512_bf16()) kernels.push_back(BFloat16Kernel::own);
+    if (backend::cpu::openblas_sbgemm()) kernels.push_back(BFloat16Kernel::sbgemm);
+    else MESSAGE("skipped: the loaded OpenBLAS does not export cblas_sbgemm");
+    if (kernels.empty()) MESSAGE("skipped: this CPU has no AVX512-BF16 and OpenBLAS no cblas_sbgemm");
+    return kernels;
+}
+
+double rounded(float x) { return double(float(BFloat16(x))); }
+
+// a [m, k] @ b [k, n] in double, over operands rounded to bfloat16 or not, with the scale of each
+// element's terms (sum of |a_ip b_pj|) for tolerances.
+struct Reference {
+    std::vector<double> product, scale;
+};
+
+Reference reference_product(const Tensor<float>& a, const Tensor<float>& b, bool round) {
+    std::int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+    std::vector<float> x = a.contiguous().to_vector(), y = b.contiguous().to_vector();
+    Reference reference{std::vector<double>(std::size_t(m * n)), std::vector<double>(std::size_t(m * n))};
+    for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j)
+            for (std::int64_t p = 0; p < k; ++p) {
+                double left = round ? rounded(x[i * k + p]) : x[i * k + p];
+                double right = round ? rounded(y[p * n + j]) : y[p * n + j];
+                reference.product[i * n + j] += left * right;
+                reference.scale[i * n + j] += std::abs(left * right);
+            }
+    return reference;
+}
+
+// `actual` is the product of bfloat16 operands accumulated in float, not the float product.
+void check_bfloat16_product(const Tensor<float>& actual, const Tensor<float>& a, const Tensor<float>& b) {
+    Reference of_rounded = reference_product(a, b, true), exact = reference_product(a, b, false);
+    std::vector<float> values = actual.contiguous().to_vector();
+    REQUIRE(values.size() == of_rounded.product.size());
+    double largest_difference_to_float = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        // Float accumulation of k terms: a few ulps of the terms' scale.
+        CHECK(std::abs(values[i] - of_rounded.product[i]) <= 1e-5 * of_rounded.scale[i] + 1e-30);
+        // bfloat16 operands: each term within 2 * 2^-9 of the float one.
+        CHECK(std::abs(values[i] - exact.product[i]) <= 0x1p-8 * exact.scale[i] + 1e-30);
+        largest_difference_to_float =
+            std::max(largest_difference_to_float, std::abs(values[i] - exact.product[i]) / exact.scale[i]);
+    }
+    CHECK(largest_difference_to_float > 1e-4); // float operands would stay near 1e-7
+}
+
+Tensor<float> random(const Shape& shape, std::uint64_t seed) {
+    Generator generator(seed);
+    return randn<float>(shape, generator);
+}
+
+struct ProductShape {
+    std::int64_t m, n, k;
+};
+
+// Ragged tiles and odd k; k over several packed blocks; rows over several blocks; products large
+// enough to be split over the pool by rows and by columns.
+const std::vector<ProductShape> product_shapes{{37, 45, 29}, {5, 70, 801}, {500, 40, 16}, {130, 100, 60}, {60, 130, 100}};
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+    double dot = 0, aa = 0, bb = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) dot += double(a[i]) * b[i], aa += double(a[i]) * a[i], bb += double(b[i]) * b[i];
+    return dot / std::sqrt(aa * bb);
+}
+
+} // namespace
+
+TEST_CASE("bfloat16 matmul reads every operand layout as bfloat16 and accumulates in float") {
+    for (BFloat16Kernel kernel : bfloat16_kernels()) {
+        KernelChoice choice(kernel);
+        CAPTURE(backend::cpu::bfloat16_kernel_name(kernel));
+        for (const ProductShape& shape : product_shapes) {
+            CAPTURE(shape.m);
+            CAPTURE(shape.n);
+            CAPTURE(shape.k);
+            Tensor<float> a = random({shape.m, shape.k}, 1), b = random({shape.k, shape.n}, 2);
+            // Transposed views reach the kernel as flags: each of the four combinations.
+            Tensor<float> a_transposed = a.transpose(0, 1).contiguous().transpose(0, 1);
+            Tensor<float> b_transposed = b.transpose(0, 1).contiguous().transpose(0, 1);
+            AutocastGuard autocast(Precision::bfloat16);
+            check_bfloat16_product(ops::matmul(a, b), a, b);
+            check_bfloat16_product(ops::matmul(a_transposed, b), a, b);
+            check_bfloat16_product(ops::matmul(a, b_transposed), a, b);
+            check_bfloat16_product(ops::matmul(a_transposed, b_transposed), a, b);
+        }
+    }
+}
+
+TEST_CASE("bfloat16 linear adds its bias in float; batched matmul and the patch embedding run in bfloat16") {
+    for (BFloat16Kernel kernel : bfloat16_kernels()) {
+        KernelChoice choice(kernel);
+        CAPTURE(backend::cpu::bfloat16_kernel_name(kernel));
+        Tensor<float> x = random({3, 17, 40}, 3), weight = random({50, 40}, 4), bias = random({50}, 5);
+        Tensor<float> product, batched;
+        {
+            AutocastGuard autocast(Precision::bfloat16);
+            product = ops::linear(x, weight, bias);
+            batched = ops::matmul(x, random({3, 40, 9}, 6));
+        }
+        Tensor<float> without_bias = product - bias.reshape({1, 1, 50});
+        check_bfloat16_product(without_bias.reshape({51, 50}), x.reshape({51, 40}), weight.transpose(0, 1));
+        Tensor<float> right = random({3, 40, 9}, 6);
+        for (std::int64_t i = 0; i < 3; ++i) check_bfloat16_product(batched.select(0, i), x.select(0, i), right.select(0, i));
+
+        // The patch embedding: 8x8 patches of a 16x16 image, one product of the patch rows.
+        Tensor<float> image = random({2, 3, 16, 16}, 7), filters = random({12, 3, 8, 8}, 8), no_bias;
+        Tensor<float> float_patches = ops::conv2d(image, filters, no_bias, 8), bfloat16_patches;
+        {
+            AutocastGuard autocast(Precision::bfloat16);
+            bfloat16_patches = ops::conv2d(image, filters, no_bias, 8);
+        }
+        CHECK(testing::excess(bfloat16_patches, float_patches, 2e-2) <= 0.3);
+        CHECK(testing::excess(bfloat16_patches, float_patches, 0) > 1e-4);
+    }
+}
+
+TEST_CASE("the forced float fallback computes bfloat16 products exactly as float ones") {
+    Tensor<float> a = random({60, 130}, 9), b = random({130, 100}, 10), weight = random({20, 130}, 11);
+    Tensor<float> float_product = ops::matmul(a, b), float_linear = ops::linear(a, weight);
+    KernelChoice fallback(BFloat16Kernel::float32);
+    CHECK(backend::cpu::bfloat16_kernel() == BFloat16Kernel::float32);
+    AutocastGuard autocast(Precision::bfloat16);
+    CHECK(ops::matmul(a, b).to_vector() == float_product.to_vector());
+    CHECK(ops::linear(a, weight).to_vector() == float_linear.to_vector());
+}
+
+TEST_CASE("unknown bfloat16 kernel names are refused") {
+    CHECK(testing::error_message([] { backend::cpu::parse_bfloat16_kernel("fast"); }).find("CLIPFT_CPU_BF16") !=
+          std::string::npos);
+    CHECK(backend::cpu::parse_bfloat16_kernel("off") == BFloat16Kernel::float32);
+}
+
+TEST_CASE("gradients in bfloat16 mode follow float32's") {
+    for (BFloat16Kernel kernel : bfloat16_kernels()) {
+        KernelChoice choice(kernel);
+        auto gradients = [](Precision precision) {
+            Tensor<float> x = random({24, 48}, 14).requires_grad_(true);
+            Tensor<float> w1 = random({64, 48}, 15).requires_grad_(true), b1 = random({64}, 16).requires_grad_(true);
+            Tensor<float> w2 = random({64, 16}, 17).requires_grad_(true), weights = random({24, 16}, 18);
+            AutocastGuard autocast(precision);
+            Tensor<float> hidden = ops::gelu(ops::linear(x, w1, b1) * 0.1f);
+            ops::sum(ops::matmul(hidden, w2) * weights).backward();
+            return std::vector<Tensor<float>>{x.grad(), w1.grad(), b1.grad(), w2.grad()};
+        };
+        std::vector<Tensor<float>> in_float = gradients(Precision::float32), in_bfloat16 = gradients(Precision::bfloat16);
+        for (std::size_t i = 0; i < in_float.size(); ++i) {
+            CAPTURE(i);
+            std::vector<float> exact = in_float[i].to_vector(), approximate = in_bfloat16[i].to_vector();
+            CHECK(cosine(exact, approximate) > 0.9995);
+            CHECK(exact != approximate);
+        }
+    }
+}
+
+TEST_CASE("tiny-a's bfloat16 embeddings match float32's") {
+    if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
+    std::vector<BFloat16Kernel> kernels = bfloat16_kernels();
+    if (kernels.empty()) return;
+    KernelChoice choice(kernels.front());
+    auto model = models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors"));
+    Tensor<float> pixels = random({4, 3, 32, 32}, 19);
+    Tensor<std::int64_t> ids = testing::deepfake_descriptions().token_ids;
+    Tensor<float> images = model->encode_image(pixels), texts = model->encode_text(ids), images16, texts16;
+    {
+        AutocastGuard autocast(Precision::bfloat16);
+        images16 = model->encode_image(pixels);
+        texts16 = model->encode_text(ids);
+    }
+    for (auto [exact, approximate] : {std::pair{images, images16}, std::pair{texts, texts16}})
+        for (std::int64_t row = 0; row < exact.size(0); ++row) {
+            CHECK(cosine(exact.select(0, row).to_vector(), approximate.select(0, row).to_vector()) >= 0.999);
+            CHECK(exact.select(0, row).to_vector() != approximate.select(0, row).to_vector());
+        }
+}
+
+TEST_CASE("fine-tuning in bfloat16 lowers the validation loss as float32 does") {
+    if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
+    std::vector<BFloat16Kernel> kernels = bfloat16_kernels();
+    if (kernels.empty()) return;
+    KernelChoice choice(kernels.front());
+    auto run = [](Precision precision) {
+        testing::TemporaryDirectory folder;
+        auto model = models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors"));
+        train::TrainerOptions options = testing::small_run(folder.path());
+        options.precision = precision;
+        train::Trainer trainer(*model, testing::generated_images(16, 1), testing::generated_images(8, 2),
+                               testing::deepfake_descriptions(), options);
+        double before = trainer.validation_loss();
+        return std::pair{before, trainer.run().best_validation_loss};
+    };
+    auto [float_before, float_after] = run(Precision::float32);
+    auto [bfloat16_before, bfloat16_after] = run(Precision::bfloat16);
+    CHECK(bfloat16_before == doctest::Approx(float_before).epsilon(1e-2));
+    CHECK(bfloat16_after < bfloat16_before - 0.5 * (float_before - float_after));
+    CHECK(bfloat16_after == doctest::Approx(float_after).epsilon(5e-2));
+}
