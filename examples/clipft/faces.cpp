@@ -291,7 +291,10 @@ int faces(const Options& options) {
         for (std::size_t c = 0; c < manifest_columns.size(); ++c) writer.write((c ? "," : "") + manifest_columns[c]);
         writer.write("\n");
         for (const std::vector<std::string>& row : rows) {
-            for (std::size_t c = 0; c < row.size(); ++c) writer.write((c ? "," : "") + csv_field(row[c]));
+            for (std::size_t c = 0; c < row.size(); ++c) {
+                if (c) writer.write(","); // not "," + std::string&&: GCC 12 reports a false -Wrestrict for that
+                writer.write(csv_field(row[c]));
+            }
             writer.write("\n");
         }
     });
