@@ -1,5 +1,5 @@
 // clipft encode: image and text embeddings (and logits) of a checkpoint, as safetensors.
-#include "options.hpp"
+#include "adapted_model.hpp"
 
 #include <clipft/clip.hpp>
 #include <clipft/models/checkpoint.hpp>
@@ -10,7 +10,7 @@ int encode(const Options& options) {
     if (!options.given("inputs") && !options.given("text") && !options.given("images"))
         throw UsageError("nothing to encode: give --inputs FILE, --text STR... or --images IMG...");
     std::filesystem::path model_path = options.text("model"), out = options.text("out");
-    auto model = models::load_clip<float>(model_path);
+    auto model = load_adapted_model(options);
     NoGradGuard no_grad;
 
     Tensor<float> pixels;

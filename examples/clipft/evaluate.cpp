@@ -1,7 +1,7 @@
 // clipft eval / clipft zero-shot: score a dataset with a CLIP checkpoint and a description set
 // (SPEC "Inference with descriptions"), write the per-image scores, print the metrics table, and
 // plot the ROC curves. zero-shot is the same job on pretrained weights.
-#include "options.hpp"
+#include "adapted_model.hpp"
 
 #include <clipft/clip.hpp>
 #include <clipft/eval/report.hpp>
@@ -38,7 +38,7 @@ int evaluate(const Options& options) {
     eval::ScoringOptions scoring = eval::ScoringOptions::parse(options.text("scoring"));
 
     const std::filesystem::path model_path = options.text("model"), out = options.text("out");
-    auto model = models::load_clip<float>(model_path);
+    auto model = load_adapted_model(options);
     text::DescriptionSet set = text::DescriptionSet::load(
         text::find_description_set(options.text("descriptions"), {CLIPFT_SOURCE_DESCRIPTIONS, CLIPFT_INSTALLED_DESCRIPTIONS}), classes);
     std::filesystem::path vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab"))
@@ -46,6 +46,7 @@ int evaluate(const Options& options) {
                                                                                    : model_path.parent_path();
     auto table = text::TokenizedDescriptions::from_texts(set.descriptions, text::Tokenizer::load(vocabulary),
                                                          model->config.text.context_length);
+    if (model->text.prompt) model->text.prompt->set_descriptions(table); // a per-class context knows its classes' texts
     data::Dataset dataset = data::Dataset::open(options.text("data"), classes);
 
     // The descriptions are encoded once; the images in batches, with a progress bar.

@@ -178,6 +178,7 @@ int faces(const Options& options);
 int finetune(const Options& options);
 int info(const Options& options);
 int loss(const Options& options);
+int merge(const Options& options);
 int metrics(const Options& options);
 int preprocess(const Options& options);
 int synth(const Options& options);

@@ -109,7 +109,7 @@ std::int64_t trainable_parameter_count(const nn::Module<T>& module) {
 }
 
 // A fingerprint of a model's parameters (names, shapes and float32 values; FNV-1a, 64 bits, in hex),
-// the same for a checkpoint in either layout. Adapters' parameters are left out.
+// the same for a checkpoint in either layout. Adapters' and prompts' parameters are left out.
 template <Floating T>
 std::string parameter_hash(const nn::Module<T>& module) {
     std::uint64_t hash = 14695981039346656037ull;
@@ -119,7 +119,7 @@ std::string parameter_hash(const nn::Module<T>& module) {
     };
     NoGradGuard no_grad;
     for (const auto& [name, parameter] : module.named_parameters()) {
-        if (name.find("adapter.") != std::string::npos) continue;
+        if (name.find("adapter.") != std::string::npos || name.rfind("prompt.", 0) == 0) continue;
         mix(name.data(), name.size());
         for (std::int64_t extent : parameter.shape()) mix(&extent, sizeof extent);
         Tensor<float> values = parameter.template to<float>().to(Device::cpu()).contiguous();

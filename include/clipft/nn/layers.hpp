@@ -170,6 +170,9 @@ struct ResidualAttentionBlock : Module<T> {
 template <Floating T>
 struct Transformer : Module<T> {
     std::vector<std::unique_ptr<ResidualAttentionBlock<T>>> resblocks;
+    // Keep only each block's input for the backward pass and compute the block again there
+    // (autograd.hpp, checkpointed): far less memory for one more forward pass of the blocks.
+    bool checkpoint_activations = false;
 
     Transformer(std::int64_t width, std::int64_t layers, std::int64_t heads, std::int64_t mlp_width,
                 Activation activation, double eps) {
@@ -182,7 +185,10 @@ struct Transformer : Module<T> {
     Tensor<T> operator()(Tensor<T> x, const Tensor<T>& mask = {}, std::vector<Tensor<T>>* states = nullptr) const {
         if (states) states->push_back(x);
         for (const auto& block : resblocks) {
-            x = (*block)(x, mask);
+            const ResidualAttentionBlock<T>& layer = *block;
+            x = checkpoint_activations ? checkpointed("checkpointed block", [&layer, mask](const Tensor<T>& input) { return layer(input, mask); },
+                                                      x, layer.parameters())
+                                       : layer(x, mask);
             if (states) states->push_back(x);
         }
         return x;
