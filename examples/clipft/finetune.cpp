@@ -205,6 +205,17 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     if (settings.flag("resume")) {
         if (!std::filesystem::exists(trainer.checkpoint_path()))
             fail(trainer.checkpoint_path().string(), ": no checkpoint to resume from (run without --resume to start)");
+        // A finished adapter or prompt run left the merged (plain) best.safetensors; the trainer keeps
+        // its best weights with the adapters or prompt unmerged: rebuild that from the base and the factors.
+        const std::filesystem::path adapter_file = trainer_options.output_dir / "adapter.safetensors",
+                                    prompts_file = trainer_options.output_dir / "prompts.safetensors";
+        const bool finished = (adapters && std::filesystem::exists(adapter_file)) || (method == "prompt" && std::filesystem::exists(prompts_file));
+        if (finished && ranks->is_root()) {
+            auto unmerged = models::load_clip<float>(model_path);
+            if (adapters) models::apply_adapters(*unmerged, adapter_file);
+            else unmerged->text.set_prompt(models::load_prompts<float>(prompts_file, unmerged->config.text.width).first);
+            models::save_clip(*unmerged, trainer.best_path(), models::CheckpointLayout::openai);
+        }
         trainer.resume(trainer.checkpoint_path());
     }
     // The settings of the run, next to its results, so that it can be repeated.
