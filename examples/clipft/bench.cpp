@@ -1,5 +1,6 @@
 // clipft bench: throughput of image or text encoding, one JSON line per measurement. The same
 // measurement in PyTorch is bench/clip_torch.py; bench/clip_vs_torch.sh runs both.
+#include "adapted_model.hpp"
 #include "options.hpp"
 #include "precision.hpp"
 
@@ -122,9 +123,22 @@ int bench(const Options& options) {
     Generator generator(std::uint64_t(options.integer("seed")));
     AutocastGuard autocast(precision);
     double median = 0;
+    std::int64_t trainable = -1;
     if (what == "step") {
         auto model = make_tower(options, generator, &models::load_clip<float>,
                                 [](const CLIPConfig& config) { return std::make_unique<models::CLIP<float>>(config); });
+        // What trains: everything (full), the layer norms and logit_scale (layer-norm), or adapters.
+        const std::string method = options.text("method");
+        if (method == "layer-norm") {
+            train::apply_freeze_policy(train::FreezePolicy::parse("layer-norm"), *model, generator);
+        } else if (method != "full") {
+            models::AdapterOptions adapters = adapter_options_from(options);
+            freeze_base(*model, "", adapters);
+            models::attach_adapters(*model, adapters, generator);
+        }
+        model->visual.transformer.checkpoint_activations = model->text.transformer.checkpoint_activations =
+            options.flag("checkpoint-activations");
+        trainable = models::trainable_parameter_count(*model);
         median = step_seconds(*model, batch, generator, warmup, iterations);
     } else if (what == "image") {
         NoGradGuard no_grad;
@@ -145,10 +159,15 @@ int bench(const Options& options) {
 
     // "preset" names the model either way: the preset, or the checkpoint's path.
     const std::string source = options.given("model") ? options.text("model") : options.text("preset");
+    std::string step_fields; // the step's training setup
+    if (what == "step")
+        step_fields = ", \"method\": " + io::Json(options.text("method")).dump() + ", \"checkpoint_activations\": " +
+                      (options.flag("checkpoint-activations") ? "true" : "false") + ", \"trainable_parameters\": " + std::to_string(trainable);
     std::printf("{\"what\": \"%s\", \"preset\": %s, \"batch\": %ld, \"threads\": %d, \"precision\": \"%s\", \"items_per_s\": %.4f, "
-                "\"median_s\": %.6f, \"peak_rss_mb\": %.1f}\n",
-                what.c_str(), io::Json(source).dump().c_str(), batch,
-                num_threads(), precision == Precision::bfloat16 ? "bfloat16" : "float32", double(batch) / median, median, peak_rss_mb());
+                "\"median_s\": %.6f, \"peak_rss_mb\": %.1f%s}\n",
+                what.c_str(), io::Json(source).dump().c_str(), batch, num_threads(),
+                precision == Precision::bfloat16 ? "bfloat16" : "float32", double(batch) / median, median, peak_rss_mb(),
+                step_fields.c_str());
     return 0;
 }
 

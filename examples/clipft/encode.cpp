@@ -1,4 +1,5 @@
 // clipft encode: image and text embeddings (and logits) of a checkpoint, as safetensors.
+#include "adapted_model.hpp"
 #include "options.hpp"
 #include "precision.hpp"
 
@@ -12,7 +13,7 @@ int encode(const Options& options) {
         throw UsageError("nothing to encode: give --inputs FILE, --text STR... or --images IMG...");
     AutocastGuard autocast(cpu_precision(options));
     std::filesystem::path model_path = options.text("model"), out = options.text("out");
-    auto model = models::load_clip<float>(model_path);
+    auto model = load_adapted_model(options);
     NoGradGuard no_grad;
 
     Tensor<float> pixels;

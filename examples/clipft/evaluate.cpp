@@ -1,6 +1,7 @@
 // clipft eval / clipft zero-shot: score a dataset with a CLIP checkpoint and a description set
 // (SPEC "Inference with descriptions"), write the per-image scores, print the metrics table, and
 // plot the ROC curves. zero-shot is the same job on pretrained weights.
+#include "adapted_model.hpp"
 #include "class_from.hpp"
 #include "options.hpp"
 
@@ -65,7 +66,7 @@ int evaluate(const Options& options) {
     eval::ScoringOptions scoring = eval::ScoringOptions::parse(options.text("scoring"));
 
     const std::filesystem::path model_path = options.text("model"), out = options.text("out");
-    auto model = models::load_clip<float>(model_path);
+    auto model = load_adapted_model(options);
     if (probe && probe->width() != model->config.embed_dim)
         fail(options.text("probe"), ": the probe takes features of width ", probe->width(), ", the model's embeddings have ",
              model->config.embed_dim);
@@ -87,6 +88,7 @@ int evaluate(const Options& options) {
     } else {
         auto table = text::TokenizedDescriptions::from_texts(set.descriptions, text::Tokenizer::load(vocabulary),
                                                              model->config.text.context_length);
+        if (model->text.prompt) model->text.prompt->set_descriptions(table); // a per-class context knows its classes' texts
         Tensor<float> texts = eval::encode_descriptions(*model, table);
         probabilities = eval::class_probabilities(images, texts, table.counts, model->logit_scale.item(), scoring);
     }

@@ -4,26 +4,20 @@
 // Under mpirun every process is one rank of a data-parallel run (clipft/distributed/launch.hpp).
 // In a build with CUDA this file is compiled by nvcc (examples/CMakeLists.txt), so that --device
 // cuda trains on the GPU; include/clipft/backends.hpp keeps it apart from the CPU-only files.
+#include "adapted_model.hpp"
 #include "class_from.hpp"
 #include "options.hpp"
 
 #include <clipft/clip.hpp>
 #include <clipft/distributed/launch.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
 namespace clipft::cli {
 
 namespace {
-
-std::vector<std::string> split_names(const std::string& text) {
-    std::vector<std::string> names;
-    std::istringstream in(text);
-    for (std::string name; std::getline(in, name, ',');)
-        if (!name.empty()) names.push_back(name);
-    return names;
-}
 
 // --device: "cuda" alone gives each rank on a machine a GPU of its own.
 Device device_from(const Options& settings, const distributed::Communicator& ranks) {
@@ -35,6 +29,29 @@ Device device_from(const Options& settings, const distributed::Communicator& ran
 #endif
     if (settings.text("device") == "cuda") device.index = ranks.local_rank();
     return device;
+}
+
+// --method prompt: --prompt-context N vectors, from the token embeddings of --prompt-init TEXT (its
+// tokens, N of them) or random; --prompt-per-class gives each class its own.
+std::shared_ptr<models::PromptContext<float>> prompt_context_from(const Options& settings, const models::CLIP<float>& model,
+                                                                   const text::Tokenizer& tokenizer, std::int64_t classes,
+                                                                   Generator& generator) {
+    const std::int64_t per_class = settings.flag("prompt-per-class") ? classes : 0;
+    std::int64_t length = settings.integer("prompt-context");
+    if (!settings.has("prompt-init")) {
+        if (length < 1) throw UsageError("--prompt-context must be >= 1, got " + settings.text("prompt-context"));
+        return models::PromptContext<float>::random(length, model.config.text.width, per_class, generator);
+    }
+    std::vector<std::int64_t> ids = tokenizer.encode(settings.text("prompt-init"));
+    if (ids.empty()) throw UsageError("--prompt-init '" + settings.text("prompt-init") + "' has no tokens");
+    if (settings.given("prompt-context") && length != std::int64_t(ids.size()))
+        throw UsageError("--prompt-init '" + settings.text("prompt-init") + "' is " + std::to_string(ids.size()) +
+                         " tokens, --prompt-context says " + settings.text("prompt-context") + "; give one of them");
+    length = std::int64_t(ids.size());
+    NoGradGuard no_grad;
+    Tensor<float> words = model.text.token_embedding(Tensor<std::int64_t>::from_vector(ids, {length}).to(model.device())).to(Device::cpu());
+    Tensor<float> initial = per_class ? words.reshape({1, length, -1}).expand({per_class, length, words.size(1)}) : words;
+    return std::make_shared<models::PromptContext<float>>(initial);
 }
 
 optim::LearningRateSchedule schedule_from(const Options& settings) {
@@ -93,11 +110,47 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     const std::filesystem::path model_path = settings.text("model");
     auto model = models::load_clip<float>(model_path);
     Generator generator(seed);
-    train::apply_freeze_policy(train::FreezePolicy::parse(settings.text("freeze")), *model, generator);
+    const std::string method = settings.text("method");
+    if (method != "full" && method != "lora" && method != "svd" && method != "prompt")
+        throw UsageError("--method must be full, lora, svd or prompt, got '" + method + "'");
+    std::optional<models::AdapterOptions> adapters;
+    std::string base_model_hash;
+    if (method == "full") {
+        if (settings.has("also-train")) throw UsageError("--also-train goes with --method lora|svd; with --method full use --freeze");
+        train::apply_freeze_policy(train::FreezePolicy::parse(settings.text("freeze")), *model, generator);
+    } else if (method == "prompt") {
+        if (settings.text("freeze") != "full" || settings.has("also-train"))
+            throw UsageError("--method prompt trains the prompt context alone; leave out --freeze and --also-train");
+        base_model_hash = models::parameter_hash(*model);
+        for (auto& [name, parameter] : model->named_parameters()) parameter.requires_grad_(false);
+    } else {
+        if (settings.text("freeze") != "full")
+            throw UsageError("--freeze applies to --method full; with --method " + method + " name what else trains with --also-train");
+        adapters = adapter_options_from(settings);
+        base_model_hash = models::parameter_hash(*model);
+        freeze_base(*model, settings.has("also-train") ? settings.text("also-train") : "", *adapters);
+        try {
+            models::attach_adapters(*model, *adapters, generator);
+        } catch (const Error& error) {
+            throw UsageError(std::string("--rank ") + settings.text("rank") + ": " + error.what());
+        }
+    }
+    if (settings.flag("checkpoint-activations")) {
+        if (adapters && adapters->lora.dropout > 0)
+            throw UsageError("--checkpoint-activations recomputes each block in the backward pass, where --lora-dropout "
+                             "would draw other masks; use one or the other");
+        model->visual.transformer.checkpoint_activations = model->text.transformer.checkpoint_activations = true;
+    }
     model->to(device);
     std::filesystem::path vocabulary = settings.has("vocab") ? std::filesystem::path(settings.text("vocab")) : text::model_vocabulary(model_path);
-    auto table = text::TokenizedDescriptions::from_texts(descriptions.descriptions, text::Tokenizer::load(vocabulary),
-                                                         model->config.text.context_length);
+    const text::Tokenizer tokenizer = text::Tokenizer::load(vocabulary);
+    auto table = text::TokenizedDescriptions::from_texts(descriptions.descriptions, tokenizer, model->config.text.context_length);
+    if (method == "prompt") {
+        model->text.set_prompt(prompt_context_from(settings, *model, tokenizer, table.classes(), generator));
+        model->text.prompt->set_descriptions(table);
+        model->to(device);
+    }
+    const std::int64_t trainable_parameters = models::trainable_parameter_count(*model);
 
     train::TrainerOptions trainer_options;
     const std::int64_t k = settings.integer("k"), images = settings.integer("batch");
@@ -154,6 +207,17 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     if (settings.flag("resume")) {
         if (!std::filesystem::exists(trainer.checkpoint_path()))
             fail(trainer.checkpoint_path().string(), ": no checkpoint to resume from (run without --resume to start)");
+        // A finished adapter or prompt run left the merged (plain) best.safetensors; the trainer keeps
+        // its best weights with the adapters or prompt unmerged: rebuild that from the base and the factors.
+        const std::filesystem::path adapter_file = trainer_options.output_dir / "adapter.safetensors",
+                                    prompts_file = trainer_options.output_dir / "prompts.safetensors";
+        const bool finished = (adapters && std::filesystem::exists(adapter_file)) || (method == "prompt" && std::filesystem::exists(prompts_file));
+        if (finished && ranks->is_root()) {
+            auto unmerged = models::load_clip<float>(model_path);
+            if (adapters) models::apply_adapters(*unmerged, adapter_file);
+            else unmerged->text.set_prompt(models::load_prompts<float>(prompts_file, unmerged->config.text.width).first);
+            models::save_clip(*unmerged, trainer.best_path(), models::CheckpointLayout::openai);
+        }
         trainer.resume(trainer.checkpoint_path());
     }
     // The settings of the run, next to its results, so that it can be repeated.
@@ -172,12 +236,30 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
                          (long long)summary.steps, trainer.checkpoint_path().c_str());
         return 128 + summary.interrupted_by; // the shell's convention for a run ended by a signal
     }
+    // Adapters: the factors in DIR/adapter.safetensors, and best.safetensors becomes the merged plain checkpoint.
+    const std::filesystem::path best = trainer.best_path(), adapter_file = trainer_options.output_dir / "adapter.safetensors";
+    if (adapters && ranks->is_root() && std::filesystem::exists(best)) {
+        model->to(Device::cpu());
+        models::save_adapters(*model, *adapters, base_model_hash, adapter_file);
+        models::merge_adapters(*model);
+        models::save_clip(*model, best, models::CheckpointLayout::openai);
+    }
+    const std::filesystem::path prompts_file = trainer_options.output_dir / "prompts.safetensors";
+    if (method == "prompt" && ranks->is_root() && std::filesystem::exists(best)) { // best: the base, which prompt training leaves
+        models::save_prompts(*model->text.prompt, base_model_hash, prompts_file);
+        model->text.set_prompt(nullptr);
+        models::save_clip(*model, best, models::CheckpointLayout::openai);
+    }
+    auto existing = [](const std::filesystem::path& path) { return std::filesystem::exists(path) ? io::Json(path.string()) : io::Json(); };
     io::Json result = {{"steps", summary.steps}, {"epochs", summary.epochs}, {"best_epoch", summary.best_epoch + 1},
                        {"best_validation_loss", summary.best_validation_loss},
                        {"best_validation_auc", std::isnan(summary.best_validation_auc) ? io::Json() : io::Json(summary.best_validation_auc)},
                        {"stopped_early", summary.stopped_early},
-                       {"best_weights", (trainer_options.output_dir / "best.safetensors").string()},
-                       {"loss_plot", (trainer_options.output_dir / "loss.svg").string()}};
+                       {"best_weights", existing(best)},
+                       {"loss_plot", existing(trainer_options.output_dir / "loss.svg")},
+                       {"method", method}, {"trainable_parameters", trainable_parameters}};
+    if (adapters) result["adapter"] = existing(adapter_file);
+    if (method == "prompt") result["prompts"] = existing(prompts_file);
     if (ranks->is_root()) std::cout << result.dump() << "\n";
     return 0;
 }

@@ -12,6 +12,7 @@ int loss(const Options& options) {
     models::Checkpoint checkpoint = models::open_checkpoint(options.text("model"));
     models::CLIP<float> model(checkpoint.config);
     models::load_parameters(model, "", checkpoint.reader, true);
+    model.visual.transformer.checkpoint_activations = model.text.transformer.checkpoint_activations = options.flag("checkpoint-activations");
     const models::CheckpointLayout layout = checkpoint.reader.layout();
 
     train::GroupBatch<float> batch = train::read_group_batch<float>(io::load_safetensors(options.text("batch")));

@@ -24,14 +24,18 @@ const char* const evaluate_usage =
     "--class-from subset makes each subset a class (real/, fake/FaceSwap/, fake/SelfBlended/ with --classes\n"
     "real,FaceSwap,SelfBlended; images of no subset keep their class). With more than two classes metrics.json\n"
     "also holds \"multiclass\": accuracy (argmax), confusion_matrix (rows true, columns predicted, in --classes\n"
-    "order), macro_auc (one-vs-rest, as scikit-learn's roc_auc_score multi_class=\"ovr\") and per_class AUC and AP.";
+    "order), macro_auc (one-vs-rest, as scikit-learn's roc_auc_score multi_class=\"ovr\") and per_class AUC and AP.\n"
+    "--adapter FILE applies the adapter.safetensors of clipft finetune --method lora|svd to --model (its base);\n"
+    "--prompts FILE the prompts.safetensors of clipft finetune --method prompt.";
 
 std::vector<OptionSpec> evaluate_options() {
     using Kind = OptionSpec::Kind;
     return {{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value, ""}, {"probe", Kind::value, ""}, {"out", Kind::value},
             {"classes", Kind::value, "real,fake"}, {"scoring", Kind::value, "mean"}, {"threshold", Kind::value, "0.5"},
             {"batch", Kind::value, "32"}, {"vocab", Kind::value, ""}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""},
-            {"class-from", Kind::value, "label"}};
+            {"class-from", Kind::value, "label"},
+
+            {"adapter", Kind::value, ""}, {"prompts", Kind::value, ""}};
 }
 
 const std::map<std::string, Command>& commands() {
@@ -45,10 +49,17 @@ const std::map<std::string, Command>& commands() {
                    "--precision, and prints one JSON line: what, preset (the preset or the model path), batch, threads,\n"
                    "precision, items_per_s, median_s (median wall time of one batch), peak_rss_mb. Presets get random\n"
                    "weights (seeded). Only the measured tower is built. --what step measures one pairwise fine-tuning\n"
-                   "step (forward, backward, AdamW on every parameter) on N images in N/2 real/fake pairs.",
+                   "step (forward, backward, AdamW on every trained parameter) on N images in N/2 real/fake pairs;\n"
+                   "--method full|layer-norm|lora|svd (with --targets q,v --towers vision,text --rank 8) says what trains,\n"
+                   "--checkpoint-activations recomputes each block in the backward pass; the line then also holds method,\n"
+                   "checkpoint_activations and trainable_parameters.",
                    {{"model", Kind::value}, {"preset", Kind::value}, {"what", Kind::value}, {"batch", Kind::value},
                     {"threads", Kind::value}, {"iters", Kind::value, "10"}, {"warmup", Kind::value, "2"},
-                    {"seed", Kind::value, "0"}, {"precision", Kind::value, "float32"}},
+                    {"seed", Kind::value, "0"}, {"precision", Kind::value, "float32"},
+
+                    {"method", Kind::value, "full"}, {"targets", Kind::value, "q,v"},
+                    {"towers", Kind::value, "vision,text"}, {"rank", Kind::value, "8"}, {"lora-alpha", Kind::value, ""},
+                    {"lora-dropout", Kind::value, "0"}, {"checkpoint-activations", Kind::flag, ""}},
                    bench}},
         {"demo", {"detect synthetic deepfakes with a small CLIP fine-tuned by the pairwise loss (the built-in default job)",
                   "clipft demo [--seed S] [--images N] [--epochs E] [--lr LR] [--out DIR] [--model PATH] [--quiet]\n"
@@ -71,10 +82,13 @@ const std::map<std::string, Command>& commands() {
                     "[B,D], text_embeds [T,D] (projected, not normalised) and, when both exist, logits_per_image\n"
                     "[B,T] and logits_per_text [T,B]. --images preprocesses image files at the model's image size\n"
                     "(as clipft preprocess) after any --inputs pixel_values. --text tokenizes with the model\n"
-                    "directory's vocabulary (or --vocab PATH). --precision bfloat16 runs the matrix products in bfloat16.",
+                    "directory's vocabulary (or --vocab PATH). --adapter FILE applies the adapter.safetensors of clipft\n"
+                    "finetune --method lora|svd to --model (its base model), unmerged; --prompts FILE the shared prompt\n"
+                    "context of clipft finetune --method prompt. --precision bfloat16 runs the matrix products in bfloat16.",
                     {{"model", Kind::value}, {"inputs", Kind::value, ""}, {"images", Kind::list, ""},
-                     {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value},
-                     {"precision", Kind::value, "float32"}}, encode}},
+                     {"text", Kind::list, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}, {"adapter", Kind::value, ""},
+                     {"prompts", Kind::value, ""}, {"precision", Kind::value, "float32"}},
+                    encode}},
         {"eval", {"score a dataset with a (fine-tuned) checkpoint and descriptions: scores CSV, metrics, ROC plot",
                   std::string("clipft eval ") + evaluate_usage, evaluate_options(), evaluate}},
         {"faces", {"find faces in images and videos, save crops, landmarks and a manifest CSV (dlib, FFmpeg)",
@@ -147,6 +161,18 @@ const std::map<std::string, Command>& commands() {
                       "  ranks:     under `mpirun -np N`, N processes share every --batch (data-parallel; rank 0 writes DIR and\n"
                       "             prints)  --distributed auto|single|mpi|nccl  --collective-timeout 600 (seconds a rank waits\n"
                       "             for the others before the run stops with an error)\n"
+                      "  adapters:  --method full|lora|svd|prompt  (full: what --freeze leaves; lora: W + (alpha/R)·B·A;\n"
+                      "             svd: the residual of the R smallest singular values of W, Effort) --targets q,v (of q,k,v,out,\n"
+                      "             fc1,fc2, each block's linear layers by their HuggingFace names) --towers vision,text --rank 8\n"
+                      "             --lora-alpha 2R --lora-dropout 0 --also-train WORDS (layer-norm, logit-scale, last-blocks=K;\n"
+                      "             everything else, logit_scale included, is frozen). DIR/best.safetensors is then the merged\n"
+                      "             plain checkpoint and DIR/adapter.safetensors the factors (clipft merge, --adapter of\n"
+                      "             encode, eval, zero-shot). The JSON line reports trainable_parameters.\n"
+                      "             --method prompt: --prompt-context 4 learned vectors after the start token of every\n"
+                      "             description (CoOp; every CLIP weight frozen), from the embeddings of --prompt-init TEXT\n"
+                      "             or random, --prompt-per-class: one context per class; DIR/prompts.safetensors\n"
+                      "             (--prompts of encode, eval, zero-shot).\n"
+                      "  memory:    --checkpoint-activations  (each block's activations recomputed in the backward pass)\n"
                       "Ctrl-C (or SIGTERM) finishes the current update, writes the checkpoint and exits with 130 (143);\n"
                       "--resume continues exactly there. A second Ctrl-C stops at once; the last checkpoint stays intact.",
                       {{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value}, {"out", Kind::value},
@@ -164,7 +190,12 @@ const std::map<std::string, Command>& commands() {
                        {"quiet", Kind::flag, ""}, {"augment", Kind::value, ""}, {"prefetch", Kind::flag, ""},
                        {"device", Kind::value, "cpu"}, {"precision", Kind::value, "float32"},
                        {"distributed", Kind::value, "auto"}, {"collective-timeout", Kind::value, "600"},
-                       {"class-from", Kind::value, "label"}},
+                       {"class-from", Kind::value, "label"},
+
+                       {"method", Kind::value, "full"}, {"targets", Kind::value, "q,v"}, {"towers", Kind::value, "vision,text"},
+                       {"rank", Kind::value, "8"}, {"lora-alpha", Kind::value, ""}, {"lora-dropout", Kind::value, "0"},
+                       {"also-train", Kind::value, ""}, {"checkpoint-activations", Kind::flag, ""},
+                       {"prompt-context", Kind::value, "4"}, {"prompt-init", Kind::value, ""}, {"prompt-per-class", Kind::flag, ""}},
                       finetune}},
         {"info", {"print the version, thread count, BLAS kernel and bfloat16 product kernel as JSON", "clipft info", {}, info}},
         {"interpolate", {"WiSE-FT: interpolate two checkpoints (or two linear probes) weight by weight",
@@ -181,16 +212,26 @@ const std::map<std::string, Command>& commands() {
                          interpolate}},
         {"loss", {"group contrastive loss, every gradient and one AdamW step of a batch file, as safetensors",
                   "clipft loss --model PATH --batch FILE --out FILE [--lr 1e-3] [--beta1 0.9] [--beta2 0.98] [--eps 1e-6]\n"
-                  "                  [--weight-decay 0.2] [--precision float32|bfloat16]\n"
+                  "                  [--weight-decay 0.2] [--precision float32|bfloat16] [--checkpoint-activations]\n"
                   "FILE holds pairs (pixel_values [n,2,3,R,R] + input_ids [2,L]) or groups (pixel_values [g,k,3,R,R] +\n"
                   "class_ids [g,k] + input_ids [C,L], or [C,D,L] with desc_choice [g,k]). Computes the group\n"
                   "contrastive loss, every gradient, and one AdamW step on every parameter (weight decay included),\n"
                   "and writes loss, grad.<name> and after.<name> in full under the checkpoint's own names. --precision\n"
-                  "bfloat16 computes the products of the loss and its gradients in bfloat16 (the step stays float).",
+                  "bfloat16 computes the products of the loss and its gradients in bfloat16 (the step stays float).\n"
+                  "--checkpoint-activations recomputes each block's activations in the backward pass (less memory).",
                   {{"model", Kind::value}, {"batch", Kind::value}, {"out", Kind::value}, {"lr", Kind::value, "1e-3"},
                    {"beta1", Kind::value, "0.9"}, {"beta2", Kind::value, "0.98"}, {"eps", Kind::value, "1e-6"},
-                   {"weight-decay", Kind::value, "0.2"}, {"precision", Kind::value, "float32"}},
+                   {"weight-decay", Kind::value, "0.2"}, {"precision", Kind::value, "float32"},
+                   {"checkpoint-activations", Kind::flag, ""}},
                   loss}},
+        {"merge", {"fold an adapter file (clipft finetune --method lora|svd) into its base model: a plain checkpoint",
+                   "clipft merge --model BASE --adapter FILE --out OUT [--layout openai|huggingface]\n"
+                   "Applies FILE (DIR/adapter.safetensors of clipft finetune --method lora|svd) to the checkpoint it was\n"
+                   "trained from (checked by the base model's hash in FILE), adds each adapter's weight change to its\n"
+                   "weight, and writes OUT: a .safetensors file or a model directory, loadable by every command.\n"
+                   "Prints one JSON line: merged, method, rank, targets.",
+                   {{"model", Kind::value}, {"adapter", Kind::value}, {"out", Kind::value}, {"layout", Kind::value, "openai"}},
+                   merge}},
         {"metrics", {"ROC AUC, average precision, EER, precision, recall, accuracy of scores in a CSV file, as JSON",
                      "clipft metrics --scores FILE.csv [--threshold 0.5] [--roc-plot FILE.svg]\n"
                      "FILE.csv: columns label,score[,subset][,video], label 1 = positive (fake), 0 = negative (real);\n"

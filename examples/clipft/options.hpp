@@ -180,6 +180,7 @@ int finetune(const Options& options);
 int info(const Options& options);
 int interpolate(const Options& options);
 int loss(const Options& options);
+int merge(const Options& options);
 int metrics(const Options& options);
 int preprocess(const Options& options);
 int probe(const Options& options);

@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -27,6 +28,7 @@ using cli::UsageError;
 int full(const Options& options);
 int leave_one_out(const Options& options);
 int probe(const Options& options);
+int peft(const Options& options);
 int reset_vision(const Options& options);
 int similarity(const Options& options);
 int top_k(const Options& options);
@@ -483,11 +485,14 @@ struct Configuration {
     std::string descriptions;
     std::string freeze;
     std::string folder;
+    // What else the run trains, given the frozen model and its descriptions (adapters, prompts), or nothing.
+    std::function<void(models::CLIP<float>&, const text::TokenizedDescriptions&, Generator&)> prepare = {};
 };
 
 struct FineTuned {
     std::unique_ptr<models::CLIP<float>> model; // holding the weights of the lowest validation loss
     text::TokenizedDescriptions descriptions;
+    train::TrainingSummary summary = {};
 };
 
 // The pretrained model, loaded afresh, with `configuration`'s freeze policy, fine-tuned on `data`
@@ -498,6 +503,7 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     text::TokenizedDescriptions table = experiment.tokenize(experiment.description_set(configuration.descriptions), *model);
     Generator generator(experiment.seed);
     train::apply_freeze_policy(train::FreezePolicy::parse(configuration.freeze), *model, generator);
+    if (configuration.prepare) configuration.prepare(*model, table, generator);
 
     bool several = std::any_of(table.counts.begin(), table.counts.end(), [](std::int64_t count) { return count > 1; });
     const double lr = options.given("lr") ? options.number("lr") : several ? 8e-7 : 6e-7; // the thesis' peaks
@@ -529,7 +535,7 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     train::TrainingSummary summary = run.run();
     experiment.say(configuration.row, ": best epoch ", summary.best_epoch + 1, " of ", summary.epochs, ", validation loss ",
                    summary.best_validation_loss);
-    return {std::move(model), std::move(table)};
+    return {std::move(model), std::move(table), summary};
 }
 
 // fine_tune, then the test sets scored by the fine-tuned model with the same descriptions.

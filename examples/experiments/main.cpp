@@ -49,6 +49,19 @@ const std::map<std::string, Command>& commands() {
                                {{"train", Kind::value}, {"per-class", Kind::value, ""}, {"C", Kind::value, "1"},
                                 {"validation-fraction", Kind::value, "0.2"}, {"k", Kind::list, ""}, {"zero-shot", Kind::list, ""}}}),
                    probe}},
+        {"peft", {"parameter-efficient fine-tuning: full, layer-norm, LoRA, SVD residual and prompt context, a row each",
+                  "clipft-experiment peft --model PATH --train DIR|CSV --test [NAME=]DIR|CSV... --out DIR\n"
+                  "                       [--descriptions 1desc] [--rank 8] [--targets q,v] [--prompt-context 4] [options]\n"
+                  "Fine-tunes with the thesis' recipe five times from the pretrained weights, into DIR/<method>/: every\n"
+                  "parameter (full), the layer norms and logit_scale (layer-norm), LoRA and the SVD residual (Effort) of rank\n"
+                  "--rank on --targets of every block of both towers, and --prompt-context learned context vectors (CoOp;\n"
+                  "every CLIP weight frozen). Prints per method the parameters trained, the seconds per update (its\n"
+                  "validations included), the peak resident memory of its run, and AUC % per test set and per\n"
+                  "manipulation. Writes DIR/roc-<test>.svg and DIR/results.json.\n" +
+                      common_usage + test_usage + training_usage,
+                  options_of({common_options(), test_options(), training_options(), descriptions_list,
+                              {{"rank", Kind::value, "8"}, {"targets", Kind::value, "q,v"}, {"prompt-context", Kind::value, "4"}}}),
+                  peft}},
         {"reset-vision", {"Table 5: vision tower re-initialised, text frozen, with 1desc, 550desc, catDog, carMoto, FlakeBall",
                           "clipft-experiment reset-vision --model PATH --train DIR|CSV --test [NAME=]DIR|CSV... --out DIR\n"
                           "                               [--descriptions SET...] [--zero-shot SET...] [options]\n"

@@ -169,4 +169,50 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& root_grad, bool retain
     }
 }
 
+// Turns gradient recording on inside a scope (the recomputation of a checkpointed function, which
+// runs during backward, where recording is off).
+class EnableGradGuard {
+public:
+    EnableGradGuard() : previous_(GradMode::is_enabled()) { GradMode::set_enabled(true); }
+    ~EnableGradGuard() { GradMode::set_enabled(previous_); }
+    EnableGradGuard(const EnableGradGuard&) = delete;
+    EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+// Activation checkpointing: output = function(input), computed without recording its graph, so that
+// none of its intermediate tensors is kept; the backward pass runs `function` again on the saved
+// input, with recording on, and back-propagates through that fresh graph: the gradient of `input`
+// is returned to the outer graph, the gradients of `parameters` (the leaves `function` reads) are
+// accumulated into them directly. `function` must compute the same thing twice (no random draws).
+template <typename T, typename Function>
+Tensor<T> checkpointed(const char* op, Function function, const Tensor<T>& input, const std::vector<Tensor<T>>& parameters) {
+    std::vector<Tensor<T>> recorded{input};
+    bool any = needs_grad(input);
+    for (const Tensor<T>& parameter : parameters)
+        if (needs_grad(parameter)) recorded.push_back(parameter), any = true;
+    if (!any) return function(input);
+    Tensor<T> output = [&] {
+        NoGradGuard no_grad;
+        return function(input);
+    }();
+    Tensor<T> saved = input.detach();
+    const bool input_needs_grad = needs_grad(input);
+    record(op, output, recorded, [function, saved, input_needs_grad, count = recorded.size()](const Tensor<T>& grad_output) {
+        Tensor<T> replayed = saved.detach();
+        if (input_needs_grad) replayed.requires_grad_(true);
+        {
+            EnableGradGuard recording;
+            Tensor<T> recomputed = function(replayed);
+            if (recomputed.requires_grad()) recomputed.backward(grad_output);
+        }
+        std::vector<Tensor<T>> grads(count);
+        if (input_needs_grad) grads[0] = replayed.grad();
+        return grads;
+    });
+    return output;
+}
+
 } // namespace clipft

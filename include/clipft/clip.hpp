@@ -26,6 +26,7 @@
 #include <clipft/io/csv.hpp>
 #include <clipft/io/safetensors.hpp>
 #include <clipft/loss/contrastive.hpp>
+#include <clipft/models/adapters.hpp>
 #include <clipft/models/checkpoint.hpp>
 #include <clipft/models/initialize.hpp>
 #include <clipft/ops.hpp>

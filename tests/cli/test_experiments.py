@@ -159,6 +159,20 @@ with tempfile.TemporaryDirectory() as scratch:
     bad = run(experiment, "leave-one-out", "--model", model, "--train", train, "--test", test, "--out", out, "--subsets", "Nope", *tiny)
     check(bad.returncode == 2 and "Nope" in bad.stderr, "leave-one-out --subsets of an unknown manipulation: exit 2: " + bad.stderr)
 
+    # peft: five methods, each row's trained parameters (LoRA and SVD of rank 8 on q and v of tiny-a's 4 blocks,
+    # 4 prompt vectors of width 64) and AUC % per test set
+    out = os.path.join(scratch, "peft")
+    peft = run(experiment, "peft", "--model", model, "--train", train, "--test", test, "--out", out, "--lr", "1e-3", *tiny)
+    check(peft.returncode == 0, "peft exits 0: " + peft.stderr[-800:])
+    results = results_of(out)
+    rows = ["full", "layer-norm", "LoRA (r 8, q,v)", "SVD residual (r 8, q,v)", "prompt (4 vectors)"]
+    costs = [json_row(results, "Cost of each method", name) for name in rows]
+    aucs = [json_row(results, "AUC % of each fine-tuning method", name) for name in rows]
+    check(all(costs) and [row[0] for row in costs][2:] == [4 * 2 * 8 * 128, 4 * 2 * 8 * 129, 4 * 64] and costs[0][0] == 3384897
+          and 0 < costs[1][0] < 3000 and all(row[1] > 0 and row[2] > 0 for row in costs),
+          "peft reports each method's trained parameters, time per update and peak memory: %s" % costs)
+    check(all(aucs) and all(0 <= row[0] <= 100 for row in aucs), "peft reports each method's AUC %%: %s" % aucs)
+
     # similarity (Figure 7, Table 8): 20 x 20 heatmaps before and after fine-tuning, and their block means
     out = os.path.join(scratch, "similarity")
     similar = run(experiment, "similarity", "--model", model, "--train", train, "--out", out, *tiny)

@@ -78,6 +78,16 @@ with tempfile.TemporaryDirectory() as scratch:
         resumed = run(clipft, *arguments, "--epochs", "3", "--out", os.path.join(scratch, "two"), "--resume")
         check(resumed.returncode == 0 and json.loads(resumed.stdout.strip())["steps"] == 9,
               "one process resumes the two ranks' run for a third epoch: " + resumed.stderr[-300:])
+    # LoRA adapters are ordinary trainable parameters: averaged over the ranks, the same factors.
+    lora = ["--method", "lora", "--rank", "2", "--lr", "1e-3", "--epochs", "1"]
+    one = run(clipft, *arguments, *lora, "--out", os.path.join(scratch, "lora-one"))
+    two = run(*mpirun, clipft, *arguments, *lora, "--out", os.path.join(scratch, "lora-two"))
+    check(one.returncode == 0 and two.returncode == 0, "LoRA on one process and two ranks exits 0: " + one.stderr[-300:] + two.stderr[-300:])
+    if one.returncode == 0 and two.returncode == 0:
+        a = float_tensors(os.path.join(scratch, "lora-one", "adapter.safetensors"))
+        b = float_tensors(os.path.join(scratch, "lora-two", "adapter.safetensors"))
+        largest = max(max(abs(x - y) for x, y in zip(a[name], b[name])) for name in a)
+        check(a.keys() == b.keys() and len(a) == 16 and largest <= 1e-6, "the same LoRA factors (largest difference %g)" % largest)
     alone = run(*mpirun, clipft, *arguments, "--epochs", "1", "--out", os.path.join(scratch, "alone"), "--distributed", "single")
     check(alone.returncode != 0 and "started by mpirun" in alone.stderr,
           "under mpirun, a single-process run is refused: " + alone.stderr[-300:])

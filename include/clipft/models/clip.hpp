@@ -3,6 +3,7 @@
 // embedding space. Parameter names follow OpenAI's checkpoints.
 #include <clipft/backends.hpp>
 #include <clipft/models/clip_config.hpp>
+#include <clipft/models/prompt_context.hpp>
 #include <clipft/nn/layers.hpp>
 
 namespace clipft::inline CLIPFT_BACKENDS::models {
@@ -66,6 +67,7 @@ struct TextTransformer : nn::Module<T> {
     Tensor<T> positional_embedding, text_projection, causal_mask;
     nn::Transformer<T> transformer;
     nn::LayerNorm<T> ln_final;
+    std::shared_ptr<PromptContext<T>> prompt; // learned context after the start token (CoOp), or none
 
     TextTransformer(const TextConfig& c, std::int64_t embed_dim)
         : config(c), token_embedding(c.vocab_size, c.width),
@@ -85,13 +87,27 @@ struct TextTransformer : nn::Module<T> {
     Tensor<T> hidden_states(const Tensor<std::int64_t>& ids, std::vector<Tensor<T>>* states = nullptr) const {
         if (ids.dim() != 2 || ids.size(1) != config.context_length)
             fail("TextTransformer: token ids must have shape [B, ", config.context_length, "], got ", ids.shape());
-        Tensor<T> x = token_embedding(ids) + positional_embedding;
-        return ln_final(transformer(x, causal_mask, states));
+        Tensor<T> x = prompt ? prompt->insert(token_embedding(prompted_ids(ids)), ids) : token_embedding(ids);
+        return ln_final(transformer(x + positional_embedding, causal_mask, states));
     }
 
     // Text embeddings [B, embed_dim] (not normalised), pooled at each row's first end-of-text token.
     Tensor<T> operator()(const Tensor<std::int64_t>& ids) const {
-        return ops::matmul(ops::select_positions(hidden_states(ids), end_of_text_positions(ids)), text_projection);
+        return ops::matmul(ops::select_positions(hidden_states(ids), end_of_text_positions(prompted_ids(ids))), text_projection);
+    }
+
+    // The ids as the transformer sees them: with room for the prompt context, if any.
+    Tensor<std::int64_t> prompted_ids(const Tensor<std::int64_t>& ids) const {
+        return prompt ? prompt->make_room(ids, config.end_of_text_id) : ids;
+    }
+
+    // Its parameter is then this tower's "prompt.context"; none removes the prompt.
+    void set_prompt(std::shared_ptr<PromptContext<T>> replacement) {
+        if (replacement && replacement->width() != config.width)
+            fail("TextTransformer: a prompt context of width ", replacement->width(), " for a text tower of width ", config.width);
+        if (prompt) this->unregister_module(*prompt);
+        prompt = std::move(replacement);
+        if (prompt) this->register_module("prompt", *prompt);
     }
 
     Tensor<std::int64_t> end_of_text_positions(const Tensor<std::int64_t>& ids) const {

@@ -2,9 +2,11 @@
 // The building blocks of CLIP's towers, each a Module whose parameter names match OpenAI's
 // checkpoints. Parameters start at zero (layer norms at one); checkpoints or initialisers fill them.
 #include <clipft/backends.hpp>
+#include <clipft/nn/adapters/weight_adapter.hpp>
 #include <clipft/nn/module.hpp>
 #include <clipft/ops.hpp>
 
+#include <array>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -32,14 +34,33 @@ Tensor<T> activate(const Tensor<T>& x, Activation activation) {
 }
 
 template <Floating T>
+void check_adapter_fits(const AdapterHandle<T>& adapter, std::int64_t out_features, std::int64_t in_features) {
+    if (adapter && (adapter->out_features != out_features || adapter->in_features != in_features))
+        fail("adapter for a weight [", adapter->out_features, ", ", adapter->in_features, "] given to a layer whose weight is [",
+             out_features, ", ", in_features, "]");
+}
+
+template <Floating T>
 struct Linear : Module<T> {
     Tensor<T> weight, bias; // weight [out, in]; bias [out] or undefined
+    AdapterHandle<T> adapter; // a trainable change of weight (nn/adapters/), or none
 
     Linear(std::int64_t in_features, std::int64_t out_features, bool with_bias = true) {
         weight = this->register_parameter("weight", Tensor<T>::zeros({out_features, in_features}));
         if (with_bias) bias = this->register_parameter("bias", Tensor<T>::zeros({out_features}));
     }
-    Tensor<T> operator()(const Tensor<T>& x) const { return ops::linear(x, weight, bias); }
+    Tensor<T> operator()(const Tensor<T>& x) const {
+        Tensor<T> y = ops::linear(x, weight, bias);
+        return adapter ? y + adapter->output_change(x) : y;
+    }
+
+    // Its parameters are then this layer's, under "adapter."; none removes the adapter.
+    void set_adapter(AdapterHandle<T> replacement) {
+        check_adapter_fits(replacement, weight.size(0), weight.size(1));
+        if (adapter) this->unregister_module(*adapter);
+        adapter = std::move(replacement);
+        if (adapter) this->register_module("adapter", *adapter);
+    }
 };
 
 template <Floating T>
@@ -70,6 +91,8 @@ struct MultiheadAttention : Module<T> {
     std::int64_t width, heads;
     Tensor<T> in_proj_weight, in_proj_bias; // [3W, W], [3W]
     Linear<T> out_proj;
+    // Trainable changes of the q, k and v rows of in_proj_weight (nn/adapters/), each optional.
+    std::array<AdapterHandle<T>, 3> projection_adapters;
 
     MultiheadAttention(std::int64_t width_, std::int64_t heads_) : width(width_), heads(heads_), out_proj(width_, width_) {
         if (heads < 1 || width % heads != 0)
@@ -85,8 +108,27 @@ struct MultiheadAttention : Module<T> {
         Tensor<T> qkv = ops::linear(x, in_proj_weight, in_proj_bias)
                             .reshape({batch, length, 3, heads, width / heads})
                             .permute({2, 0, 3, 1, 4}); // [3, B, H, L, W/H]
-        Tensor<T> heads_out = ops::scaled_dot_product_attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), mask);
+        std::array<Tensor<T>, 3> projected;
+        for (std::int64_t i = 0; i < 3; ++i) {
+            projected[i] = qkv.select(0, i);
+            if (projection_adapters[i])
+                projected[i] = projected[i] + projection_adapters[i]->output_change(x)
+                                                  .reshape({batch, length, heads, width / heads})
+                                                  .permute({0, 2, 1, 3});
+        }
+        Tensor<T> heads_out = ops::scaled_dot_product_attention(projected[0], projected[1], projected[2], mask);
         return out_proj(heads_out.transpose(1, 2).reshape({batch, length, width}));
+    }
+
+    // The adapter of projection 0 (q), 1 (k) or 2 (v), registered as "q_adapter", ...; none removes it.
+    void set_projection_adapter(std::int64_t projection, AdapterHandle<T> replacement) {
+        static const char* names[] = {"q_adapter", "k_adapter", "v_adapter"};
+        if (projection < 0 || projection > 2) fail("MultiheadAttention: projection ", projection, " is not 0 (q), 1 (k) or 2 (v)");
+        check_adapter_fits(replacement, width, width);
+        AdapterHandle<T>& slot = projection_adapters[std::size_t(projection)];
+        if (slot) this->unregister_module(*slot);
+        slot = std::move(replacement);
+        if (slot) this->register_module(names[projection], *slot);
     }
 };
 
@@ -128,6 +170,9 @@ struct ResidualAttentionBlock : Module<T> {
 template <Floating T>
 struct Transformer : Module<T> {
     std::vector<std::unique_ptr<ResidualAttentionBlock<T>>> resblocks;
+    // Keep only each block's input for the backward pass and compute the block again there
+    // (autograd.hpp, checkpointed): far less memory for one more forward pass of the blocks.
+    bool checkpoint_activations = false;
 
     Transformer(std::int64_t width, std::int64_t layers, std::int64_t heads, std::int64_t mlp_width,
                 Activation activation, double eps) {
@@ -140,7 +185,10 @@ struct Transformer : Module<T> {
     Tensor<T> operator()(Tensor<T> x, const Tensor<T>& mask = {}, std::vector<Tensor<T>>* states = nullptr) const {
         if (states) states->push_back(x);
         for (const auto& block : resblocks) {
-            x = (*block)(x, mask);
+            const ResidualAttentionBlock<T>& layer = *block;
+            x = checkpoint_activations ? checkpointed("checkpointed block", [&layer, mask](const Tensor<T>& input) { return layer(input, mask); },
+                                                      x, layer.parameters())
+                                       : layer(x, mask);
             if (states) states->push_back(x);
         }
         return x;

@@ -96,6 +96,11 @@ protected:
         return child;
     }
 
+    // Removes a sub-module registered by register_module (an adapter merged into its layer).
+    void unregister_module(const Module& child) {
+        std::erase_if(children_, [&](const auto& entry) { return entry.second == &child; });
+    }
+
 private:
     void collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor<T>>>& out) const {
         for (auto& [name, tensor] : parameters_) out.push_back({prefix + name, tensor});

@@ -152,7 +152,7 @@ public:
     }
 
     // Trains until max_epochs, max_steps or early stopping; then the model holds the best weights
-    // (when a validation ran).
+    // (when a validation ran: always, unless the run was interrupted first or made no update).
     TrainingSummary run() {
         TrainingSummary summary;
         run_started_ = std::chrono::steady_clock::now();
@@ -178,7 +178,14 @@ public:
                     save_checkpoint();
             }
             if (batch_in_epoch_ < per_epoch || stop_agreed_) { // out of steps or interrupted: validate on resume
-                save_checkpoint();
+                // A run out of steps before its first validation validates its partial epoch now, so
+                // that it ends with best weights like any other.
+                if (!stop_agreed_ && early_stopping_.best_epoch < 0 && batch_in_epoch_ > 0) {
+                    bar.finish();
+                    stop = end_epoch(batch_in_epoch_);
+                } else {
+                    save_checkpoint();
+                }
                 break;
             }
             bar.finish();
