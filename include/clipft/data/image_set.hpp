@@ -21,6 +21,9 @@ struct ImageSet {
     // Optional: the items augmented, item i with a Generator seeded by seeds[i]; a trainer draws its
     // training batches from it when set (validation always uses load).
     std::function<Tensor<float>(const std::vector<std::int64_t>& items, const std::vector<std::uint64_t>& seeds)> load_augmented;
+    // Optional: one key per item; a trainer then draws each group from one key (train/sampler.hpp):
+    // a source video and the fakes made from it, a real face and its own self-blend.
+    std::vector<std::int64_t> pair_keys;
 
     std::vector<std::vector<std::int64_t>> items_of_class(std::int64_t classes) const {
         std::vector<std::vector<std::int64_t>> items(static_cast<std::size_t>(classes));
