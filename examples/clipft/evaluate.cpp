@@ -1,12 +1,14 @@
 // clipft eval / clipft zero-shot: score a dataset with a CLIP checkpoint and a description set
 // (SPEC "Inference with descriptions"), write the per-image scores, print the metrics table, and
 // plot the ROC curves. zero-shot is the same job on pretrained weights.
+#include "device_options.hpp"
 #include "options.hpp"
 
 #include <clipft/clip.hpp>
 #include <clipft/eval/report.hpp>
 
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace clipft::cli {
@@ -38,7 +40,10 @@ int evaluate(const Options& options) {
     eval::ScoringOptions scoring = eval::ScoringOptions::parse(options.text("scoring"));
 
     const std::filesystem::path model_path = options.text("model"), out = options.text("out");
+    const Device device = device_option(options);
+    const Precision precision = precision_option(options, device);
     auto model = models::load_clip<float>(model_path);
+    model->to(device);
     text::DescriptionSet set = text::DescriptionSet::load(
         text::find_description_set(options.text("descriptions"), {CLIPFT_SOURCE_DESCRIPTIONS, CLIPFT_INSTALLED_DESCRIPTIONS}), classes);
     std::filesystem::path vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab"))
@@ -49,10 +54,12 @@ int evaluate(const Options& options) {
     data::Dataset dataset = data::Dataset::open(options.text("data"), classes);
 
     // The descriptions are encoded once; the images in batches, with a progress bar.
+    std::optional<AutocastGuard> autocast(std::in_place, precision);
     Tensor<float> texts = eval::encode_descriptions(*model, table);
     Tensor<float> images = eval::encode_images(*model, data::image_set(dataset, {.size = model->config.vision.image_size}),
                                                options.integer("batch"), !options.flag("quiet"));
     Tensor<float> probabilities = eval::class_probabilities(images, texts, table.counts, model->logit_scale.item(), scoring);
+    autocast.reset();
 
     eval::ScoredSet scored{eval::binary_labels(dataset.labels(), positive), eval::class_scores(probabilities, positive), {}, {}};
     bool has_subsets = false, has_videos = false;
@@ -61,12 +68,15 @@ int evaluate(const Options& options) {
         if (has_subsets) scored.subsets.push_back(sample.subset);
         if (has_videos) scored.videos.push_back(sample.video.empty() ? sample.path.string() : sample.video);
     }
+    scored.video_score = eval::parse_video_score(options.choice("video-score", {"mean", "max-face-mean"}));
+    if (scored.video_score == eval::VideoScore::max_face_mean)
+        for (const data::Sample& sample : dataset.samples) scored.frames.push_back(sample.frame);
     eval::MetricsReport report = eval::metrics_report(scored, options.number("threshold"));
 
     std::filesystem::create_directories(out);
     std::string csv = "path,label,score,subset,video";
     for (const std::string& name : classes) csv += ",p_" + name;
-    csv += "\n";
+    csv += ",frame\n";
     for (std::size_t i = 0; i < dataset.size(); ++i) {
         const data::Sample& sample = dataset.samples[i];
         std::ostringstream row;
@@ -74,6 +84,7 @@ int evaluate(const Options& options) {
         row << csv_field(sample.path.string()) << ',' << scored.labels[i] << ',' << scored.scores[i] << ','
             << csv_field(sample.subset) << ',' << csv_field(sample.video);
         for (std::int64_t c = 0; c < std::int64_t(classes.size()); ++c) row << ',' << probabilities.at({std::int64_t(i), c});
+        row << ',' << csv_field(sample.frame);
         csv += row.str() + "\n";
     }
     io::write_file_atomically(out / "scores.csv", [&](io::FileWriter& writer) { writer.write(csv); });
@@ -86,7 +97,7 @@ int evaluate(const Options& options) {
     std::printf("%-28s %8s %8s %8s %9s %8s %8s\n", "", "AUC", "AP", "EER", "accuracy", classes.back().c_str(), classes.front().c_str());
     print_row("all images", report.overall);
     for (const auto& [name, metrics] : report.subsets) print_row("  " + name, metrics);
-    if (report.videos) print_row("videos (mean score)", *report.videos);
+    if (report.videos) print_row(std::string("videos (") + eval::video_score_name(scored.video_score) + ")", *report.videos);
     std::printf("\nscores: %s  metrics: %s  ROC: %s\n", (out / "scores.csv").c_str(), (out / "metrics.json").c_str(),
                 (out / "roc.svg").c_str());
     nlohmann::ordered_json result = report.json;
