@@ -76,7 +76,10 @@ int evaluate(const Options& options) {
     std::filesystem::create_directories(out);
     std::string csv = "path,label,score,subset,video";
     for (const std::string& name : classes) csv += ",p_" + name;
-    csv += ",frame\n";
+    // A frame column when the data has frames (a clipft faces manifest), for clipft metrics --video-score.
+    bool has_frames = false;
+    for (const data::Sample& sample : dataset.samples) has_frames |= !sample.frame.empty();
+    csv += has_frames ? ",frame\n" : "\n";
     for (std::size_t i = 0; i < dataset.size(); ++i) {
         const data::Sample& sample = dataset.samples[i];
         std::ostringstream row;
@@ -84,7 +87,7 @@ int evaluate(const Options& options) {
         row << csv_field(sample.path.string()) << ',' << scored.labels[i] << ',' << scored.scores[i] << ','
             << csv_field(sample.subset) << ',' << csv_field(sample.video);
         for (std::int64_t c = 0; c < std::int64_t(classes.size()); ++c) row << ',' << probabilities.at({std::int64_t(i), c});
-        row << ',' << csv_field(sample.frame);
+        if (has_frames) row << ',' << csv_field(sample.frame);
         csv += row.str() + "\n";
     }
     io::write_file_atomically(out / "scores.csv", [&](io::FileWriter& writer) { writer.write(csv); });
