@@ -2,7 +2,7 @@
 // measurement in PyTorch is bench/clip_torch.py; bench/clip_vs_torch.sh runs both.
 #include "adapted_model.hpp"
 #include "options.hpp"
-#include "precision.hpp"
+#include "device_options.hpp"
 
 #include <clipft/clip.hpp>
 #include <clipft/models/checkpoint.hpp>

@@ -3,7 +3,7 @@
 // swaps) for a cross-manipulation test. A small CLIP fine-tuned with the thesis' pairwise loss
 // scores both test sets; the ROC and loss curves are written as SVG plots.
 #include "options.hpp"
-#include "precision.hpp"
+#include "device_options.hpp"
 
 #include <clipft/clip.hpp>
 

@@ -1,7 +1,7 @@
 // clipft encode: image and text embeddings (and logits) of a checkpoint, as safetensors.
 #include "adapted_model.hpp"
 #include "options.hpp"
-#include "precision.hpp"
+#include "device_options.hpp"
 
 #include <clipft/clip.hpp>
 #include <clipft/models/checkpoint.hpp>

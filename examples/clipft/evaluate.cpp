@@ -3,6 +3,7 @@
 // plot the ROC curves. zero-shot is the same job on pretrained weights.
 #include "adapted_model.hpp"
 #include "class_from.hpp"
+#include "device_options.hpp"
 #include "options.hpp"
 
 #include <clipft/clip.hpp>
@@ -10,6 +11,7 @@
 #include <clipft/eval/report.hpp>
 
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace clipft::cli {
@@ -66,7 +68,10 @@ int evaluate(const Options& options) {
     eval::ScoringOptions scoring = eval::ScoringOptions::parse(options.text("scoring"));
 
     const std::filesystem::path model_path = options.text("model"), out = options.text("out");
+    const Device device = device_option(options);
+    const Precision precision = precision_option(options, device);
     auto model = load_adapted_model(options);
+    model->to(device);
     if (probe && probe->width() != model->config.embed_dim)
         fail(options.text("probe"), ": the probe takes features of width ", probe->width(), ", the model's embeddings have ",
              model->config.embed_dim);
@@ -80,6 +85,7 @@ int evaluate(const Options& options) {
     data::Dataset dataset = data::Dataset::open(options.text("data"), classes, class_source(options));
 
     // The descriptions are encoded once; the images in batches, with a progress bar.
+    std::optional<AutocastGuard> autocast(std::in_place, precision);
     Tensor<float> images = eval::encode_images(*model, data::image_set(dataset, {.size = model->config.vision.image_size}),
                                                options.integer("batch"), !options.flag("quiet"));
     Tensor<float> probabilities;
@@ -92,6 +98,7 @@ int evaluate(const Options& options) {
         Tensor<float> texts = eval::encode_descriptions(*model, table);
         probabilities = eval::class_probabilities(images, texts, table.counts, model->logit_scale.item(), scoring);
     }
+    autocast.reset();
 
     eval::ScoredSet scored{eval::binary_labels(dataset.labels(), positive), eval::class_scores(probabilities, positive), {}, {}};
     bool has_subsets = false, has_videos = false;
@@ -100,6 +107,9 @@ int evaluate(const Options& options) {
         if (has_subsets) scored.subsets.push_back(sample.subset);
         if (has_videos) scored.videos.push_back(sample.video.empty() ? sample.path.string() : sample.video);
     }
+    scored.video_score = eval::parse_video_score(options.choice("video-score", {"mean", "max-face-mean"}));
+    if (scored.video_score == eval::VideoScore::max_face_mean)
+        for (const data::Sample& sample : dataset.samples) scored.frames.push_back(sample.frame);
     eval::MetricsReport report = eval::metrics_report(scored, options.number("threshold"));
     // More than two classes: the argmax's accuracy and confusion matrix, and each class against the rest.
     std::optional<eval::MulticlassMetrics> multiclass;
@@ -111,7 +121,10 @@ int evaluate(const Options& options) {
     std::filesystem::create_directories(out);
     std::string csv = "path,label,score,subset,video";
     for (const std::string& name : classes) csv += ",p_" + name;
-    csv += "\n";
+    // A frame column when the data has frames (a clipft faces manifest), for clipft metrics --video-score.
+    bool has_frames = false;
+    for (const data::Sample& sample : dataset.samples) has_frames |= !sample.frame.empty();
+    csv += has_frames ? ",frame\n" : "\n";
     for (std::size_t i = 0; i < dataset.size(); ++i) {
         const data::Sample& sample = dataset.samples[i];
         std::ostringstream row;
@@ -119,6 +132,7 @@ int evaluate(const Options& options) {
         row << csv_field(sample.path.string()) << ',' << sample.label << ',' << scored.scores[i] << ','
             << csv_field(sample.subset) << ',' << csv_field(sample.video);
         for (std::int64_t c = 0; c < std::int64_t(classes.size()); ++c) row << ',' << probabilities.at({std::int64_t(i), c});
+        if (has_frames) row << ',' << csv_field(sample.frame);
         csv += row.str() + "\n";
     }
     io::write_file_atomically(out / "scores.csv", [&](io::FileWriter& writer) { writer.write(csv); });
@@ -131,7 +145,7 @@ int evaluate(const Options& options) {
     std::printf("%-28s %8s %8s %8s %9s %8s %8s\n", "", "AUC", "AP", "EER", "accuracy", classes.back().c_str(), classes.front().c_str());
     print_row("all images", report.overall);
     for (const auto& [name, metrics] : report.subsets) print_row("  " + name, metrics);
-    if (report.videos) print_row("videos (mean score)", *report.videos);
+    if (report.videos) print_row(std::string("videos (") + eval::video_score_name(scored.video_score) + ")", *report.videos);
     if (multiclass) print_multiclass(*multiclass);
     std::printf("\nscores: %s  metrics: %s  ROC: %s\n", (out / "scores.csv").c_str(), (out / "metrics.json").c_str(),
                 (out / "roc.svg").c_str());

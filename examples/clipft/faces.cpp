@@ -8,8 +8,10 @@
 #include <clipft/image/save.hpp>
 #include <clipft/io/atomic_file.hpp>
 #include <clipft/io/csv.hpp>
+#include <clipft/io/csv_write.hpp>
 #include <clipft/io/json.hpp>
 #include <clipft/progress.hpp>
+#include <clipft/video/frame_sampling.hpp>
 #ifdef CLIPFT_WITH_DLIB
 #include <clipft/faces/detector.hpp>
 #endif
@@ -40,13 +42,26 @@ bool is_video_file(const fs::path& path) {
 
 struct Source {
     fs::path path;
-    fs::path relative; // where its crops go under the output folder
+    fs::path crops; // under the output folder: a video's folder of crops, an image's crop names without "_faceK.png"
     bool video = false;
+    std::string label, subset, video_name, origin, identities; // the manifest columns of its faces
 };
+
+// Where the crops of `relative` (a path under an --in folder, or a file name) go, and the video its
+// faces belong to: a video's own name, an image's folder.
+Source source_of(const fs::path& path, const fs::path& relative, const fs::path& folder, const std::string& label,
+                 const std::string& subset) {
+    const bool video = is_video_file(path);
+    Source source{path, folder / relative.parent_path() / relative.stem(), video, label, subset, {}, {}, {}};
+    source.video_name = video ? (relative.parent_path() / relative.stem()).generic_string() : relative.parent_path().generic_string();
+    if (video) source.origin = source.video_name; // a real video is its own source
+    return source;
+}
 
 // The images and videos of the --in arguments: folders are searched recursively, files are taken
 // as given (a video by its extension, anything else as an image).
-std::vector<Source> find_sources(const std::vector<std::string>& inputs) {
+std::vector<Source> find_sources(const std::vector<std::string>& inputs, const fs::path& folder, const std::string& label,
+                                 const std::string& subset) {
     std::vector<Source> sources;
     for (const std::string& input : inputs) {
         const fs::path path(input);
@@ -56,38 +71,67 @@ std::vector<Source> find_sources(const std::vector<std::string>& inputs) {
             for (const auto& entry : fs::recursive_directory_iterator(
                      path, fs::directory_options::follow_directory_symlink | fs::directory_options::skip_permission_denied))
                 if (entry.is_regular_file() && (data::is_image_file(entry.path()) || is_video_file(entry.path())))
-                    found.push_back({entry.path(), fs::relative(entry.path(), path), is_video_file(entry.path())});
+                    found.push_back(source_of(entry.path(), fs::relative(entry.path(), path), folder, label, subset));
             std::sort(found.begin(), found.end(), [](const Source& a, const Source& b) { return a.path < b.path; });
             sources.insert(sources.end(), found.begin(), found.end());
         } else if (fs::exists(path, error)) {
-            sources.push_back({path, path.filename(), is_video_file(path)});
+            sources.push_back(source_of(path, path.filename(), folder, label, subset));
         } else {
             throw UsageError("--in " + input + ": no such file or folder");
         }
     }
-    // x.jpg and x.png would both write x_face0.png.
-    std::map<fs::path, fs::path> owner;
-    for (const Source& source : sources) {
-        fs::path key = fs::path(source.relative).replace_extension();
-        auto [found, inserted] = owner.emplace(key, source.path);
-        if (!inserted)
-            throw UsageError("--in: " + found->second.string() + " and " + source.path.string() +
-                             " would write crops of the same name; process them into different --out folders");
-    }
     return sources;
 }
 
+// The videos (or images) of a manifest of `clipft dataset` (path,label[,subset][,video][,source]
+// [,identities]), each row's columns kept for its faces. Crops go to DIR/label/subset/video/.
+std::vector<Source> manifest_sources(const fs::path& manifest) {
+    io::CsvTable table = io::read_csv(manifest);
+    const std::size_t path_column = table.column("path"), label_column = table.column("label");
+    auto optional = [&](const io::CsvRow& row, const char* name) {
+        std::optional<std::size_t> column = table.find_column(name);
+        return column ? row.fields[*column] : std::string();
+    };
+    std::vector<Source> sources;
+    for (const io::CsvRow& row : table.rows) {
+        fs::path path = row.fields[path_column];
+        if (path.is_relative()) path = manifest.parent_path() / path;
+        Source source{path, {}, is_video_file(path), row.fields[label_column], optional(row, "subset"), optional(row, "video"),
+                      optional(row, "source"), optional(row, "identities")};
+        if (source.video_name.empty()) source.video_name = fs::path(row.fields[path_column]).replace_extension().generic_string();
+        const fs::path crops = fs::path(source.label) / source.subset / source.video_name;
+        for (const auto& part : crops)
+            if (part == "..") fail(table.where(row), ": label, subset and video name folders under --out; '..' is not allowed");
+        if (source.label.empty()) fail(table.where(row), ": empty label");
+        source.crops = crops.lexically_normal();
+        sources.push_back(std::move(source));
+    }
+    if (sources.empty()) fail(manifest.string(), ": the manifest lists no videos");
+    return sources;
+}
+
+// x.jpg and x.png would both write x_face0.png.
+void check_distinct_crops(const std::vector<Source>& sources) {
+    std::map<fs::path, fs::path> owner;
+    for (const Source& source : sources) {
+        auto [found, inserted] = owner.emplace(source.crops, source.path);
+        if (!inserted)
+            throw UsageError(found->second.string() + " and " + source.path.string() +
+                             " would write crops of the same name; process them into different --out folders");
+    }
+}
+
 struct Settings {
-    fs::path out, folder; // folder: under `out`, where the crops go ([label/][subset/])
-    std::string label, subset;
+    fs::path out;
     faces::CropOptions crop;
     std::int64_t every = 1, max_faces = 0;
+    std::int64_t frames_per_video = 0; // 0: every --every-th frame
 };
 
 #ifdef CLIPFT_WITH_DLIB
 
-const std::vector<std::string> manifest_columns = {"source", "frame", "left",  "top",   "width",  "height", "score",
-                                                   "crop",   "landmarks", "path", "label", "subset", "video"};
+const std::vector<std::string> manifest_columns = {"file", "frame", "left", "top", "width", "height", "score", "crop", "landmarks",
+                                                   "path", "label", "subset", "video", "source", "identities"};
 
 struct FileResult {
     std::vector<std::vector<std::string>> rows; // manifest rows, in manifest_columns' order
@@ -95,13 +139,6 @@ struct FileResult {
     std::int64_t frames = 0;                     // frames searched for faces
     std::string error;
 };
-
-std::string csv_field(const std::string& text) {
-    if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-    std::string quoted = "\"";
-    for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
-}
 
 std::string format_number(const char* format, double value) {
     char text[64];
@@ -120,16 +157,12 @@ void process_frame(faces::FaceDetector& detector, const image::Image& picture, c
         });
         found.resize(std::size_t(settings.max_faces));
     }
-    const fs::path relative_folder = settings.folder / source.relative.parent_path();
-    const std::string stem = source.relative.stem().string();
-    const std::string video = source.video ? (source.relative.parent_path() / stem).generic_string()
-                                           : source.relative.parent_path().generic_string();
     for (std::size_t i = 0; i < found.size(); ++i) {
         const std::string face_name = "face" + std::to_string(i);
         char frame_name[32];
         std::snprintf(frame_name, sizeof frame_name, "frame%06lld_", (long long)frame);
-        const fs::path crop_path = source.video ? relative_folder / stem / (frame_name + face_name + ".png")
-                                                : relative_folder / (stem + "_" + face_name + ".png");
+        const fs::path crop_path = source.video ? source.crops / (frame_name + face_name + ".png")
+                                                : source.crops.parent_path() / (source.crops.filename().string() + "_" + face_name + ".png");
         const fs::path landmarks_path = fs::path(crop_path).replace_extension(".landmarks.csv");
         faces::FaceCrop crop = faces::crop_face(picture, found[i], settings.crop);
         fs::create_directories((settings.out / crop_path).parent_path());
@@ -145,7 +178,8 @@ void process_frame(faces::FaceDetector& detector, const image::Image& picture, c
         result.rows.push_back({source.path.string(), frame < 0 ? "" : std::to_string(frame), std::to_string(box.left),
                                std::to_string(box.top), std::to_string(box.width), std::to_string(box.height),
                                format_number("%.4f", found[i].score), crop_path.generic_string(), landmarks_path.generic_string(),
-                               crop_path.generic_string(), settings.label, settings.subset, video});
+                               crop_path.generic_string(), source.label, source.subset, source.video_name, source.origin,
+                               source.identities});
     }
 }
 
@@ -155,9 +189,15 @@ FileResult process_source(faces::FaceDetector& detector, const Source& source, c
         if (source.video) {
 #ifdef CLIPFT_WITH_FFMPEG
             video::VideoReader reader(source.path);
-            reader.for_each_frame(settings.every, [&](std::int64_t index, const image::Image& frame) {
-                process_frame(detector, frame, source, index, settings, result);
-            });
+            auto visit = [&](std::int64_t index, const image::Image& frame) { process_frame(detector, frame, source, index, settings, result); };
+            if (settings.frames_per_video > 0) {
+                const std::int64_t count = reader.frame_count();
+                if (count <= 0) fail(source.path.string(), ": the video does not say how many frames it has; use --every instead of --frames-per-video");
+                const std::vector<std::int64_t> frames = video::evenly_spaced_frames(count, settings.frames_per_video);
+                reader.for_each_frame_where([&](std::int64_t index) { return std::binary_search(frames.begin(), frames.end(), index); }, visit);
+            } else {
+                reader.for_each_frame(settings.every, visit);
+            }
 #endif
         } else {
             process_frame(detector, image::load_image(source.path), source, -1, settings, result);
@@ -188,13 +228,18 @@ std::string folder_name(const Options& options, const std::string& name) {
 } // namespace
 
 int faces(const Options& options) {
-    if (options.list("in").empty()) throw UsageError("option '--in' is required");
+    if (options.list("in").empty() == !options.given("manifest")) throw UsageError("give either --in or --manifest");
+    if (options.given("manifest") && (options.given("label") || options.given("subset")))
+        throw UsageError("--label and --subset come from the --manifest's columns; leave them out");
+    if (options.given("frames-per-video") && options.given("every")) throw UsageError("give --every or --frames-per-video, not both");
     Settings settings;
     settings.out = options.text("out");
-    settings.label = folder_name(options, "label");
-    settings.subset = folder_name(options, "subset");
-    if (!settings.label.empty()) settings.folder /= settings.label;
-    if (!settings.subset.empty()) settings.folder /= settings.subset;
+    const std::string label = folder_name(options, "label"), subset = folder_name(options, "subset");
+    fs::path folder;
+    if (!label.empty()) folder /= label;
+    if (!subset.empty()) folder /= subset;
+    settings.frames_per_video = options.integer("frames-per-video");
+    if (settings.frames_per_video < 0) throw UsageError("--frames-per-video expects a count >= 1, got " + options.text("frames-per-video"));
     settings.crop.margin = options.number("margin");
     settings.crop.align = options.flag("align");
     settings.every = options.integer("every");
@@ -208,7 +253,9 @@ int faces(const Options& options) {
     if (upsample < 0 || upsample > 4) throw UsageError("--upsample expects 0 to 4 doublings, got " + options.text("upsample"));
     long threads = options.given("threads") ? options.integer("threads") : long(std::max(1u, std::thread::hardware_concurrency()));
     if (threads < 1) throw UsageError("--threads expects a count >= 1, got " + options.text("threads"));
-    std::vector<Source> sources = find_sources(options.list("in"));
+    std::vector<Source> sources = options.given("manifest") ? manifest_sources(options.text("manifest"))
+                                                            : find_sources(options.list("in"), folder, label, subset);
+    check_distinct_crops(sources);
 
 #ifndef CLIPFT_WITH_DLIB
     (void)min_size, (void)upsample, (void)threshold, (void)sources;
@@ -243,7 +290,8 @@ int faces(const Options& options) {
     if (fs::exists(manifest_path)) {
         io::CsvTable earlier = io::read_csv(manifest_path);
         if (earlier.header != manifest_columns)
-            fail(manifest_path.string(), ": not a manifest of clipft faces (other columns); choose another --out folder");
+            fail(manifest_path.string(), ": not a manifest of this clipft faces (other columns; an older one called the first "
+                 "column 'source'); choose another --out folder");
         std::set<std::string> redone;
         for (const Source& source : sources) redone.insert(source.path.string());
         for (io::CsvRow& row : earlier.rows)
@@ -287,17 +335,7 @@ int faces(const Options& options) {
     if (skipped == std::int64_t(sources.size())) fail("none of the ", sources.size(), " files could be read (see the lines above)");
 
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a[7] < b[7]; }); // by crop path
-    io::write_file_atomically(manifest_path, [&](io::FileWriter& writer) {
-        for (std::size_t c = 0; c < manifest_columns.size(); ++c) writer.write((c ? "," : "") + manifest_columns[c]);
-        writer.write("\n");
-        for (const std::vector<std::string>& row : rows) {
-            for (std::size_t c = 0; c < row.size(); ++c) {
-                if (c) writer.write(","); // not "," + std::string&&: GCC 12 reports a false -Wrestrict for that
-                writer.write(csv_field(row[c]));
-            }
-            writer.write("\n");
-        }
-    });
+    io::write_csv(manifest_path, manifest_columns, rows);
     nlohmann::ordered_json summary = {{"images", images},   {"videos", videos},   {"frames", frames},
                                       {"faces", faces_found}, {"skipped", skipped}, {"manifest", manifest_path.string()},
                                       {"rows", rows.size()}};

@@ -7,9 +7,13 @@
 #include "adapted_model.hpp"
 #include "class_from.hpp"
 #include "options.hpp"
+#include "self_blend_options.hpp"
 
 #include <clipft/clip.hpp>
+#include <clipft/data/identity_split.hpp>
+#include <clipft/data/self_blended.hpp>
 #include <clipft/distributed/launch.hpp>
+#include <clipft/io/csv_write.hpp>
 
 #include <algorithm>
 #include <iostream>
@@ -93,11 +97,26 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     text::DescriptionSet descriptions = text::DescriptionSet::load(text::find_description_set(settings.text("descriptions")), classes);
     const std::uint64_t seed = std::uint64_t(settings.integer("seed"));
     const data::ClassFrom class_from = class_source(settings);
-    data::Dataset train_data = data::Dataset::open(settings.text("data"), classes, class_from), validation_data;
+    // --fakes self-blended: real faces alone (their fakes are made while training); +data keeps the dataset's fakes.
+    const std::string fakes = settings.choice("fakes", {"data", "self-blended", "self-blended+data"});
+    const bool self_blended = fakes != "data";
+    if (self_blended && classes.size() != 2) throw UsageError("--fakes " + fakes + " needs two classes, real and fake (--classes)");
+    if (self_blended && class_from != data::ClassFrom::label)
+        throw UsageError("--fakes " + fakes + " takes the classes real and fake from the labels: leave out --class-from subset");
+    auto open_data = [&](const std::string& path) {
+        return self_blended ? data::Dataset::open(path, classes, false) : data::Dataset::open(path, classes, class_from);
+    };
+    data::Dataset train_data = open_data(settings.text("data")), validation_data;
+    if (fakes == "self-blended") train_data = train_data.filter([](const data::Sample& sample) { return sample.label == 0; });
+    if (self_blended) data::require_landmarks(train_data, 0, settings.text("data"));
+    std::vector<std::pair<std::string, data::SplitPart>> split_videos; // where each video went, for DIR/split.csv
     if (settings.has("validation")) {
-        validation_data = data::Dataset::open(settings.text("validation"), classes, class_from);
+        validation_data = open_data(settings.text("validation"));
+        if (fakes == "self-blended") validation_data = validation_data.filter([](const data::Sample& sample) { return sample.label == 0; });
     } else {
-        std::tie(train_data, validation_data) = train_data.split_by_video(settings.number("validation-fraction"), seed);
+        // By identity: FF++'s fake a_b, real a and real b all on one side (data/identity_split.hpp).
+        data::IdentitySplit split = data::split_dataset_by_identity(train_data, settings.number("validation-fraction"), seed);
+        train_data = std::move(split.train), validation_data = std::move(split.held_out), split_videos = std::move(split.videos);
     }
     if (settings.has("per-class")) train_data = train_data.balanced(settings.integer("per-class"), seed);
 
@@ -202,8 +221,30 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     const image::PreprocessOptions preprocess{.size = model->config.vision.image_size};
     std::optional<image::Augmentation> augmentation;
     if (settings.has("augment")) augmentation = image::Augmentation::parse(settings.text("augment"));
-    train::Trainer trainer(*model, data::image_set(train_data, preprocess, augmentation), data::image_set(validation_data, preprocess),
-                           table, trainer_options);
+    data::ImageSet train_images, validation_images;
+    if (self_blended) {
+        data::SelfBlendedSetOptions blending{self_blend_options(settings), seed, fakes == "self-blended+data"};
+        train_images = data::self_blended_set(train_data, 0, 1, preprocess, augmentation, blending, settings.text("data"));
+        validation_images = data::self_blended_set(validation_data, 0, 1, preprocess, std::nullopt, blending,
+                                                   settings.has("validation") ? settings.text("validation") : settings.text("data"));
+    } else {
+        train_images = data::image_set(train_data, preprocess, augmentation);
+        validation_images = data::image_set(validation_data, preprocess);
+    }
+    // --pair-by source: each group a real video and fakes made from it (the manifest's source column).
+    if (settings.choice("pair-by", {"none", "source"}) == "source") {
+        if (self_blended) throw UsageError("--pair-by source pairs the dataset's own fakes; with --fakes " + fakes + " each real is paired with its own blend");
+        for (auto [dataset, images] : {std::pair{&train_data, &train_images}, {&validation_data, &validation_images}}) {
+            std::map<std::string, std::int64_t> key_of;
+            for (const data::Sample& sample : dataset->samples) {
+                if (sample.source.empty())
+                    fail(sample.path.string(), ": no source video; --pair-by source needs the manifest's source column "
+                         "(written by clipft dataset and kept by clipft faces --manifest)");
+                images->pair_keys.push_back(key_of.emplace(sample.source, std::int64_t(key_of.size())).first->second);
+            }
+        }
+    }
+    train::Trainer trainer(*model, std::move(train_images), std::move(validation_images), table, trainer_options);
     if (settings.flag("resume")) {
         if (!std::filesystem::exists(trainer.checkpoint_path()))
             fail(trainer.checkpoint_path().string(), ": no checkpoint to resume from (run without --resume to start)");
@@ -227,6 +268,12 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     if (ranks->is_root())
         io::write_file_atomically(trainer_options.output_dir / "settings.json",
                                   [&](io::FileWriter& writer) { writer.write(used.dump(1) + "\n"); });
+    if (ranks->is_root() && !split_videos.empty()) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& [video, part] : split_videos)
+            rows.push_back({video, part == data::SplitPart::train ? "train" : part == data::SplitPart::held_out ? "validation" : "dropped"});
+        io::write_csv(trainer_options.output_dir / "split.csv", {"video", "split"}, rows);
+    }
 
     train::stop_training_on_signals();
     train::TrainingSummary summary = trainer.run();

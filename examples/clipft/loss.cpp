@@ -1,7 +1,7 @@
 // clipft loss: the group contrastive loss of a batch file, every gradient, and one AdamW step, as
 // safetensors under the checkpoint's own names (SPEC's command table).
 #include "options.hpp"
-#include "precision.hpp"
+#include "device_options.hpp"
 
 #include <clipft/clip.hpp>
 

@@ -1,12 +1,18 @@
 // The clipft command: one program, one sub-command per job. Exit codes: 0 success, 2 usage error,
 // 1 any other failure (one line on stderr naming what is at fault).
 #include "options.hpp"
+#include "self_blend_options.hpp"
 
 #include <iostream>
 
 using namespace clipft::cli;
 
 namespace {
+
+std::vector<OptionSpec> joined(std::vector<OptionSpec> first, const std::vector<OptionSpec>& second) {
+    first.insert(first.end(), second.begin(), second.end());
+    return first;
+}
 
 // eval and zero-shot run the same job (zero-shot: on pretrained weights).
 const char* const evaluate_usage =
@@ -26,7 +32,10 @@ const char* const evaluate_usage =
     "also holds \"multiclass\": accuracy (argmax), confusion_matrix (rows true, columns predicted, in --classes\n"
     "order), macro_auc (one-vs-rest, as scikit-learn's roc_auc_score multi_class=\"ovr\") and per_class AUC and AP.\n"
     "--adapter FILE applies the adapter.safetensors of clipft finetune --method lora|svd to --model (its base);\n"
-    "--prompts FILE the prompts.safetensors of clipft finetune --method prompt.";
+    "--prompts FILE the prompts.safetensors of clipft finetune --method prompt.\n"
+    "--video-score mean|max-face-mean: a video scores the mean over its images, or (DeepfakeBench's protocol, for a\n"
+    "`clipft faces` manifest with its frame column) the mean over its frames of each frame's highest face score.\n"
+    "--device cpu|cuda|cuda:N --precision float32|bfloat16|float16: where the model runs and a GPU's products.";
 
 std::vector<OptionSpec> evaluate_options() {
     using Kind = OptionSpec::Kind;
@@ -34,8 +43,8 @@ std::vector<OptionSpec> evaluate_options() {
             {"classes", Kind::value, "real,fake"}, {"scoring", Kind::value, "mean"}, {"threshold", Kind::value, "0.5"},
             {"batch", Kind::value, "32"}, {"vocab", Kind::value, ""}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""},
             {"class-from", Kind::value, "label"},
-
-            {"adapter", Kind::value, ""}, {"prompts", Kind::value, ""}};
+            {"adapter", Kind::value, ""}, {"prompts", Kind::value, ""},
+            {"video-score", Kind::value, "mean"}, {"device", Kind::value, "cpu"}, {"precision", Kind::value, "float32"}};
 }
 
 const std::map<std::string, Command>& commands() {
@@ -56,11 +65,28 @@ const std::map<std::string, Command>& commands() {
                    {{"model", Kind::value}, {"preset", Kind::value}, {"what", Kind::value}, {"batch", Kind::value},
                     {"threads", Kind::value}, {"iters", Kind::value, "10"}, {"warmup", Kind::value, "2"},
                     {"seed", Kind::value, "0"}, {"precision", Kind::value, "float32"},
-
                     {"method", Kind::value, "full"}, {"targets", Kind::value, "q,v"},
                     {"towers", Kind::value, "vision,text"}, {"rank", Kind::value, "8"}, {"lora-alpha", Kind::value, ""},
                     {"lora-dropout", Kind::value, "0"}, {"checkpoint-activations", Kind::flag, ""}},
                    bench}},
+        {"dataset", {"list a deepfake dataset's videos in its official splits as manifests (FF++, Celeb-DF v2, DFDC Preview)",
+                     "clipft dataset ffpp|celebdf|dfdcp --root R --out DIR [--compression c23] [--methods M,...]\n"
+                     "               [--validation-fraction 0.1] [--seed 0] [--disjoint-identities]\n"
+                     "Lists (never decodes) the videos of a dataset in its own layout and writes DIR/train.csv, val.csv and\n"
+                     "test.csv (columns path (absolute), label, subset (the manipulation; empty for reals), video, source\n"
+                     "(the real video a fake was made from), identities (the people shown)) and DIR/split.csv (where each\n"
+                     "video went). ffpp: R/splits/{train,val,test}.json, R/original_sequences/youtube/<c>/videos/a.mp4,\n"
+                     "R/manipulated_sequences/<Method>/<c>/videos/a_b.mp4, --compression raw|c23|c40, --methods (default\n"
+                     "Deepfakes,Face2Face,FaceSwap,NeuralTextures; FaceShifter when named). celebdf: Celeb-real/,\n"
+                     "YouTube-real/, Celeb-synthesis/, List_of_testing_videos.txt (test = the listed videos, train = the\n"
+                     "rest). dfdcp: R/dataset.json (path -> {label, set}). For celebdf and dfdcp, val is an identity-safe\n"
+                     "--validation-fraction of train (videos mixing held-out and training identities are dropped and\n"
+                     "listed in split.csv as such). --disjoint-identities also drops training videos of people in the test\n"
+                     "split. A split file naming a missing video, or a malformed list, is an error and nothing is written.\n"
+                     "Prints one JSON line: the counts per split, label and manipulation.",
+                     {{"root", Kind::value}, {"out", Kind::value}, {"compression", Kind::value, "c23"}, {"methods", Kind::list, ""},
+                      {"validation-fraction", Kind::value, "0.1"}, {"seed", Kind::value, "0"}, {"disjoint-identities", Kind::flag, ""}},
+                     dataset}},
         {"demo", {"detect synthetic deepfakes with a small CLIP fine-tuned by the pairwise loss (the built-in default job)",
                   "clipft demo [--seed S] [--images N] [--epochs E] [--lr LR] [--out DIR] [--model PATH] [--quiet]\n"
                   "            [--precision float32|bfloat16]\n"
@@ -92,7 +118,7 @@ const std::map<std::string, Command>& commands() {
         {"eval", {"score a dataset with a (fine-tuned) checkpoint and descriptions: scores CSV, metrics, ROC plot",
                   std::string("clipft eval ") + evaluate_usage, evaluate_options(), evaluate}},
         {"faces", {"find faces in images and videos, save crops, landmarks and a manifest CSV (dlib, FFmpeg)",
-                   "clipft faces --in DIR_OR_FILE... --out DIR [--min-size 95] [--threshold 0] [--upsample 0]\n"
+                   "clipft faces (--in DIR_OR_FILE... | --manifest CSV) --out DIR [--frames-per-video N] [--min-size 95] [--threshold 0] [--upsample 0]\n"
                    "             [--margin 0.3] [--align] [--every 1] [--max-faces 0] [--label CLASS] [--subset NAME]\n"
                    "             [--landmarks-model PATH] [--threads N] [--quiet]\n"
                    "Searches images (.jpg, .jpeg, .png, .bmp) and videos (.mp4, .avi, .mkv, .mov, .webm; every K-th\n"
@@ -110,12 +136,19 @@ const std::map<std::string, Command>& commands() {
                    "columns `clipft finetune --data DIR/manifest.csv` reads. Rows of files an earlier run into the\n"
                    "same DIR processed and this one does not are kept, so runs per class and subset build one\n"
                    "manifest. Files that cannot be read are skipped with a warning each. Prints one JSON line:\n"
-                   "images, videos, frames, faces, skipped, manifest, rows.",
+                   "images, videos, frames, faces, skipped, manifest, rows.\n"
+                   "Columns: file (the image or video searched), frame, the box, score, crop, landmarks, path, label,\n"
+                   "subset, video, source (the real video a fake was made from; a video searched with --in is its own),\n"
+                   "identities. --manifest CSV (instead of --in: `clipft dataset`'s train.csv, val.csv or test.csv)\n"
+                   "searches the listed videos, keeps each row's label, subset, video, source and identities, and saves\n"
+                   "the crops under DIR/label/subset/video/. --frames-per-video N searches N evenly spaced frames of\n"
+                   "each video, frame floor(i n / N) of its n (DeepfakeBench's protocol; instead of --every).",
                    {{"in", Kind::list}, {"out", Kind::value}, {"min-size", Kind::value, "95"}, {"threshold", Kind::value, "0"},
                     {"upsample", Kind::value, "0"}, {"margin", Kind::value, "0.3"}, {"align", Kind::flag, ""},
                     {"every", Kind::value, "1"}, {"max-faces", Kind::value, "0"}, {"label", Kind::value, ""},
                     {"subset", Kind::value, ""}, {"landmarks-model", Kind::value, ""},
-                    {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}},
+                    {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""},
+                    {"manifest", Kind::value, ""}, {"frames-per-video", Kind::value, "0"}},
                    faces}},
         {"features", {"normalised image embeddings of a dataset as safetensors and CSV, reusing earlier runs' rows",
                       "clipft features --model PATH --data DIR|CSV --out F.safetensors [--classes real,fake] [--batch 32]\n"
@@ -174,8 +207,17 @@ const std::map<std::string, Command>& commands() {
                       "             (--prompts of encode, eval, zero-shot).\n"
                       "  memory:    --checkpoint-activations  (each block's activations recomputed in the backward pass)\n"
                       "Ctrl-C (or SIGTERM) finishes the current update, writes the checkpoint and exits with 130 (143);\n"
-                      "--resume continues exactly there. A second Ctrl-C stops at once; the last checkpoint stays intact.",
-                      {{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value}, {"out", Kind::value},
+                      "--resume continues exactly there. A second Ctrl-C stops at once; the last checkpoint stays intact.\n"
+                      "  fakes:     --fakes data|self-blended|self-blended+data  self-blended: real faces of a `clipft faces`\n"
+                      "             manifest alone (its landmarks); each real is paired in its group with its own self-blend,\n"
+                      "             made anew every epoch (seeded by the image and the epoch); +data adds the blends to the\n"
+                      "             dataset's fakes (groups then unpaired)\n"
+                      "  pairing:   --pair-by none|source  source: every group holds a real video and fakes made from it\n"
+                      "             (the manifest's source column)\n"
+                      "  split:     without --validation, --validation-fraction of the videos is held out by identity (FF++'s\n"
+                      "             fake a_b, real a and real b on one side); DIR/split.csv records where each video went\n" +
+                          std::string(self_blend_options_help),
+                      joined({{"model", Kind::value}, {"data", Kind::value}, {"descriptions", Kind::value}, {"out", Kind::value},
                        {"config", Kind::value, ""}, {"classes", Kind::value, "real,fake"}, {"validation", Kind::value, ""},
                        {"validation-fraction", Kind::value, "0.1"}, {"per-class", Kind::value, ""}, {"k", Kind::value, "2"},
                        {"batch", Kind::value, "16"}, {"description-draw", Kind::value, "batch"}, {"accumulate", Kind::value, "1"},
@@ -191,11 +233,12 @@ const std::map<std::string, Command>& commands() {
                        {"device", Kind::value, "cpu"}, {"precision", Kind::value, "float32"},
                        {"distributed", Kind::value, "auto"}, {"collective-timeout", Kind::value, "600"},
                        {"class-from", Kind::value, "label"},
-
                        {"method", Kind::value, "full"}, {"targets", Kind::value, "q,v"}, {"towers", Kind::value, "vision,text"},
                        {"rank", Kind::value, "8"}, {"lora-alpha", Kind::value, ""}, {"lora-dropout", Kind::value, "0"},
                        {"also-train", Kind::value, ""}, {"checkpoint-activations", Kind::flag, ""},
-                       {"prompt-context", Kind::value, "4"}, {"prompt-init", Kind::value, ""}, {"prompt-per-class", Kind::flag, ""}},
+                       {"prompt-context", Kind::value, "4"}, {"prompt-init", Kind::value, ""}, {"prompt-per-class", Kind::flag, ""},
+                       {"fakes", Kind::value, "data"}, {"pair-by", Kind::value, "none"}},
+                             self_blend_option_specs()),
                       finetune}},
         {"info", {"print the version, thread count, BLAS kernel and bfloat16 product kernel as JSON", "clipft info", {}, info}},
         {"interpolate", {"WiSE-FT: interpolate two checkpoints (or two linear probes) weight by weight",
@@ -233,7 +276,7 @@ const std::map<std::string, Command>& commands() {
                    {{"model", Kind::value}, {"adapter", Kind::value}, {"out", Kind::value}, {"layout", Kind::value, "openai"}},
                    merge}},
         {"metrics", {"ROC AUC, average precision, EER, precision, recall, accuracy of scores in a CSV file, as JSON",
-                     "clipft metrics --scores FILE.csv [--threshold 0.5] [--roc-plot FILE.svg]\n"
+                     "clipft metrics --scores FILE.csv [--threshold 0.5] [--roc-plot FILE.svg] [--video-score mean|max-face-mean]\n"
                      "FILE.csv: columns label,score[,subset][,video], label 1 = positive (fake), 0 = negative (real);\n"
                      "a header line names them (any order, other columns ignored), without one they are taken in\n"
                      "this order. Prints one JSON object: auc, ap, eer, precision, recall, accuracy, f1 (prediction\n"
@@ -241,8 +284,11 @@ const std::map<std::string, Command>& commands() {
                      "the same for each subset holding positives (a subset without negatives of its own, e.g. one\n"
                      "manipulation, against every negative); with a video column also \"videos\": the same over videos,\n"
                      "a video scoring the mean of its frames' scores. Definitions as scikit-learn's. --roc-plot\n"
-                     "draws the ROC curves (all rows, each subset, videos) as an SVG file.",
-                     {{"scores", Kind::value}, {"threshold", Kind::value, "0.5"}, {"roc-plot", Kind::value, ""}}, metrics}},
+                     "draws the ROC curves (all rows, each subset, videos) as an SVG file. --video-score max-face-mean\n"
+                     "(DeepfakeBench's protocol) scores a frame (its video and a `frame` column) by its highest face\n"
+                     "score and a video by the mean over its frames; mean (the default) by the mean over its rows.",
+                     {{"scores", Kind::value}, {"threshold", Kind::value, "0.5"}, {"roc-plot", Kind::value, ""},
+                      {"video-score", Kind::value, "mean"}}, metrics}},
         {"preprocess", {"CLIP image preprocessing of image files, one [3,S,S] tensor per file, as safetensors",
                         "clipft preprocess [--size 224] --out FILE IMG...\n"
                         "Loads each JPEG, PNG or BMP image (turned upright by its EXIF orientation), resizes its\n"
@@ -271,6 +317,20 @@ const std::map<std::string, Command>& commands() {
                     {"max-iterations", Kind::value, "10000"}, {"batch", Kind::value, "32"}, {"vocab", Kind::value, ""},
                     {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}},
                    probe}},
+        {"sbi", {"self-blended fakes (and their masks) of the real face crops of a clipft faces manifest",
+                 std::string("clipft sbi --data MANIFEST --out DIR [--seed 0] [--per-face 1] [--threads N] [--quiet] [--sbi-* ...]\n"
+                 "For each real crop (label real, or every row of a manifest without labels) of a `clipft faces`\n"
+                 "manifest, using its landmarks, writes K self-blended fakes (Shiohara and Yamasaki, CVPR 2022) of the\n"
+                 "crop's size as DIR/<crop>_sbiK.png and each one's mask as DIR/<crop>_sbiK_mask.png (8-bit gray: the\n"
+                 "weight of the blended-in copy, 0 exactly where the fake equals the crop), and DIR/manifest.csv with\n"
+                 "columns path,label,subset,video,source_crop,mask (label fake, subset SelfBlended, paths relative to\n"
+                 "DIR, source_crop absolute). Fake K of crop r is drawn from a seed of --seed, r and K: the same seed\n"
+                 "gives the same files. A manifest without landmarks is an error and nothing is written. Prints one\n"
+                 "JSON line: real_crops, fakes, manifest.\n") + self_blend_options_help,
+                 joined({{"data", Kind::value}, {"out", Kind::value}, {"seed", Kind::value, "0"}, {"per-face", Kind::value, "1"},
+                         {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""}},
+                        self_blend_option_specs()),
+                 sbi}},
         {"synth", {"a generated face dataset (real faces, self-blended fakes, face swaps) to try everything without data",
                    "clipft synth --out DIR [--images N] [--size 96] [--seed S]\n"
                    "Draws N synthetic faces (procedural, not photographs) and N fakes, half self-blended and half\n"

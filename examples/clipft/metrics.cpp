@@ -39,7 +39,7 @@ eval::ScoredSet read_scores(const std::string& path) {
     io::CsvTable table = io::read_csv(path, {.header = false});
     if (table.rows.empty()) fail(path, ": no rows; expected label,score[,subset][,video]");
     std::size_t label = 0, score = 1;
-    std::optional<std::size_t> subset, video;
+    std::optional<std::size_t> subset, video, frame;
     if (!parse_number(table.rows.front().fields.front())) {
         table.header = std::move(table.rows.front().fields);
         table.rows.erase(table.rows.begin());
@@ -47,6 +47,7 @@ eval::ScoredSet read_scores(const std::string& path) {
         score = table.column("score");
         subset = table.find_column("subset");
         video = table.find_column("video");
+        frame = table.find_column("frame");
         if (table.rows.empty()) fail(path, ": a header but no rows");
     } else {
         std::size_t columns = table.rows.front().fields.size();
@@ -73,6 +74,7 @@ eval::ScoredSet read_scores(const std::string& path) {
             if (name.empty() && std::string_view(what) == "video") fail(table.where(row), ": empty video name");
             names->emplace_back(name);
         }
+        if (frame) result.frames.emplace_back(trimmed(row.fields[*frame]));
     }
     return result;
 }
@@ -84,6 +86,9 @@ int metrics(const Options& options) {
     std::string path = options.text("scores");
     double threshold = options.number("threshold");
     eval::ScoredSet data = read_scores(path);
+    data.video_score = eval::parse_video_score(options.choice("video-score", {"mean", "max-face-mean"}));
+    if (data.video_score == eval::VideoScore::max_face_mean && data.videos.empty())
+        throw UsageError("--video-score max-face-mean needs a video column in " + path);
     eval::MetricsReport report;
     try {
         report = eval::metrics_report(data, threshold);

@@ -95,6 +95,16 @@ public:
         return parse(name, "a whole number", [](const std::string& value, std::size_t* used) { return std::stol(value, used); });
     }
 
+    // The option's value, which must be one of `allowed`.
+    std::string choice(const std::string& name, const std::vector<std::string>& allowed) const {
+        std::string value = text(name), listed;
+        for (const std::string& option : allowed) {
+            if (value == option) return value;
+            listed += (listed.empty() ? "" : ", ") + option;
+        }
+        throw UsageError("--" + name + " expects one of " + listed + ", got '" + value + "'");
+    }
+
     double number(const std::string& name) const {
         return parse(name, "a number", [](const std::string& value, std::size_t* used) { return std::stod(value, used); });
     }
@@ -171,6 +181,7 @@ inline int run_command_line(const std::string& program, const std::map<std::stri
 }
 
 int bench(const Options& options);
+int dataset(const Options& options);
 int demo(const Options& options);
 int encode(const Options& options);
 int evaluate(const Options& options);
@@ -184,6 +195,7 @@ int merge(const Options& options);
 int metrics(const Options& options);
 int preprocess(const Options& options);
 int probe(const Options& options);
+int sbi(const Options& options);
 int synth(const Options& options);
 int tokenize(const Options& options);
 

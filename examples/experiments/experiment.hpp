@@ -4,9 +4,11 @@
 // configuration and scoring it, and tables laid out like the thesis' (one row per configuration,
 // one column per test set, then their average), printed and written to DIR/results.json.
 #include "../clipft/class_from.hpp"
+#include "../clipft/device_options.hpp"
 #include "../clipft/options.hpp"
 
 #include <clipft/clip.hpp>
+#include <clipft/data/identity_split.hpp>
 #include <clipft/io/json.hpp>
 
 #include <algorithm>
@@ -25,6 +27,7 @@ using cli::Options;
 using cli::OptionSpec;
 using cli::UsageError;
 
+int datasets(const Options& options);
 int full(const Options& options);
 int leave_one_out(const Options& options);
 int probe(const Options& options);
@@ -52,9 +55,10 @@ inline std::vector<OptionSpec> options_of(std::initializer_list<std::vector<Opti
 // The options every experiment takes.
 inline std::vector<OptionSpec> common_options() {
     using Kind = OptionSpec::Kind;
-    return {{"model", Kind::value},     {"vocab", Kind::value, ""},   {"out", Kind::value},
-            {"seed", Kind::value, "0"}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""},
-            {"classes", Kind::value, "real,fake"}, {"class-from", Kind::value, "label"}};
+    return options_of({{{"model", Kind::value},     {"vocab", Kind::value, ""},   {"out", Kind::value},
+                        {"seed", Kind::value, "0"}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""},
+                        {"classes", Kind::value, "real,fake"}, {"class-from", Kind::value, "label"}},
+                       cli::device_option_specs()});
 }
 
 // The options of the experiments that score test sets.
@@ -70,14 +74,15 @@ inline std::vector<OptionSpec> training_options() {
             {"per-class", Kind::value, ""},  {"epochs", Kind::value, "100"},         {"batches-per-epoch", Kind::value, "0"},
             {"batch", Kind::value, "16"},    {"lr", Kind::value, ""},                {"schedule", Kind::value, "cosine"},
             {"warmup", Kind::value, "10000"}, {"cosine", Kind::value, "10000"},      {"patience", Kind::value, "3"},
-            {"min-improvement", Kind::value, "0.05"}};
+            {"min-improvement", Kind::value, "0.05"}, {"decay-all", Kind::flag, ""}, {"seeds", Kind::value, ""}};
 }
 
 inline const std::string common_usage =
     "  common:    --model PATH (a HuggingFace CLIP directory or .safetensors; its folder's vocab.json and\n"
     "             merges.txt, or --vocab PATH)  --out DIR  --seed 0  --threads N  --quiet\n"
     "             --classes real,fake (real first; more classes, e.g. real,FaceSwap,SelfBlended with --class-from\n"
-    "             subset: each subset its own class, groups of every class, scores 1 - P(real))\n";
+    "             subset: each subset its own class, groups of every class, scores 1 - P(real))\n" +
+    std::string(cli::device_options_help);
 
 inline const std::string test_usage =
     "  testing:   --test [NAME=]DIR|CSV... (one table column each, named NAME or by the folder)  --test-per-class N\n";
@@ -87,7 +92,10 @@ inline const std::string training_usage =
     "             --per-class N (training images per class, shared among the manipulations)  --epochs 100\n"
     "             --batches-per-epoch 0 (0: one pass over the smaller class)  --batch 16 (images: 8 real/fake pairs)\n"
     "             --lr LR (default 6e-7 with one description per class, 8e-7 with several)\n"
-    "             --schedule cosine|constant  --warmup 10000  --cosine 10000  --patience 3  --min-improvement 0.05\n";
+    "             --schedule cosine|constant  --warmup 10000  --cosine 10000  --patience 3  --min-improvement 0.05\n"
+    "             --decay-all (weight decay on every parameter, not only the weight matrices)\n"
+    "             --seeds 1,2,3 (each configuration trained once per seed: a table of every seed's AUC %, and the\n"
+    "             configuration's row from the seed of the lowest validation loss)\n";
 
 // ---------------------------------------------------------------------------------------------
 // Test sets
@@ -142,10 +150,16 @@ public:
     std::string name;
     std::filesystem::path model_path, vocabulary, out;
     std::uint64_t seed = 0;
+    std::vector<std::uint64_t> seeds; // --seeds, else --seed alone
     bool progress = true;
     std::vector<std::string> classes;
     data::ClassFrom class_from = data::ClassFrom::label;
+    Device device;
+    Precision precision = Precision::float32;
     std::vector<TestSet> tests;
+    // With several --seeds: every seed's scores of each configuration, and which seed each row took.
+    mutable std::vector<std::pair<std::string, std::vector<std::vector<double>>>> seed_rows;
+    mutable io::Json chosen_seeds = io::Json::object();
 
     Experiment(const Options& given, std::string experiment_name) : options(given), name(std::move(experiment_name)) {
         if (!options.positional().empty()) throw UsageError("unexpected argument '" + options.positional().front() + "'");
@@ -154,12 +168,25 @@ public:
         vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
         out = options.text("out");
         seed = std::uint64_t(options.integer("seed"));
+        seeds = {seed};
+        if (options.given("seeds")) {
+            seeds.clear();
+            std::istringstream list(options.text("seeds"));
+            for (std::string item; std::getline(list, item, ',');) {
+                if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || item.size() > 19)
+                    throw UsageError("--seeds expects seeds (whole numbers >= 0) separated by commas, got '" + options.text("seeds") + "'");
+                seeds.push_back(std::stoull(item));
+            }
+            if (seeds.empty()) throw UsageError("--seeds expects at least one seed");
+        }
         progress = !options.flag("quiet");
         std::istringstream names(options.text("classes"));
         for (std::string name; std::getline(names, name, ',');)
             if (!name.empty()) classes.push_back(name);
         if (classes.size() < 2) throw UsageError("--classes needs at least two class names, real first, e.g. real,fake");
         class_from = cli::class_source(options);
+        device = cli::device_option(options);
+        precision = cli::precision_option(options, device);
         std::vector<std::string> known = options.names();
         if (std::find(known.begin(), known.end(), "test") != known.end()) { // the experiment scores test sets
             for (const std::string& argument : options.list("test")) tests.push_back(open_test_set(argument));
@@ -192,7 +219,9 @@ public:
     }
 
     // The pretrained weights, loaded afresh so that every configuration starts from them.
+    // On the CPU: fine-tuning applies its freeze policy first, then moves it (to_device).
     std::unique_ptr<models::CLIP<float>> load_model() const { return models::load_clip<float>(model_path); }
+    void to_device(models::CLIP<float>& model) const { model.to(device); }
 
     text::DescriptionSet description_set(const std::string& name_or_folder) const {
         return text::DescriptionSet::load(
@@ -237,6 +266,7 @@ private:
 
 // Each test set's image embeddings under `model`: encoded once, then scored with any descriptions and rule.
 inline std::vector<Tensor<float>> encode_test_sets(const Experiment& experiment, const models::CLIP<float>& model) {
+    AutocastGuard autocast(experiment.precision);
     std::vector<Tensor<float>> embeddings;
     for (const TestSet& test : experiment.tests) {
         experiment.say("encoding ", test.dataset.size(), " images of test set ", test.name);
@@ -266,7 +296,9 @@ inline std::vector<std::vector<double>> fake_scores(const std::vector<Tensor<flo
 // The test sets scored by `model` with `table`'s descriptions (mean of each class's logits).
 inline std::vector<std::vector<double>> score_test_sets(const Experiment& experiment, const models::CLIP<float>& model,
                                                         const text::TokenizedDescriptions& table) {
-    return fake_scores(encode_test_sets(experiment, model), eval::encode_descriptions(model, table), table, model.logit_scale.item());
+    std::vector<Tensor<float>> images = encode_test_sets(experiment, model);
+    AutocastGuard autocast(experiment.precision);
+    return fake_scores(images, eval::encode_descriptions(model, table), table, model.logit_scale.item());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,17 +417,33 @@ public:
         return table;
     }
 
-    // For each test set with manipulations: AUC % of each of them (fakes of one manipulation against
-    // every real image), laid out like the thesis' Table 13.
+    // Precision % (at the threshold 0.5 on P(fake)) of the fakes of `subset` against every real image.
+    double subset_precision(std::size_t row, std::size_t test, const std::string& subset) const {
+        std::vector<int> labels;
+        std::vector<double> kept;
+        const TestSet& set = experiment_.tests[test];
+        for (std::size_t i = 0; i < set.dataset.size(); ++i) {
+            const data::Sample& sample = set.dataset.samples[i];
+            if (sample.label == 1 && sample.subset != subset) continue;
+            labels.push_back(int(sample.label));
+            kept.push_back(rows_[row].scores[test][i]);
+        }
+        return eval::binary_metrics(labels, kept, 0.5).precision;
+    }
+
+    // For each test set with manipulations: AUC % and precision % of each of them (fakes of one
+    // manipulation against every real image), laid out like the thesis' Table 13.
     std::vector<Table> subset_tables() const {
         std::vector<Table> tables;
         for (std::size_t t = 0; t < experiment_.tests.size(); ++t) {
             std::vector<std::string> subsets = experiment_.tests[t].fake_subsets();
             if (subsets.empty()) continue;
-            Table table{"AUC % per manipulation of test set " + experiment_.tests[t].name, subsets, {}, {}};
+            Table table{"AUC % per manipulation of test set " + experiment_.tests[t].name + ", with precision % (Table 13)", {}, {}, {}};
+            for (const std::string& subset : subsets) table.columns.insert(table.columns.end(), {subset + " AUC", subset + " Prec"});
             for (std::size_t r = 0; r < rows_.size(); ++r) {
                 std::vector<double> values;
-                for (const std::string& subset : subsets) values.push_back(100 * subset_auc(r, t, subset));
+                for (const std::string& subset : subsets)
+                    values.insert(values.end(), {100 * subset_auc(r, t, subset), 100 * subset_precision(r, t, subset)});
                 table.add_row(rows_[r].name, values);
             }
             tables.push_back(std::move(table));
@@ -427,7 +475,14 @@ public:
     void report(const std::string& title, std::vector<Table> leading = {}) const {
         leading.push_back(auc_table(title));
         for (Table& table : subset_tables()) leading.push_back(std::move(table));
-        experiments::report(experiment_, leading, save_roc_plots());
+        io::Json details = io::Json::object();
+        if (!experiment_.seed_rows.empty()) { // --seeds: every seed's row
+            Results seeds(experiment_);
+            for (const auto& [name, scores] : experiment_.seed_rows) seeds.add(name, scores);
+            leading.push_back(seeds.auc_table("AUC % of every seed (each configuration's row above: the seed of the lowest validation loss)"));
+            details["seeds"] = experiment_.chosen_seeds;
+        }
+        experiments::report(experiment_, leading, save_roc_plots(), details);
     }
 
 private:
@@ -439,7 +494,9 @@ private:
 inline void add_zero_shot_rows(const Experiment& experiment, Results& results, const std::vector<std::string>& sets) {
     if (sets.empty()) return;
     auto model = experiment.load_model();
+    experiment.to_device(*model);
     std::vector<Tensor<float>> images = encode_test_sets(experiment, *model);
+    AutocastGuard autocast(experiment.precision);
     for (const std::string& name : sets) {
         text::DescriptionSet set = experiment.description_set(name);
         text::TokenizedDescriptions table = experiment.tokenize(set, *model);
@@ -474,7 +531,10 @@ inline TrainingData training_data(const Experiment& experiment, const std::strin
     TrainingData data;
     data.train = open("train");
     if (options.given("validation")) data.validation = open("validation");
-    else std::tie(data.train, data.validation) = data.train.split_by_video(options.number("validation-fraction"), experiment.seed);
+    else {
+        data::IdentitySplit split = data::split_dataset_by_identity(data.train, options.number("validation-fraction"), experiment.seed);
+        data.train = std::move(split.train), data.validation = std::move(split.held_out);
+    }
     if (options.given("per-class")) data.train = data.train.balanced(options.integer("per-class"), experiment.seed);
     return data;
 }
@@ -496,14 +556,16 @@ struct FineTuned {
 };
 
 // The pretrained model, loaded afresh, with `configuration`'s freeze policy, fine-tuned on `data`
-// with its descriptions by the thesis' recipe (or the options' knobs).
-inline FineTuned fine_tune(const Experiment& experiment, const Configuration& configuration, const TrainingData& data) {
+// with its descriptions by the thesis' recipe (or the options' knobs), drawing from `seed`.
+inline FineTuned fine_tune(const Experiment& experiment, const Configuration& configuration, const TrainingData& data,
+                           std::uint64_t seed) {
     const Options& options = experiment.options;
     auto model = experiment.load_model();
     text::TokenizedDescriptions table = experiment.tokenize(experiment.description_set(configuration.descriptions), *model);
-    Generator generator(experiment.seed);
+    Generator generator(seed);
     train::apply_freeze_policy(train::FreezePolicy::parse(configuration.freeze), *model, generator);
     if (configuration.prepare) configuration.prepare(*model, table, generator);
+    experiment.to_device(*model);
 
     bool several = std::any_of(table.counts.begin(), table.counts.end(), [](std::int64_t count) { return count > 1; });
     const double lr = options.given("lr") ? options.number("lr") : several ? 8e-7 : 6e-7; // the thesis' peaks
@@ -513,11 +575,13 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
         throw UsageError("--batch (images) must be a multiple of the " + std::to_string(k) + " classes: it holds groups of one image of each");
 
     train::TrainerOptions trainer;
-    trainer.sampler = {.k = k, .groups_per_batch = images / k, .seed = experiment.seed};
+    trainer.sampler = {.k = k, .groups_per_batch = images / k, .seed = seed};
     trainer.max_epochs = options.integer("epochs");
     trainer.batches_per_epoch = options.integer("batches-per-epoch");
     trainer.adamw = {lr, 0.9, 0.98, 1e-6};
     trainer.weight_decay = 0.2;
+    trainer.decay_all_parameters = options.flag("decay-all");
+    trainer.precision = experiment.precision;
     if (schedule == "cosine") trainer.schedule = optim::LearningRateSchedule::warmup_cosine(lr, options.integer("warmup"), options.integer("cosine"));
     else if (schedule == "constant") trainer.schedule = optim::LearningRateSchedule::constant_rate(lr);
     else throw UsageError("--schedule must be cosine or constant, got '" + schedule + "'");
@@ -525,6 +589,7 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     trainer.early_stopping.min_relative_improvement = options.number("min-improvement");
     trainer.positive_class = k - 1;
     trainer.output_dir = experiment.out / configuration.folder;
+    if (experiment.seeds.size() > 1) trainer.output_dir /= "seed-" + std::to_string(seed);
     trainer.progress = experiment.progress;
 
     experiment.say("fine-tuning ", configuration.row, ": ", data.train.size(), " training and ", data.validation.size(),
@@ -538,11 +603,27 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     return {std::move(model), std::move(table), summary};
 }
 
-// fine_tune, then the test sets scored by the fine-tuned model with the same descriptions.
+// fine_tune once per seed, then the test sets scored by the fine-tuned model with the same
+// descriptions: the scores of the seed with the lowest validation loss (with several seeds, every
+// seed's go to experiment.seed_rows).
 inline std::vector<std::vector<double>> train_and_score(const Experiment& experiment, const Configuration& configuration,
                                                         const TrainingData& data) {
-    FineTuned tuned = fine_tune(experiment, configuration, data);
-    return score_test_sets(experiment, *tuned.model, tuned.descriptions);
+    std::vector<std::vector<double>> best;
+    double best_loss = INFINITY;
+    io::Json losses = io::Json::object();
+    for (std::uint64_t seed : experiment.seeds) {
+        FineTuned tuned = fine_tune(experiment, configuration, data, seed);
+        std::vector<std::vector<double>> scores = score_test_sets(experiment, *tuned.model, tuned.descriptions);
+        if (experiment.seeds.size() == 1) return scores;
+        losses[std::to_string(seed)] = tuned.summary.best_validation_loss;
+        experiment.seed_rows.emplace_back(configuration.row + " (seed " + std::to_string(seed) + ")", scores);
+        if (best.empty() || tuned.summary.best_validation_loss < best_loss) {
+            best_loss = tuned.summary.best_validation_loss, best = std::move(scores);
+            experiment.chosen_seeds[configuration.row] = {{"seed", seed}, {"validation_losses", losses}};
+        }
+    }
+    experiment.chosen_seeds[configuration.row]["validation_losses"] = losses;
+    return best;
 }
 
 // Table 5 and Table 6: each description set fine-tuned in turn from the pretrained weights with

@@ -13,6 +13,13 @@ const std::map<std::string, Command>& commands() {
     const std::vector<OptionSpec> descriptions_list{{"descriptions", Kind::list, ""}};
     const std::vector<OptionSpec> comparison{{"zero-shot", Kind::list, ""}};
     static const std::map<std::string, Command> table = {
+        {"datasets", {"Tables 1 and 2: images per dataset, split, class and manipulation, from the manifests",
+                      "clipft-experiment datasets --dataset NAME=PATH... --out DIR\n"
+                      "PATH: a folder holding train.csv, val.csv and/or test.csv (clipft dataset's, or manifests of clipft\n"
+                      "faces named so), else one dataset folder or manifest. Counts the rows (images, or videos in clipft\n"
+                      "dataset's lists) per split, class and manipulation (the fakes' subsets), prints them as one table\n"
+                      "(a column per dataset and split) and writes DIR/results.json.",
+                      {{"dataset", Kind::list}, {"out", Kind::value}}, datasets}},
         {"full", {"Table 6: both towers fine-tuned with 1desc, 10desc and 550desc",
                   "clipft-experiment full --model PATH --train DIR|CSV --test [NAME=]DIR|CSV... --out DIR\n"
                   "                       [--descriptions SET...] [--zero-shot SET...] [options]\n"

@@ -48,15 +48,18 @@ int similarity(const Options& options) {
     text::TokenizedDescriptions table;
     {
         auto pretrained = experiment.load_model();
+        experiment.to_device(*pretrained);
         table = experiment.tokenize(set, *pretrained);
         before = cosine_similarities(*pretrained, table);
     }
     if (options.given("finetuned")) {
         experiment.say("reading the fine-tuned weights ", options.text("finetuned"));
-        after = cosine_similarities(*models::load_clip<float>(options.text("finetuned")), table);
+        auto finetuned = models::load_clip<float>(options.text("finetuned"));
+        experiment.to_device(*finetuned);
+        after = cosine_similarities(*finetuned, table);
     } else {
         FineTuned tuned = fine_tune(experiment, {"CLIP (" + set.name + ")", descriptions, "full", file_name_part(set.name)},
-                                    training_data(experiment));
+                                    training_data(experiment), experiment.seed);
         after = cosine_similarities(*tuned.model, table);
     }
 

@@ -14,6 +14,8 @@ int top_k(const Options& options) {
                                                                   "800", "900", "1000", "1100"});
 
     auto model = experiment.load_model();
+    experiment.to_device(*model);
+    AutocastGuard autocast(experiment.precision);
     text::DescriptionSet set = experiment.description_set(options.text("descriptions"));
     text::TokenizedDescriptions table = experiment.tokenize(set, *model);
     Tensor<float> descriptions = eval::encode_descriptions(*model, table);

@@ -350,11 +350,11 @@ if os.path.isdir(faces_real) and os.path.isdir(videos):
             manifest = os.path.join(out, "manifest.csv")
             lines = open(manifest).read().splitlines() if os.path.exists(manifest) else [""]
             header = lines[0].split(",")
-            check(header == ["source", "frame", "left", "top", "width", "height", "score", "crop", "landmarks",
-                             "path", "label", "subset", "video"], "manifest columns: %s" % header)
+            check(header == ["file", "frame", "left", "top", "width", "height", "score", "crop", "landmarks",
+                             "path", "label", "subset", "video", "source", "identities"], "manifest columns: %s" % header)
             rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
             image_rows = [row for row in rows if row["frame"] == ""]
-            check(sorted(row["source"] for row in image_rows) == sorted(photos), "one face per photograph")
+            check(sorted(row["file"] for row in image_rows) == sorted(photos), "one face per photograph")
             for row in rows:
                 crop = os.path.join(out, row["crop"])
                 check(os.path.exists(crop) and row["path"] == row["crop"] and row["label"] == "real",

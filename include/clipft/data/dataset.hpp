@@ -6,8 +6,11 @@
 // Folder layout: root/<class>/[<subset>/][<video>/...]<image>. An image directly in the class folder
 // has no subset; one level below, the folder names its subset (e.g. the manipulation); deeper
 // folders name the video (subset/folder/...). Images are .jpg, .jpeg, .png or .bmp (any case).
-// Manifest: a CSV with a header holding `path` and `label` and optionally `subset` and `video`;
-// relative paths are relative to the manifest's folder; a label is a class name or index.
+// Manifest: a CSV with a header holding `path` and `label` and optionally `subset`, `video`,
+// `source` (the real video a fake was made from, e.g. FF++'s original a of the fake a_b; a real
+// video is its own), `identities` (the people the video shows, separated by spaces: "000 003")
+// `frame` (the video frame of a face crop) and `landmarks` (its landmarks file); relative paths are relative to the manifest's
+// folder; a label is a class name or index.
 #include <clipft/backends.hpp>
 #include <clipft/io/csv.hpp>
 #include <clipft/random.hpp>
@@ -26,6 +29,8 @@ struct Sample {
     std::filesystem::path path;
     std::int64_t label = 0;
     std::string subset, video; // empty when unknown
+    std::string source, identities, frame; // empty when unknown (see the manifest columns above)
+    std::filesystem::path landmarks;        // a `clipft faces` crop's landmarks file; empty when unknown
 };
 
 inline bool is_image_file(const std::filesystem::path& path) {
@@ -51,7 +56,7 @@ struct Dataset {
 
     // `class_order` fixes the class indices (e.g. {"real", "fake"}: real = 0); without it the
     // class folders in sorted order.
-    static Dataset from_folder(const std::filesystem::path& root, std::vector<std::string> class_order = {}) {
+    static Dataset from_folder(const std::filesystem::path& root, std::vector<std::string> class_order = {}, bool every_class = true) {
         namespace fs = std::filesystem;
         if (!fs::is_directory(root)) fail(root.string(), ": not a folder (a dataset folder holds one sub-folder per class)");
         if (class_order.empty()) {
@@ -62,6 +67,7 @@ struct Dataset {
         Dataset dataset{class_order, {}};
         for (std::size_t c = 0; c < class_order.size(); ++c) {
             fs::path folder = root / class_order[c];
+            if (!fs::is_directory(folder) && !every_class) continue;
             if (!fs::is_directory(folder))
                 fail(root.string(), ": no folder '", class_order[c], "' for class ", c, " (classes: ", join(class_order), ")");
             std::vector<fs::path> files;
@@ -72,20 +78,25 @@ struct Dataset {
                 std::vector<std::string> folders;
                 for (const auto& part : fs::relative(file.parent_path(), folder))
                     if (part != ".") folders.push_back(part.string());
-                Sample sample{file, std::int64_t(c), folders.empty() ? "" : folders.front(), ""};
+                Sample sample;
+                sample.path = file, sample.label = std::int64_t(c), sample.subset = folders.empty() ? "" : folders.front();
                 for (std::size_t i = 1; i < folders.size(); ++i) sample.video += (i > 1 ? "/" : "") + folders[i];
                 if (!sample.video.empty()) sample.video = sample.subset + "/" + sample.video;
                 dataset.samples.push_back(std::move(sample));
             }
         }
-        dataset.check_not_empty(root.string());
+        dataset.check_not_empty(root.string(), every_class);
         return dataset;
     }
 
-    static Dataset from_manifest(const std::filesystem::path& manifest, std::vector<std::string> class_order = {}) {
+    // `every_class`: refuse a class without images (false: real faces alone, for self-blending).
+    static Dataset from_manifest(const std::filesystem::path& manifest, std::vector<std::string> class_order = {},
+                                 bool every_class = true) {
         io::CsvTable table = io::read_csv(manifest);
         std::size_t path_column = table.column("path"), label_column = table.column("label");
-        std::optional<std::size_t> subset_column = table.find_column("subset"), video_column = table.find_column("video");
+        std::optional<std::size_t> subset_column = table.find_column("subset"), video_column = table.find_column("video"),
+                                   source_column = table.find_column("source"), identities_column = table.find_column("identities"),
+                                   frame_column = table.find_column("frame"), landmarks_column = table.find_column("landmarks");
         std::vector<std::string> labels;
         for (const io::CsvRow& row : table.rows) labels.push_back(row.fields[label_column]);
         bool numeric = std::all_of(labels.begin(), labels.end(), [](const std::string& label) {
@@ -119,16 +130,24 @@ struct Dataset {
             sample.label = dataset.label_of(labels[r], numeric, table.where(row));
             if (subset_column) sample.subset = row.fields[*subset_column];
             if (video_column) sample.video = row.fields[*video_column];
+            if (source_column) sample.source = row.fields[*source_column];
+            if (identities_column) sample.identities = row.fields[*identities_column];
+            if (frame_column) sample.frame = row.fields[*frame_column];
+            if (landmarks_column && !row.fields[*landmarks_column].empty()) {
+                sample.landmarks = row.fields[*landmarks_column];
+                if (sample.landmarks.is_relative()) sample.landmarks = manifest.parent_path() / sample.landmarks;
+            }
             dataset.samples.push_back(std::move(sample));
         }
-        dataset.check_not_empty(manifest.string());
+        dataset.check_not_empty(manifest.string(), every_class);
         return dataset;
     }
 
     // A folder or a .csv manifest.
-    static Dataset open(const std::filesystem::path& path, std::vector<std::string> class_order = {}) {
+    static Dataset open(const std::filesystem::path& path, std::vector<std::string> class_order = {}, bool every_class = true) {
         if (!std::filesystem::exists(path)) fail(path.string(), ": no such dataset folder or manifest");
-        return std::filesystem::is_directory(path) ? from_folder(path, std::move(class_order)) : from_manifest(path, std::move(class_order));
+        return std::filesystem::is_directory(path) ? from_folder(path, std::move(class_order), every_class)
+                                                   : from_manifest(path, std::move(class_order), every_class);
     }
 
     // A folder or a manifest with each image's class taken from its label or its subset (see
@@ -295,10 +314,10 @@ private:
         return found - classes.begin();
     }
 
-    void check_not_empty(const std::string& source) const {
+    void check_not_empty(const std::string& source, bool every_class) const {
         if (samples.empty()) fail(source, ": the dataset holds no images (.jpg, .jpeg, .png, .bmp)");
         std::vector<std::int64_t> counts = count_per_class();
-        for (std::size_t c = 0; c < classes.size(); ++c)
+        for (std::size_t c = 0; c < classes.size() && every_class; ++c)
             if (counts[c] == 0) fail(source, ": class '", classes[c], "' has no images");
     }
 };

@@ -23,6 +23,9 @@ struct ImageSet {
     // training batches from it when set (validation always uses load). Default-initialised, so that
     // {labels, load} leaves it out without -Wmissing-field-initializers.
     std::function<Tensor<float>(const std::vector<std::int64_t>& items, const std::vector<std::uint64_t>& seeds)> load_augmented = {};
+    // Optional: one key per item; a trainer then draws each group from one key (train/sampler.hpp):
+    // a source video and the fakes made from it, a real face and its own self-blend.
+    std::vector<std::int64_t> pair_keys = {};
 
     // Images held in memory, preprocessed once now (CLIP's resize and crop at `preprocessing.size`);
     // image i has class labels[i].

@@ -5,6 +5,7 @@
 #include <clipft/backends.hpp>
 #include <clipft/eval/metrics.hpp>
 #include <clipft/eval/roc_plot.hpp>
+#include <clipft/eval/video_score.hpp>
 #include <clipft/io/json.hpp>
 
 #include <cstdio>
@@ -18,6 +19,8 @@ struct ScoredSet {
     std::vector<double> scores;           // higher = more likely positive
     std::vector<std::string> subsets;     // one per row, or empty: no subsets
     std::vector<std::string> videos;      // one per row, or empty: no videos
+    std::vector<std::string> frames;      // one per row (empty: a frame of its own), or empty: no frames
+    VideoScore video_score = VideoScore::mean; // how rows make a video's score (eval/video_score.hpp)
 };
 
 inline nlohmann::ordered_json to_json(const BinaryMetrics& metrics) {
@@ -58,10 +61,16 @@ inline MetricsReport metrics_report(const ScoredSet& set, double threshold = 0.5
             add_curve(name, rows.labels, rows.scores, report.subsets.at(name).roc_auc);
     }
     if (!set.videos.empty()) {
-        report.videos = video_metrics(set.labels, set.scores, set.videos, threshold);
+        FrameScores rows{set.labels, set.scores, set.videos};
+        if (set.video_score == VideoScore::max_face_mean)
+            rows = frame_max_scores(set.labels, set.scores, set.videos,
+                                    set.frames.empty() ? std::vector<std::string>(set.labels.size()) : set.frames);
+        report.videos = video_metrics(rows.labels, rows.scores, rows.videos, threshold);
         report.json["videos"] = to_json(*report.videos);
-        VideoScores videos = video_scores(set.labels, set.scores, set.videos);
-        add_curve("videos, mean score", videos.labels, videos.scores, report.videos->roc_auc);
+        report.json["video_score"] = video_score_name(set.video_score);
+        VideoScores videos = video_scores(rows.labels, rows.scores, rows.videos);
+        add_curve(set.video_score == VideoScore::mean ? "videos, mean score" : "videos, mean of frames' max face", videos.labels,
+                  videos.scores, report.videos->roc_auc);
     }
     return report;
 }

@@ -4,6 +4,7 @@
 // similarity transform between two sets of corresponding landmarks (alignment, face swaps).
 #include <clipft/backends.hpp>
 #include <clipft/error.hpp>
+#include <clipft/io/csv.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -97,6 +98,23 @@ inline std::vector<Point> read_tem_landmarks(const std::filesystem::path& path) 
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) fail(path.string(), ": cannot read the landmarks: the read failed");
     return parse_tem_landmarks(text, path.string());
+}
+
+// The points of a landmarks CSV file of `clipft faces` (a header "x,y", then one point per row).
+inline std::vector<Point> read_landmarks_csv(const std::filesystem::path& path) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) fail(path.string(), ": cannot read the landmarks: no such file");
+    io::CsvTable table = io::read_csv(path);
+    const std::size_t x = table.column("x"), y = table.column("y");
+    std::vector<Point> points;
+    for (const io::CsvRow& row : table.rows) {
+        Point point;
+        if (!detail::read_number(std::string_view(row.fields[x]), point.x) || !detail::read_number(std::string_view(row.fields[y]), point.y))
+            fail(table.where(row), ": expected a point x,y of two numbers, found '", row.fields[x], ",", row.fields[y], "'");
+        points.push_back(point);
+    }
+    if (points.size() < 3) fail(path.string(), ": ", points.size(), " landmarks; a face's outline needs at least 3");
+    return points;
 }
 
 // The convex hull's vertices, counter-clockwise in the (x, y) plane (clockwise on screen, where y

@@ -3,12 +3,14 @@
 // classes, and the description each class uses. Images and descriptions are drawn without
 // replacement through lists reshuffled at every pass, so every image and every description is used
 // once per pass. All draws come from one seeded Generator; state() / load_state() carry the whole
-// sampler across a checkpoint.
+// sampler across a checkpoint. With pair keys (one per item: FF++'s source video, or a real face
+// and its own self-blend), every group is drawn from one key: a real and a fake made from it.
 #include <clipft/backends.hpp>
 #include <clipft/io/json.hpp>
 #include <clipft/random.hpp>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <vector>
 
@@ -74,11 +76,27 @@ struct SampledBatch {
     std::vector<std::uint64_t> seeds;       // one per slot with GroupSamplerOptions::draw_seeds, else empty
 };
 
+// A seed for one use of an item: the sampler's seed, the item and how many times before its pair
+// key was drawn (its epoch), mixed (SplitMix64's finaliser) so that neighbours differ in every bit.
+inline std::uint64_t item_use_seed(std::uint64_t seed, std::int64_t item, std::int64_t use) {
+    std::uint64_t value = seed;
+    for (std::uint64_t part : {std::uint64_t(item), std::uint64_t(use)}) {
+        value += 0x9E3779B97F4A7C15ull + part;
+        value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9ull;
+        value = (value ^ (value >> 27)) * 0x94D049BB133111EBull;
+        value ^= value >> 31;
+    }
+    return value;
+}
+
 class GroupSampler {
 public:
     // items_of_class[c]: the dataset items of class c; description_counts[c]: how many descriptions class c has.
+    // pair_keys (empty: none): one per dataset item; each group then takes all its images from one
+    // key holding images of every class (items with key -1 are never drawn), and the seed of a slot
+    // (with draw_seeds) is item_use_seed(seed, item, the key's use count).
     GroupSampler(std::vector<std::vector<std::int64_t>> items_of_class, const std::vector<std::int64_t>& description_counts,
-                 const GroupSamplerOptions& options)
+                 const GroupSamplerOptions& options, const std::vector<std::int64_t>& pair_keys = {})
         : items_of_class_(std::move(items_of_class)), options_(options), generator_(options.seed) {
         std::int64_t classes = std::int64_t(items_of_class_.size());
         if (std::int64_t(description_counts.size()) != classes)
@@ -93,6 +111,7 @@ public:
             image_lists_.emplace_back(std::int64_t(items_of_class_[std::size_t(c)].size()));
             description_lists_.emplace_back(description_counts[std::size_t(c)]);
         }
+        if (!pair_keys.empty()) pair_by_keys(pair_keys);
     }
 
     std::int64_t classes() const { return std::int64_t(items_of_class_.size()); }
@@ -100,6 +119,7 @@ public:
 
     // An epoch passes once through the smallest class: each group uses a class with probability k / N.
     std::int64_t batches_per_epoch() const {
+        if (!pairs_.empty()) return std::max<std::int64_t>(1, std::int64_t(pairs_.size()) / options_.groups_per_batch);
         std::size_t smallest = items_of_class_.front().size();
         for (const auto& items : items_of_class_) smallest = std::min(smallest, items.size());
         std::int64_t groups = std::int64_t(smallest) * classes() / options_.k;
@@ -110,6 +130,10 @@ public:
         SampledBatch batch{options_.groups_per_batch, options_.k, {}, {}, {}, {}};
         std::vector<std::int64_t> batch_description(std::size_t(classes()), -1);
         for (std::int64_t g = 0; g < batch.groups; ++g) {
+            if (!pairs_.empty()) {
+                add_pair(batch, batch_description);
+                continue;
+            }
             for (std::int64_t c : group_classes()) {
                 auto& description = batch_description[std::size_t(c)];
                 if (options_.description_draw == DescriptionDraw::per_group || description < 0)
@@ -127,7 +151,17 @@ public:
         io::Json images = io::Json::array(), descriptions = io::Json::array();
         for (const auto& list : image_lists_) images.push_back(list.state());
         for (const auto& list : description_lists_) descriptions.push_back(list.state());
-        return {{"generator", generator_.state()}, {"images", images}, {"descriptions", descriptions}};
+        io::Json state = {{"generator", generator_.state()}, {"images", images}, {"descriptions", descriptions}};
+        if (!pairs_.empty()) {
+            io::Json keys = io::Json::array();
+            for (const Pair& pair : pairs_) {
+                io::Json lists = io::Json::array();
+                for (const auto& list : pair.lists) lists.push_back(list.state());
+                keys.push_back({{"uses", pair.uses}, {"lists", lists}});
+            }
+            state["pairs"] = {{"order", pair_list_.state()}, {"keys", keys}};
+        }
+        return state;
     }
     void load_state(const io::Json& state) {
         if (state.at("images").size() != image_lists_.size() || state.at("descriptions").size() != description_lists_.size())
@@ -136,6 +170,16 @@ public:
         for (std::size_t c = 0; c < image_lists_.size(); ++c) {
             image_lists_[c].load_state(state.at("images")[c]);
             description_lists_[c].load_state(state.at("descriptions")[c]);
+        }
+        if (pairs_.empty() != !state.contains("pairs") || (!pairs_.empty() && state.at("pairs").at("keys").size() != pairs_.size()))
+            fail("GroupSampler::load_state: the saved sampler ", state.contains("pairs") ? "pairs" : "does not pair",
+                 " images by key, this one ", pairs_.empty() ? "does not" : "does (or with other keys); was the dataset changed?");
+        if (pairs_.empty()) return;
+        pair_list_.load_state(state.at("pairs").at("order"));
+        for (std::size_t p = 0; p < pairs_.size(); ++p) {
+            const io::Json& saved = state.at("pairs").at("keys")[p];
+            pairs_[p].uses = io::json_integer(saved.at("uses"), "GroupSampler::load_state: a key's use count");
+            for (std::size_t c = 0; c < pairs_[p].lists.size(); ++c) pairs_[p].lists[c].load_state(saved.at("lists")[c]);
         }
     }
 
@@ -151,7 +195,57 @@ private:
         return all;
     }
 
+    // The keys holding images of every class, each with its items per class.
+    struct Pair {
+        std::vector<std::vector<std::int64_t>> items; // per class
+        std::vector<ReshuffledList> lists;
+        std::int64_t uses = 0;
+    };
+
+    void pair_by_keys(const std::vector<std::int64_t>& pair_keys) {
+        if (options_.k != classes())
+            fail("GroupSampler: pairing by key draws every class into each group; k = ", options_.k, " of ", classes(), " classes");
+        std::map<std::int64_t, std::vector<std::vector<std::int64_t>>> by_key;
+        for (std::int64_t c = 0; c < classes(); ++c)
+            for (std::int64_t item : items_of_class_[std::size_t(c)]) {
+                if (item < 0 || item >= std::int64_t(pair_keys.size()))
+                    fail("GroupSampler: item ", item, " has no pair key (", pair_keys.size(), " keys given)");
+                std::int64_t key = pair_keys[std::size_t(item)];
+                if (key < 0) continue;
+                auto& per_class = by_key[key];
+                per_class.resize(std::size_t(classes()));
+                per_class[std::size_t(c)].push_back(item);
+            }
+        for (auto& [key, per_class] : by_key) {
+            if (std::any_of(per_class.begin(), per_class.end(), [](const auto& items) { return items.empty(); })) continue;
+            Pair pair{std::move(per_class), {}, 0};
+            for (const auto& items : pair.items) pair.lists.emplace_back(std::int64_t(items.size()));
+            pairs_.push_back(std::move(pair));
+        }
+        if (pairs_.empty())
+            fail("GroupSampler: no pair key holds images of every class (e.g. no source video has both a real and a fake face); "
+                 "pair by nothing, or check the manifest's source column");
+        pair_list_ = ReshuffledList(std::int64_t(pairs_.size()));
+    }
+
+    void add_pair(SampledBatch& batch, std::vector<std::int64_t>& batch_description) {
+        Pair& pair = pairs_[std::size_t(pair_list_.next(generator_))];
+        for (std::int64_t c = 0; c < classes(); ++c) {
+            auto& description = batch_description[std::size_t(c)];
+            if (options_.description_draw == DescriptionDraw::per_group || description < 0)
+                description = description_lists_[std::size_t(c)].next(generator_);
+            const std::int64_t item = pair.items[std::size_t(c)][std::size_t(pair.lists[std::size_t(c)].next(generator_))];
+            batch.classes.push_back(c);
+            batch.items.push_back(item);
+            batch.descriptions.push_back(description);
+            if (options_.draw_seeds) batch.seeds.push_back(item_use_seed(options_.seed, item, pair.uses));
+        }
+        ++pair.uses;
+    }
+
     std::vector<std::vector<std::int64_t>> items_of_class_;
+    std::vector<Pair> pairs_;
+    ReshuffledList pair_list_;
     GroupSamplerOptions options_;
     Generator generator_;
     std::vector<ReshuffledList> image_lists_, description_lists_;

@@ -105,7 +105,7 @@ public:
           descriptions_(std::move(descriptions)), options_(std::move(options)),
           communicator_(options_.communicator ? options_.communicator : std::make_shared<distributed::SingleProcess>()),
           sampler_(GroupSampler(train_.items_of_class(descriptions_.classes()), descriptions_.counts,
-                                with_seeds(options_.sampler, bool(train_.load_augmented))),
+                                with_seeds(options_.sampler, bool(train_.load_augmented)), train_.pair_keys),
                    communicator_->rank(), communicator_->size()),
           optimizer_(options_.decay_all_parameters ? optim::single_group(model.named_parameters(), options_.weight_decay)
                                                    : optim::decay_groups(model.named_parameters(), options_.weight_decay),
@@ -210,7 +210,8 @@ public:
         NoGradGuard no_grad;
         GroupSamplerOptions fixed = options_.sampler;
         fixed.seed = options_.sampler.seed + 1; // a stream of its own, reset at every validation
-        DistributedGroupSampler sampler(GroupSampler(validation_.items_of_class(descriptions_.classes()), descriptions_.counts, fixed),
+        DistributedGroupSampler sampler(GroupSampler(validation_.items_of_class(descriptions_.classes()), descriptions_.counts, fixed,
+                                                     validation_.pair_keys),
                                         communicator_->rank(), communicator_->size());
         std::int64_t batches = options_.validation_batches > 0 ? options_.validation_batches : sampler.batches_per_epoch();
         const double share = double(sampler.shard().size()) / double(sampler.global_groups());

@@ -93,10 +93,17 @@ public:
     // 0) is a multiple of `every`; only those are converted to RGB. Returns the frames decoded.
     std::int64_t for_each_frame(std::int64_t every, const std::function<void(std::int64_t, const image::Image&)>& visit) {
         if (every < 1) fail(path_.string(), ": frames are sampled every K-th with K >= 1, got ", every);
+        return for_each_frame_where([every](std::int64_t index) { return index % every == 0; }, visit);
+    }
+
+    // Decodes the rest of the video and calls visit(index, frame) for the frames whose index `wanted`
+    // accepts (e.g. those of video/frame_sampling.hpp); only those are converted to RGB.
+    std::int64_t for_each_frame_where(const std::function<bool(std::int64_t)>& wanted,
+                                      const std::function<void(std::int64_t, const image::Image&)>& visit) {
         image::Image frame;
         while (decode_next()) {
             std::int64_t index = frames_read_ - 1;
-            if (index % every != 0) continue;
+            if (!wanted(index)) continue;
             convert(frame);
             visit(index, frame);
         }
