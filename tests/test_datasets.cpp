@@ -265,9 +265,9 @@ TEST_CASE("split_dataset_by_identity: FF++ real 000 and fake 000_003 on one side
     for (int pair = 0; pair < 5; ++pair) {
         std::string a = "00" + std::to_string(2 * pair), b = "00" + std::to_string(2 * pair + 1);
         for (int frame = 0; frame < 2; ++frame) {
-            dataset.samples.push_back({"r" + a + std::to_string(frame) + ".png", 0, "", a, a, a, std::to_string(frame)});
-            dataset.samples.push_back({"r" + b + std::to_string(frame) + ".png", 0, "", b, b, b, std::to_string(frame)});
-            dataset.samples.push_back({"f" + a + std::to_string(frame) + ".png", 1, "Deepfakes", a + "_" + b, a, a + " " + b, std::to_string(frame)});
+            dataset.samples.push_back({"r" + a + std::to_string(frame) + ".png", 0, "", a, a, a, std::to_string(frame), {}});
+            dataset.samples.push_back({"r" + b + std::to_string(frame) + ".png", 0, "", b, b, b, std::to_string(frame), {}});
+            dataset.samples.push_back({"f" + a + std::to_string(frame) + ".png", 1, "Deepfakes", a + "_" + b, a, a + " " + b, std::to_string(frame), {}});
         }
     }
     data::IdentitySplit split = data::split_dataset_by_identity(dataset, 0.2, 11);

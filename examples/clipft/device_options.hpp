@@ -26,7 +26,8 @@ inline Device device_option(const Options& options) {
 #ifndef CLIPFT_WITH_CUDA
     if (device.is_cuda())
         throw UsageError("--device " + options.text("device") + ": this program was built without CUDA (nvcc was not found when "
-                         "it was configured); install the CUDA toolkit and build again, or use --device cpu");
+                         "it was configured, or, for clipft-experiment, CLIPFT_EXPERIMENTS_ON_GPU was off); install the CUDA "
+                         "toolkit and build again (cmake -DCLIPFT_EXPERIMENTS_ON_GPU=ON), or use --device cpu");
 #endif
     return device;
 }

@@ -9,6 +9,7 @@
 #include <clipft/clip.hpp>
 #include <clipft/eval/multiclass.hpp>
 #include <clipft/eval/report.hpp>
+#include <clipft/io/csv.hpp>
 
 #include <iostream>
 #include <optional>
@@ -17,13 +18,6 @@
 namespace clipft::cli {
 
 namespace {
-
-std::string csv_field(const std::string& text) {
-    if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-    std::string quoted = "\"";
-    for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
-}
 
 void print_row(const std::string& name, const eval::BinaryMetrics& metrics) {
     std::printf("%-28s %8.4f %8.4f %8.4f %9.4f %8lld %8lld\n", name.c_str(), metrics.roc_auc, metrics.average_precision,
@@ -129,10 +123,10 @@ int evaluate(const Options& options) {
         const data::Sample& sample = dataset.samples[i];
         std::ostringstream row;
         row.precision(9);
-        row << csv_field(sample.path.string()) << ',' << sample.label << ',' << scored.scores[i] << ','
-            << csv_field(sample.subset) << ',' << csv_field(sample.video);
+        row << io::csv_field(sample.path.string()) << ',' << sample.label << ',' << scored.scores[i] << ','
+            << io::csv_field(sample.subset) << ',' << io::csv_field(sample.video);
         for (std::int64_t c = 0; c < std::int64_t(classes.size()); ++c) row << ',' << probabilities.at({std::int64_t(i), c});
-        if (has_frames) row << ',' << csv_field(sample.frame);
+        if (has_frames) row << ',' << io::csv_field(sample.frame);
         csv += row.str() + "\n";
     }
     io::write_file_atomically(out / "scores.csv", [&](io::FileWriter& writer) { writer.write(csv); });

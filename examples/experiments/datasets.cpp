@@ -20,7 +20,7 @@ int datasets(const Options& options) {
             if (std::filesystem::is_regular_file(path / (std::string(split) + ".csv"))) splits.emplace_back(split, path / (std::string(split) + ".csv"));
         if (splits.empty()) splits.emplace_back("all", path);
         for (const auto& [split, file] : splits) {
-            const data::Dataset dataset = data::Dataset::open(file, classes, false);
+            const data::Dataset dataset = data::Dataset::open(file, {"real", "fake"}, false);
             std::map<std::string, double> counts{{"Real", 0}, {"Fake", 0}};
             for (const data::Sample& sample : dataset.samples) {
                 counts[sample.label == 0 ? "Real" : "Fake"] += 1;

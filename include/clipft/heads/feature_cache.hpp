@@ -96,7 +96,11 @@ struct FeatureSet {
                     fail(csv.string(), ": row ", i + 1, " has label ", set.dataset.samples[i].label, ", tensor 'labels' says ", set.labels[i]);
         } else { // without the CSV: one sample per row, each its own video
             set.dataset.classes = set.classes;
-            for (std::size_t i = 0; i < set.labels.size(); ++i) set.dataset.samples.push_back({"row-" + std::to_string(i), set.labels[i], "", ""});
+            for (std::size_t i = 0; i < set.labels.size(); ++i) {
+                data::Sample& sample = set.dataset.samples.emplace_back();
+                sample.path = "row-" + std::to_string(i);
+                sample.label = set.labels[i];
+            }
         }
         return set;
     }

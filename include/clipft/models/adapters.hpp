@@ -42,8 +42,8 @@ struct AdapterOptions {
 // An adapter site of a CLIP model, named as in OpenAI's and HuggingFace's checkpoints.
 template <Floating T>
 struct ClipAdapterSite : nn::AdapterSite<T> {
-    std::string openai_name;      // "visual.transformer.resblocks.0.attn.in_proj_weight"
-    std::string huggingface_name; // "vision_model.encoder.layers.0.self_attn.q_proj.weight"
+    std::string openai_name = {};      // "visual.transformer.resblocks.0.attn.in_proj_weight"
+    std::string huggingface_name = {}; // "vision_model.encoder.layers.0.self_attn.q_proj.weight"
 };
 
 // The sites of `targets` in every block of the chosen towers, vision first, blocks in order.

@@ -39,7 +39,10 @@ inline std::vector<AdapterTarget> parse_adapter_targets(const std::string& text)
 
 inline std::string join_target_names(const std::vector<AdapterTarget>& targets) {
     std::string text;
-    for (AdapterTarget target : targets) text += (text.empty() ? "" : ",") + std::string(target_name(target));
+    for (AdapterTarget target : targets) {
+        if (!text.empty()) text += ','; // not "," + std::string&&: GCC 12 reports a false -Wrestrict for that
+        text += target_name(target);
+    }
     return text;
 }
 

@@ -25,17 +25,17 @@ struct LoRA : WeightAdapter<T> {
     Tensor<T> lora_A, lora_B; // [R, in], [out, R]
 
     // A drawn from `generator`; the dropout masks come from a generator seeded by one draw of it.
-    LoRA(std::int64_t in_features, std::int64_t out_features, const LoRAOptions& options, Generator& generator)
-        : WeightAdapter<T>(in_features, out_features), options(options), dropout_generator_(0) {
-        if (options.rank < 1 || options.rank > std::min(in_features, out_features))
-            fail("LoRA: rank ", options.rank, " must be between 1 and min(out, in) = ", std::min(in_features, out_features),
-                 " for a weight [", out_features, ", ", in_features, "]");
+    LoRA(std::int64_t inputs, std::int64_t outputs, const LoRAOptions& settings, Generator& generator)
+        : WeightAdapter<T>(inputs, outputs), options(settings), dropout_generator_(0) {
+        if (options.rank < 1 || options.rank > std::min(inputs, outputs))
+            fail("LoRA: rank ", options.rank, " must be between 1 and min(out, in) = ", std::min(inputs, outputs),
+                 " for a weight [", outputs, ", ", inputs, "]");
         if (!(options.dropout >= 0 && options.dropout < 1)) fail("LoRA: dropout ", options.dropout, " is outside [0, 1)");
-        Tensor<T> a = Tensor<T>::empty({options.rank, in_features});
-        const double bound = 1.0 / std::sqrt(double(in_features));
+        Tensor<T> a = Tensor<T>::empty({options.rank, inputs});
+        const double bound = 1.0 / std::sqrt(double(inputs));
         for (std::int64_t i = 0; i < a.numel(); ++i) a.data()[i] = T(-bound + 2 * bound * generator.uniform());
         lora_A = this->register_parameter("lora_A", a);
-        lora_B = this->register_parameter("lora_B", Tensor<T>::zeros({out_features, options.rank}));
+        lora_B = this->register_parameter("lora_B", Tensor<T>::zeros({outputs, options.rank}));
         dropout_generator_ = Generator(generator.next_bits());
     }
 

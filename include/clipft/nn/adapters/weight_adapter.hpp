@@ -17,7 +17,7 @@ template <Floating T>
 struct WeightAdapter : Module<T> {
     std::int64_t in_features, out_features;
 
-    WeightAdapter(std::int64_t in_features, std::int64_t out_features) : in_features(in_features), out_features(out_features) {}
+    WeightAdapter(std::int64_t inputs, std::int64_t outputs) : in_features(inputs), out_features(outputs) {}
 
     // What the adapter adds to W·x + b for x [..., in]: [..., out].
     virtual Tensor<T> output_change(const Tensor<T>& x) const = 0;
