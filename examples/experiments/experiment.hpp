@@ -181,8 +181,8 @@ public:
         }
         progress = !options.flag("quiet");
         std::istringstream names(options.text("classes"));
-        for (std::string name; std::getline(names, name, ',');)
-            if (!name.empty()) classes.push_back(name);
+        for (std::string class_name; std::getline(names, class_name, ',');)
+            if (!class_name.empty()) classes.push_back(class_name);
         if (classes.size() < 2) throw UsageError("--classes needs at least two class names, real first, e.g. real,fake");
         class_from = cli::class_source(options);
         device = cli::device_option(options);
@@ -424,8 +424,9 @@ public:
         const TestSet& set = experiment_.tests[test];
         for (std::size_t i = 0; i < set.dataset.size(); ++i) {
             const data::Sample& sample = set.dataset.samples[i];
-            if (sample.label == 1 && sample.subset != subset) continue;
-            labels.push_back(int(sample.label));
+            const bool fake = sample.label != 0; // with more classes than two, every class but real
+            if (fake && sample.subset != subset) continue;
+            labels.push_back(fake ? 1 : 0);
             kept.push_back(rows_[row].scores[test][i]);
         }
         return eval::binary_metrics(labels, kept, 0.5).precision;

@@ -57,7 +57,7 @@ int peft(const Options& options) {
     for (const Configuration& configuration : configurations) {
         reset_peak_memory();
         const auto start = std::chrono::steady_clock::now();
-        FineTuned tuned = fine_tune(experiment, configuration, data);
+        FineTuned tuned = fine_tune(experiment, configuration, data, experiment.seed);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const double peak = peak_memory_mb();
         const std::int64_t trained = models::trainable_parameter_count(*tuned.model);

@@ -19,7 +19,7 @@ int probe(const Options& options) {
         heads::compute_features(*model, hash, dataset, path, cache);
         return heads::FeatureSet::load(path);
     };
-    data::Dataset train = data::Dataset::open(options.text("train"), classes);
+    data::Dataset train = data::Dataset::open(options.text("train"), experiment.classes, experiment.class_from);
     if (options.given("per-class")) train = train.balanced(options.integer("per-class"), experiment.seed);
     heads::FeatureSet train_set = features_of(train, "train");
     std::vector<heads::FeatureSet> tests;

@@ -481,7 +481,10 @@ inline Augmentation Augmentation::parse(std::string_view text) {
 inline std::string Augmentation::text() const {
     using detail::shortest_text;
     std::vector<std::string> steps;
-    auto probability = [](double p) { return "@" + shortest_text(p); };
+    auto probability = [](double p) { // appended, not "@" + std::string&&: GCC 12 reports a false -Wrestrict for that
+        std::string text = "@";
+        return text += shortest_text(p);
+    };
     if (crop_probability > 0)
         steps.push_back("crop=" + shortest_text(crop_min_scale) + "-" + shortest_text(crop_max_scale) + ":" +
                         std::to_string(crop_size) + probability(crop_probability));

@@ -178,14 +178,12 @@ public:
                     save_checkpoint();
             }
             if (batch_in_epoch_ < per_epoch || stop_agreed_) { // out of steps or interrupted: validate on resume
-                // A run out of steps before its first validation validates its partial epoch now, so
-                // that it ends with best weights like any other.
-                if (!stop_agreed_ && early_stopping_.best_epoch < 0 && batch_in_epoch_ > 0) {
-                    bar.finish();
-                    stop = end_epoch(batch_in_epoch_);
-                } else {
-                    save_checkpoint();
-                }
+                save_checkpoint();
+                // A run out of steps before its first validation still ends with best weights: its
+                // current ones. The training state stays as checkpointed, so that a resumed run goes
+                // on as an uninterrupted one would (its first validation then replaces the file).
+                if (!stop_agreed_ && early_stopping_.best_epoch < 0 && batch_in_epoch_ > 0 && communicator_->is_root())
+                    models::save_clip(model_, best_path(), models::CheckpointLayout::openai);
                 break;
             }
             bar.finish();
