@@ -116,7 +116,7 @@ const std::map<std::string, Command>& commands() {
                      options_of({{{"model", Kind::value, ""}, {"vocab", Kind::value, ""}, {"out", Kind::value}, {"seed", Kind::value, "0"},
                                   {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""},
                                   {"classes", Kind::value, "real,fake"}, {"class-from", Kind::value, "label"}},
-                                 cli::device_option_specs(), test_options(),
+                                 clipft::cli::device_option_specs(), test_options(),
                                  {{"zero-shot", Kind::value}, {"fine-tuned", Kind::value}, {"alphas", Kind::value, "0:1:0.1"},
                                   {"descriptions", Kind::value, "1desc"}, {"keep-models", Kind::flag, ""}}}),
                      wise_ft}},
