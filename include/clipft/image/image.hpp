@@ -22,7 +22,7 @@
 // stb_image is compiled into every translation unit as internal-linkage (static) functions, which
 // keeps clipft header-only. A second copy of its implementation in the same file would clash.
 #if defined(STBI_INCLUDE_STB_IMAGE_H)
-#error "include <clipft/image/image.hpp> (or <clipft/clip.hpp>) before <stb/stb_image.h>; clipft compiles its own private stb_image"
+#error "include <clipft/image/image.hpp> (or <clipft/clip.hpp>) before <stb/stb_image.h>: clipft has its own stb_image"
 #endif
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"

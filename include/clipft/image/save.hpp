@@ -6,7 +6,7 @@
 #include <clipft/io/atomic_file.hpp>
 
 #if defined(INCLUDE_STB_IMAGE_WRITE_H)
-#error "include <clipft/image/save.hpp> before <stb/stb_image_write.h>; clipft compiles its own private stb_image_write"
+#error "include <clipft/image/save.hpp> before <stb/stb_image_write.h>: clipft has its own stb_image_write"
 #endif
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"

@@ -3,7 +3,7 @@
 // the CUDA backend includes this one; the backend is compiled only by nvcc, in translation units
 // built with CLIPFT_WITH_CUDA (CMake defines it for CUDA sources only).
 #if !defined(__CUDACC__)
-#error "clipft's CUDA backend is compiled by nvcc: build this file as CUDA (a .cu file), or leave CLIPFT_WITH_CUDA undefined"
+#error "clipft's CUDA backend is compiled by nvcc: build this file as CUDA (.cu), or leave CLIPFT_WITH_CUDA undefined"
 #endif
 #include <clipft/backends.hpp>
 #include <clipft/error.hpp>
