@@ -39,14 +39,16 @@ Arguments parse(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string name = argv[i];
         if (name.rfind("--", 0) != 0 || i + 1 >= argc)
-            fail("clipft_cuda_step: expected --name value pairs, got '", name, "' (see the usage at the top of bench/cuda_step.cu)");
+            fail("clipft_cuda_step: expected --name value pairs, got '", name,
+                 "' (see the usage at the top of bench/cuda_step.cu)");
         given[name.substr(2)] = argv[++i];
     }
     auto number = [&](const std::string& name, long fallback) {
         if (!given.count(name)) return fallback;
         char* end = nullptr;
         long value = std::strtol(given[name].c_str(), &end, 10);
-        if (*end || value < 0) fail("clipft_cuda_step: --", name, " must be a non-negative integer, got '", given[name], "'");
+        if (*end || value < 0)
+            fail("clipft_cuda_step: --", name, " must be a non-negative integer, got '", given[name], "'");
         return value;
     };
     for (auto& [name, value] : given)
@@ -61,8 +63,10 @@ Arguments parse(int argc, char** argv) {
     arguments.warmup = number("warmup", arguments.warmup);
     arguments.seed = std::uint64_t(number("seed", 0));
     if (arguments.what != "step" && arguments.what != "image") fail("clipft_cuda_step: --what must be step or image");
-    if (arguments.precision != "bf16" && arguments.precision != "fp32") fail("clipft_cuda_step: --precision must be bf16 or fp32");
-    if (arguments.batch < 1 || arguments.iterations < 1) fail("clipft_cuda_step: --batch and --iters must be at least 1");
+    if (arguments.precision != "bf16" && arguments.precision != "fp32")
+        fail("clipft_cuda_step: --precision must be bf16 or fp32");
+    if (arguments.batch < 1 || arguments.iterations < 1)
+        fail("clipft_cuda_step: --batch and --iters must be at least 1");
     if (arguments.what == "step" && arguments.batch % 2) fail("clipft_cuda_step: --what step needs an even --batch");
     return arguments;
 }
@@ -87,8 +91,7 @@ Tensor<std::int64_t> random_token_ids(std::int64_t batch, const models::TextConf
 }
 
 // Median wall time of `iterations` runs after `warmup` unmeasured ones, each run waited for.
-template <typename Run>
-double median_seconds(Run run, long warmup, long iterations) {
+template <typename Run> double median_seconds(Run run, long warmup, long iterations) {
     for (long i = 0; i < warmup; ++i) run();
     backend::cuda::synchronize();
     std::vector<double> times;
@@ -119,8 +122,9 @@ int run(const Arguments& arguments) {
         const std::int64_t pairs = arguments.batch / 2;
         Tensor<std::int64_t> slots = Tensor<std::int64_t>::empty({pairs, 2});
         for (std::int64_t i = 0; i < 2 * pairs; ++i) slots.data()[i] = i % 2;
-        train::GroupBatch<float> batch = train::make_group_batch(randn<float>({pairs, 2, 3, size, size}, generator), slots,
-                                                                 random_token_ids(2, config.text, generator), slots);
+        train::GroupBatch<float> batch =
+            train::make_group_batch(randn<float>({pairs, 2, 3, size, size}, generator), slots,
+                                    random_token_ids(2, config.text, generator), slots);
         batch.pixels = batch.pixels.to(gpu);
         batch.token_ids = batch.token_ids.to(gpu);
         batch.class_ids = batch.class_ids.to(gpu);

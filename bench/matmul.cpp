@@ -32,7 +32,7 @@ Tensor random_tensor(const clipft::Shape& shape, std::uint64_t seed) {
 
 void report_flops(benchmark::State& state, const Size& s) {
     state.counters["GFLOP"] = benchmark::Counter(2e-9 * double(s.m) * double(s.n) * double(s.k),
-                                                   benchmark::Counter::kIsIterationInvariantRate);
+                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Raw row-major sgemm; a_transposed / b_transposed say how the operands are stored. OpenBLAS runs

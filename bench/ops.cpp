@@ -112,7 +112,7 @@ struct Block {
 
     std::vector<Tensor> parameters() const {
         return {ln_1_weight, ln_1_bias, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias,
-                ln_2_weight, ln_2_bias, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias};
+                ln_2_weight, ln_2_bias, c_fc_weight,    c_fc_bias,    c_proj_weight,   c_proj_bias};
     }
 
     Tensor operator()(const Tensor& x) const {
@@ -121,8 +121,8 @@ struct Block {
         Tensor qkv = clipft::linear(clipft::layer_norm(x, ln_1_weight, ln_1_bias), in_proj_weight, in_proj_bias)
                          .reshape({batch, length, 3, heads, width / heads})
                          .permute({2, 0, 3, 1, 4});
-        Tensor attended = clipft::scaled_dot_product_attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2),
-                                                               mask);
+        Tensor attended =
+            clipft::scaled_dot_product_attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), mask);
         attended = attended.permute({0, 2, 1, 3}).reshape({batch, length, width});
         Tensor h = x + clipft::linear(attended, out_proj_weight, out_proj_bias);
         Tensor hidden = clipft::linear(clipft::layer_norm(h, ln_2_weight, ln_2_bias), c_fc_weight, c_fc_bias);

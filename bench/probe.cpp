@@ -9,7 +9,8 @@
 
 namespace {
 
-std::pair<clipft::Tensor<float>, std::vector<std::int64_t>> features(std::int64_t n, std::int64_t d, std::uint64_t seed) {
+std::pair<clipft::Tensor<float>, std::vector<std::int64_t>> features(std::int64_t n, std::int64_t d,
+                                                                     std::uint64_t seed) {
     clipft::Generator generator(seed);
     clipft::Tensor<float> centres = clipft::randn<float>({2, d}, generator);
     clipft::Tensor<float> x = clipft::Tensor<float>::empty({n, d});
@@ -17,7 +18,8 @@ std::pair<clipft::Tensor<float>, std::vector<std::int64_t>> features(std::int64_
     for (std::int64_t i = 0; i < n; ++i) {
         std::int64_t label = std::int64_t(generator.uniform_integer(2));
         labels.push_back(label);
-        for (std::int64_t j = 0; j < d; ++j) x.data()[i * d + j] = centres.data()[label * d + j] + 3.0f * float(generator.normal());
+        for (std::int64_t j = 0; j < d; ++j)
+            x.data()[i * d + j] = centres.data()[label * d + j] + 3.0f * float(generator.normal());
     }
     return {clipft::ops::l2_normalize(x).contiguous(), labels};
 }

@@ -31,12 +31,12 @@ std::vector<std::string> descriptions() {
                                   {"A photo of a ", "."},
                                   {"A close-up picture of a ", "."},
                                   {"An old photograph showing a ", ", taken outdoors."}};
-    const char* adjectives[] = {"young", "old",     "smiling",  "serious", "blurry",   "sharp",      "bright",
-                                "dark",  "happy",   "tired",    "calm",    "angry",    "surprised",  "distant",
-                                "pale",  "tanned",  "bearded",  "masked",  "laughing", "thoughtful", "sleepy",
+    const char* adjectives[] = {"young",   "old",     "smiling", "serious", "blurry",   "sharp",      "bright",
+                                "dark",    "happy",   "tired",   "calm",    "angry",    "surprised",  "distant",
+                                "pale",    "tanned",  "bearded", "masked",  "laughing", "thoughtful", "sleepy",
                                 "curious", "elegant", "scruffy", "famous"};
-    const char* nouns[] = {"person", "man",     "woman",   "child",      "face",    "deepfake",
-                           "actor",  "athlete", "singer",  "politician", "stranger"};
+    const char* nouns[] = {"person", "man",     "woman",  "child",      "face",    "deepfake",
+                           "actor",  "athlete", "singer", "politician", "stranger"};
     std::vector<std::string> texts;
     for (const auto& [prefix, suffix] : templates)
         for (const char* adjective : adjectives)
@@ -72,9 +72,12 @@ int main(int argc, char** argv) {
     double warmup = 0.3;
     for (int i = 1; i < argc; ++i) {
         bool has_value = i + 1 < argc;
-        if (!std::strcmp(argv[i], "--vocab") && has_value) vocab = argv[++i];
-        else if (!std::strcmp(argv[i], "--repetitions") && has_value) repetitions = std::max(1, std::atoi(argv[++i]));
-        else if (!std::strcmp(argv[i], "--warmup") && has_value) warmup = std::atof(argv[++i]);
+        if (!std::strcmp(argv[i], "--vocab") && has_value)
+            vocab = argv[++i];
+        else if (!std::strcmp(argv[i], "--repetitions") && has_value)
+            repetitions = std::max(1, std::atoi(argv[++i]));
+        else if (!std::strcmp(argv[i], "--warmup") && has_value)
+            warmup = std::atof(argv[++i]);
         else {
             std::fprintf(stderr, "usage: %s [--vocab PATH] [--repetitions N] [--warmup SECONDS]\n", argv[0]);
             return 2;

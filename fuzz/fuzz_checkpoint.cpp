@@ -23,8 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0) return 0;
     std::filesystem::path path = fuzz::write_scratch("checkpoint.safetensors", {data + 1, size - 1});
     fuzz::refused_or_accepted([&] {
-        if (data[0] % 2 == 0) (void)models::load_clip<float>(path);
-        else resume(path);
+        if (data[0] % 2 == 0)
+            (void)models::load_clip<float>(path);
+        else
+            resume(path);
     });
     return 0;
 }

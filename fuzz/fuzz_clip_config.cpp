@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     // An accepted config must survive writing and reading.
-    models::CLIPConfig openai = models::config_from_json(io::parse_json(models::openai_config_string(config), "openai"), "openai");
+    models::CLIPConfig openai =
+        models::config_from_json(io::parse_json(models::openai_config_string(config), "openai"), "openai");
     models::CLIPConfig huggingface = models::config_from_json(models::huggingface_config_json(config), "huggingface");
     if (openai.vision.width != config.vision.width || huggingface.text.mlp_width != config.text.mlp_width) {
         std::fprintf(stderr, "config changed in a round trip\n");

@@ -18,7 +18,8 @@ namespace clipft::fuzz {
 
 inline std::filesystem::path scratch_folder() {
     static const std::filesystem::path folder = [] {
-        std::filesystem::path path = std::filesystem::temp_directory_path() / ("clipft-fuzz-" + std::to_string(::getpid()));
+        std::filesystem::path path =
+            std::filesystem::temp_directory_path() / ("clipft-fuzz-" + std::to_string(::getpid()));
         std::filesystem::create_directories(path);
         return path;
     }();
@@ -39,12 +40,10 @@ inline std::filesystem::path write_scratch(const std::string& name, std::string_
 }
 
 // Runs `body`, accepting clipft::Error (a refused input); everything else escapes to libFuzzer.
-template <typename Body>
-void refused_or_accepted(Body&& body) {
+template <typename Body> void refused_or_accepted(Body&& body) {
     try {
         body();
-    } catch (const clipft::Error&) {
-    }
+    } catch (const clipft::Error&) {}
 }
 
 } // namespace clipft::fuzz

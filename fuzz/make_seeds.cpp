@@ -41,8 +41,9 @@ void safetensors_seeds(const fs::path& scratch) {
     io::save_safetensors(scratch / "all.safetensors", tensors, {{"format", "pt"}, {"note", "seed"}});
     write_seed("safetensors", "all_dtypes", "", read_bytes(scratch / "all.safetensors"));
     // A batch file in the pairs layout: 2 pairs of 3x2x2 images and two descriptions of 4 ids.
-    io::NamedTensors batch{{"pixel_values", randn<float>({2, 2, 3, 2, 2}, generator)},
-                           {"input_ids", Tensor<std::int64_t>::from_vector({49406, 1, 49407, 0, 49406, 2, 49407, 0}).reshape({2, 4})}};
+    io::NamedTensors batch{
+        {"pixel_values", randn<float>({2, 2, 3, 2, 2}, generator)},
+        {"input_ids", Tensor<std::int64_t>::from_vector({49406, 1, 49407, 0, 49406, 2, 49407, 0}).reshape({2, 4})}};
     io::save_safetensors(scratch / "batch.safetensors", batch);
     write_seed("safetensors", "pair_batch", "", read_bytes(scratch / "batch.safetensors"));
 }
@@ -52,7 +53,8 @@ void config_seeds() {
     write_seed("clip_config", "tiny_openai", "", models::openai_config_string(config));
     write_seed("clip_config", "tiny_huggingface", "", models::huggingface_config_json(config).dump(1));
     write_seed("clip_config", "b32_openai", "", models::openai_config_string(models::CLIPConfig::preset("ViT-B/32")));
-    write_seed("clip_config", "l14_huggingface", "", models::huggingface_config_json(models::CLIPConfig::preset("ViT-L/14")).dump());
+    write_seed("clip_config", "l14_huggingface", "",
+               models::huggingface_config_json(models::CLIPConfig::preset("ViT-L/14")).dump());
 }
 
 // A complete small vocabulary in HuggingFace's files: the 512 byte symbols, a few merges and the
@@ -67,7 +69,8 @@ void tokenizer_seeds() {
             vocab[symbol + suffix] = next++;
         }
     std::string merges = "#version: 0.2\n";
-    for (auto [left, right] : {std::pair{"t", "h"}, {"th", "e</w>"}, {"i", "m"}, {"a", "g"}, {"ag", "e</w>"}, {"o", "f</w>"}}) {
+    for (auto [left, right] :
+         {std::pair{"t", "h"}, {"th", "e</w>"}, {"i", "m"}, {"a", "g"}, {"ag", "e</w>"}, {"o", "f</w>"}}) {
         merges += std::string(left) + " " + right + "\n";
         vocab[std::string(left) + right] = next++;
     }
@@ -87,9 +90,11 @@ void image_seeds() {
 }
 
 void manifest_seeds() {
-    write_seed("manifest", "names", "", "path,label,subset,video\nreal/a.jpg,real,,v1\nfake/b.png,fake,Deepfakes,v2\n"
-                                        "fake/c.png,fake,Face2Face,v3\nreal/d.jpg,real,,v4\n");
-    write_seed("manifest", "indices", "", "\xEF\xBB\xBFlabel,path\r\n0,\"a,b.jpg\"\r\n1,\"say \"\"hi\"\".png\"\r\n\r\n1,c.bmp\r\n");
+    write_seed("manifest", "names", "",
+               "path,label,subset,video\nreal/a.jpg,real,,v1\nfake/b.png,fake,Deepfakes,v2\n"
+               "fake/c.png,fake,Face2Face,v3\nreal/d.jpg,real,,v4\n");
+    write_seed("manifest", "indices", "",
+               "\xEF\xBB\xBFlabel,path\r\n0,\"a,b.jpg\"\r\n1,\"say \"\"hi\"\".png\"\r\n\r\n1,c.bmp\r\n");
 }
 
 void checkpoint_seeds(const fs::path& scratch) {

@@ -12,8 +12,8 @@ inline train::Trainer tiny_trainer(models::CLIP<float>& model, const std::filesy
     data::ImageSet images{{0, 1, 0, 1}, [](const std::vector<std::int64_t>& items) {
                               return Tensor<float>::zeros({std::int64_t(items.size()), 3, 4, 4});
                           }};
-    text::TokenizedDescriptions descriptions{Tensor<std::int64_t>::from_vector({6, 1, 7, 0, 6, 2, 7, 0, 6, 3, 7, 0}).reshape({3, 4}),
-                                             {0, 2}, {2, 1}};
+    text::TokenizedDescriptions descriptions{
+        Tensor<std::int64_t>::from_vector({6, 1, 7, 0, 6, 2, 7, 0, 6, 3, 7, 0}).reshape({3, 4}), {0, 2}, {2, 1}};
     train::TrainerOptions options;
     options.sampler = {.k = 2, .groups_per_batch = 1, .seed = 1};
     options.output_dir = output_dir;

@@ -27,8 +27,7 @@ void check_values(const Tensor<T>& actual, const Shape& shape, const std::vector
 
 // Largest |a - b| - relative * |b| over the elements of `actual` against `expected`: a result <= an
 // absolute tolerance means every element is within absolute + relative * |expected|.
-template <typename T>
-double excess(const Tensor<T>& actual, const Tensor<T>& expected, double relative) {
+template <typename T> double excess(const Tensor<T>& actual, const Tensor<T>& expected, double relative) {
     REQUIRE(actual.shape() == expected.shape());
     std::vector<T> a = actual.to_vector(), b = expected.to_vector();
     double worst = -1e300;

@@ -66,8 +66,8 @@ inline double check_gradients(const Function& f, std::vector<Tensor<double>> inp
             double numeric = (up - down) / (2 * step);
             double difference = std::abs(numeric - dense.data()[i]);
             worst = std::max(worst, difference);
-            CHECK_MESSAGE(difference <= tolerance * std::max(1.0, std::abs(numeric)),
-                          "input ", n, " element ", i, ": numeric ", numeric, " vs backward ", dense.data()[i]);
+            CHECK_MESSAGE(difference <= tolerance * std::max(1.0, std::abs(numeric)), "input ", n, " element ", i,
+                          ": numeric ", numeric, " vs backward ", dense.data()[i]);
         }
     }
     return worst;

@@ -75,13 +75,21 @@ TEST_CASE("parameters without a gradient are not updated and hold no moments") {
 
 TEST_CASE("AdamW refuses frozen or repeated parameters, bad options and foreign state") {
     Tensor<double> frozen = Tensor<double>::ones({2}), p = leaf({1.0});
-    CHECK(testing::error_message([&] { optim::AdamW<double>({{{{"f", frozen}}, 0}}, {}); }).find("frozen") != std::string::npos);
-    CHECK(testing::error_message([&] { optim::AdamW<double>({{{{"p", p}, {"p", p}}, 0}}, {}); }).find("twice") != std::string::npos);
-    CHECK(testing::error_message([&] { optim::AdamW<double>({{{{"p", p}}, 0}}, {0.1, 1.0, 0.9, 1e-8}); }).find("betas") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              optim::AdamW<double>({{{{"f", frozen}}, 0}}, {});
+          }).find("frozen") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              optim::AdamW<double>({{{{"p", p}, {"p", p}}, 0}}, {});
+          }).find("twice") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              optim::AdamW<double>({{{{"p", p}}, 0}}, {0.1, 1.0, 0.9, 1e-8});
+          }).find("betas") != std::string::npos);
     optim::AdamW<double> optimizer({{{{"p", p}}, 0}}, {});
-    std::map<std::string, optim::AdamW<double>::Moments> foreign{{"q", {Tensor<double>::zeros({1}), Tensor<double>::zeros({1}), 1}}};
+    std::map<std::string, optim::AdamW<double>::Moments> foreign{
+        {"q", {Tensor<double>::zeros({1}), Tensor<double>::zeros({1}), 1}}};
     CHECK(testing::error_message([&] { optimizer.load_state(foreign); }).find("'q'") != std::string::npos);
-    std::map<std::string, optim::AdamW<double>::Moments> misshaped{{"p", {Tensor<double>::zeros({2}), Tensor<double>::zeros({2}), 1}}};
+    std::map<std::string, optim::AdamW<double>::Moments> misshaped{
+        {"p", {Tensor<double>::zeros({2}), Tensor<double>::zeros({2}), 1}}};
     CHECK(testing::error_message([&] { optimizer.load_state(misshaped); }).find("shape") != std::string::npos);
 }
 
@@ -116,5 +124,6 @@ TEST_CASE("clip_gradient_norm scales gradients to the global norm like clip_grad
     // Under the limit: unchanged.
     CHECK(optim::clip_gradient_norm<double>({a, b}, 10.0) == doctest::Approx(5 * coefficient));
     testing::check_values(b.grad(), {1}, {4 * coefficient});
-    CHECK(testing::error_message([&] { optim::clip_gradient_norm<double>({a}, 0.0); }).find("positive") != std::string::npos);
+    CHECK(testing::error_message([&] { optim::clip_gradient_norm<double>({a}, 0.0); }).find("positive") !=
+          std::string::npos);
 }

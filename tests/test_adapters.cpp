@@ -18,8 +18,7 @@ using testing::excess;
 
 namespace {
 
-template <Floating T>
-void fill_random(Tensor<T> tensor, unsigned seed, double scale) {
+template <Floating T> void fill_random(Tensor<T> tensor, unsigned seed, double scale) {
     NoGradGuard no_grad;
     tensor.copy_(testing::random_tensor(tensor.shape(), seed, -scale, scale).template to<T>());
 }
@@ -34,12 +33,13 @@ void perturb_adapters(models::CLIP<float>& model, unsigned seed) {
         for (auto& [name, parameter] : site.adapter()->named_parameters()) fill_random(parameter, seed++, 0.05);
 }
 
-std::pair<Tensor<float>, Tensor<float>> embeddings(const models::CLIP<float>& model, const io::SafetensorsFile& inputs) {
-    return {model.encode_image(inputs.get<float>("pixel_values")), model.encode_text(inputs.get<std::int64_t>("input_ids"))};
+std::pair<Tensor<float>, Tensor<float>> embeddings(const models::CLIP<float>& model,
+                                                   const io::SafetensorsFile& inputs) {
+    return {model.encode_image(inputs.get<float>("pixel_values")),
+            model.encode_text(inputs.get<std::int64_t>("input_ids"))};
 }
 
-template <Floating T>
-void freeze(nn::Module<T>& module) {
+template <Floating T> void freeze(nn::Module<T>& module) {
     for (auto& [name, parameter] : module.named_parameters()) parameter.requires_grad_(false);
 }
 
@@ -58,10 +58,11 @@ TEST_CASE("adapter gradients by finite differences: LoRA and SVD residual on q, 
     attention.set_projection_adapter(0, q);
     attention.set_projection_adapter(2, v);
     attention.out_proj.set_adapter(out);
-    std::vector<Tensor<double>> inputs = {testing::random_tensor({2, 3, 6}, 7),  testing::random_tensor({2, 6}, 8),
-                                          testing::random_tensor({6, 2}, 9),     testing::random_tensor({6, 2}, 10, -0.5, 0.5),
-                                          testing::random_tensor({2}, 11, 0.5, 1), testing::random_tensor({2, 6}, 12, -0.5, 0.5),
-                                          testing::random_tensor({3, 6}, 13),    testing::random_tensor({6, 3}, 14)};
+    std::vector<Tensor<double>> inputs = {
+        testing::random_tensor({2, 3, 6}, 7),    testing::random_tensor({2, 6}, 8),
+        testing::random_tensor({6, 2}, 9),       testing::random_tensor({6, 2}, 10, -0.5, 0.5),
+        testing::random_tensor({2}, 11, 0.5, 1), testing::random_tensor({2, 6}, 12, -0.5, 0.5),
+        testing::random_tensor({3, 6}, 13),      testing::random_tensor({6, 3}, 14)};
     testing::check_gradients(
         [&](const std::vector<Tensor<double>>& x) {
             q->lora_A = x[1], q->lora_B = x[2];
@@ -81,16 +82,19 @@ TEST_CASE("an adapted layer equals the merged one; a fresh adapter changes nothi
         Tensor<double> x = testing::random_tensor({3, 5}, 3), before = layer(x);
         Generator generator(1);
         nn::AdapterHandle<double> adapter;
-        if (std::string(method) == "lora") adapter = std::make_shared<nn::LoRA<double>>(5, 4, nn::LoRAOptions{.rank = 2}, generator);
-        else adapter = std::make_shared<nn::SVDResidual<double>>(layer.weight, 2);
+        if (std::string(method) == "lora")
+            adapter = std::make_shared<nn::LoRA<double>>(5, 4, nn::LoRAOptions{.rank = 2}, generator);
+        else
+            adapter = std::make_shared<nn::SVDResidual<double>>(layer.weight, 2);
         layer.set_adapter(adapter);
         CHECK(layer.named_parameters().size() == (std::string(method) == "lora" ? 4 : 5));
         CHECK(excess(layer(x), before, 0) <= 0); // exactly the base map at the start
         for (auto& [name, parameter] : adapter->named_parameters()) fill_random(parameter, 9, 0.3);
         Tensor<double> adapted = layer(x);
         CHECK(excess(adapted, before, 0) > 1e-3);
-        nn::merge_adapter(nn::AdapterSite<double>{nn::AdapterTarget::out, "weight", 0, layer.weight, [&] { return layer.adapter; },
-                                                  [&](nn::AdapterHandle<double> a) { layer.set_adapter(std::move(a)); }});
+        nn::merge_adapter(
+            nn::AdapterSite<double>{nn::AdapterTarget::out, "weight", 0, layer.weight, [&] { return layer.adapter; },
+                                    [&](nn::AdapterHandle<double> a) { layer.set_adapter(std::move(a)); }});
         CHECK(!layer.adapter);
         CHECK(layer.named_parameters().size() == 2);
         CHECK(excess(layer(x), adapted, 0) <= 1e-12);
@@ -112,8 +116,8 @@ TEST_CASE("singular value decomposition: reconstruction, orthonormal factors, de
         CHECK(excess(ops::matmul(svd.Vt, svd.Vt.transpose(0, 1)), identity, 0) <= 1e-12);
         for (std::int64_t i = 1; i < k; ++i) CHECK(svd.S.data()[i] <= svd.S.data()[i - 1]);
     }
-    CHECK_THROWS_WITH_AS(nn::singular_value_decomposition(Tensor<double>::zeros({2, 2, 2})), doctest::Contains("expected a matrix"),
-                         Error);
+    CHECK_THROWS_WITH_AS(nn::singular_value_decomposition(Tensor<double>::zeros({2, 2, 2})),
+                         doctest::Contains("expected a matrix"), Error);
 }
 
 TEST_CASE("SVD residual: the principal part plus the residual is the weight, and its orthogonality penalty") {
@@ -147,8 +151,8 @@ TEST_CASE("adapters on tiny-a: counts, merged equals unmerged, change ranks, the
         models::attach_adapters(*model, options, generator);
         // Per block (2 + 2): q, k, v, out are 64 -> 64, fc1 64 -> 256, fc2 256 -> 64.
         const std::int64_t per_factor_pair = 4 * (64 + 64) + 2 * (64 + 256), blocks = 4;
-        const std::int64_t expected = method == models::AdapterMethod::lora ? blocks * 3 * per_factor_pair
-                                                                            : blocks * 3 * (per_factor_pair + 6);
+        const std::int64_t expected =
+            method == models::AdapterMethod::lora ? blocks * 3 * per_factor_pair : blocks * 3 * (per_factor_pair + 6);
         CHECK(models::trainable_parameter_count(*model) == expected);
         CHECK(models::parameter_hash(*model) == hash); // adapters are not the base
         auto [image_fresh, text_fresh] = embeddings(*model, inputs);
@@ -158,10 +162,12 @@ TEST_CASE("adapters on tiny-a: counts, merged equals unmerged, change ranks, the
         perturb_adapters(*model, 21);
         auto [image, text] = embeddings(*model, inputs);
         CHECK(excess(image, image_before, 0) > 1e-3);
-        const auto file = std::filesystem::temp_directory_path() / ("clipft_test_adapter_" + std::string(models::adapter_method_name(method)) + ".safetensors");
+        const auto file = std::filesystem::temp_directory_path() /
+                          ("clipft_test_adapter_" + std::string(models::adapter_method_name(method)) + ".safetensors");
         models::save_adapters(*model, options, hash, file);
         std::map<std::string, Tensor<float>> changes;
-        for (auto& site : models::attached_adapter_sites(*model)) changes[site.openai_name + std::to_string(site.projection)] = site.adapter()->weight_change();
+        for (auto& site : models::attached_adapter_sites(*model))
+            changes[site.openai_name + std::to_string(site.projection)] = site.adapter()->weight_change();
 
         auto base = models::load_clip<float>(path);
         models::merge_adapters(*model);
@@ -176,15 +182,17 @@ TEST_CASE("adapters on tiny-a: counts, merged equals unmerged, change ranks, the
             for (auto& candidate : base_site)
                 if (candidate.openai_name == site.openai_name) base_weight = candidate.weight;
             Tensor<double> change = (site.weight - base_weight).to<double>();
-            CHECK(excess(change.to<float>(), changes.at(site.openai_name + std::to_string(site.projection)), 0) <= 1e-6);
+            CHECK(excess(change.to<float>(), changes.at(site.openai_name + std::to_string(site.projection)), 0) <=
+                  1e-6);
             auto values = nn::singular_value_decomposition(change).S.to_vector();
             const std::size_t bound = method == models::AdapterMethod::lora ? 3 : 6;
             CHECK(values[bound - 1] > 1e-6);
             for (std::size_t i = bound; i < values.size(); ++i) CHECK(values[i] < 1e-5 * values[0]);
         }
         for (auto& [name, parameter] : model->named_parameters())
-            if (name.find("attn.in_proj_weight") == std::string::npos && name.find("out_proj.weight") == std::string::npos &&
-                name.find("c_fc.weight") == std::string::npos && name.find("c_proj.weight") == std::string::npos)
+            if (name.find("attn.in_proj_weight") == std::string::npos &&
+                name.find("out_proj.weight") == std::string::npos && name.find("c_fc.weight") == std::string::npos &&
+                name.find("c_proj.weight") == std::string::npos)
                 CHECK_MESSAGE(parameter.to_vector() == base->parameter(name).to_vector(), name);
 
         // Applied unmerged from the file to the base: the adapted model again.
@@ -198,21 +206,24 @@ TEST_CASE("adapters on tiny-a: counts, merged equals unmerged, change ranks, the
         // Another base model is refused.
         auto other = models::load_clip<float>(path);
         fill_random(other->logit_scale, 1, 1.0);
-        CHECK_THROWS_WITH_AS(models::apply_adapters(*other, file), doctest::Contains("trained on another base model"), Error);
+        CHECK_THROWS_WITH_AS(models::apply_adapters(*other, file), doctest::Contains("trained on another base model"),
+                             Error);
         std::filesystem::remove(file);
     }
 }
 
 TEST_CASE("adapter ranks and targets are checked") {
     Generator generator;
-    CHECK_THROWS_WITH_AS(nn::LoRA<float>(4, 3, {.rank = 4}, generator), doctest::Contains("rank 4 must be between 1 and min(out, in) = 3"), Error);
+    CHECK_THROWS_WITH_AS(nn::LoRA<float>(4, 3, {.rank = 4}, generator),
+                         doctest::Contains("rank 4 must be between 1 and min(out, in) = 3"), Error);
     CHECK_THROWS_WITH_AS(nn::LoRA<float>(4, 3, {.rank = 0}, generator), doctest::Contains("rank 0"), Error);
     CHECK_THROWS_WITH_AS(nn::SVDResidual<float>(Tensor<float>::zeros({3, 4}), 4), doctest::Contains("rank 4"), Error);
     CHECK_THROWS_WITH_AS(nn::parse_adapter_targets("q,x"), doctest::Contains("unknown target 'x'"), Error);
     CHECK_THROWS_WITH_AS(nn::parse_adapter_targets("q,q"), doctest::Contains("named twice"), Error);
     nn::Linear<float> layer(4, 3);
-    CHECK_THROWS_WITH_AS(layer.set_adapter(std::make_shared<nn::LoRA<float>>(3, 4, nn::LoRAOptions{.rank = 1}, generator)),
-                         doctest::Contains("weight is [3, 4]"), Error);
+    CHECK_THROWS_WITH_AS(
+        layer.set_adapter(std::make_shared<nn::LoRA<float>>(3, 4, nn::LoRAOptions{.rank = 1}, generator)),
+        doctest::Contains("weight is [3, 4]"), Error);
 }
 
 TEST_CASE("LoRA dropout acts while gradients are recorded, not under NoGradGuard") {
@@ -236,7 +247,8 @@ TEST_CASE("LoRA and one SVD-residual step against PyTorch on tiny-a") {
     auto reference = io::load_safetensors(reference_path());
     auto objective = [&](const models::CLIP<float>& model) {
         auto [image, text] = embeddings(model, inputs);
-        return ops::sum(image * reference.get<float>("objective_image")) + ops::sum(text * reference.get<float>("objective_text"));
+        return ops::sum(image * reference.get<float>("objective_image")) +
+               ops::sum(text * reference.get<float>("objective_text"));
     };
     models::AdapterOptions options; // q and v, both towers
     options.lora = {.rank = 2, .alpha = 3};
@@ -260,7 +272,8 @@ TEST_CASE("LoRA and one SVD-residual step against PyTorch on tiny-a") {
         for (auto& site : models::attached_adapter_sites(*model))
             for (auto& [name, parameter] : site.adapter()->named_parameters()) {
                 CAPTURE(site.huggingface_name);
-                CHECK(excess(parameter.grad(), reference.get<float>("lora_grad." + site.huggingface_name + "." + name), 1e-3) <= 1e-5);
+                CHECK(excess(parameter.grad(), reference.get<float>("lora_grad." + site.huggingface_name + "." + name),
+                             1e-3) <= 1e-5);
                 ++checked;
             }
         CHECK(checked == 16);
@@ -293,13 +306,15 @@ TEST_CASE("LoRA and one SVD-residual step against PyTorch on tiny-a") {
         for (auto& site : models::attached_adapter_sites(*model))
             for (auto& [name, parameter] : site.adapter()->named_parameters()) {
                 CAPTURE(site.huggingface_name + "." + name);
-                CHECK(excess(parameter.grad(), reference.get<float>("svd_grad." + site.huggingface_name + "." + name), 1e-3) <= 1e-5);
+                CHECK(excess(parameter.grad(), reference.get<float>("svd_grad." + site.huggingface_name + "." + name),
+                             1e-3) <= 1e-5);
             }
         optimizer.step();
         for (auto& site : models::attached_adapter_sites(*model))
             for (auto& [name, parameter] : site.adapter()->named_parameters()) {
                 CAPTURE(site.huggingface_name + "." + name);
-                CHECK(excess(parameter, reference.get<float>("svd_after." + site.huggingface_name + "." + name), 1e-4) <= 1e-5);
+                CHECK(excess(parameter, reference.get<float>("svd_after." + site.huggingface_name + "." + name),
+                             1e-4) <= 1e-5);
             }
         NoGradGuard no_grad;
         auto [image, text] = embeddings(*model, inputs);

@@ -25,7 +25,8 @@ using clipft::testing::write_bytes;
 namespace {
 
 std::size_t count_entries(const std::filesystem::path& directory) {
-    return std::size_t(std::distance(std::filesystem::directory_iterator(directory), std::filesystem::directory_iterator()));
+    return std::size_t(
+        std::distance(std::filesystem::directory_iterator(directory), std::filesystem::directory_iterator()));
 }
 
 // Bytes that differ at every position, so that misplaced or lost pieces show.
@@ -145,7 +146,8 @@ TEST_CASE("write_file_atomically past the file-size limit keeps the old file and
     REQUIRE(::getrlimit(RLIMIT_FSIZE, &previous_limit) == 0);
     rlimit small_limit = previous_limit;
     small_limit.rlim_cur = 1 << 20;
-    if (previous_limit.rlim_max != RLIM_INFINITY && previous_limit.rlim_max < small_limit.rlim_cur) small_limit.rlim_cur = previous_limit.rlim_max;
+    if (previous_limit.rlim_max != RLIM_INFINITY && previous_limit.rlim_max < small_limit.rlim_cur)
+        small_limit.rlim_cur = previous_limit.rlim_max;
     auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &small_limit) == 0);
     std::string message;
@@ -200,7 +202,8 @@ TEST_CASE("the temporary files of write_file_atomically carry the process id of 
     std::string temporary_name;
     io::write_file_atomically(target, [&](io::FileWriter& writer) {
         writer.write("x");
-        for (const auto& entry : std::filesystem::directory_iterator(directory.path())) temporary_name = entry.path().filename().string();
+        for (const auto& entry : std::filesystem::directory_iterator(directory.path()))
+            temporary_name = entry.path().filename().string();
     });
     REQUIRE(!temporary_name.empty());
     CHECK(io::detail::writer_of_temporary_file(temporary_name) == ::getpid());

@@ -17,8 +17,7 @@ namespace {
 
 constexpr double infinity = std::numeric_limits<double>::infinity();
 
-template <typename T>
-Tensor<T> random_of(const Shape& shape, unsigned seed) {
+template <typename T> Tensor<T> random_of(const Shape& shape, unsigned seed) {
     return random_tensor(shape, seed).to<T>();
 }
 
@@ -34,8 +33,8 @@ double mask_at(const Tensor<T>& mask, std::int64_t b, std::int64_t h, std::int64
 
 // softmax(scale q k^T + mask) v with plain loops in double; a row with every score -inf gives zeros.
 template <typename T>
-std::vector<double> naive_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
-                                    const Tensor<T>& mask, double scale) {
+std::vector<double> naive_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, const Tensor<T>& mask,
+                                    double scale) {
     std::int64_t batch = q.size(0), heads = q.size(1), lq = q.size(2), d = q.size(3), lk = k.size(2), dv = v.size(3);
     std::vector<double> out;
     for (std::int64_t b = 0; b < batch; ++b)
@@ -60,8 +59,7 @@ std::vector<double> naive_attention(const Tensor<T>& q, const Tensor<T>& k, cons
     return out;
 }
 
-template <typename T>
-void check_close(const Tensor<T>& actual, const std::vector<double>& expected, double tolerance) {
+template <typename T> void check_close(const Tensor<T>& actual, const std::vector<double>& expected, double tolerance) {
     REQUIRE(actual.is_contiguous());
     REQUIRE(actual.numel() == std::int64_t(expected.size()));
     double worst = 0;
@@ -70,25 +68,21 @@ void check_close(const Tensor<T>& actual, const std::vector<double>& expected, d
     CHECK(worst <= tolerance);
 }
 
-template <typename T>
-constexpr double tolerance_of() {
-    return std::is_same_v<T, float> ? 2e-5 : 1e-12;
-}
+template <typename T> constexpr double tolerance_of() { return std::is_same_v<T, float> ? 2e-5 : 1e-12; }
 
 // Query, key and value as CLIP makes them: strided views of one [B, L, 3 * H * D] projection.
-template <typename T>
-std::vector<Tensor<T>> split_fused(const Tensor<T>& qkv, std::int64_t heads) {
+template <typename T> std::vector<Tensor<T>> split_fused(const Tensor<T>& qkv, std::int64_t heads) {
     std::int64_t batch = qkv.size(0), length = qkv.size(1), d = qkv.size(2) / (3 * heads);
     Tensor<T> split = qkv.reshape({batch, length, 3, heads, d}).permute({2, 0, 3, 1, 4});
     return {split.select(0, 0), split.select(0, 1), split.select(0, 2)};
 }
 
 // A [B, 1, 1, L] mask hiding the keys at or past each sequence's length.
-template <typename T>
-Tensor<T> padding_mask(const std::vector<std::int64_t>& lengths, std::int64_t length) {
+template <typename T> Tensor<T> padding_mask(const std::vector<std::int64_t>& lengths, std::int64_t length) {
     Tensor<T> mask = Tensor<T>::zeros({std::int64_t(lengths.size()), 1, 1, length});
     for (std::size_t b = 0; b < lengths.size(); ++b)
-        for (std::int64_t j = lengths[b]; j < length; ++j) mask.data()[std::int64_t(b) * length + j] = -std::numeric_limits<T>::infinity();
+        for (std::int64_t j = lengths[b]; j < length; ++j)
+            mask.data()[std::int64_t(b) * length + j] = -std::numeric_limits<T>::infinity();
     return mask;
 }
 
@@ -105,7 +99,8 @@ TEST_CASE("causal_mask is 0 on and below the diagonal and -inf above") {
 
 TEST_CASE_TEMPLATE("scaled_dot_product_attention matches plain loops", T, float, double) {
     // Lengths and head sizes chosen to leave partial SIMD batches and partial row panels.
-    Tensor<T> q = random_of<T>({2, 3, 13, 5}, 1), k = random_of<T>({2, 3, 19, 5}, 2), v = random_of<T>({2, 3, 19, 6}, 3);
+    Tensor<T> q = random_of<T>({2, 3, 13, 5}, 1), k = random_of<T>({2, 3, 19, 5}, 2),
+              v = random_of<T>({2, 3, 19, 6}, 3);
     Tensor<T> out = scaled_dot_product_attention(q, k, v);
     CHECK(out.shape() == Shape{2, 3, 13, 6});
     check_close(out, naive_attention(q, k, v, Tensor<T>(), 1 / std::sqrt(5.0)), tolerance_of<T>());
@@ -113,7 +108,8 @@ TEST_CASE_TEMPLATE("scaled_dot_product_attention matches plain loops", T, float,
                 tolerance_of<T>());
 
     // CLIP's text tower: causal mask over 77 tokens, 64-wide heads.
-    Tensor<T> q77 = random_of<T>({1, 2, 77, 64}, 4), k77 = random_of<T>({1, 2, 77, 64}, 5), v77 = random_of<T>({1, 2, 77, 64}, 6);
+    Tensor<T> q77 = random_of<T>({1, 2, 77, 64}, 4), k77 = random_of<T>({1, 2, 77, 64}, 5),
+              v77 = random_of<T>({1, 2, 77, 64}, 6);
     Tensor<T> causal = causal_mask<T>(77);
     check_close(scaled_dot_product_attention(q77, k77, v77, causal), naive_attention(q77, k77, v77, causal, 0.125),
                 tolerance_of<T>());
@@ -134,10 +130,12 @@ TEST_CASE_TEMPLATE("scaled_dot_product_attention with a [B, 1, Lq, Lk] mask and 
 
     Tensor<T> padding = padding_mask<T>({21, 9, 1}, length).expand({batch, 1, length, length});
     Tensor<T> out = scaled_dot_product_attention(views[0], views[1], views[2], padding);
-    check_close(out, naive_attention(views[0], views[1], views[2], padding, 1 / std::sqrt(double(d))), tolerance_of<T>());
+    check_close(out, naive_attention(views[0], views[1], views[2], padding, 1 / std::sqrt(double(d))),
+                tolerance_of<T>());
 
     // Views whose rows are not unit-stride (read as transposes of [B, H, D, L] tensors).
-    Tensor<T> qt = random_of<T>({batch, heads, d, length}, 9).transpose(2, 3), kt = random_of<T>({batch, heads, d, length}, 10).transpose(2, 3);
+    Tensor<T> qt = random_of<T>({batch, heads, d, length}, 9).transpose(2, 3),
+              kt = random_of<T>({batch, heads, d, length}, 10).transpose(2, 3);
     Tensor<T> vt = random_of<T>({batch, heads, d, length}, 11).transpose(2, 3);
     check_close(scaled_dot_product_attention(qt, kt, vt, causal_mask<T>(length)),
                 naive_attention(qt, kt, vt, causal_mask<T>(length), 1 / std::sqrt(double(d))), tolerance_of<T>());
@@ -149,38 +147,50 @@ TEST_CASE_TEMPLATE("scaled_dot_product_attention with a [B, 1, Lq, Lk] mask and 
 
 TEST_CASE("scaled_dot_product_attention gradients") {
     auto attention = [](Tensor<double> mask) {
-        return [mask](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(x[0], x[1], x[2], mask); };
+        return [mask](const std::vector<Tensor<double>>& x) {
+            return scaled_dot_product_attention(x[0], x[1], x[2], mask);
+        };
     };
-    Tensor<double> q = random_tensor({2, 2, 5, 4}, 11), k = random_tensor({2, 2, 5, 4}, 12), v = random_tensor({2, 2, 5, 4}, 13);
+    Tensor<double> q = random_tensor({2, 2, 5, 4}, 11), k = random_tensor({2, 2, 5, 4}, 12),
+                   v = random_tensor({2, 2, 5, 4}, 13);
     check_gradients(attention(Tensor<double>()), {q, k, v});
     check_gradients(attention(causal_mask<double>(5)), {q, k, v});
     check_gradients(attention(padding_mask<double>({3, 5}, 5)), {q, k, v});
 
     // Cross attention with a value width of its own, and an explicit scale.
-    check_gradients([](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(x[0], x[1], x[2], {}, 0.3); },
-                    {random_tensor({2, 2, 3, 4}, 14), random_tensor({2, 2, 6, 4}, 15), random_tensor({2, 2, 6, 7}, 16)});
+    check_gradients(
+        [](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(x[0], x[1], x[2], {}, 0.3); },
+        {random_tensor({2, 2, 3, 4}, 14), random_tensor({2, 2, 6, 4}, 15), random_tensor({2, 2, 6, 7}, 16)});
 
     // Gradients through strided views of one fused projection.
-    check_gradients([](const std::vector<Tensor<double>>& x) {
-        std::vector<Tensor<double>> views = split_fused(x[0], 2);
-        return scaled_dot_product_attention(views[0], views[1], views[2], causal_mask<double>(5));
-    }, {random_tensor({2, 5, 3 * 2 * 4}, 17)});
+    check_gradients(
+        [](const std::vector<Tensor<double>>& x) {
+            std::vector<Tensor<double>> views = split_fused(x[0], 2);
+            return scaled_dot_product_attention(views[0], views[1], views[2], causal_mask<double>(5));
+        },
+        {random_tensor({2, 5, 3 * 2 * 4}, 17)});
 
     // Gradients through views whose rows are not unit-stride.
-    check_gradients([](const std::vector<Tensor<double>>& x) {
-        return scaled_dot_product_attention(x[0].transpose(2, 3), x[1].transpose(2, 3), x[2].transpose(2, 3));
-    }, {random_tensor({1, 2, 4, 5}, 18), random_tensor({1, 2, 4, 6}, 19), random_tensor({1, 2, 3, 6}, 20)});
+    check_gradients(
+        [](const std::vector<Tensor<double>>& x) {
+            return scaled_dot_product_attention(x[0].transpose(2, 3), x[1].transpose(2, 3), x[2].transpose(2, 3));
+        },
+        {random_tensor({1, 2, 4, 5}, 18), random_tensor({1, 2, 4, 6}, 19), random_tensor({1, 2, 3, 6}, 20)});
 
     // Only some inputs needing gradients.
-    check_gradients([&](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(x[0], k, v); }, {q.clone().detach()});
-    check_gradients([&](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(q, x[0], v); }, {k.clone().detach()});
-    check_gradients([&](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(q, k, x[0]); }, {v.clone().detach()});
+    check_gradients([&](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(x[0], k, v); },
+                    {q.clone().detach()});
+    check_gradients([&](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(q, x[0], v); },
+                    {k.clone().detach()});
+    check_gradients([&](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(q, k, x[0]); },
+                    {v.clone().detach()});
 }
 
 TEST_CASE("a fully masked row gives zeros and finite gradients") {
     Tensor<double> mask = Tensor<double>::zeros({4, 6});
     for (std::int64_t j = 0; j < 6; ++j) mask.data()[2 * 6 + j] = -infinity; // query 2 sees nothing
-    Tensor<double> q = random_tensor({1, 2, 4, 3}, 21).requires_grad_(), k = random_tensor({1, 2, 6, 3}, 22).requires_grad_();
+    Tensor<double> q = random_tensor({1, 2, 4, 3}, 21).requires_grad_(),
+                   k = random_tensor({1, 2, 6, 3}, 22).requires_grad_();
     Tensor<double> v = random_tensor({1, 2, 6, 3}, 23).requires_grad_();
     Tensor<double> out = scaled_dot_product_attention(q, k, v, mask);
     for (std::int64_t h = 0; h < 2; ++h)
@@ -189,21 +199,25 @@ TEST_CASE("a fully masked row gives zeros and finite gradients") {
     for (const Tensor<double>& x : {q, k, v})
         for (double g : x.grad().to_vector()) CHECK(std::isfinite(g));
     for (std::int64_t e = 0; e < 3; ++e) CHECK(q.grad().at({0, 1, 2, e}) == 0.0);
-    check_gradients([&](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(x[0], x[1], x[2], mask); },
-                    {q.detach().clone(), k.detach().clone(), v.detach().clone()});
+    check_gradients(
+        [&](const std::vector<Tensor<double>>& x) { return scaled_dot_product_attention(x[0], x[1], x[2], mask); },
+        {q.detach().clone(), k.detach().clone(), v.detach().clone()});
 
     Tensor<float> everything_masked = Tensor<float>::full({1, 1, 2, 3}, -std::numeric_limits<float>::infinity());
-    Tensor<float> zeros = scaled_dot_product_attention(Tensor<float>::ones({1, 1, 2, 4}), Tensor<float>::ones({1, 1, 3, 4}),
-                                                       Tensor<float>::ones({1, 1, 3, 4}), everything_masked);
+    Tensor<float> zeros =
+        scaled_dot_product_attention(Tensor<float>::ones({1, 1, 2, 4}), Tensor<float>::ones({1, 1, 3, 4}),
+                                     Tensor<float>::ones({1, 1, 3, 4}), everything_masked);
     CHECK(zeros.to_vector() == std::vector<float>(8, 0.0f));
 }
 
 TEST_CASE("scaled_dot_product_attention rejects inputs that do not fit") {
-    Tensor<float> q = Tensor<float>::zeros({2, 3, 5, 4}), k = Tensor<float>::zeros({2, 3, 6, 4}), v = Tensor<float>::zeros({2, 3, 6, 4});
-    CHECK_THROWS_WITH_AS(scaled_dot_product_attention(q, Tensor<float>::zeros({2, 3, 6, 8}), v),
-                         "scaled_dot_product_attention: query [2, 3, 5, 4], key [2, 3, 6, 8] and value [2, 3, 6, 4] do not "
-                         "fit: expected query [B, H, Lq, D], key [B, H, Lk, D] and value [B, H, Lk, Dv]",
-                         Error);
+    Tensor<float> q = Tensor<float>::zeros({2, 3, 5, 4}), k = Tensor<float>::zeros({2, 3, 6, 4}),
+                  v = Tensor<float>::zeros({2, 3, 6, 4});
+    CHECK_THROWS_WITH_AS(
+        scaled_dot_product_attention(q, Tensor<float>::zeros({2, 3, 6, 8}), v),
+        "scaled_dot_product_attention: query [2, 3, 5, 4], key [2, 3, 6, 8] and value [2, 3, 6, 4] do not "
+        "fit: expected query [B, H, Lq, D], key [B, H, Lk, D] and value [B, H, Lk, Dv]",
+        Error);
     CHECK_THROWS_WITH_AS(scaled_dot_product_attention(q, k, Tensor<float>::zeros({2, 3, 7, 4})),
                          doctest::Contains("key [2, 3, 6, 4] and value [2, 3, 7, 4] do not fit"), Error);
     CHECK_THROWS_WITH_AS(scaled_dot_product_attention(q, k, Tensor<float>::zeros({1, 3, 6, 4})),
@@ -221,5 +235,6 @@ TEST_CASE("scaled_dot_product_attention rejects inputs that do not fit") {
                          doctest::Contains("mask of shape [2, 2, 5, 6] does not broadcast"), Error);
     CHECK_THROWS_WITH_AS(scaled_dot_product_attention(q, k, v, Tensor<float>::zeros({1, 2, 3, 5, 6})),
                          doctest::Contains("mask of shape [1, 2, 3, 5, 6] does not broadcast"), Error);
-    CHECK_THROWS_AS(scaled_dot_product_attention(Tensor<float>::zeros({2, 3, 5, 0}), Tensor<float>::zeros({2, 3, 6, 0}), v), Error);
+    CHECK_THROWS_AS(
+        scaled_dot_product_attention(Tensor<float>::zeros({2, 3, 5, 0}), Tensor<float>::zeros({2, 3, 6, 0}), v), Error);
 }

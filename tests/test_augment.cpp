@@ -88,7 +88,8 @@ TEST_CASE("colour adjustments: values worked out by hand") {
     // (0.299*100 + 0.587*200 + 0.114*10 + 0.299*0 + 0.587*128 + 0.114*255) / 2 = 126.0
     CHECK(image::adjust_contrast(image, 0.0).pixels == std::vector<std::uint8_t>{126, 126, 126, 77, 126, 126, 126, 9});
     // Saturation 0: each pixel becomes its own gray: 148.44 -> 148 and 104.206 -> 104.
-    CHECK(image::adjust_saturation(image, 0.0).pixels == std::vector<std::uint8_t>{148, 148, 148, 77, 104, 104, 104, 9});
+    CHECK(image::adjust_saturation(image, 0.0).pixels ==
+          std::vector<std::uint8_t>{148, 148, 148, 77, 104, 104, 104, 9});
     // Hue: a third of a turn takes red to green and green to blue; half a turn red to cyan; gray stays.
     Image colours(1, 3, 3);
     colours.pixels = {255, 0, 0, 0, 200, 0, 90, 90, 90};
@@ -168,7 +169,8 @@ TEST_CASE("jpeg_recompress: quality 100 is close to the input, quality 10 is fur
     const Image kept = image::jpeg_recompress(rgba, 90);
     CHECK(kept.channels == 4);
     std::int64_t alpha_changed = 0;
-    for (std::int64_t i = 0; i < 16 * 16; ++i) alpha_changed += kept.pixels[std::size_t(i * 4 + 3)] != rgba.pixels[std::size_t(i * 4 + 3)];
+    for (std::int64_t i = 0; i < 16 * 16; ++i)
+        alpha_changed += kept.pixels[std::size_t(i * 4 + 3)] != rgba.pixels[std::size_t(i * 4 + 3)];
     CHECK(alpha_changed == 0);
     CHECK_THROWS_WITH_AS(image::jpeg_recompress(image, 0), contains("quality 0 is outside 1..100"), Error);
 }
@@ -194,7 +196,8 @@ TEST_CASE("random_crop_box: boxes inside the image with the drawn area and aspec
     CHECK(image::random_crop_box(10, 100, generator, {0.99, 1.0}) == image::CropBox{0, 43, 10, 13});
     // A 100x10 strip: full width, height round(10 / (3/4)) = 13, top (100 - 13) / 2 = 43.
     CHECK(image::random_crop_box(100, 10, generator, {0.99, 1.0}) == image::CropBox{43, 0, 13, 10});
-    CHECK_THROWS_WITH_AS(image::random_crop_box(10, 10, generator, {0.5, 1.5}), contains("0 < low <= high <= 1"), Error);
+    CHECK_THROWS_WITH_AS(image::random_crop_box(10, 10, generator, {0.5, 1.5}), contains("0 < low <= high <= 1"),
+                         Error);
 }
 
 TEST_CASE("random_resized_crop: the output size, and crops inside one quadrant are that quadrant's colour") {
@@ -212,7 +215,8 @@ TEST_CASE("random_resized_crop: the output size, and crops inside one quadrant a
         REQUIRE(out.height == 32);
         REQUIRE(out.width == 32);
         const std::int64_t quadrant = (box.top / 50) * 2 + box.left / 50;
-        const bool one = (box.top + box.height - 1) / 50 == box.top / 50 && (box.left + box.width - 1) / 50 == box.left / 50;
+        const bool one =
+            (box.top + box.height - 1) / 50 == box.top / 50 && (box.left + box.width - 1) / 50 == box.left / 50;
         if (!one) continue;
         ++inside_one;
         const std::uint8_t* colour = colours[quadrant];
@@ -228,7 +232,8 @@ TEST_CASE("random_resized_crop: the output size, and crops inside one quadrant a
 
 TEST_CASE("augment: a seed fixes the result, another seed changes it, nothing switched on is the identity") {
     const Image image = textured(48, 64);
-    const image::Augmentation all = image::Augmentation::parse("crop=0.3-1:32,flip,jitter=0.3:0.3:0.3:0.05,blur=0.3-1.5,jpeg=50-90");
+    const image::Augmentation all =
+        image::Augmentation::parse("crop=0.3-1:32,flip,jitter=0.3:0.3:0.3:0.05,blur=0.3-1.5,jpeg=50-90");
     Generator first(7), second(7), other(8);
     const Image a = image::augment(image, all, first);
     CHECK(a.height == 32);
@@ -238,7 +243,8 @@ TEST_CASE("augment: a seed fixes the result, another seed changes it, nothing sw
     Generator generator(1);
     CHECK(image::augment(image, image::Augmentation{}, generator).pixels == image.pixels);
     // Flip alone with probability 1 always flips; with 0.5 about half the time.
-    CHECK(image::augment(image, image::Augmentation::parse("flip@1"), generator).pixels == image::horizontal_flip(image).pixels);
+    CHECK(image::augment(image, image::Augmentation::parse("flip@1"), generator).pixels ==
+          image::horizontal_flip(image).pixels);
     int flipped = 0;
     for (int i = 0; i < 200; ++i)
         flipped += image::augment(image, image::Augmentation::parse("flip"), generator).pixels != image.pixels;
@@ -247,7 +253,8 @@ TEST_CASE("augment: a seed fixes the result, another seed changes it, nothing sw
 }
 
 TEST_CASE("Augmentation::parse reads the text form, and text() writes it back") {
-    const image::Augmentation parsed = image::Augmentation::parse("flip,jitter=0.2,jpeg=60-95@0.5,blur=0.1-2,crop=0.5-1");
+    const image::Augmentation parsed =
+        image::Augmentation::parse("flip,jitter=0.2,jpeg=60-95@0.5,blur=0.1-2,crop=0.5-1");
     CHECK(parsed.flip_probability == 0.5);
     CHECK(parsed.jitter_probability == 1);
     CHECK(parsed.jitter == image::ColourJitter{0.2, 0.2, 0.2, 0});
@@ -262,7 +269,8 @@ TEST_CASE("Augmentation::parse reads the text form, and text() writes it back") 
     CHECK(parsed.text() == "crop=0.5-1:224@1,flip@0.5,jitter=0.2:0.2:0.2:0@1,blur=0.1-2@1,jpeg=60-95@0.5");
     CHECK(image::Augmentation::parse(parsed.text()) == parsed);
 
-    const image::Augmentation detailed = image::Augmentation::parse("jitter=0.1:0.2:0.3:0.05@0.8,jpeg=75,blur=1e-1-3.5,crop=0.08-1:336@0.25");
+    const image::Augmentation detailed =
+        image::Augmentation::parse("jitter=0.1:0.2:0.3:0.05@0.8,jpeg=75,blur=1e-1-3.5,crop=0.08-1:336@0.25");
     CHECK(detailed.jitter == image::ColourJitter{0.1, 0.2, 0.3, 0.05});
     CHECK(detailed.jitter_probability == 0.8);
     CHECK(detailed.jpeg_min_quality == 75);
@@ -285,24 +293,40 @@ TEST_CASE("Augmentation::parse errors name the bad part") {
         }
         return std::string("no error");
     };
-    CHECK(error_of("flip,jpeg=60-950") == "augmentation 'jpeg=60-950': the JPEG quality range 60-950 must be ordered (low <= high) and within [1, 100]");
-    CHECK(error_of("flip,sharpen=2") == "augmentation 'sharpen=2': unknown step 'sharpen'; the steps are flip, jitter, jpeg, blur and crop, as in \"crop=0.5-1,flip,jitter=0.2,blur=0.1-2@0.3,jpeg=60-95@0.5\"");
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("blur=abc"), contains("augmentation 'blur=abc': 'abc' is not a number"), Error);
+    CHECK(
+        error_of("flip,jpeg=60-950") ==
+        "augmentation 'jpeg=60-950': the JPEG quality range 60-950 must be ordered (low <= high) and within [1, 100]");
+    CHECK(error_of("flip,sharpen=2") ==
+          "augmentation 'sharpen=2': unknown step 'sharpen'; the steps are flip, jitter, jpeg, blur and crop, as in "
+          "\"crop=0.5-1,flip,jitter=0.2,blur=0.1-2@0.3,jpeg=60-95@0.5\"");
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("blur=abc"),
+                         contains("augmentation 'blur=abc': 'abc' is not a number"), Error);
     CHECK_THROWS_WITH_AS(image::Augmentation::parse("blur=2-1"), contains("augmentation 'blur=2-1'"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("blur=0-1"), contains("augmentation 'blur=0-1': the blur sigma must be > 0"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("flip@1.5"), contains("augmentation 'flip@1.5': the probability 1.5 is outside [0, 1]"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("flip=1"), contains("augmentation 'flip=1': 'flip' takes no value"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("jitter=0.1:0.2"), contains("augmentation 'jitter=0.1:0.2': jitter takes 1 value"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("jitter=0.1:0.1:0.1:0.9"), contains("augmentation 'jitter=0.1:0.1:0.1:0.9': the hue strength"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("jpeg"), contains("augmentation 'jpeg': 'jpeg' needs a value"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("crop=0.5-1.5"), contains("augmentation 'crop=0.5-1.5': the crop area range"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("crop=0.5-1:0"), contains("augmentation 'crop=0.5-1:0': the crop size must be positive"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("flip,flip@0.2"), contains("augmentation 'flip@0.2': the step 'flip' is given twice"), Error);
-    CHECK_THROWS_WITH_AS(image::Augmentation::parse("flip,,jpeg=80"), contains("augmentation '': unknown step ''"), Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("blur=0-1"),
+                         contains("augmentation 'blur=0-1': the blur sigma must be > 0"), Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("flip@1.5"),
+                         contains("augmentation 'flip@1.5': the probability 1.5 is outside [0, 1]"), Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("flip=1"), contains("augmentation 'flip=1': 'flip' takes no value"),
+                         Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("jitter=0.1:0.2"),
+                         contains("augmentation 'jitter=0.1:0.2': jitter takes 1 value"), Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("jitter=0.1:0.1:0.1:0.9"),
+                         contains("augmentation 'jitter=0.1:0.1:0.1:0.9': the hue strength"), Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("jpeg"), contains("augmentation 'jpeg': 'jpeg' needs a value"),
+                         Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("crop=0.5-1.5"),
+                         contains("augmentation 'crop=0.5-1.5': the crop area range"), Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("crop=0.5-1:0"),
+                         contains("augmentation 'crop=0.5-1:0': the crop size must be positive"), Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("flip,flip@0.2"),
+                         contains("augmentation 'flip@0.2': the step 'flip' is given twice"), Error);
+    CHECK_THROWS_WITH_AS(image::Augmentation::parse("flip,,jpeg=80"), contains("augmentation '': unknown step ''"),
+                         Error);
 
     image::Augmentation bad;
     bad.jpeg_probability = 1;
     bad.jpeg_min_quality = 0;
     Generator generator(1);
-    CHECK_THROWS_WITH_AS(image::augment(textured(4, 4), bad, generator), contains("Augmentation::jpeg_min/max_quality"), Error);
+    CHECK_THROWS_WITH_AS(image::augment(textured(4, 4), bad, generator), contains("Augmentation::jpeg_min/max_quality"),
+                         Error);
 }

@@ -17,7 +17,7 @@ TEST_CASE("gradients accumulate across backward calls until zero_grad") {
 TEST_CASE("a tensor used twice receives the sum of both gradients") {
     auto x = Tensor<double>::from_vector({2});
     x.requires_grad_();
-    auto y = x * x + x;  // dy/dx = 2x + 1
+    auto y = x * x + x; // dy/dx = 2x + 1
     y.backward(Tensor<double>::ones({1}));
     CHECK(x.grad().item() == 5.0);
 }
@@ -97,7 +97,8 @@ TEST_CASE("gradients flow back through every kind of view") {
     check_gradients([](const auto& in) { return tanh(in[0].narrow(1, 1, 2)); }, {x});
     check_gradients([](const auto& in) { return in[0].select(1, 3) * in[0].select(1, 0); }, {x});
     check_gradients([](const auto& in) { return in[0].unsqueeze(0).expand({2, 3, 4, 2}) * 1.5; }, {x});
-    check_gradients([](const auto& in) { return sigmoid(in[0].flatten(0, 1).squeeze(-1).narrow(0, 2, 3)); }, {random_tensor({3, 4, 1}, 2)});
+    check_gradients([](const auto& in) { return sigmoid(in[0].flatten(0, 1).squeeze(-1).narrow(0, 2, 3)); },
+                    {random_tensor({3, 4, 1}, 2)});
 }
 
 TEST_CASE("a view of a view and the base both feed the same leaf") {

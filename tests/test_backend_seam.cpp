@@ -32,7 +32,8 @@ TEST_CASE("a fully masked row: softmax gives zeros, log_softmax -inf, gradients 
 
     Tensor<double> log_y = log_softmax(x.detach());
     for (std::int64_t j = 0; j < 5; ++j) CHECK(log_y.at({1, j}) == -infinity);
-    for (std::int64_t j = 0; j < 5; ++j) CHECK(std::exp(log_y.at({0, j})) == doctest::Approx(y.at({0, j})).epsilon(1e-12));
+    for (std::int64_t j = 0; j < 5; ++j)
+        CHECK(std::exp(log_y.at({0, j})) == doctest::Approx(y.at({0, j})).epsilon(1e-12));
 
     // The same rule along a non-trailing axis and in float.
     Tensor<float> columns = Tensor<float>::full({4, 2}, -std::numeric_limits<float>::infinity());
@@ -47,7 +48,7 @@ TEST_CASE("attention's probabilities follow softmax()'s rule, fully masked rows 
     Tensor<double> q = random_tensor({1, 1, 3, 2}, 33), k = random_tensor({1, 1, 4, 2}, 34);
     Tensor<double> mask = random_tensor({3, 4}, 35, -1, 1);
     for (std::int64_t j = 0; j < 4; ++j) mask.data()[4 + j] = -infinity; // query 1 sees nothing
-    mask.data()[2 * 4 + 3] = -infinity;                                 // query 2 misses key 3
+    mask.data()[2 * 4 + 3] = -infinity;                                  // query 2 misses key 3
     Tensor<double> identity = Tensor<double>::zeros({1, 1, 4, 4});
     for (std::int64_t j = 0; j < 4; ++j) identity.data()[j * 4 + j] = 1.0;
     Tensor<double> probabilities = scaled_dot_product_attention(q, k, identity, mask, 1.0);
@@ -66,7 +67,9 @@ TEST_CASE("a CPU-only translation unit: every CUDA entry point fails with the on
     float value = 0;
     CHECK_THROWS_WITH_AS(backend::cuda::allocate(16, gpu), doctest::Contains(no_backend), Error);
     CHECK_THROWS_WITH_AS(backend::cuda::use_device(gpu), doctest::Contains(no_backend), Error);
-    CHECK_THROWS_WITH_AS(backend::cuda::softmax_rows(&value, 1, 1, &value, false), doctest::Contains(no_backend), Error);
-    CHECK_THROWS_WITH_AS(backend::cuda::zero_matrices(gpu, 1, 1, &value, 1, 0, 1), doctest::Contains(no_backend), Error);
+    CHECK_THROWS_WITH_AS(backend::cuda::softmax_rows(&value, 1, 1, &value, false), doctest::Contains(no_backend),
+                         Error);
+    CHECK_THROWS_WITH_AS(backend::cuda::zero_matrices(gpu, 1, 1, &value, 1, 0, 1), doctest::Contains(no_backend),
+                         Error);
     CHECK_THROWS_WITH_AS(Tensor<float>::zeros({2}, gpu), doctest::Contains(no_backend), Error);
 }

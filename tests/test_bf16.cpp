@@ -34,8 +34,10 @@ private:
 std::vector<BFloat16Kernel> bfloat16_kernels() {
     std::vector<BFloat16Kernel> kernels;
     if (backend::cpu::cpu_has_avx512_bf16()) kernels.push_back(BFloat16Kernel::own);
-    if (backend::cpu::openblas_sbgemm()) kernels.push_back(BFloat16Kernel::sbgemm);
-    else MESSAGE("skipped: the loaded OpenBLAS does not export cblas_sbgemm");
+    if (backend::cpu::openblas_sbgemm())
+        kernels.push_back(BFloat16Kernel::sbgemm);
+    else
+        MESSAGE("skipped: the loaded OpenBLAS does not export cblas_sbgemm");
     if (kernels.empty()) MESSAGE("skipped: this CPU has no AVX512-BF16 and OpenBLAS no cblas_sbgemm");
     return kernels;
 }
@@ -91,11 +93,13 @@ struct ProductShape {
 
 // Ragged tiles and odd k; k over several packed blocks; rows over several blocks; products large
 // enough to be split over the pool by rows and by columns.
-const std::vector<ProductShape> product_shapes{{37, 45, 29}, {5, 70, 801}, {500, 40, 16}, {130, 100, 60}, {60, 130, 100}};
+const std::vector<ProductShape> product_shapes{
+    {37, 45, 29}, {5, 70, 801}, {500, 40, 16}, {130, 100, 60}, {60, 130, 100}};
 
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {
     double dot = 0, aa = 0, bb = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) dot += double(a[i]) * b[i], aa += double(a[i]) * a[i], bb += double(b[i]) * b[i];
+    for (std::size_t i = 0; i < a.size(); ++i)
+        dot += double(a[i]) * b[i], aa += double(a[i]) * a[i], bb += double(b[i]) * b[i];
     return dot / std::sqrt(aa * bb);
 }
 
@@ -136,7 +140,8 @@ TEST_CASE("bfloat16 linear adds its bias in float; batched matmul and the patch 
         Tensor<float> without_bias = product - bias.reshape({1, 1, 50});
         check_bfloat16_product(without_bias.reshape({51, 50}), x.reshape({51, 40}), weight.transpose(0, 1));
         Tensor<float> right = random({3, 40, 9}, 6);
-        for (std::int64_t i = 0; i < 3; ++i) check_bfloat16_product(batched.select(0, i), x.select(0, i), right.select(0, i));
+        for (std::int64_t i = 0; i < 3; ++i)
+            check_bfloat16_product(batched.select(0, i), x.select(0, i), right.select(0, i));
 
         // The patch embedding: 8x8 patches of a 16x16 image, one product of the patch rows.
         Tensor<float> image = random({2, 3, 16, 16}, 7), filters = random({12, 3, 8, 8}, 8), no_bias;
@@ -178,7 +183,8 @@ TEST_CASE("gradients in bfloat16 mode follow float32's") {
             ops::sum(ops::matmul(hidden, w2) * weights).backward();
             return std::vector<Tensor<float>>{x.grad(), w1.grad(), b1.grad(), w2.grad()};
         };
-        std::vector<Tensor<float>> in_float = gradients(Precision::float32), in_bfloat16 = gradients(Precision::bfloat16);
+        std::vector<Tensor<float>> in_float = gradients(Precision::float32),
+                                   in_bfloat16 = gradients(Precision::bfloat16);
         for (std::size_t i = 0; i < in_float.size(); ++i) {
             CAPTURE(i);
             std::vector<float> exact = in_float[i].to_vector(), approximate = in_bfloat16[i].to_vector();

@@ -47,7 +47,8 @@ std::map<std::string, Tensor<T>> gradients(nn::Module<T>& module, const std::fun
 
 } // namespace
 
-TEST_CASE("a transformer with checkpointed blocks: the input's gradient by finite differences, the parameters' as the plain graph's") {
+TEST_CASE("a transformer with checkpointed blocks: the input's gradient by finite differences, the parameters' as the "
+          "plain graph's") {
     nn::Transformer<double> transformer(4, 2, 2, 8, nn::Activation::quick_gelu, 1e-5);
     unsigned seed = 10;
     for (auto& [name, parameter] : transformer.named_parameters()) {
@@ -64,7 +65,8 @@ TEST_CASE("a transformer with checkpointed blocks: the input's gradient by finit
     transformer.checkpoint_activations = false;
     auto plain = gradients<double>(transformer, objective);
     REQUIRE(plain.size() == checkpointed_gradients.size());
-    for (auto& [name, gradient] : plain) CHECK_MESSAGE(excess(checkpointed_gradients.at(name), gradient, 0) <= 1e-12, name);
+    for (auto& [name, gradient] : plain)
+        CHECK_MESSAGE(excess(checkpointed_gradients.at(name), gradient, 0) <= 1e-12, name);
 }
 
 TEST_CASE("tiny-a with checkpointed blocks (and LoRA adapters): the same loss and gradients within 1e-6 relative") {

@@ -31,17 +31,21 @@ void check_forward(const std::filesystem::path& checkpoint, double absolute, dou
 
     CHECK(excess(image_embeds, expected.get<float>("image_embeds"), relative) <= absolute);
     CHECK(excess(text_embeds, expected.get<float>("text_embeds"), relative) <= absolute);
-    CHECK(excess(model->visual.ln_post(vision_tokens.select(1, 0)), expected.get<float>("vision_pre_proj"), relative) <= absolute);
+    CHECK(excess(model->visual.ln_post(vision_tokens.select(1, 0)), expected.get<float>("vision_pre_proj"), relative) <=
+          absolute);
     auto positions = model->text.end_of_text_positions(ids);
     CHECK(positions.to_vector() == expected.get<std::int64_t>("eot_positions").to_vector());
-    CHECK(excess(ops::select_positions(text_tokens, positions), expected.get<float>("text_pre_proj"), relative) <= absolute);
+    CHECK(excess(ops::select_positions(text_tokens, positions), expected.get<float>("text_pre_proj"), relative) <=
+          absolute);
     CHECK(excess(text_tokens, expected.get<float>("text_last_hidden_state"), relative) <= absolute);
     REQUIRE(vision_states.size() == 3);
     REQUIRE(text_states.size() == 3);
     for (int i = 0; i < 3; ++i) {
         CAPTURE(i);
-        CHECK(excess(vision_states[i], expected.get<float>("vision_hidden_states." + std::to_string(i)), relative) <= absolute);
-        CHECK(excess(text_states[i], expected.get<float>("text_hidden_states." + std::to_string(i)), relative) <= absolute);
+        CHECK(excess(vision_states[i], expected.get<float>("vision_hidden_states." + std::to_string(i)), relative) <=
+              absolute);
+        CHECK(excess(text_states[i], expected.get<float>("text_hidden_states." + std::to_string(i)), relative) <=
+              absolute);
     }
     CHECK(excess(logits, expected.get<float>("logits_per_image"), 0) <= logits_tolerance);
     CHECK(excess(logits.transpose(0, 1), expected.get<float>("logits_per_text"), 0) <= logits_tolerance);
@@ -70,7 +74,8 @@ TEST_CASE("tiny-a in F16 and BF16 matches the reference within the precision of 
     auto directory = testing::fixture_path("tiny-a");
     if (directory.empty()) return;
     testing::TemporaryDirectory scratch;
-    for (auto [file, bound] : {std::pair<const char*, double>{"model.fp16.safetensors", 4e-3}, {"model.bf16.safetensors", 3e-2}}) {
+    for (auto [file, bound] :
+         {std::pair<const char*, double>{"model.fp16.safetensors", 4e-3}, {"model.bf16.safetensors", 3e-2}}) {
         CAPTURE(file);
         std::filesystem::copy_file(directory / file, scratch.path() / "model.safetensors",
                                    std::filesystem::copy_options::overwrite_existing);
@@ -86,9 +91,11 @@ TEST_CASE("saving in either layout and loading again round-trips; F32 files are 
     testing::TemporaryDirectory scratch;
     auto model = models::load_clip<float>(directory / "openai.safetensors");
     models::save_clip(*model, scratch.path() / "openai.safetensors", CheckpointLayout::openai);
-    CHECK(testing::read_bytes(scratch.path() / "openai.safetensors") == testing::read_bytes(directory / "openai.safetensors"));
+    CHECK(testing::read_bytes(scratch.path() / "openai.safetensors") ==
+          testing::read_bytes(directory / "openai.safetensors"));
     models::save_clip(*model, scratch.path() / "model.safetensors", CheckpointLayout::huggingface);
-    CHECK(testing::read_bytes(scratch.path() / "model.safetensors") == testing::read_bytes(directory / "model.safetensors"));
+    CHECK(testing::read_bytes(scratch.path() / "model.safetensors") ==
+          testing::read_bytes(directory / "model.safetensors"));
     models::save_clip(*model, scratch.path() / "hf", CheckpointLayout::huggingface);
     auto again = models::load_clip<float>(scratch.path() / "hf");
     for (auto& [name, parameter] : model->named_parameters())
@@ -101,7 +108,8 @@ TEST_CASE("configs: presets, OpenAI and HuggingFace JSON, and inference from sha
     CHECK(l14.vision.tokens() == 577);
     CHECK(l14.embed_dim == 768);
     CHECK(models::CLIPConfig::preset("B16").vision.patch_size == 16);
-    CHECK_THROWS_WITH_AS(models::CLIPConfig::preset("ViT-H/14"), doctest::Contains("unknown CLIP preset 'ViT-H/14'"), Error);
+    CHECK_THROWS_WITH_AS(models::CLIPConfig::preset("ViT-H/14"), doctest::Contains("unknown CLIP preset 'ViT-H/14'"),
+                         Error);
 
     auto directory = testing::fixture_path("tiny-a");
     if (directory.empty()) return;
@@ -144,11 +152,13 @@ TEST_CASE("checkpoints that do not fit the model are reported all at once") {
     auto source = io::load_safetensors(directory / "openai.safetensors");
     io::NamedTensors tensors;
     for (const auto& name : source.names()) {
-        if (name == "visual.proj" || name == "ln_final.bias") continue;                    // missing
-        if (name == "text_projection") tensors.emplace_back(name, Tensor<float>::zeros({64, 31})); // mis-shaped
-        else tensors.emplace_back(name, source.get_any(name));
+        if (name == "visual.proj" || name == "ln_final.bias") continue; // missing
+        if (name == "text_projection")
+            tensors.emplace_back(name, Tensor<float>::zeros({64, 31})); // mis-shaped
+        else
+            tensors.emplace_back(name, source.get_any(name));
     }
-    tensors.emplace_back("visual.extra_head", Tensor<float>::zeros({2}));                  // unknown
+    tensors.emplace_back("visual.extra_head", Tensor<float>::zeros({2})); // unknown
     auto broken = scratch.path() / "broken.safetensors";
     io::save_safetensors(broken, tensors, source.metadata());
     try {
@@ -163,12 +173,16 @@ TEST_CASE("checkpoints that do not fit the model are reported all at once") {
         CHECK(message.find("text_projection (checkpoint [64, 31], model [64, 32])") != std::string::npos);
         CHECK(message.find("1 unknown: visual.extra_head") != std::string::npos);
     }
-    CHECK_THROWS_WITH_AS(models::load_clip<float>(scratch.path() / "nowhere"), doctest::Contains("no such file or directory"), Error);
-    CHECK_THROWS_WITH_AS(models::load_clip<float>(scratch.path()), doctest::Contains("has no model.safetensors"), Error);
+    CHECK_THROWS_WITH_AS(models::load_clip<float>(scratch.path() / "nowhere"),
+                         doctest::Contains("no such file or directory"), Error);
+    CHECK_THROWS_WITH_AS(models::load_clip<float>(scratch.path()), doctest::Contains("has no model.safetensors"),
+                         Error);
 }
 
 TEST_CASE("hostile configs and shapes are errors naming the file, never out-of-range conversions or overflows") {
-    auto from_text = [](const std::string& text) { return models::config_from_json(io::parse_json(text, "c.json"), "c.json"); };
+    auto from_text = [](const std::string& text) {
+        return models::config_from_json(io::parse_json(text, "c.json"), "c.json");
+    };
     std::string openai = models::openai_config_string(models::CLIPConfig::preset("ViT-B/32"));
     auto with = [&](const std::string& key, const std::string& value) {
         std::string text = openai;
@@ -177,12 +191,15 @@ TEST_CASE("hostile configs and shapes are errors naming the file, never out-of-r
     };
     CHECK(from_text(openai).vision.width == 768);
     CHECK_THROWS_WITH_AS(from_text(with("image_resolution", "1e300")),
-                         "c.json: config value 'image_resolution' must be a whole number below 2^63, not 1e+300", Error);
-    CHECK_THROWS_WITH_AS(from_text(with("vision_width", "18446744073709551615")),
-                         "c.json: config value 'vision_width' must be a whole number below 2^63, not 18446744073709551615", Error);
+                         "c.json: config value 'image_resolution' must be a whole number below 2^63, not 1e+300",
+                         Error);
+    CHECK_THROWS_WITH_AS(
+        from_text(with("vision_width", "18446744073709551615")),
+        "c.json: config value 'vision_width' must be a whole number below 2^63, not 18446744073709551615", Error);
     CHECK_THROWS_WITH_AS(from_text(with("vision_width", "4611686018427387904")),
                          "c.json: a tower width of 4611686018427387904 is too large for a model", Error);
-    CHECK_THROWS_WITH_AS(from_text(with("vision_layers", "-1")), "CLIP config: vision.layers must be at least 0, got -1", Error);
+    CHECK_THROWS_WITH_AS(from_text(with("vision_layers", "-1")),
+                         "CLIP config: vision.layers must be at least 0, got -1", Error);
 
     // Shapes with an empty dimension hold no data, so a file can give any other extent: inference
     // checks ranks and products.
@@ -200,8 +217,10 @@ TEST_CASE("hostile configs and shapes are errors naming the file, never out-of-r
     std::string file = (scratch / "inferred.safetensors").string();
     CHECK(infer({0}, {5, 4}) ==
           file + ": tensor 'visual.conv1.weight' has shape [0]; a CLIP checkpoint has 4 dimensions there");
-    CHECK(infer({4, 3, 0, std::int64_t(1) << 62}, {(std::int64_t(1) << 40) + 1, 0}) ==
-          file + ": the patch size 4611686018427387904 and the 1048576x1048576 patch grid of the shapes give no image size");
+    CHECK(
+        infer({4, 3, 0, std::int64_t(1) << 62}, {(std::int64_t(1) << 40) + 1, 0}) ==
+        file +
+            ": the patch size 4611686018427387904 and the 1048576x1048576 patch grid of the shapes give no image size");
 }
 
 TEST_CASE("HuggingFace q/k/v parts that cannot be joined make the tensor mis-shaped, not a crash") {
@@ -218,6 +237,8 @@ TEST_CASE("HuggingFace q/k/v parts that cannot be joined make the tensor mis-sha
     for (const auto& name : source.names())
         tensors.emplace_back(name, name == key ? io::AnyTensor(Tensor<float>::zeros({4, 3})) : source.get_any(name));
     io::save_safetensors(scratch / "model" / "model.safetensors", tensors, source.metadata());
-    CHECK(testing::error_message([&] { models::load_clip<float>(scratch / "model"); })
-              .find("mis-shaped: transformer.resblocks.0.attn.in_proj_weight (checkpoint [-1], model [12, 4])") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              models::load_clip<float>(scratch / "model");
+          }).find("mis-shaped: transformer.resblocks.0.attn.in_proj_weight (checkpoint [-1], model [12, 4])") !=
+          std::string::npos);
 }

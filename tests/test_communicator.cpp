@@ -28,8 +28,12 @@ public:
             std::memcpy(bytes.data(), "root", 4);
         }
     }
-    void all_reduce_sum(std::span<float> values) override { for (float& value : values) value += float(other); }
-    void all_reduce_sum(std::span<double> values) override { for (double& value : values) value += other; }
+    void all_reduce_sum(std::span<float> values) override {
+        for (float& value : values) value += float(other);
+    }
+    void all_reduce_sum(std::span<double> values) override {
+        for (double& value : values) value += other;
+    }
     void barrier() override {}
     void end_all_ranks(int) override { fail("abort"); }
 };

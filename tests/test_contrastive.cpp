@@ -66,7 +66,8 @@ TEST_CASE("the group loss sees no collisions: other groups never act as negative
     Tensor<double> scale = Tensor<double>::scalar(1.5);
     double first = reference_loss(images.narrow(0, 0, 1), texts.narrow(0, 0, 1), 1.5);
     double second = reference_loss(images.narrow(0, 1, 1), texts.narrow(0, 1, 1), 1.5);
-    CHECK(loss::group_contrastive_loss(images, texts, scale).item() == doctest::Approx((first + second) / 2).epsilon(1e-12));
+    CHECK(loss::group_contrastive_loss(images, texts, scale).item() ==
+          doctest::Approx((first + second) / 2).epsilon(1e-12));
     // In plain CLIP training, two images of the same class in one batch push each other's shared
     // description away; the group loss of those two groups is lower than the CLIP loss over all four.
     Tensor<double> same_descriptions = Tensor<double>::empty({2, 2, 4});
@@ -85,11 +86,14 @@ TEST_CASE("group_contrastive_loss gradients match finite differences") {
 
 TEST_CASE("group_contrastive_loss rejects bad shapes with a clear message") {
     Tensor<float> a = Tensor<float>::ones({2, 2, 4}), scale = Tensor<float>::scalar(1);
-    CHECK(testing::error_message([&] { loss::group_contrastive_loss(a, Tensor<float>::ones({2, 3, 4}), scale); })
-              .find("[groups, k, dim]") != std::string::npos);
-    CHECK(testing::error_message([&] { loss::group_contrastive_loss(Tensor<float>::ones({2, 1, 4}), Tensor<float>::ones({2, 1, 4}), scale); })
-              .find("at least 2") != std::string::npos);
-    CHECK(testing::error_message([&] { loss::group_contrastive_loss(a, a, Tensor<float>::ones({2})); })
-              .find("logit_scale") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              loss::group_contrastive_loss(a, Tensor<float>::ones({2, 3, 4}), scale);
+          }).find("[groups, k, dim]") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              loss::group_contrastive_loss(Tensor<float>::ones({2, 1, 4}), Tensor<float>::ones({2, 1, 4}), scale);
+          }).find("at least 2") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              loss::group_contrastive_loss(a, a, Tensor<float>::ones({2}));
+          }).find("logit_scale") != std::string::npos);
     CHECK(testing::error_message([&] { loss::clip_loss(a, a, scale); }).find("[N, dim]") != std::string::npos);
 }

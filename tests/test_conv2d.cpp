@@ -33,7 +33,6 @@ std::vector<double> naive_conv2d(const Tensor<T>& input, const Tensor<T>& weight
     return out;
 }
 
-
 } // namespace
 
 TEST_CASE_TEMPLATE("conv2d at stride == kernel size matches the convolution's definition", T, float, double) {
@@ -65,9 +64,11 @@ TEST_CASE("conv2d gradients") {
     check_gradients([](const std::vector<Tensor<double>>& in) { return ops::conv2d(in[0], in[1], {}, 2); },
                     {random_tensor({2, 3, 4, 4}, 13), random_tensor({4, 3, 2, 2}, 14)});
     // As CLIP's vision tower uses it: conv, then patches as tokens.
-    check_gradients([](const std::vector<Tensor<double>>& in) {
-        return ops::conv2d(in[0], in[1], {}, 2).flatten(2).transpose(1, 2);
-    }, {random_tensor({2, 3, 4, 4}, 15), random_tensor({4, 3, 2, 2}, 16)});
+    check_gradients(
+        [](const std::vector<Tensor<double>>& in) {
+            return ops::conv2d(in[0], in[1], {}, 2).flatten(2).transpose(1, 2);
+        },
+        {random_tensor({2, 3, 4, 4}, 15), random_tensor({4, 3, 2, 2}, 16)});
 }
 
 TEST_CASE("conv2d rejects unsupported or mismatched arguments") {
@@ -80,9 +81,9 @@ TEST_CASE("conv2d rejects unsupported or mismatched arguments") {
                          "conv2d: only stride == kernel size (patch embedding) is supported; got stride 2 for weight "
                          "of shape [4, 3, 2, 1]",
                          clipft::Error);
-    CHECK_THROWS_WITH_AS(ops::conv2d(input, Tensor<double>::ones({4, 1, 2, 2}), {}, 2),
-                         "conv2d: input of shape [2, 3, 4, 4] has 3 channels but weight of shape [4, 1, 2, 2] expects 1",
-                         clipft::Error);
+    CHECK_THROWS_WITH_AS(
+        ops::conv2d(input, Tensor<double>::ones({4, 1, 2, 2}), {}, 2),
+        "conv2d: input of shape [2, 3, 4, 4] has 3 channels but weight of shape [4, 1, 2, 2] expects 1", clipft::Error);
     CHECK_THROWS_WITH_AS(ops::conv2d(Tensor<double>::ones({2, 3, 5, 4}), weight, {}, 2),
                          "conv2d: input of shape [2, 3, 5, 4] does not divide into 2 x 2 patches; resize or crop the "
                          "images to multiples of 2",

@@ -72,12 +72,14 @@ TEST_CASE("empty fields, no header, other delimiters") {
 }
 
 TEST_CASE("malformed files: the error names file and line") {
-    CHECK(contains(error_message([] { io::parse_csv("a,b\n1,2\n3\n", "f.csv"); }), "f.csv:3: 1 fields, but line 1 has 2"));
+    CHECK(contains(error_message([] { io::parse_csv("a,b\n1,2\n3\n", "f.csv"); }),
+                   "f.csv:3: 1 fields, but line 1 has 2"));
     CHECK(contains(error_message([] { io::parse_csv("a,b\n1,\"2\n3,4\n", "f.csv"); }),
                    "f.csv:2: the quoted field 2 that starts here is never closed"));
     CHECK(contains(error_message([] { io::parse_csv("a,b\n\"1\"x,2\n", "f.csv"); }),
                    "f.csv:2: unexpected 'x' after the closing quote of field 1"));
-    CHECK(contains(error_message([] { io::parse_csv("a,b\n1,2\"3\n", "f.csv"); }), "f.csv:2: a quote inside the unquoted field 2"));
+    CHECK(contains(error_message([] { io::parse_csv("a,b\n1,2\"3\n", "f.csv"); }),
+                   "f.csv:2: a quote inside the unquoted field 2"));
     CHECK(contains(error_message([] { io::parse_csv("a,b,a\n", "f.csv"); }), "the column name 'a' appears twice"));
     CHECK(contains(error_message([] { io::parse_csv("\n\n", "f.csv"); }), "f.csv: no header line"));
 }

@@ -41,8 +41,10 @@ TEST_CASE("a folder dataset reads classes, subsets and videos from its layout") 
     CHECK(dataset.count_per_class() == std::vector<std::int64_t>{4, 8});
     std::set<std::string> subsets, videos;
     for (const auto& sample : dataset.samples) {
-        if (sample.label == 0) CHECK((sample.subset.empty() && sample.video.empty()));
-        else subsets.insert(sample.subset), videos.insert(sample.video);
+        if (sample.label == 0)
+            CHECK((sample.subset.empty() && sample.video.empty()));
+        else
+            subsets.insert(sample.subset), videos.insert(sample.video);
     }
     CHECK(subsets == std::set<std::string>{"Deepfakes", "FaceSwap"});
     CHECK(videos.size() == 4);
@@ -53,13 +55,15 @@ TEST_CASE("a folder dataset reads classes, subsets and videos from its layout") 
     data::ImageSet images = data::image_set(dataset, {.size = 8});
     Tensor<float> pixels = images.load({0, 4});
     CHECK(pixels.shape() == Shape{2, 3, 8, 8});
-    CHECK(pixels.at({0, 0, 0, 0}) == doctest::Approx((10 / 255.0 - image::clip_mean[0]) / image::clip_std[0]).epsilon(1e-5));
+    CHECK(pixels.at({0, 0, 0, 0}) ==
+          doctest::Approx((10 / 255.0 - image::clip_mean[0]) / image::clip_std[0]).epsilon(1e-5));
 }
 
 TEST_CASE("a manifest reads labels by name or index, paths relative to itself") {
     testing::TemporaryDirectory folder;
     write_folder_dataset(folder.path());
-    std::ofstream(folder / "named.csv") << "path,label,subset,video\nreal/r0.png,real,,\nfake/Deepfakes/000_003/f0.jpg,fake,Deepfakes,000_003\n";
+    std::ofstream(folder / "named.csv")
+        << "path,label,subset,video\nreal/r0.png,real,,\nfake/Deepfakes/000_003/f0.jpg,fake,Deepfakes,000_003\n";
     Dataset named = Dataset::from_manifest(folder / "named.csv", {"real", "fake"});
     REQUIRE(named.size() == 2);
     CHECK(named.samples[1].label == 1);
@@ -71,12 +75,16 @@ TEST_CASE("a manifest reads labels by name or index, paths relative to itself") 
     CHECK(indexed.labels() == std::vector<std::int64_t>{1, 0});
 
     std::ofstream(folder / "bad.csv") << "path,label\nreal/r0.png,real\nfake/x.png,cat\n";
-    CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "bad.csv", {"real", "fake"}); }).find("bad.csv:3") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              Dataset::from_manifest(folder / "bad.csv", {"real", "fake"});
+          }).find("bad.csv:3") != std::string::npos);
     std::ofstream(folder / "one_class.csv") << "path,label\nreal/r0.png,real\n";
-    CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "one_class.csv", {"real", "fake"}); })
-              .find("class 'fake' has no images") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              Dataset::from_manifest(folder / "one_class.csv", {"real", "fake"});
+          }).find("class 'fake' has no images") != std::string::npos);
     std::ofstream(folder / "no_label.csv") << "path,class\nreal/r0.png,real\n";
-    CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "no_label.csv"); }).find("no column 'label'") != std::string::npos);
+    CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "no_label.csv"); }).find("no column 'label'") !=
+          std::string::npos);
 }
 
 TEST_CASE("a manifest's class indices stay below its row count; one of 20 digits is an error, not an exception") {
@@ -87,10 +95,13 @@ TEST_CASE("a manifest's class indices stay below its row count; one of 20 digits
           (folder / "far.csv").string() + ":3: label 999999999 is not a class index: with 2 rows the classes are 0..1 "
                                           "(every class needs an image)");
     std::ofstream(folder / "digits.csv") << "path,label\na.png,0\nb.png,99999999999999999999\n";
-    CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "digits.csv"); })
-              .starts_with((folder / "digits.csv").string() + ":3: label 99999999999999999999 is not a class index"));
-    CHECK(testing::error_message([&] { Dataset::from_manifest(folder / "digits.csv", {"real", "fake"}); }) ==
-          (folder / "digits.csv").string() + ":3: label 99999999999999999999 is not a class index (2 classes: real, fake)");
+    CHECK(testing::error_message([&] {
+              Dataset::from_manifest(folder / "digits.csv");
+          }).starts_with((folder / "digits.csv").string() + ":3: label 99999999999999999999 is not a class index"));
+    CHECK(testing::error_message([&] {
+              Dataset::from_manifest(folder / "digits.csv", {"real", "fake"});
+          }) == (folder / "digits.csv").string() +
+                    ":3: label 99999999999999999999 is not a class index (2 classes: real, fake)");
 }
 
 TEST_CASE("balanced selection shares each class's quota among its subsets") {
@@ -103,7 +114,7 @@ TEST_CASE("balanced selection shares each class's quota among its subsets") {
     for (const auto& sample : balanced.samples) per_subset[sample.subset] += sample.label == 1;
     CHECK(per_subset["Deepfakes"] == 2);
     CHECK(per_subset["FaceSwap"] == 2);
-    CHECK(dataset.balanced(4, 1).paths() == balanced.paths());  // seeded
+    CHECK(dataset.balanced(4, 1).paths() == balanced.paths()); // seeded
     CHECK(dataset.balanced(2, 1).count_per_class() == std::vector<std::int64_t>{2, 2});
 }
 
@@ -121,8 +132,10 @@ TEST_CASE("a split by video never puts frames of one video on both sides") {
         if (!sample.video.empty()) train_videos.insert(sample.video);
     for (const auto& sample : held_out.samples) CHECK_FALSE(train_videos.contains(sample.video));
     CHECK(testing::error_message([&] { dataset.split_by_video(1.5, 3); }).find("(0, 1)") != std::string::npos);
-    Dataset one_video = dataset.filter([](const data::Sample& sample) { return sample.label == 0 || sample.video == "Deepfakes/000_003"; });
-    CHECK(testing::error_message([&] { one_video.split_by_video(0.5, 3); }).find("class 'fake' has 1 video") != std::string::npos);
+    Dataset one_video = dataset.filter(
+        [](const data::Sample& sample) { return sample.label == 0 || sample.video == "Deepfakes/000_003"; });
+    CHECK(testing::error_message([&] { one_video.split_by_video(0.5, 3); }).find("class 'fake' has 1 video") !=
+          std::string::npos);
 }
 
 TEST_CASE("subset filters give leave-one-manipulation-out splits") {
@@ -138,12 +151,16 @@ TEST_CASE("subset filters give leave-one-manipulation-out splits") {
 TEST_CASE("missing folders and classes without images are reported") {
     testing::TemporaryDirectory folder;
     write_folder_dataset(folder.path());
-    CHECK(testing::error_message([&] { Dataset::from_folder(folder.path(), {"real", "cat"}); }).find("no folder 'cat'") != std::string::npos);
-    CHECK(testing::error_message([&] { Dataset::open(folder / "missing"); }).find("no such dataset") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              Dataset::from_folder(folder.path(), {"real", "cat"});
+          }).find("no folder 'cat'") != std::string::npos);
+    CHECK(testing::error_message([&] { Dataset::open(folder / "missing"); }).find("no such dataset") !=
+          std::string::npos);
     std::filesystem::create_directories(folder / "empty" / "real");
     std::filesystem::create_directories(folder / "empty" / "fake");
     write_image(folder / "empty" / "real" / "a.png", 1);
-    CHECK(testing::error_message([&] { Dataset::from_folder(folder / "empty"); }).find("class 'fake' has no images") != std::string::npos);
+    CHECK(testing::error_message([&] { Dataset::from_folder(folder / "empty"); }).find("class 'fake' has no images") !=
+          std::string::npos);
 }
 
 TEST_CASE("an augmented image set gives the same pixels for the same seed and others for another") {
@@ -153,7 +170,8 @@ TEST_CASE("an augmented image set gives the same pixels for the same seed and ot
     CHECK_FALSE(data::image_set(dataset, {.size = 8}).load_augmented);
     data::ImageSet images = data::image_set(dataset, {.size = 8}, image::Augmentation::parse("jitter=0.5"));
     REQUIRE(images.load_augmented);
-    auto a = images.load_augmented({0, 5}, {11, 12}).to_vector(), b = images.load_augmented({0, 5}, {11, 12}).to_vector();
+    auto a = images.load_augmented({0, 5}, {11, 12}).to_vector(),
+         b = images.load_augmented({0, 5}, {11, 12}).to_vector();
     auto c = images.load_augmented({0, 5}, {13, 12}).to_vector();
     CHECK(a == b);
     CHECK(a != c);

@@ -38,7 +38,8 @@ void write_face_forensics(const fs::path& root) {
         std::string json = "[";
         for (const auto& [a, b] : pairs) {
             json += (json.size() > 1 ? ", " : "") + std::string("[\"") + a + "\", \"" + b + "\"]";
-            for (const std::string& person : {a, b}) touch(root / "original_sequences/youtube/c23/videos" / (person + ".mp4"));
+            for (const std::string& person : {a, b})
+                touch(root / "original_sequences/youtube/c23/videos" / (person + ".mp4"));
             for (const std::string& method : methods)
                 for (auto [x, y] : {std::pair{a, b}, {b, a}})
                     touch(root / "manipulated_sequences" / method / "c23/videos" / (x + "_" + y + ".mp4"));
@@ -65,8 +66,8 @@ TEST_CASE("FaceForensics++: the official splits of pairs, reals and every chosen
     CHECK(splits.test.size() == 2 + 4 * 2);
     std::set<std::string> test = videos_of(splits.test);
     CHECK(test == std::set<std::string>{"|004", "|005", "Deepfakes|004_005", "Deepfakes|005_004", "Face2Face|004_005",
-                                        "Face2Face|005_004", "FaceSwap|004_005", "FaceSwap|005_004", "NeuralTextures|004_005",
-                                        "NeuralTextures|005_004"});
+                                        "Face2Face|005_004", "FaceSwap|004_005", "FaceSwap|005_004",
+                                        "NeuralTextures|004_005", "NeuralTextures|005_004"});
     CHECK(identities_in_two_splits(splits).empty());
     for (const Video& video : splits.train) {
         CHECK(video.path.is_absolute());
@@ -85,31 +86,39 @@ TEST_CASE("FaceForensics++: the official splits of pairs, reals and every chosen
     CHECK(videos_of(shifter.test).contains("FaceShifter|004_005"));
 }
 
-TEST_CASE("FaceForensics++: a split naming a missing video, a malformed split file, a missing root: errors, nothing written") {
+TEST_CASE("FaceForensics++: a split naming a missing video, a malformed split file, a missing root: errors, nothing "
+          "written") {
     testing::TemporaryDirectory folder;
     write_face_forensics(folder.path());
     fs::remove(folder.path() / "manipulated_sequences/FaceSwap/c23/videos/005_004.mp4");
     std::string message = testing::error_message([&] { import_face_forensics(folder.path()); });
     CHECK(message.find("test.json") != std::string::npos);
     CHECK(message.find("005_004.mp4") != std::string::npos);
-    CHECK(testing::error_message([&] { import_face_forensics(folder.path(), {"c40", {"Deepfakes"}}); }).find("c40") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              import_face_forensics(folder.path(), {"c40", {"Deepfakes"}});
+          }).find("c40") != std::string::npos);
     write_text(folder.path() / "splits/val.json", "[[\"002\"]]");
-    CHECK(testing::error_message([&] { import_face_forensics(folder.path(), {"c23", {"Deepfakes"}}); }).find("val.json: entry 0") !=
-          std::string::npos);
+    CHECK(testing::error_message([&] {
+              import_face_forensics(folder.path(), {"c23", {"Deepfakes"}});
+          }).find("val.json: entry 0") != std::string::npos);
     write_text(folder.path() / "splits/val.json", "[[\"002\", ");
-    CHECK(testing::error_message([&] { import_face_forensics(folder.path(), {"c23", {"Deepfakes"}}); }).find("val.json: invalid JSON") !=
-          std::string::npos);
-    CHECK(testing::error_message([&] { import_face_forensics(folder.path() / "nowhere"); }).find("nowhere: no such folder") !=
-          std::string::npos);
-    CHECK(testing::error_message([&] { import_face_forensics(folder.path(), {"c23", {"DeepFakeDetection"}}); })
-              .find("unknown method 'DeepFakeDetection'") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              import_face_forensics(folder.path(), {"c23", {"Deepfakes"}});
+          }).find("val.json: invalid JSON") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              import_face_forensics(folder.path() / "nowhere");
+          }).find("nowhere: no such folder") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              import_face_forensics(folder.path(), {"c23", {"DeepFakeDetection"}});
+          }).find("unknown method 'DeepFakeDetection'") != std::string::npos);
 }
 
 TEST_CASE("FaceForensics++: an identity in two split files is refused") {
     testing::TemporaryDirectory folder;
     write_face_forensics(folder.path());
     write_text(folder.path() / "splits/val.json", "[[\"002\", \"006\"], [\"000\", \"003\"]]");
-    CHECK(testing::error_message([&] { import_face_forensics(folder.path()); }).find("is in two splits") != std::string::npos);
+    CHECK(testing::error_message([&] { import_face_forensics(folder.path()); }).find("is in two splits") !=
+          std::string::npos);
 }
 
 TEST_CASE("write_video_splits: train, val, test and split.csv; refused before writing when a split is empty") {
@@ -123,8 +132,9 @@ TEST_CASE("write_video_splits: train, val, test and split.csv; refused before wr
     io::CsvTable record = io::read_csv(folder.path() / "out/split.csv");
     CHECK(record.rows.size() == splits.train.size() + splits.val.size() + splits.test.size());
     splits.test.clear();
-    CHECK(testing::error_message([&] { write_video_splits(splits, folder.path() / "empty", "ffpp"); }).find("no test videos") !=
-          std::string::npos);
+    CHECK(testing::error_message([&] {
+              write_video_splits(splits, folder.path() / "empty", "ffpp");
+          }).find("no test videos") != std::string::npos);
     CHECK(!fs::exists(folder.path() / "empty"));
 }
 
@@ -133,9 +143,11 @@ namespace {
 // Celeb-DF v2: 4 celebrities with 2 real videos each, all ordered swaps between them, 3 YouTube videos.
 void write_celeb_df(const fs::path& root) {
     for (int a = 0; a < 4; ++a) {
-        for (int n = 0; n < 2; ++n) touch(root / "Celeb-real" / ("id" + std::to_string(a) + "_000" + std::to_string(n) + ".mp4"));
+        for (int n = 0; n < 2; ++n)
+            touch(root / "Celeb-real" / ("id" + std::to_string(a) + "_000" + std::to_string(n) + ".mp4"));
         for (int b = 0; b < 4; ++b)
-            if (a != b) touch(root / "Celeb-synthesis" / ("id" + std::to_string(a) + "_id" + std::to_string(b) + "_0000.mp4"));
+            if (a != b)
+                touch(root / "Celeb-synthesis" / ("id" + std::to_string(a) + "_id" + std::to_string(b) + "_0000.mp4"));
     }
     for (int n = 0; n < 3; ++n) touch(root / "YouTube-real" / ("0000" + std::to_string(n) + ".mp4"));
     write_text(root / "List_of_testing_videos.txt",
@@ -159,14 +171,17 @@ TEST_CASE("Celeb-DF v2: test = the listed videos, train = the rest, val an ident
     for (const std::string& name : val_people) CHECK(!train_people.contains(name));
     for (const Video& video : splits.train)
         if (video.video == "Celeb-synthesis/id1_id0_0000")
-            CHECK((video.source == "Celeb-real/id1_0000" && video.identities == std::vector<std::string>{"id1", "id0"}));
+            CHECK(
+                (video.source == "Celeb-real/id1_0000" && video.identities == std::vector<std::string>{"id1", "id0"}));
     drop_test_identities(splits);
     CHECK(identities_in_two_splits(splits).empty());
     // The same seed gives the same split.
-    CHECK(videos_of(import_celeb_df(folder.path(), 0.1, 5).val) == videos_of(import_celeb_df(folder.path(), 0.1, 5).val));
+    CHECK(videos_of(import_celeb_df(folder.path(), 0.1, 5).val) ==
+          videos_of(import_celeb_df(folder.path(), 0.1, 5).val));
 }
 
-TEST_CASE("Celeb-DF v2: a listed video that is missing, a malformed line, a wrong label: errors naming the list's line") {
+TEST_CASE(
+    "Celeb-DF v2: a listed video that is missing, a malformed line, a wrong label: errors naming the list's line") {
     testing::TemporaryDirectory folder;
     write_celeb_df(folder.path());
     fs::remove(folder.path() / "Celeb-real/id3_0001.mp4");
@@ -174,10 +189,12 @@ TEST_CASE("Celeb-DF v2: a listed video that is missing, a malformed line, a wron
     CHECK(message.find("List_of_testing_videos.txt:2") != std::string::npos);
     CHECK(message.find("id3_0001.mp4, which does not exist") != std::string::npos);
     write_text(folder.path() / "List_of_testing_videos.txt", "1 YouTube-real/00000.mp4\n2 x\n");
-    CHECK(testing::error_message([&] { import_celeb_df(folder.path(), 0.1, 5); }).find("List_of_testing_videos.txt:2: expected") !=
-          std::string::npos);
+    CHECK(testing::error_message([&] {
+              import_celeb_df(folder.path(), 0.1, 5);
+          }).find("List_of_testing_videos.txt:2: expected") != std::string::npos);
     write_text(folder.path() / "List_of_testing_videos.txt", "0 YouTube-real/00000.mp4\n");
-    CHECK(testing::error_message([&] { import_celeb_df(folder.path(), 0.1, 5); }).find("is labelled fake (0)") != std::string::npos);
+    CHECK(testing::error_message([&] { import_celeb_df(folder.path(), 0.1, 5); }).find("is labelled fake (0)") !=
+          std::string::npos);
 }
 
 TEST_CASE("DFDC Preview: dataset.json's sets, methods as subsets, the actor as identity; a malformed file is refused") {
@@ -188,10 +205,11 @@ TEST_CASE("DFDC Preview: dataset.json's sets, methods as subsets, the actor as i
     for (std::string person : {"1000", "1001", "1002", "1003", "1004", "1005"}) {
         const std::string set = person == "1005" ? "test" : "train";
         const std::string real = "original_videos/" + person + "/" + person + "_A_001.mp4";
-        const std::string fake = "method_" + std::string(index % 2 ? "B" : "A") + "/" + person + "/" + person + "_A/" + person + "_A_001_B_001.mp4";
+        const std::string fake = "method_" + std::string(index % 2 ? "B" : "A") + "/" + person + "/" + person + "_A/" +
+                                 person + "_A_001_B_001.mp4";
         touch(root / real), touch(root / fake);
-        json += std::string(index++ ? ", " : "") + "\"" + real + "\": {\"label\": \"real\", \"set\": \"" + set + "\"}, \"" + fake +
-                "\": {\"label\": \"fake\", \"set\": \"" + set + "\"}";
+        json += std::string(index++ ? ", " : "") + "\"" + real + "\": {\"label\": \"real\", \"set\": \"" + set +
+                "\"}, \"" + fake + "\": {\"label\": \"fake\", \"set\": \"" + set + "\"}";
     }
     write_text(root / "dataset.json", json + "}");
     VideoSplits splits = import_dfdc_preview(root, 0.2, 1);
@@ -204,12 +222,15 @@ TEST_CASE("DFDC Preview: dataset.json's sets, methods as subsets, the actor as i
         CHECK(video.subset == (video.label == "fake" ? "method_B" : ""));
     }
     write_text(root / "dataset.json", "{\"original_videos/1000/1000_A_001.mp4\": {\"label\": \"real\"}}");
-    CHECK(testing::error_message([&] { import_dfdc_preview(root, 0.2, 1); }).find("dataset.json: \"original_videos/1000/1000_A_001.mp4\": expected") !=
-          std::string::npos);
+    CHECK(testing::error_message([&] {
+              import_dfdc_preview(root, 0.2, 1);
+          }).find("dataset.json: \"original_videos/1000/1000_A_001.mp4\": expected") != std::string::npos);
     write_text(root / "dataset.json", "[1, 2");
-    CHECK(testing::error_message([&] { import_dfdc_preview(root, 0.2, 1); }).find("dataset.json: invalid JSON") != std::string::npos);
+    CHECK(testing::error_message([&] { import_dfdc_preview(root, 0.2, 1); }).find("dataset.json: invalid JSON") !=
+          std::string::npos);
     write_text(root / "dataset.json", "{\"original_videos/9/9.mp4\": {\"label\": \"real\", \"set\": \"train\"}}");
-    CHECK(testing::error_message([&] { import_dfdc_preview(root, 0.2, 1); }).find("9.mp4, which does not exist") != std::string::npos);
+    CHECK(testing::error_message([&] { import_dfdc_preview(root, 0.2, 1); }).find("9.mp4, which does not exist") !=
+          std::string::npos);
 }
 
 TEST_CASE("split_by_identity: FF++ pairs stay whole; linked identities are drawn and mixed videos dropped") {
@@ -256,18 +277,29 @@ TEST_CASE("split_by_identity: FF++ pairs stay whole; linked identities are drawn
     CHECK(!held_people.empty());
     for (const std::string& name : held_people) CHECK(!trained_people.contains(name));
     CHECK(std::count(parts.begin(), parts.end(), data::SplitPart::dropped) > 0);
-    CHECK(testing::error_message([&] { data::split_by_identity(identities, labels, 2, 1.5, 3, "the split"); }).find("the split: the held-out fraction") !=
-          std::string::npos);
+    CHECK(testing::error_message([&] {
+              data::split_by_identity(identities, labels, 2, 1.5, 3, "the split");
+          }).find("the split: the held-out fraction") != std::string::npos);
 }
 
-TEST_CASE("split_dataset_by_identity: FF++ real 000 and fake 000_003 on one side; a class with one video cannot be split") {
+TEST_CASE(
+    "split_dataset_by_identity: FF++ real 000 and fake 000_003 on one side; a class with one video cannot be split") {
     data::Dataset dataset{{"real", "fake"}, {}};
     for (int pair = 0; pair < 5; ++pair) {
         std::string a = "00" + std::to_string(2 * pair), b = "00" + std::to_string(2 * pair + 1);
         for (int frame = 0; frame < 2; ++frame) {
-            dataset.samples.push_back({"r" + a + std::to_string(frame) + ".png", 0, "", a, a, a, std::to_string(frame), {}});
-            dataset.samples.push_back({"r" + b + std::to_string(frame) + ".png", 0, "", b, b, b, std::to_string(frame), {}});
-            dataset.samples.push_back({"f" + a + std::to_string(frame) + ".png", 1, "Deepfakes", a + "_" + b, a, a + " " + b, std::to_string(frame), {}});
+            dataset.samples.push_back(
+                {"r" + a + std::to_string(frame) + ".png", 0, "", a, a, a, std::to_string(frame), {}});
+            dataset.samples.push_back(
+                {"r" + b + std::to_string(frame) + ".png", 0, "", b, b, b, std::to_string(frame), {}});
+            dataset.samples.push_back({"f" + a + std::to_string(frame) + ".png",
+                                       1,
+                                       "Deepfakes",
+                                       a + "_" + b,
+                                       a,
+                                       a + " " + b,
+                                       std::to_string(frame),
+                                       {}});
         }
     }
     data::IdentitySplit split = data::split_dataset_by_identity(dataset, 0.2, 11);
@@ -280,6 +312,8 @@ TEST_CASE("split_dataset_by_identity: FF++ real 000 and fake 000_003 on one side
     CHECK(!held_people.empty());
     for (const std::string& name : held_people) CHECK(!train_people.contains(name));
     CHECK(split.videos.size() == 15);
-    data::Dataset one_fake = dataset.filter([](const data::Sample& sample) { return sample.label == 0 || sample.video == "000_001"; });
-    CHECK(testing::error_message([&] { data::split_dataset_by_identity(one_fake, 0.2, 11); }).find("cannot be split") != std::string::npos);
+    data::Dataset one_fake =
+        dataset.filter([](const data::Sample& sample) { return sample.label == 0 || sample.video == "000_001"; });
+    CHECK(testing::error_message([&] { data::split_dataset_by_identity(one_fake, 0.2, 11); }).find("cannot be split") !=
+          std::string::npos);
 }

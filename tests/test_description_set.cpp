@@ -34,7 +34,7 @@ struct ShippedSet {
     std::size_t per_class;
 };
 
-const ShippedSet shipped_sets[] = {{"1desc", 1},  {"10desc", 10},  {"550desc", 550},
+const ShippedSet shipped_sets[] = {{"1desc", 1},  {"10desc", 10}, {"550desc", 550},
                                    {"catDog", 1}, {"carMoto", 1}, {"FlakeBall", 1}};
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -49,8 +49,10 @@ public:
     EnvironmentVariable(const EnvironmentVariable&) = delete;
     EnvironmentVariable& operator=(const EnvironmentVariable&) = delete;
     ~EnvironmentVariable() {
-        if (previous_) ::setenv(name_, previous_->c_str(), 1);
-        else ::unsetenv(name_);
+        if (previous_)
+            ::setenv(name_, previous_->c_str(), 1);
+        else
+            ::unsetenv(name_);
     }
 
 private:
@@ -149,8 +151,9 @@ TEST_CASE("load: class order, ignored files, trimming, blank lines, CRLF and a b
     DescriptionSet set = DescriptionSet::load(folder / "animals" / "", {"dog", "cat"});
     CHECK(set.name == "animals");
     CHECK(set.classes == std::vector<std::string>{"dog", "cat"});
-    CHECK(set.descriptions == std::vector<std::vector<std::string>>{
-                                  {"A dog.", "A big dog.", "A \xC3\xA9l\xC3\xA9gant dog."}, {"A cat.", "A small cat."}});
+    CHECK(set.descriptions ==
+          std::vector<std::vector<std::string>>{{"A dog.", "A big dog.", "A \xC3\xA9l\xC3\xA9gant dog."},
+                                                {"A cat.", "A small cat."}});
     CHECK(set.size() == 5);
     CHECK(set.class_index("dog") == 0);
     CHECK(set.class_index("cat") == 1);
@@ -194,7 +197,9 @@ TEST_CASE("load: errors name the file, the line and what to do") {
         CHECK(contains(message, "its class files are fake, real"));
     }
     SUBCASE("a class asked for twice") {
-        CHECK(contains(error_message([&] { DescriptionSet::load(folder / "first", {"real", "real"}); }),
+        CHECK(contains(error_message([&] {
+                           DescriptionSet::load(folder / "first", {"real", "real"});
+                       }),
                        "class \"real\" is asked for twice"));
     }
     SUBCASE("an empty class file") {

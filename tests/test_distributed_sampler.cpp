@@ -16,8 +16,10 @@ namespace {
 
 // Three classes with 9, 7 and 5 images, several descriptions each: per-batch draws and k < N both matter.
 GroupSampler sampler(std::int64_t groups, train::DescriptionDraw draw = train::DescriptionDraw::per_batch) {
-    std::vector<std::vector<std::int64_t>> items = {{0, 1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 11, 12, 13, 14, 15}, {16, 17, 18, 19, 20}};
-    return GroupSampler(items, {3, 2, 4}, {.k = 2, .groups_per_batch = groups, .description_draw = draw, .seed = 11, .draw_seeds = true});
+    std::vector<std::vector<std::int64_t>> items = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 11, 12, 13, 14, 15}, {16, 17, 18, 19, 20}};
+    return GroupSampler(items, {3, 2, 4},
+                        {.k = 2, .groups_per_batch = groups, .description_draw = draw, .seed = 11, .draw_seeds = true});
 }
 
 void append(train::SampledBatch& whole, const train::SampledBatch& part) {
@@ -52,7 +54,8 @@ TEST_CASE("every rank count gives disjoint shards whose union is the one-process
                 std::set<std::int64_t> groups_seen;
                 for (int rank = 0; rank < ranks; ++rank) {
                     train::SampledBatch part = shards[std::size_t(rank)].next();
-                    for (std::int64_t g = shards[std::size_t(rank)].shard().begin; g < shards[std::size_t(rank)].shard().end; ++g)
+                    for (std::int64_t g = shards[std::size_t(rank)].shard().begin;
+                         g < shards[std::size_t(rank)].shard().end; ++g)
                         CHECK(groups_seen.insert(g).second); // no group on two ranks
                     append(whole, part);
                 }
@@ -103,5 +106,6 @@ TEST_CASE("a sampler saved by two ranks resumes on three ranks with the same glo
 }
 
 TEST_CASE("a batch smaller than the rank count is refused") {
-    CHECK_THROWS_WITH_AS(DistributedGroupSampler(sampler(2), 0, 3), doctest::Contains("cannot be shared out among 3 ranks"), Error);
+    CHECK_THROWS_WITH_AS(DistributedGroupSampler(sampler(2), 0, 3),
+                         doctest::Contains("cannot be shared out among 3 ranks"), Error);
 }

@@ -70,17 +70,19 @@ TEST_CASE("dropout: the gradient is the mask divided by 1 - p") {
     auto grad = x.grad().to_vector();
     for (std::int64_t i = 0; i < 42; ++i) CHECK(grad[i] == doctest::Approx(mask[i]).epsilon(1e-15));
     // Each evaluation reseeds, so every call of f sees the same mask.
-    check_gradients([](const auto& in) {
-        Generator fixed(12);
-        return dropout(in[0], 0.5, fixed);
-    }, {random_tensor({5, 4}, 4)});
+    check_gradients(
+        [](const auto& in) {
+            Generator fixed(12);
+            return dropout(in[0], 0.5, fixed);
+        },
+        {random_tensor({5, 4}, 4)});
 }
 
 TEST_CASE("dropout: probability outside [0, 1) is an error") {
     auto x = Tensor<float>::zeros({2, 3});
     Generator generator(1);
-    CHECK_THROWS_WITH_AS(dropout(x, 1.0, generator), "dropout: probability 1 for the input of shape [2, 3] is outside [0, 1)",
-                         clipft::Error);
+    CHECK_THROWS_WITH_AS(dropout(x, 1.0, generator),
+                         "dropout: probability 1 for the input of shape [2, 3] is outside [0, 1)", clipft::Error);
     CHECK_THROWS_WITH_AS(dropout(x, -0.1, generator), doctest::Contains("dropout: probability -0.1"), clipft::Error);
     CHECK_THROWS_AS(dropout(x, std::numeric_limits<double>::quiet_NaN(), generator), clipft::Error);
 }

@@ -26,8 +26,7 @@ void check_values(Op op, Expected expected, double low, double high, double tole
     }
 }
 
-template <typename Op, typename Expected>
-void check_unary(Op op, Expected expected, double low = -3, double high = 3) {
+template <typename Op, typename Expected> void check_unary(Op op, Expected expected, double low = -3, double high = 3) {
     check_values<float>(op, expected, low, high, 2e-6);
     check_values<double>(op, expected, low, high, 1e-13);
     check_gradients([&](const auto& in) { return op(in[0]); }, {random_tensor({3, 5}, 9, low, high)});
@@ -46,9 +45,8 @@ TEST_CASE("unary ops match their formulas and derivatives") {
     check_unary([](auto x) { return tanh(x); }, [](double x) { return std::tanh(x); });
     check_unary([](auto x) { return sigmoid(x); }, [](double x) { return 1 / (1 + std::exp(-x)); });
     check_unary([](auto x) { return gelu(x); }, [](double x) { return x * phi(x); });
-    check_unary([](auto x) { return gelu_tanh(x); }, [](double x) {
-        return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-    });
+    check_unary([](auto x) { return gelu_tanh(x); },
+                [](double x) { return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); });
     check_unary([](auto x) { return quick_gelu(x); }, [](double x) { return x / (1 + std::exp(-1.702 * x)); });
     check_unary([](auto x) { return pow(x, 3.0); }, [](double x) { return x * x * x; });
     check_unary([](auto x) { return pow(x, 0.5); }, [](double x) { return std::sqrt(x); }, 0.1, 4);
@@ -100,7 +98,8 @@ TEST_CASE("binary op gradients, with broadcasting and views") {
     check_gradients([](const auto& in) { return in[0] - in[1]; }, {a, column});
     check_gradients([](const auto& in) { return in[0] * in[1]; }, {a, b});
     check_gradients([](const auto& in) { return in[0] / in[1]; }, {a, column});
-    check_gradients([](const auto& in) { return in[1] / in[0].transpose(0, 1); }, {column, random_tensor({4, 3}, 7, 0.5, 2)});
+    check_gradients([](const auto& in) { return in[1] / in[0].transpose(0, 1); },
+                    {column, random_tensor({4, 3}, 7, 0.5, 2)});
     check_gradients([](const auto& in) { return in[0] * in[0]; }, {a});
     check_gradients([](const auto& in) { return 2.0 / in[0] - in[0] * 3.0; }, {column});
 }
@@ -108,7 +107,8 @@ TEST_CASE("binary op gradients, with broadcasting and views") {
 TEST_CASE("binary ops reject shapes that do not broadcast, naming the op and both shapes") {
     auto a = Tensor<float>::zeros({2, 3});
     auto b = Tensor<float>::zeros({4});
-    CHECK_THROWS_WITH_AS(add(a, b), "add: shapes [2, 3] and [4] cannot be broadcast together (dimension 1 is 3 vs 4)", Error);
+    CHECK_THROWS_WITH_AS(add(a, b), "add: shapes [2, 3] and [4] cannot be broadcast together (dimension 1 is 3 vs 4)",
+                         Error);
     CHECK_THROWS_WITH_AS(mul(a, b), doctest::Contains("mul: shapes [2, 3] and [4]"), Error);
     CHECK_THROWS_WITH_AS(sub(b, a), doctest::Contains("sub: shapes [4] and [2, 3]"), Error);
     CHECK_THROWS_WITH_AS(div(a, b), doctest::Contains("div: shapes [2, 3] and [4]"), Error);

@@ -84,8 +84,8 @@ TEST_CASE("crop_face clamps the grown box to the image") {
     CHECK(crop.image.at(0, 0, 1) == 45);
     CHECK(crop.image.at(54, 64, 1) == 99);
 
-    CHECK_THROWS_WITH_AS(faces::crop_face(image, {{300, 10, 50, 50}, 1.0, {}}), doctest::Contains("outside the 120x100 image"),
-                         Error);
+    CHECK_THROWS_WITH_AS(faces::crop_face(image, {{300, 10, 50, 50}, 1.0, {}}),
+                         doctest::Contains("outside the 120x100 image"), Error);
     CHECK_THROWS_WITH_AS(faces::crop_face(image, face, {.margin = -0.1}), doctest::Contains("margin"), Error);
     CHECK_THROWS_WITH_AS(faces::crop_face(image, face, {.align = true}), doctest::Contains("68 landmarks"), Error);
 }
@@ -169,7 +169,8 @@ TEST_CASE("the detector finds the one face of real photographs, with 68 landmark
 TEST_CASE("the eye centers lie within 8% of the pupil distance from the authors' pupils") {
     for (const char* number : {"0001", "0205", "0245", "0247"}) {
         std::filesystem::path photo = testing::shared_path(std::string("data/faces-real/face_") + number + ".jpg");
-        std::filesystem::path pupils_file = testing::shared_path(std::string("data/faces-real-landmarks/face_") + number + ".tem");
+        std::filesystem::path pupils_file =
+            testing::shared_path(std::string("data/faces-real-landmarks/face_") + number + ".tem");
         if (photo.empty() || pupils_file.empty()) return;
         CAPTURE(number);
         // Points 0 and 1 of the Face Research Lab template are the pupils (image-left, image-right).
@@ -199,8 +200,10 @@ TEST_CASE("crops of a detected face have the margin's size, and alignment levels
     auto span = [](double begin, double end, double limit) { return std::min(end, limit) - std::max(begin, 0.0); };
     const faces::Box& box = face.box;
     const double grown_x = 0.3 * double(box.width), grown_y = 0.3 * double(box.height);
-    CHECK(std::abs(double(crop.image.width) - span(double(box.left) - grown_x, double(box.left + box.width) + grown_x, 600)) <= 1);
-    CHECK(std::abs(double(crop.image.height) - span(double(box.top) - grown_y, double(box.top + box.height) + grown_y, 800)) <= 1);
+    CHECK(std::abs(double(crop.image.width) -
+                   span(double(box.left) - grown_x, double(box.left + box.width) + grown_x, 600)) <= 1);
+    CHECK(std::abs(double(crop.image.height) -
+                   span(double(box.top) - grown_y, double(box.top + box.height) + grown_y, 800)) <= 1);
     CHECK(photo.width == 600);
     CHECK(photo.height == 800);
 
@@ -215,7 +218,8 @@ TEST_CASE("crops of a detected face have the margin's size, and alignment levels
 }
 
 TEST_CASE("the minimum size, the threshold and upsampling select faces") {
-    std::filesystem::path path = testing::shared_path("data/faces-real/face_0001.jpg"); // its face box is 216 pixels wide
+    std::filesystem::path path =
+        testing::shared_path("data/faces-real/face_0001.jpg"); // its face box is 216 pixels wide
     if (path.empty()) return;
     image::Image photo = image::load_image(path);
     faces::FaceDetector large_only({.min_size = 300, .landmarks = false});
@@ -229,24 +233,29 @@ TEST_CASE("the minimum size, the threshold and upsampling select faces") {
         for (std::int64_t x = 0; x < half.width; ++x)
             for (int c = 0; c < 3; ++c) half.at(y, x, c) = photo.at(2 * y, 2 * x, c);
     std::vector<faces::Face> plain = faces::FaceDetector({.min_size = 40, .landmarks = false}).detect(half);
-    std::vector<faces::Face> upsampled = faces::FaceDetector({.min_size = 40, .upsample = 1, .landmarks = false}).detect(half);
+    std::vector<faces::Face> upsampled =
+        faces::FaceDetector({.min_size = 40, .upsample = 1, .landmarks = false}).detect(half);
     REQUIRE(plain.size() == 1);
     REQUIRE(upsampled.size() == 1);
     CHECK(plain[0].landmarks.empty());
-    CHECK(std::abs(double(upsampled[0].box.left + upsampled[0].box.width / 2) - double(plain[0].box.left + plain[0].box.width / 2)) < 10);
+    CHECK(std::abs(double(upsampled[0].box.left + upsampled[0].box.width / 2) -
+                   double(plain[0].box.left + plain[0].box.width / 2)) < 10);
     CHECK(faces::FaceDetector({.min_size = 150, .landmarks = false}).detect(half).empty());
 }
 
 TEST_CASE("a missing landmark model and bad options are errors that say what to do") {
     CHECK_THROWS_WITH_AS(faces::FaceDetector({.landmarks_model = "/nonexistent/predictor.dat"}),
-                         doctest::Contains("/nonexistent/predictor.dat: the 68-point landmark model is missing; install it with the Debian package libdlib-data"),
+                         doctest::Contains("/nonexistent/predictor.dat: the 68-point landmark model is missing; "
+                                           "install it with the Debian package libdlib-data"),
                          Error);
     testing::TemporaryDirectory scratch;
     testing::write_bytes(scratch / "not_a_model.dat", "hello");
     CHECK_THROWS_WITH_AS(faces::FaceDetector({.landmarks_model = scratch / "not_a_model.dat"}),
                          doctest::Contains("not_a_model.dat: not a dlib shape predictor model"), Error);
-    CHECK_THROWS_WITH_AS(faces::FaceDetector({.min_size = 0, .landmarks = false}), doctest::Contains("minimum face size"), Error);
-    CHECK_THROWS_WITH_AS(faces::FaceDetector({.upsample = 9, .landmarks = false}), doctest::Contains("upsample"), Error);
+    CHECK_THROWS_WITH_AS(faces::FaceDetector({.min_size = 0, .landmarks = false}),
+                         doctest::Contains("minimum face size"), Error);
+    CHECK_THROWS_WITH_AS(faces::FaceDetector({.upsample = 9, .landmarks = false}), doctest::Contains("upsample"),
+                         Error);
 }
 
 #endif // CLIPFT_WITH_DLIB

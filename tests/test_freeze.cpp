@@ -46,7 +46,8 @@ TEST_CASE("each policy trains exactly its parameters") {
     for (const auto& name : apply("freeze-vision")) CHECK(name.rfind("visual.", 0) != 0);
     CHECK(apply("freeze-vision").contains("token_embedding.weight"));
     CHECK(apply("none").empty());
-    for (const auto& name : apply("layer-norm")) CHECK((name.find("ln_") != std::string::npos || name == "logit_scale"));
+    for (const auto& name : apply("layer-norm"))
+        CHECK((name.find("ln_") != std::string::npos || name == "logit_scale"));
     CHECK(apply("layer-norm").contains("visual.ln_pre.weight"));
     std::set<std::string> last = apply("last-blocks=1+freeze-scale");
     CHECK(last.contains("visual.transformer.resblocks.2.attn.in_proj_weight"));
@@ -63,7 +64,8 @@ TEST_CASE("each policy trains exactly its parameters") {
 
 TEST_CASE("unknown policies are refused with the list of words") {
     CHECK(testing::error_message([] { FreezePolicy::parse("freeze-txt"); }).find("freeze-text") != std::string::npos);
-    CHECK(testing::error_message([] { FreezePolicy::parse("last-blocks=x"); }).find("whole number") != std::string::npos);
+    CHECK(testing::error_message([] { FreezePolicy::parse("last-blocks=x"); }).find("whole number") !=
+          std::string::npos);
 }
 
 TEST_CASE("a frozen text tower records no graph, gets no gradient and holds no optimizer state") {

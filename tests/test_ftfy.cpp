@@ -14,8 +14,7 @@ std::string fixed(std::string_view text) { return to_utf8(ftfy::fix_text(from_ut
 
 std::string encoding_fixed(std::string_view text) { return to_utf8(ftfy::fix_encoding(from_utf8(text, "test"))); }
 
-template <typename Fixer>
-std::u32string fixed_by(Fixer&& fixer, std::u32string text) {
+template <typename Fixer> std::u32string fixed_by(Fixer&& fixer, std::u32string text) {
     fixer(text);
     return text;
 }
@@ -44,9 +43,9 @@ TEST_CASE("unescape_html: names ending in ';', their all-caps spelling, whole nu
     CHECK(unescape(U"BUNDESSTRA&SZLIG;E") == U"BUNDESSTRASSE");
     CHECK(unescape(U"&ntilde; &Ntilde; &NTILDE; &nTILDE;") == U"ñ Ñ Ñ &nTILDE;");
     CHECK(unescape(U"&#39;a&#x27;") == U"'a'");
-    CHECK(unescape(U"&#59;") == U"&#59;");     // would leave a ';': kept
-    CHECK(unescape(U"&#65abc;") == U"&#65abc;"); // only partly numeric: kept
-    CHECK(unescape(U"&amp &notit; &frac12;") == U"&amp &notit; ½"); // no legacy or prefix forms
+    CHECK(unescape(U"&#59;") == U"&#59;");                                             // would leave a ';': kept
+    CHECK(unescape(U"&#65abc;") == U"&#65abc;");                                       // only partly numeric: kept
+    CHECK(unescape(U"&amp &notit; &frac12;") == U"&amp &notit; ½");                    // no legacy or prefix forms
     CHECK(unescape(U"&aaaaaaaaaaaaaaaaaaaaaaaaa;") == U"&aaaaaaaaaaaaaaaaaaaaaaaaa;"); // over 24 characters
 }
 
@@ -76,14 +75,14 @@ TEST_CASE("fix_encoding: mojibake of the single-byte charsets") {
     CHECK(encoding_fixed("âœ” No problems") == "✔ No problems");
     CHECK(encoding_fixed("voilÃ le travail") == "voilà le travail"); // a lost 0xA0
     CHECK(encoding_fixed("com especial atenÃ§Ã£o Ã s crianÃ§as") == "com especial atenção às crianças");
-    CHECK(encoding_fixed("Iggy Pop (nÃƒÂ© Jim Osterberg)") == "Iggy Pop (né Jim Osterberg)"); // twice
+    CHECK(encoding_fixed("Iggy Pop (nÃƒÂ© Jim Osterberg)") == "Iggy Pop (né Jim Osterberg)");      // twice
     CHECK(encoding_fixed("Blog Traffic Tip 2 вЂ“ Broadcast") == "Blog Traffic Tip 2 – Broadcast"); // windows-1251
-    CHECK(encoding_fixed("LiĂ¨ge Avenue de l'HĂ´pital") == "Liège Avenue de l'Hôpital");     // windows-1250
-    CHECK(encoding_fixed("wei√ü") == "weiß");                                                  // macroman
-    CHECK(encoding_fixed("#╨┐╤Ç╨░╨▓╨╕╨╗╤î╨╜╨╛╨╡") == "#правильное");                           // cp437
-    CHECK(encoding_fixed("Hi guys \u00ED\u00A0\u00BD\u00ED\u00B8\u008D") == "Hi guys 😍");        // CESU-8
-    CHECK(encoding_fixed("â€œlossy decodingâ€\uFFFD") == "“lossy decoding\uFFFD");              // lost bytes
-    CHECK(encoding_fixed("\u0084Handwerk\u0093") == "„Handwerk“");                               // latin-1 as 1252
+    CHECK(encoding_fixed("LiĂ¨ge Avenue de l'HĂ´pital") == "Liège Avenue de l'Hôpital");           // windows-1250
+    CHECK(encoding_fixed("wei√ü") == "weiß");                                                      // macroman
+    CHECK(encoding_fixed("#╨┐╤Ç╨░╨▓╨╕╨╗╤î╨╜╨╛╨╡") == "#правильное");                               // cp437
+    CHECK(encoding_fixed("Hi guys \u00ED\u00A0\u00BD\u00ED\u00B8\u008D") == "Hi guys 😍");          // CESU-8
+    CHECK(encoding_fixed("â€œlossy decodingâ€\uFFFD") == "“lossy decoding\uFFFD");                 // lost bytes
+    CHECK(encoding_fixed("\u0084Handwerk\u0093") == "„Handwerk“");                                 // latin-1 as 1252
     CHECK(encoding_fixed("Ecuador\u00E2\u0080\u0099s \u00E2\u0080\u0098US pressure\u00E2\u0080\u0099\u0085") ==
           "Ecuador’s ‘US pressure’…"); // mojibake runs fixed in place
     SUBCASE("text that only looks odd stays") {

@@ -28,7 +28,7 @@ struct ReferenceCase {
     std::int64_t classes = 2, width = 0;
     Tensor<float> train, test;
     std::vector<std::int64_t> labels;
-    std::vector<double> logistic;                           // [test, classes]
+    std::vector<double> logistic;                                  // [test, classes]
     std::vector<std::pair<std::int64_t, std::vector<double>>> knn; // k, [test, classes]
 };
 
@@ -51,19 +51,22 @@ std::vector<ReferenceCase> reference_cases() {
         c.test = float_matrix(item["test_features"], c.width);
         c.labels = item["train_labels"].get<std::vector<std::int64_t>>();
         c.logistic = item["logistic_test_probabilities"].get<std::vector<double>>();
-        for (const io::Json& knn : item["knn"]) c.knn.emplace_back(knn["k"].get<std::int64_t>(), knn["test_probabilities"].get<std::vector<double>>());
+        for (const io::Json& knn : item["knn"])
+            c.knn.emplace_back(knn["k"].get<std::int64_t>(), knn["test_probabilities"].get<std::vector<double>>());
         cases.push_back(std::move(c));
     }
     return cases;
 }
 
 // Random unit rows and labels in 0..classes-1.
-std::pair<Tensor<float>, std::vector<std::int64_t>> random_problem(std::int64_t n, std::int64_t d, std::int64_t classes, std::uint64_t seed) {
+std::pair<Tensor<float>, std::vector<std::int64_t>> random_problem(std::int64_t n, std::int64_t d, std::int64_t classes,
+                                                                   std::uint64_t seed) {
     Generator generator(seed);
     Tensor<float> x = Tensor<float>::empty({n, d});
     for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = float(generator.normal());
     std::vector<std::int64_t> labels;
-    for (std::int64_t i = 0; i < n; ++i) labels.push_back(std::int64_t(generator.uniform_integer(std::uint64_t(classes))));
+    for (std::int64_t i = 0; i < n; ++i)
+        labels.push_back(std::int64_t(generator.uniform_integer(std::uint64_t(classes))));
     return {ops::l2_normalize(x).contiguous(), labels};
 }
 
@@ -83,7 +86,8 @@ TEST_CASE("logistic objective: value and gradient against finite differences in 
         std::vector<double> z(3);
         for (std::int64_t c = 0; c < 3; ++c) {
             z[std::size_t(c)] = theta[std::size_t(15 + c)];
-            for (std::int64_t j = 0; j < 5; ++j) z[std::size_t(c)] += theta[std::size_t(c * 5 + j)] * double(x.at({i, j}));
+            for (std::int64_t j = 0; j < 5; ++j)
+                z[std::size_t(c)] += theta[std::size_t(c * 5 + j)] * double(x.at({i, j}));
         }
         double normaliser = 0;
         for (double v : z) normaliser += std::exp(v);
@@ -97,11 +101,13 @@ TEST_CASE("logistic objective: value and gradient against finite differences in 
         std::vector<double> plus = theta, minus = theta;
         plus[p] += h, minus[p] -= h;
         double numeric = (objective(plus, ignored) - objective(minus, ignored)) / (2 * h);
-        CHECK_MESSAGE(std::abs(numeric - gradient[p]) <= 1e-6 * (1 + std::abs(numeric)), "parameter " << p << ": " << gradient[p] << " vs " << numeric);
+        CHECK_MESSAGE(std::abs(numeric - gradient[p]) <= 1e-6 * (1 + std::abs(numeric)),
+                      "parameter " << p << ": " << gradient[p] << " vs " << numeric);
     }
 }
 
-TEST_CASE("logistic regression: probabilities equal scikit-learn's at two C values, unbalanced and with three classes") {
+TEST_CASE(
+    "logistic regression: probabilities equal scikit-learn's at two C values, unbalanced and with three classes") {
     for (const ReferenceCase& c : reference_cases()) {
         heads::LogisticRegressionFit fit = heads::fit_logistic_regression(c.train, c.labels, c.classes, {.C = c.C});
         CHECK_MESSAGE(fit.converged, c.name);
@@ -123,22 +129,30 @@ TEST_CASE("logistic regression: a zero-shot start reaches the same optimum; the 
     heads::LogisticRegressionFit again = heads::fit_logistic_regression(c.train, c.labels, 2, {.C = c.C});
     CHECK(plain.probe.weight.to_vector() == again.probe.weight.to_vector());
     heads::LinearProbe start{Tensor<float>::full({2, c.width}, 3.0f), Tensor<float>::from_vector({1.0f, -1.0f})};
-    heads::LogisticRegressionFit started = heads::fit_logistic_regression(c.train, c.labels, 2, {.C = c.C, .initial = start});
-    std::vector<float> a = plain.probe.probabilities(c.test).to_vector(), b = started.probe.probabilities(c.test).to_vector();
+    heads::LogisticRegressionFit started =
+        heads::fit_logistic_regression(c.train, c.labels, 2, {.C = c.C, .initial = start});
+    std::vector<float> a = plain.probe.probabilities(c.test).to_vector(),
+                       b = started.probe.probabilities(c.test).to_vector();
     for (std::size_t i = 0; i < a.size(); ++i) CHECK(std::abs(a[i] - b[i]) < 1e-5);
     CHECK(started.objective == doctest::Approx(plain.objective).epsilon(1e-10));
 }
 
 TEST_CASE("logistic regression: bad input is refused with a message") {
     auto [x, labels] = random_problem(10, 4, 2, 1);
-    CHECK(error_message([&] { heads::fit_logistic_regression(x, {0, 1}, 2); }).find("2 labels for 10 feature rows") != std::string::npos);
+    CHECK(error_message([&] {
+              heads::fit_logistic_regression(x, {0, 1}, 2);
+          }).find("2 labels for 10 feature rows") != std::string::npos);
     std::vector<std::int64_t> bad = labels;
     bad[3] = 2;
-    CHECK(error_message([&] { heads::fit_logistic_regression(x, bad, 2); }).find("label 2 of row 3") != std::string::npos);
-    CHECK(error_message([&] { heads::fit_logistic_regression(x, labels, 2, {.C = -1}); }).find("C must be a positive") != std::string::npos);
+    CHECK(error_message([&] { heads::fit_logistic_regression(x, bad, 2); }).find("label 2 of row 3") !=
+          std::string::npos);
+    CHECK(error_message([&] {
+              heads::fit_logistic_regression(x, labels, 2, {.C = -1});
+          }).find("C must be a positive") != std::string::npos);
     Tensor<float> broken = x.clone();
     broken.data()[9] = NAN;
-    CHECK(error_message([&] { heads::fit_logistic_regression(broken, labels, 2); }).find("row 2 holds a non-finite") != std::string::npos);
+    CHECK(error_message([&] { heads::fit_logistic_regression(broken, labels, 2); }).find("row 2 holds a non-finite") !=
+          std::string::npos);
 }
 
 TEST_CASE("kNN: probabilities equal scikit-learn's (cosine, brute force)") {
@@ -150,7 +164,9 @@ TEST_CASE("kNN: probabilities equal scikit-learn's (cosine, brute force)") {
             std::int64_t equal = 0, rows = std::int64_t(p.size()) / c.classes;
             for (std::int64_t r = 0; r < rows; ++r) {
                 bool same = true;
-                for (std::int64_t j = 0; j < c.classes; ++j) same &= std::abs(p[std::size_t(r * c.classes + j)] - expected[std::size_t(r * c.classes + j)]) < 1e-6;
+                for (std::int64_t j = 0; j < c.classes; ++j)
+                    same &=
+                        std::abs(p[std::size_t(r * c.classes + j)] - expected[std::size_t(r * c.classes + j)]) < 1e-6;
                 equal += same;
             }
             CHECK_MESSAGE(equal == rows, c.name << ", k = " << k << ": " << equal << " of " << rows << " rows equal");
@@ -162,13 +178,18 @@ TEST_CASE("kNN: ties go to the earlier training row; k outside 1..N is refused")
     heads::NearestNeighbors knn{train, {1, 0, 0}, 2, 1};
     CHECK(knn.probabilities(Tensor<float>::from_vector({2, 0}, {1, 2})).to_vector() == std::vector<float>{0, 1});
     knn.k = 4;
-    CHECK(error_message([&] { knn.probabilities(train); }).find("k = 4 neighbours, but there are 3") != std::string::npos);
+    CHECK(error_message([&] { knn.probabilities(train); }).find("k = 4 neighbours, but there are 3") !=
+          std::string::npos);
 }
 
 TEST_CASE("probe files: linear and kNN probes round-trip; broken ones are refused naming the file") {
     testing::TemporaryDirectory folder;
-    heads::Probe linear{"logistic", {"real", "fake"}, heads::LinearProbe{Tensor<float>::from_vector({1, 2, 3, 4}, {2, 2}), Tensor<float>::from_vector({0.5f, -0.5f})},
-                        std::nullopt, {{"C", "1"}}};
+    heads::Probe linear{
+        "logistic",
+        {"real", "fake"},
+        heads::LinearProbe{Tensor<float>::from_vector({1, 2, 3, 4}, {2, 2}), Tensor<float>::from_vector({0.5f, -0.5f})},
+        std::nullopt,
+        {{"C", "1"}}};
     linear.save(folder / "linear.safetensors");
     heads::Probe loaded = heads::Probe::load(folder / "linear.safetensors");
     CHECK(loaded.method == "logistic");
@@ -179,17 +200,25 @@ TEST_CASE("probe files: linear and kNN probes round-trip; broken ones are refuse
     float z0 = 0.5f + 0.6f * 1 + 0.8f * 2, z1 = -0.5f + 0.6f * 3 + 0.8f * 4;
     CHECK(loaded.probabilities(x).at({0, 1}) == doctest::Approx(1 / (1 + std::exp(z0 - z1))).epsilon(1e-6));
 
-    heads::Probe knn{"knn", {"real", "fake"}, std::nullopt, heads::NearestNeighbors{Tensor<float>::from_vector({1, 0, 0, 1}, {2, 2}), {0, 1}, 2, 1}, {}};
+    heads::Probe knn{"knn",
+                     {"real", "fake"},
+                     std::nullopt,
+                     heads::NearestNeighbors{Tensor<float>::from_vector({1, 0, 0, 1}, {2, 2}), {0, 1}, 2, 1},
+                     {}};
     knn.save(folder / "knn.safetensors");
     CHECK(heads::Probe::load(folder / "knn.safetensors").probabilities(x).to_vector() == std::vector<float>{0, 1});
 
     io::save_safetensors(folder / "other.safetensors", {{"weight", Tensor<float>::zeros({2, 2})}});
-    CHECK(error_message([&] { heads::Probe::load(folder / "other.safetensors"); }).find("not a probe file") != std::string::npos);
-    io::save_safetensors(folder / "nobias.safetensors", {{"probe.weight", Tensor<float>::zeros({2, 2})}}, {{"classes", "real,fake"}});
-    CHECK(error_message([&] { heads::Probe::load(folder / "nobias.safetensors"); }).find("no tensor 'probe.bias'") != std::string::npos);
+    CHECK(error_message([&] { heads::Probe::load(folder / "other.safetensors"); }).find("not a probe file") !=
+          std::string::npos);
+    io::save_safetensors(folder / "nobias.safetensors", {{"probe.weight", Tensor<float>::zeros({2, 2})}},
+                         {{"classes", "real,fake"}});
+    CHECK(error_message([&] { heads::Probe::load(folder / "nobias.safetensors"); }).find("no tensor 'probe.bias'") !=
+          std::string::npos);
     std::string bytes = testing::read_bytes(folder / "linear.safetensors");
     testing::write_bytes(folder / "truncated.safetensors", bytes.substr(0, bytes.size() - 5));
-    CHECK(error_message([&] { heads::Probe::load(folder / "truncated.safetensors"); }).find("truncated.safetensors") != std::string::npos);
+    CHECK(error_message([&] { heads::Probe::load(folder / "truncated.safetensors"); }).find("truncated.safetensors") !=
+          std::string::npos);
 }
 
 TEST_CASE("alpha lists: ranges, lists and progressions") {

@@ -32,15 +32,16 @@ std::vector<std::string> group_texts(const std::string& svg, const std::string& 
     std::string group = svg.substr(begin, svg.find("</g>", begin) - begin);
     std::vector<std::string> texts;
     static const std::regex text_element("<text[^>]*>([^<]*)</text>");
-    for (std::sregex_iterator it(group.begin(), group.end(), text_element), end; it != end; ++it) texts.push_back((*it)[1]);
+    for (std::sregex_iterator it(group.begin(), group.end(), text_element), end; it != end; ++it)
+        texts.push_back((*it)[1]);
     return texts;
 }
 
 // The fill of the cell at (row, column).
 std::string cell_fill(const std::string& svg, int row, int column) {
     std::smatch match;
-    std::regex cell("<rect class=\"cell\" data-row=\"" + std::to_string(row) + "\" data-column=\"" + std::to_string(column) +
-                    "\"[^>]* fill=\"(#[0-9a-f]{6})\"");
+    std::regex cell("<rect class=\"cell\" data-row=\"" + std::to_string(row) + "\" data-column=\"" +
+                    std::to_string(column) + "\"[^>]* fill=\"(#[0-9a-f]{6})\"");
     REQUIRE_MESSAGE(std::regex_search(svg, match, cell), "no cell " << row << ", " << column);
     return match[1];
 }
@@ -140,7 +141,9 @@ TEST_CASE("save writes the SVG atomically") {
     map.values = {{0.1, 0.9}};
     map.save(directory / "map.svg");
     CHECK(clipft::testing::read_bytes(directory / "map.svg") == map.to_svg());
-    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) == 1);
+    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) ==
+          1);
     CHECK(contains(error_message([&] { map.save(directory / "missing" / "map.svg"); }), "map.svg"));
-    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) == 1);
+    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) ==
+          1);
 }

@@ -40,7 +40,7 @@ TEST_CASE("html_unescape: numeric references") {
     CHECK(html_unescape(U"&#x1F600;") == U"\U0001F600");
     CHECK(html_unescape(U"&#0;") == U"\uFFFD");
     CHECK(html_unescape(U"&#13;") == U"\r");
-    CHECK(html_unescape(U"&#128;") == U"€"); // 0x80..0x9F read as windows-1252
+    CHECK(html_unescape(U"&#128;") == U"€");      // 0x80..0x9F read as windows-1252
     CHECK(html_unescape(U"&#x81;") == U"\u0081"); // undefined there: stays
     CHECK(html_unescape(U"&#xD800;") == U"\uFFFD");
     CHECK(html_unescape(U"&#x110000;") == U"\uFFFD");

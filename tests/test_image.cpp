@@ -38,10 +38,12 @@ std::string exif_segment(int orientation, bool big_endian) {
         char high = char(value >> 8), low = char(value & 0xFF);
         return big_endian ? std::string{high, low} : std::string{low, high};
     };
-    auto u32 = [&](unsigned value) { return big_endian ? u16(value >> 16) + u16(value & 0xFFFF) : u16(value & 0xFFFF) + u16(value >> 16); };
+    auto u32 = [&](unsigned value) {
+        return big_endian ? u16(value >> 16) + u16(value & 0xFFFF) : u16(value & 0xFFFF) + u16(value >> 16);
+    };
     std::string tiff = std::string(big_endian ? "MM" : "II") + u16(42) + u32(8) // header, IFD0 at offset 8
-                       + u16(2)                                               // two entries
-                       + u16(0x010F) + u16(2) + u32(4) + std::string("cam", 4) // Make (ASCII), skipped
+                       + u16(2)                                                 // two entries
+                       + u16(0x010F) + u16(2) + u32(4) + std::string("cam", 4)  // Make (ASCII), skipped
                        + u16(0x0112) + u16(3) + u32(1) + u16(unsigned(orientation)) + u16(0) + u32(0);
     std::string body = std::string("Exif\0\0", 6) + tiff;
     std::size_t length = body.size() + 2;
@@ -86,11 +88,13 @@ TEST_CASE("image: gray is replicated to RGB, gray + alpha becomes RGBA") {
     Image loaded = load_bytes(directory, "gray.png", encode(Format::png, gray, 2, 3, 1));
     REQUIRE(loaded.channels == 3);
     for (std::size_t i = 0; i < gray.size(); ++i)
-        CHECK((loaded.pixels[3 * i] == gray[i] && loaded.pixels[3 * i + 1] == gray[i] && loaded.pixels[3 * i + 2] == gray[i]));
+        CHECK((loaded.pixels[3 * i] == gray[i] && loaded.pixels[3 * i + 1] == gray[i] &&
+               loaded.pixels[3 * i + 2] == gray[i]));
     std::vector<std::uint8_t> gray_alpha = {10, 0, 20, 128, 30, 255, 40, 7};
     Image with_alpha = load_bytes(directory, "ga.png", encode(Format::png, gray_alpha, 2, 2, 2));
     REQUIRE(with_alpha.channels == 4);
-    CHECK(with_alpha.pixels == std::vector<std::uint8_t>{10, 10, 10, 0, 20, 20, 20, 128, 30, 30, 30, 255, 40, 40, 40, 7});
+    CHECK(with_alpha.pixels ==
+          std::vector<std::uint8_t>{10, 10, 10, 0, 20, 20, 20, 128, 30, 30, 30, 255, 40, 40, 40, 7});
 }
 
 TEST_CASE("image: apply_exif_orientation maps every orientation as EXIF defines it") {
@@ -98,18 +102,19 @@ TEST_CASE("image: apply_exif_orientation maps every orientation as EXIF defines 
     //   1 2 3
     //   4 5 6
     Image image(2, 3, 3);
-    for (int i = 0; i < 6; ++i) image.pixels[std::size_t(3 * i)] = image.pixels[std::size_t(3 * i + 1)] =
-                                    image.pixels[std::size_t(3 * i + 2)] = std::uint8_t(i + 1);
+    for (int i = 0; i < 6; ++i)
+        image.pixels[std::size_t(3 * i)] = image.pixels[std::size_t(3 * i + 1)] = image.pixels[std::size_t(3 * i + 2)] =
+            std::uint8_t(i + 1);
     struct Case {
         int orientation;
         std::int64_t height, width;
         std::vector<std::uint8_t> values;
     };
     const Case cases[] = {
-        {1, 2, 3, {1, 2, 3, 4, 5, 6}}, {2, 2, 3, {3, 2, 1, 6, 5, 4}},       // mirror left-right
-        {3, 2, 3, {6, 5, 4, 3, 2, 1}}, {4, 2, 3, {4, 5, 6, 1, 2, 3}},       // rotate 180, mirror top-bottom
-        {5, 3, 2, {1, 4, 2, 5, 3, 6}}, {6, 3, 2, {4, 1, 5, 2, 6, 3}},       // transpose, rotate 90 clockwise
-        {7, 3, 2, {6, 3, 5, 2, 4, 1}}, {8, 3, 2, {3, 6, 2, 5, 1, 4}},       // transverse, rotate 90 counter-clockwise
+        {1, 2, 3, {1, 2, 3, 4, 5, 6}}, {2, 2, 3, {3, 2, 1, 6, 5, 4}}, // mirror left-right
+        {3, 2, 3, {6, 5, 4, 3, 2, 1}}, {4, 2, 3, {4, 5, 6, 1, 2, 3}}, // rotate 180, mirror top-bottom
+        {5, 3, 2, {1, 4, 2, 5, 3, 6}}, {6, 3, 2, {4, 1, 5, 2, 6, 3}}, // transpose, rotate 90 clockwise
+        {7, 3, 2, {6, 3, 5, 2, 4, 1}}, {8, 3, 2, {3, 6, 2, 5, 1, 4}}, // transverse, rotate 90 counter-clockwise
     };
     for (const Case& expected : cases) {
         CAPTURE(expected.orientation);
@@ -155,7 +160,8 @@ TEST_CASE("image: a JPEG is turned upright by its EXIF orientation (both byte or
         for (const Case& expected : cases) {
             CAPTURE(big_endian);
             CAPTURE(expected.orientation);
-            Image loaded = load_bytes(directory, "photo.jpg", with_segment(jpeg, exif_segment(expected.orientation, big_endian)));
+            Image loaded =
+                load_bytes(directory, "photo.jpg", with_segment(jpeg, exif_segment(expected.orientation, big_endian)));
             REQUIRE(loaded.height == expected.height);
             REQUIRE(loaded.width == expected.width);
             CHECK(colour_at(loaded, 0, 0) == expected.top_left);
@@ -164,7 +170,8 @@ TEST_CASE("image: a JPEG is turned upright by its EXIF orientation (both byte or
         }
     }
     // Switched off, the stored orientation is kept; without EXIF nothing turns.
-    Image stored = load_bytes(directory, "photo.jpg", with_segment(jpeg, exif_segment(6, false)), {.apply_exif_orientation = false});
+    Image stored = load_bytes(directory, "photo.jpg", with_segment(jpeg, exif_segment(6, false)),
+                              {.apply_exif_orientation = false});
     CHECK((stored.height == 16 && stored.width == 32));
     Image plain = load_bytes(directory, "plain.jpg", jpeg);
     CHECK((plain.height == 16 && plain.width == 32 && colour_at(plain, 0, 0) == 0));
@@ -214,17 +221,19 @@ TEST_CASE("image: the pixel limit refuses an image from its header, before decod
     testing::write_bytes(directory / "big.png", encode(Format::png, pattern(40, 30, 3), 40, 30, 3));
     image::LoadOptions options;
     options.limits.max_image_pixels = 1199;
-    CHECK_THROWS_WITH_AS(image::load_image(directory / "big.png", options),
-                         contains((directory / "big.png").string() +
-                                  ": the image is 30x40; its pixel count 1200 exceeds the limit max_image_pixels = 1199; "
-                                  "if the file is trusted, raise it with CLIPFT_LIMITS=max_image_pixels=N"),
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        image::load_image(directory / "big.png", options),
+        contains((directory / "big.png").string() +
+                 ": the image is 30x40; its pixel count 1200 exceeds the limit max_image_pixels = 1199; "
+                 "if the file is trusted, raise it with CLIPFT_LIMITS=max_image_pixels=N"),
+        Error);
     options.limits.max_image_pixels = 1200;
     CHECK(image::load_image(directory / "big.png", options).height == 40);
     options.limits.max_image_side = 39;
-    CHECK_THROWS_WITH_AS(image::load_image(directory / "big.png", options),
-                         contains("big.png: the image is 30x40 pixels; its longer side 40 exceeds the limit max_image_side = 39"),
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        image::load_image(directory / "big.png", options),
+        contains("big.png: the image is 30x40 pixels; its longer side 40 exceeds the limit max_image_side = 39"),
+        Error);
     options.limits.max_image_side = 40;
     options.limits.max_image_file_bytes = std::filesystem::file_size(directory / "big.png") - 1;
     CHECK_THROWS_WITH_AS(image::load_image(directory / "big.png", options),
@@ -237,7 +246,8 @@ TEST_CASE("image: the pixel limit refuses an image from its header, before decod
     // the header's CRC); stb_image itself refuses headers beyond about 1 GB decoded.
     std::string bomb = encode(Format::png, pattern(1, 1, 3), 1, 1, 3);
     auto claim = [&](unsigned extent) {
-        const std::string bytes = {char(extent >> 24), char(extent >> 16 & 0xFF), char(extent >> 8 & 0xFF), char(extent & 0xFF)};
+        const std::string bytes = {char(extent >> 24), char(extent >> 16 & 0xFF), char(extent >> 8 & 0xFF),
+                                   char(extent & 0xFF)};
         return std::string(bomb).replace(16, 4, bytes).replace(20, 4, bytes); // IHDR width, height (big-endian)
     };
     testing::write_bytes(directory / "bomb.png", claim(12000));
@@ -256,25 +266,29 @@ TEST_CASE("image: a JPEG whose Huffman table declares more than 256 codes is ref
     REQUIRE(table != std::string::npos);
     std::string hostile = jpeg;
     hostile[table + 5] = hostile[table + 6] = '\xFF'; // the counts of 1- and 2-bit codes: 510 codes in all
-    CHECK_THROWS_WITH_AS(image::decode_image({reinterpret_cast<const std::uint8_t*>(hostile.data()), hostile.size()}, "hostile.jpg"),
-                         contains("hostile.jpg: corrupt JPEG: a Huffman table (DHT segment at byte " + std::to_string(table) +
-                                  ") declares "),
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        image::decode_image({reinterpret_cast<const std::uint8_t*>(hostile.data()), hostile.size()}, "hostile.jpg"),
+        contains("hostile.jpg: corrupt JPEG: a Huffman table (DHT segment at byte " + std::to_string(table) +
+                 ") declares "),
+        Error);
     // The same table after the first scan, where progressive JPEGs define theirs.
     const std::size_t scan_end = jpeg.rfind("\xFF\xD9");
     std::string late = jpeg.substr(0, scan_end) + jpeg.substr(table, 4 + 17) + "\xFF\xD9";
     late.replace(scan_end + 5, 2, "\xFF\xFF");
-    CHECK_THROWS_WITH_AS(image::decode_image({reinterpret_cast<const std::uint8_t*>(late.data()), late.size()}, "late.jpg"),
-                         contains("late.jpg: corrupt JPEG: a Huffman table"), Error);
+    CHECK_THROWS_WITH_AS(
+        image::decode_image({reinterpret_cast<const std::uint8_t*>(late.data()), late.size()}, "late.jpg"),
+        contains("late.jpg: corrupt JPEG: a Huffman table"), Error);
     // Found by the fuzzer's second run: stb_image skips padding between the segments before the
     // frame header, so such a table behind padding is read too.
     std::string bad_table("\xFF\xC4\x00\x13\x00\xFF\xFF", 7);
     bad_table += std::string(14, '\0');
     std::string padded = jpeg;
     padded.insert(jpeg.find("\xFF\xC0"), "\x01\x02\x03" + bad_table);
-    CHECK_THROWS_WITH_AS(image::decode_image({reinterpret_cast<const std::uint8_t*>(padded.data()), padded.size()}, "padded.jpg"),
-                         contains("padded.jpg: corrupt JPEG: a Huffman table"), Error);
-    CHECK(image::decode_image({reinterpret_cast<const std::uint8_t*>(jpeg.data()), jpeg.size()}, "valid.jpg").width == 8);
+    CHECK_THROWS_WITH_AS(
+        image::decode_image({reinterpret_cast<const std::uint8_t*>(padded.data()), padded.size()}, "padded.jpg"),
+        contains("padded.jpg: corrupt JPEG: a Huffman table"), Error);
+    CHECK(image::decode_image({reinterpret_cast<const std::uint8_t*>(jpeg.data()), jpeg.size()}, "valid.jpg").width ==
+          8);
 }
 
 TEST_CASE("image: real photographs load with their size") {

@@ -75,11 +75,13 @@ TEST_CASE("embedding: a wide table is gathered and scattered on several threads 
 
 TEST_CASE("embedding: errors name the op, the id, its position and the vocabulary size") {
     auto weight = random_tensor({5, 3}, 1);
-    CHECK_THROWS_WITH_AS(embedding(ids_of({0, 1, 2, 3, 4, 5}, {2, 3}), weight),
-                         "embedding: id 5 at position [1, 2] of the ids (shape [2, 3]) is out of range for a vocabulary "
-                         "of 5 rows (weight shape [5, 3]); ids must lie in [0, 5)",
+    CHECK_THROWS_WITH_AS(
+        embedding(ids_of({0, 1, 2, 3, 4, 5}, {2, 3}), weight),
+        "embedding: id 5 at position [1, 2] of the ids (shape [2, 3]) is out of range for a vocabulary "
+        "of 5 rows (weight shape [5, 3]); ids must lie in [0, 5)",
+        clipft::Error);
+    CHECK_THROWS_WITH_AS(embedding(ids_of({-1}, {1}), weight), doctest::Contains("id -1 at position [0]"),
                          clipft::Error);
-    CHECK_THROWS_WITH_AS(embedding(ids_of({-1}, {1}), weight), doctest::Contains("id -1 at position [0]"), clipft::Error);
     CHECK_THROWS_WITH_AS(embedding(ids_of({0}, {1}), random_tensor({5}, 1)),
                          "embedding: the weight must have rank 2, got shape [5]", clipft::Error);
 }
@@ -105,11 +107,17 @@ TEST_CASE("concat: gradients split back to each input") {
     for (std::int64_t axis : {0, 1, 2, -1}) {
         Shape sa{2, 3, 4}, sb{2, 3, 4};
         sb[axis < 0 ? 2 : axis] = 2;
-        check_gradients([&](const auto& in) { return concat<double>({in[0], in[1], in[0]}, axis); },
-                        {random_tensor(sa, 10), random_tensor(sb, 11)});
+        check_gradients(
+            [&](const auto& in) {
+                return concat<double>({in[0], in[1], in[0]}, axis);
+            },
+            {random_tensor(sa, 10), random_tensor(sb, 11)});
     }
-    check_gradients([](const auto& in) { return concat<double>({in[0].transpose(0, 1), in[1]}, 0); },
-                    {random_tensor({3, 2}, 12), random_tensor({4, 3}, 13)});
+    check_gradients(
+        [](const auto& in) {
+            return concat<double>({in[0].transpose(0, 1), in[1]}, 0);
+        },
+        {random_tensor({3, 2}, 12), random_tensor({4, 3}, 13)});
     // Only inputs that require gradients receive them.
     auto x = random_tensor({2, 2}, 14);
     auto constant = random_tensor({1, 2}, 15);
@@ -151,10 +159,16 @@ TEST_CASE("stack: values along a new axis") {
 
 TEST_CASE("stack: gradients") {
     for (std::int64_t axis : {0, 1, 2, -2})
-        check_gradients([&](const auto& in) { return stack<double>({in[0], in[1], in[0]}, axis); },
-                        {random_tensor({3, 2}, 20), random_tensor({3, 2}, 21)});
-    check_gradients([](const auto& in) { return stack<double>({in[0].transpose(0, 1), in[1]}, 1); },
-                    {random_tensor({4, 3}, 22), random_tensor({3, 4}, 23)});
+        check_gradients(
+            [&](const auto& in) {
+                return stack<double>({in[0], in[1], in[0]}, axis);
+            },
+            {random_tensor({3, 2}, 20), random_tensor({3, 2}, 21)});
+    check_gradients(
+        [](const auto& in) {
+            return stack<double>({in[0].transpose(0, 1), in[1]}, 1);
+        },
+        {random_tensor({4, 3}, 22), random_tensor({3, 4}, 23)});
 }
 
 TEST_CASE("stack: errors") {
@@ -185,7 +199,8 @@ TEST_CASE("index_select: slices in index order, with repeats, along any axis") {
 TEST_CASE("index_select: gradients scatter-add") {
     auto indices = ids_of({1, 0, 1, 1}, {4});
     for (std::int64_t axis : {0, 1, 2})
-        check_gradients([&](const auto& in) { return index_select(in[0], axis, indices); }, {random_tensor({2, 3, 2}, 31)});
+        check_gradients([&](const auto& in) { return index_select(in[0], axis, indices); },
+                        {random_tensor({2, 3, 2}, 31)});
     check_gradients([&](const auto& in) { return index_select(in[0].transpose(0, 1), 0, indices); },
                     {random_tensor({3, 2}, 32)});
     auto x = Tensor<double>::zeros({3, 2});
@@ -202,7 +217,8 @@ TEST_CASE("index_select: errors") {
                          clipft::Error);
     CHECK_THROWS_WITH_AS(index_select(x, 0, ids_of({0, 1}, {1, 2})),
                          "index_select: the indices must have rank 1, got shape [1, 2]", clipft::Error);
-    CHECK_THROWS_WITH_AS(index_select(x, 2, ids_of({0}, {1})), doctest::Contains("index_select: axis 2"), clipft::Error);
+    CHECK_THROWS_WITH_AS(index_select(x, 2, ids_of({0}, {1})), doctest::Contains("index_select: axis 2"),
+                         clipft::Error);
 }
 
 // ---- select_positions -------------------------------------------------------------------------------
@@ -223,8 +239,11 @@ TEST_CASE("select_positions: one position per batch row") {
 TEST_CASE("select_positions: gradient lands at the picked positions only") {
     auto positions = ids_of({4, 0, 2}, {3});
     check_gradients([&](const auto& in) { return select_positions(in[0], positions); }, {random_tensor({3, 5, 4}, 42)});
-    check_gradients([&](const auto& in) { return select_positions(in[0].permute({1, 0, 2}), positions); },
-                    {random_tensor({5, 3, 4}, 43)});
+    check_gradients(
+        [&](const auto& in) {
+            return select_positions(in[0].permute({1, 0, 2}), positions);
+        },
+        {random_tensor({5, 3, 4}, 43)});
     auto x = Tensor<double>::zeros({2, 3, 1});
     x.requires_grad_();
     sum(select_positions(x, ids_of({2, 1}, {2}))).backward();
@@ -264,5 +283,6 @@ TEST_CASE("argmax: errors") {
                          clipft::Error);
     CHECK_THROWS_WITH_AS(argmax(Tensor<std::int64_t>::scalar(1)), doctest::Contains("argmax: the input is 0-d"),
                          clipft::Error);
-    CHECK_THROWS_WITH_AS(argmax(ids_of({1, 2}, {2}), 1), doctest::Contains("argmax: axis 1 is out of range"), clipft::Error);
+    CHECK_THROWS_WITH_AS(argmax(ids_of({1, 2}, {2}), 1), doctest::Contains("argmax: axis 1 is out of range"),
+                         clipft::Error);
 }

@@ -39,8 +39,8 @@ TEST_CASE("one of several processes started by a launcher refuses to run alone")
     if (distributed::launched_processes() > 0) return;
     ::setenv("PMI_SIZE", "4", 1);
     CHECK(distributed::launched_processes() == 4);
-    CHECK_THROWS_WITH_AS(distributed::join_ranks(distributed::Backend::single_process), doctest::Contains("one of 4 started by mpirun"),
-                         Error);
+    CHECK_THROWS_WITH_AS(distributed::join_ranks(distributed::Backend::single_process),
+                         doctest::Contains("one of 4 started by mpirun"), Error);
     if (!distributed::built_with_mpi())
         CHECK_THROWS_WITH_AS(distributed::join_ranks(), doctest::Contains("built without MPI"), Error);
     ::unsetenv("PMI_SIZE");

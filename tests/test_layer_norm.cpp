@@ -17,7 +17,8 @@ std::vector<double> reference_layer_norm(const std::vector<double>& x, std::int6
         for (std::int64_t j = 0; j < n; ++j) mean += x[start + j] / double(n);
         for (std::int64_t j = 0; j < n; ++j) variance += (x[start + j] - mean) * (x[start + j] - mean) / double(n);
         for (std::int64_t j = 0; j < n; ++j)
-            y[start + j] = (x[start + j] - mean) / std::sqrt(variance + eps) * (w.empty() ? 1.0 : w[j]) + (b.empty() ? 0.0 : b[j]);
+            y[start + j] =
+                (x[start + j] - mean) / std::sqrt(variance + eps) * (w.empty() ? 1.0 : w[j]) + (b.empty() ? 0.0 : b[j]);
     }
     return y;
 }
@@ -61,7 +62,8 @@ TEST_CASE("layer_norm gradients: 2-D and 3-D, with and without affine, weight on
     check_gradients([](const auto& in) { return layer_norm(in[0], in[1], in[2]); },
                     {random_tensor({2, 3, 5}, 34), random_tensor({5}, 35), random_tensor({5}, 36)});
     check_gradients([](const auto& in) { return layer_norm(in[0]); }, {random_tensor({2, 3, 5}, 37)});
-    check_gradients([](const auto& in) { return layer_norm(in[0], in[1]); }, {random_tensor({4, 6}, 38), random_tensor({6}, 39)});
+    check_gradients([](const auto& in) { return layer_norm(in[0], in[1]); },
+                    {random_tensor({4, 6}, 38), random_tensor({6}, 39)});
     check_gradients([](const auto& in) { return layer_norm(in[0].transpose(0, 1), in[1], in[2], 1e-3); },
                     {random_tensor({6, 4}, 40), random_tensor({6}, 41), random_tensor({6}, 42)});
 }
@@ -90,10 +92,14 @@ TEST_CASE("layer_norm parameter gradients over many rows are the sums of g * xha
 
 TEST_CASE("layer_norm rejects parameters that do not match the last axis, naming the shapes") {
     Tensor<float> x = Tensor<float>::zeros({2, 5});
-    CHECK_THROWS_WITH_AS(layer_norm(x, Tensor<float>::ones({4}), Tensor<float>::zeros({5})),
-                         "layer_norm: weight of shape [4] does not match the input of shape [2, 5]; it must have shape [5], "
-                         "the size of the normalised last axis", Error);
+    CHECK_THROWS_WITH_AS(
+        layer_norm(x, Tensor<float>::ones({4}), Tensor<float>::zeros({5})),
+        "layer_norm: weight of shape [4] does not match the input of shape [2, 5]; it must have shape [5], "
+        "the size of the normalised last axis",
+        Error);
     CHECK_THROWS_WITH_AS(layer_norm(x, Tensor<float>::ones({5}), Tensor<float>::zeros({1, 5})),
-                         doctest::Contains("layer_norm: bias of shape [1, 5] does not match the input of shape [2, 5]"), Error);
-    CHECK_THROWS_WITH_AS(layer_norm(Tensor<float>::scalar(1.0f)), doctest::Contains("layer_norm: the input must have at least one axis"), Error);
+                         doctest::Contains("layer_norm: bias of shape [1, 5] does not match the input of shape [2, 5]"),
+                         Error);
+    CHECK_THROWS_WITH_AS(layer_norm(Tensor<float>::scalar(1.0f)),
+                         doctest::Contains("layer_norm: the input must have at least one axis"), Error);
 }

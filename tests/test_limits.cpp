@@ -20,8 +20,7 @@ using doctest::Contains;
 namespace {
 
 // The message of the clipft::Error `body` throws, or "" when it throws none.
-template <typename Body>
-std::string error_message(Body&& body) {
+template <typename Body> std::string error_message(Body&& body) {
     try {
         body();
     } catch (const Error& error) {
@@ -56,12 +55,14 @@ TEST_CASE("limits: settings by name, as CLIPFT_LIMITS gives them") {
     CHECK(limits.non_finite_weights == io::NonFiniteWeights::warn);
     CHECK(limits.max_json_bytes == io::Limits{}.max_json_bytes); // the others keep their defaults
 
-    CHECK(error_message([&] { limits.apply("max_pixels=3", "CLIPFT_LIMITS"); })
-              .starts_with("CLIPFT_LIMITS: no limit named 'max_pixels' (limits: max_safetensors_file_bytes, "));
+    CHECK(error_message([&] {
+              limits.apply("max_pixels=3", "CLIPFT_LIMITS");
+          }).starts_with("CLIPFT_LIMITS: no limit named 'max_pixels' (limits: max_safetensors_file_bytes, "));
     CHECK(error_message([&] { limits.apply("max_csv_rows=12k", "CLIPFT_LIMITS"); }) ==
           "CLIPFT_LIMITS: the value of max_csv_rows must be a whole number of bytes or items, not '12k'");
-    CHECK(error_message([&] { limits.apply("max_csv_rows", "CLIPFT_LIMITS"); })
-              .starts_with("CLIPFT_LIMITS: 'max_csv_rows' is not name=value"));
+    CHECK(error_message([&] {
+              limits.apply("max_csv_rows", "CLIPFT_LIMITS");
+          }).starts_with("CLIPFT_LIMITS: 'max_csv_rows' is not name=value"));
     CHECK(error_message([&] { limits.apply("non_finite_weights=ignore", "CLIPFT_LIMITS"); }) ==
           "CLIPFT_LIMITS: non_finite_weights is refuse, warn or allow, not 'ignore'");
 }
@@ -76,7 +77,7 @@ TEST_CASE("limits: the defaults admit OpenAI's released models, whose sizes para
     CHECK(models::CLIPConfig::preset("ViT-L/14@336").parameter_count() < limits.max_model_parameters);
     CHECK(std::uint64_t(4) * 427'944'193 < limits.max_safetensors_file_bytes); // the whole model in F32
     CHECK(std::uint64_t(4) * 49408 * 768 < limits.max_tensor_bytes);           // its largest tensor, in F32
-    CHECK(std::uint64_t(6000) * 4000 < limits.max_image_pixels);              // a 24-megapixel photograph
+    CHECK(std::uint64_t(6000) * 4000 < limits.max_image_pixels);               // a 24-megapixel photograph
 
     std::uint64_t numel = 0;
     models::CLIP<float> tiny(testing::tiny_config());
@@ -94,15 +95,19 @@ TEST_CASE("limits: JSON and CSV readers refuse files beyond their limits, naming
     CHECK(io::read_json_file(json, {.max_json_bytes = 5}).empty());
 
     const std::string table = "path,label\na.jpg,0\nb.jpg,1\nc.jpg,1\n";
-    CHECK(error_message([&] { io::parse_csv(table, "m.csv", {}, {.max_csv_rows = 2}); })
-              .starts_with("m.csv: the number of rows 3 exceeds the limit max_csv_rows = 2" + raise_hint));
+    CHECK(error_message([&] {
+              io::parse_csv(table, "m.csv", {}, {.max_csv_rows = 2});
+          }).starts_with("m.csv: the number of rows 3 exceeds the limit max_csv_rows = 2" + raise_hint));
     CHECK(io::parse_csv(table, "m.csv", {}, {.max_csv_rows = 3}).rows.size() == 3);
-    CHECK(error_message([&] { io::parse_csv("a,b,c\n", "m.csv", {}, {.max_csv_columns = 2}); })
-              .starts_with("m.csv:1: the number of fields 3 exceeds the limit max_csv_columns = 2" + raise_hint));
-    CHECK(error_message([&] { io::parse_csv(table, "m.csv", {}, {.max_csv_field_bytes = 4}); })
-              .starts_with("m.csv:1: field 2 is longer than the limit max_csv_field_bytes = 4" + raise_hint));
-    CHECK(error_message([&] { io::parse_csv("h\n\"12345\"\n", "m.csv", {}, {.max_csv_field_bytes = 4}); })
-              .starts_with("m.csv:2: field 1 is longer than the limit max_csv_field_bytes = 4"));
+    CHECK(error_message([&] {
+              io::parse_csv("a,b,c\n", "m.csv", {}, {.max_csv_columns = 2});
+          }).starts_with("m.csv:1: the number of fields 3 exceeds the limit max_csv_columns = 2" + raise_hint));
+    CHECK(error_message([&] {
+              io::parse_csv(table, "m.csv", {}, {.max_csv_field_bytes = 4});
+          }).starts_with("m.csv:1: field 2 is longer than the limit max_csv_field_bytes = 4" + raise_hint));
+    CHECK(error_message([&] {
+              io::parse_csv("h\n\"12345\"\n", "m.csv", {}, {.max_csv_field_bytes = 4});
+          }).starts_with("m.csv:2: field 1 is longer than the limit max_csv_field_bytes = 4"));
     const auto manifest = directory / "manifest.csv";
     testing::write_bytes(manifest, table);
     CHECK(error_message([&] { io::read_csv(manifest, {}, {.max_csv_bytes = 10}); })
@@ -117,7 +122,8 @@ TEST_CASE("limits: a tensor is refused when reading it would allocate beyond max
     io::SafetensorsFile file(path, {.max_tensor_bytes = 12});
     CHECK(file.get<float>("w").numel() == 3);
     CHECK(error_message([&] { file.get<double>("w"); }) ==
-          path.string() + ": tensor 'w': read as float64, its size in bytes 24 exceeds the limit max_tensor_bytes = 12" +
+          path.string() +
+              ": tensor 'w': read as float64, its size in bytes 24 exceeds the limit max_tensor_bytes = 12" +
               raise_hint + "max_tensor_bytes=N (or clipft::io::limits())");
 }
 

@@ -13,8 +13,7 @@ using clipft::testing::random_tensor;
 namespace {
 
 // a @ b by plain loops over Tensor::at (any strides), batch axes broadcast by hand.
-template <typename T>
-std::vector<double> naive_matmul(const Tensor<T>& a, const Tensor<T>& b, const Shape& batch) {
+template <typename T> std::vector<double> naive_matmul(const Tensor<T>& a, const Tensor<T>& b, const Shape& batch) {
     std::int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
     std::vector<double> out;
     auto index_into = [&](const Tensor<T>& x, const Shape& position, std::int64_t row, std::int64_t col) {
@@ -36,7 +35,8 @@ std::vector<double> naive_matmul(const Tensor<T>& a, const Tensor<T>& b, const S
         for (std::int64_t i = 0; i < m; ++i)
             for (std::int64_t j = 0; j < n; ++j) {
                 double total = 0;
-                for (std::int64_t p = 0; p < k; ++p) total += index_into(a, position, i, p) * index_into(b, position, p, j);
+                for (std::int64_t p = 0; p < k; ++p)
+                    total += index_into(a, position, i, p) * index_into(b, position, p, j);
                 out.push_back(total);
             }
     }
@@ -51,15 +51,14 @@ std::vector<double> naive_linear(const Tensor<T>& x, const Tensor<T>& weight, co
     for (std::int64_t r = 0; r < rows.size(0); ++r)
         for (std::int64_t o = 0; o < weight.size(0); ++o) {
             double total = bias.defined() ? double(bias.at({o})) : 0.0;
-            for (std::int64_t i = 0; i < weight.size(1); ++i) total += double(rows.at({r, i})) * double(weight.at({o, i}));
+            for (std::int64_t i = 0; i < weight.size(1); ++i)
+                total += double(rows.at({r, i})) * double(weight.at({o, i}));
             out.push_back(total);
         }
     return out;
 }
 
-
-template <typename T>
-Tensor<T> random_of(const Shape& shape, unsigned seed) {
+template <typename T> Tensor<T> random_of(const Shape& shape, unsigned seed) {
     return random_tensor(shape, seed).template to<T>();
 }
 
@@ -82,7 +81,7 @@ TEST_CASE("matmul of a closed-form 2 x 2 product") {
 
 TEST_CASE_TEMPLATE("matmul of transposed and strided views equals that of contiguous copies", T, float, double) {
     Tensor<T> at = random_of<T>({3, 4}, 5), bt = random_of<T>({5, 3}, 6); // stored transposed
-    Tensor<T> a = at.transpose(0, 1), b = bt.transpose(0, 1);            // [4, 3] and [3, 5] views
+    Tensor<T> a = at.transpose(0, 1), b = bt.transpose(0, 1);             // [4, 3] and [3, 5] views
     Tensor<T> ac = a.contiguous(), bc = b.contiguous();
     CHECK_FALSE(a.is_contiguous());
     std::vector<double> expected = naive_matmul(ac, bc, {});
@@ -100,7 +99,7 @@ TEST_CASE_TEMPLATE("matmul of transposed and strided views equals that of contig
     check_values(ops::matmul(repeated, bc), {4, 5}, naive_matmul(repeated.contiguous(), bc, {}));
 
     // Batched: transpose(-1, -2) of contiguous batches, and a permuted batch axis.
-    Tensor<T> batched_a = random_of<T>({2, 3, 4}, 9).transpose(-1, -2); // [2, 4, 3]
+    Tensor<T> batched_a = random_of<T>({2, 3, 4}, 9).transpose(-1, -2);   // [2, 4, 3]
     Tensor<T> batched_b = random_of<T>({3, 2, 5}, 10).permute({1, 0, 2}); // [2, 3, 5]
     std::vector<double> batched = naive_matmul(batched_a.contiguous(), batched_b.contiguous(), {2});
     check_values(ops::matmul(batched_a, batched_b), {2, 4, 5}, batched);
@@ -126,7 +125,8 @@ TEST_CASE_TEMPLATE("matmul broadcasts batch axes", T, float, double) {
 }
 
 TEST_CASE("matmul with empty extents") {
-    CHECK(ops::matmul(Tensor<double>::ones({2, 0}), Tensor<double>::ones({0, 3})).to_vector() == std::vector<double>(6, 0.0));
+    CHECK(ops::matmul(Tensor<double>::ones({2, 0}), Tensor<double>::ones({0, 3})).to_vector() ==
+          std::vector<double>(6, 0.0));
     CHECK(ops::matmul(Tensor<double>::ones({0, 4}), Tensor<double>::ones({4, 3})).shape() == Shape{0, 3});
     CHECK(ops::matmul(Tensor<double>::ones({3, 2, 4}), Tensor<double>::ones({4, 0})).shape() == Shape{3, 2, 0});
     CHECK(ops::matmul(Tensor<double>::ones({0, 2, 4}), Tensor<double>::ones({4, 3})).shape() == Shape{0, 2, 3});
@@ -144,22 +144,25 @@ TEST_CASE("matmul gradients") {
         check_gradients(product, {random_tensor({2, 3, 4}, 32), random_tensor({1, 4, 2}, 33)});
     }
     SUBCASE("transposed inputs") {
-        check_gradients([](const std::vector<Tensor<double>>& in) {
-            return ops::matmul(in[0].transpose(0, 1), in[1].transpose(0, 1));
-        }, {random_tensor({4, 3}, 34), random_tensor({2, 4}, 35)});
-        check_gradients([](const std::vector<Tensor<double>>& in) {
-            return ops::matmul(in[0].transpose(-1, -2), in[1]);
-        }, {random_tensor({2, 4, 3}, 36), random_tensor({4, 5}, 37)});
-        check_gradients([](const std::vector<Tensor<double>>& in) {
-            return ops::matmul(in[0], in[1].transpose(-1, -2));
-        }, {random_tensor({2, 3, 4}, 38), random_tensor({2, 5, 4}, 39)});
+        check_gradients(
+            [](const std::vector<Tensor<double>>& in) {
+                return ops::matmul(in[0].transpose(0, 1), in[1].transpose(0, 1));
+            },
+            {random_tensor({4, 3}, 34), random_tensor({2, 4}, 35)});
+        check_gradients(
+            [](const std::vector<Tensor<double>>& in) { return ops::matmul(in[0].transpose(-1, -2), in[1]); },
+            {random_tensor({2, 4, 3}, 36), random_tensor({4, 5}, 37)});
+        check_gradients(
+            [](const std::vector<Tensor<double>>& in) { return ops::matmul(in[0], in[1].transpose(-1, -2)); },
+            {random_tensor({2, 3, 4}, 38), random_tensor({2, 5, 4}, 39)});
     }
     SUBCASE("one operand needs no gradient") {
         Tensor<double> constant = random_tensor({4, 2}, 40);
         check_gradients([&](const std::vector<Tensor<double>>& in) { return ops::matmul(in[0], constant); },
                         {random_tensor({3, 4}, 41)});
-        check_gradients([&](const std::vector<Tensor<double>>& in) { return ops::matmul(constant.transpose(0, 1), in[0]); },
-                        {random_tensor({4, 3}, 42)});
+        check_gradients(
+            [&](const std::vector<Tensor<double>>& in) { return ops::matmul(constant.transpose(0, 1), in[0]); },
+            {random_tensor({4, 3}, 42)});
     }
 }
 
@@ -168,10 +171,11 @@ TEST_CASE("matmul rejects bad shapes") {
     CHECK_THROWS_WITH_AS(ops::matmul(m23, m45),
                          "matmul: shapes [2, 3] and [4, 5] do not chain: the first has 3 columns, the second 4 rows",
                          clipft::Error);
-    CHECK_THROWS_WITH_AS(ops::matmul(Tensor<double>::ones({3}), Tensor<double>::ones({3, 2})),
-                         "matmul: shapes [3] and [3, 2]: both operands need rank >= 2 (matrices or batches of matrices); "
-                         "unsqueeze a vector into a [1, n] or [n, 1] matrix",
-                         clipft::Error);
+    CHECK_THROWS_WITH_AS(
+        ops::matmul(Tensor<double>::ones({3}), Tensor<double>::ones({3, 2})),
+        "matmul: shapes [3] and [3, 2]: both operands need rank >= 2 (matrices or batches of matrices); "
+        "unsqueeze a vector into a [1, n] or [n, 1] matrix",
+        clipft::Error);
     CHECK_THROWS_WITH_AS(ops::matmul(Tensor<double>::ones({2, 4, 3}), Tensor<double>::ones({3, 3, 5})),
                          "matmul: shapes [2, 4, 3] and [3, 3, 5] have batch axes (all but the last two) that cannot be "
                          "broadcast together; each pair must be equal or 1",
@@ -194,9 +198,11 @@ TEST_CASE_TEMPLATE("linear matches plain loops", T, float, double) {
 }
 
 TEST_CASE("linear with no input features gives the bias") {
-    auto out = ops::linear(Tensor<double>::ones({2, 0}), Tensor<double>::ones({3, 0}), Tensor<double>::from_vector({1, 2, 3}));
+    auto out =
+        ops::linear(Tensor<double>::ones({2, 0}), Tensor<double>::ones({3, 0}), Tensor<double>::from_vector({1, 2, 3}));
     CHECK(out.to_vector() == std::vector<double>{1, 2, 3, 1, 2, 3});
-    CHECK(ops::linear(Tensor<double>::ones({2, 0}), Tensor<double>::ones({3, 0})).to_vector() == std::vector<double>(6, 0.0));
+    CHECK(ops::linear(Tensor<double>::ones({2, 0}), Tensor<double>::ones({3, 0})).to_vector() ==
+          std::vector<double>(6, 0.0));
 }
 
 TEST_CASE("linear gradients") {
@@ -206,9 +212,11 @@ TEST_CASE("linear gradients") {
     check_gradients(with_bias, {random_tensor({2, 5, 3}, 63), random_tensor({4, 3}, 64), random_tensor({4}, 65)});
     check_gradients(without_bias, {random_tensor({2, 5, 3}, 66), random_tensor({4, 3}, 67)});
     check_gradients(with_bias, {random_tensor({3}, 68), random_tensor({4, 3}, 69), random_tensor({4}, 70)});
-    check_gradients([](const std::vector<Tensor<double>>& in) {
-        return ops::linear(in[0].transpose(0, 1), in[1].transpose(0, 1), in[2]);
-    }, {random_tensor({3, 5}, 71), random_tensor({3, 4}, 72), random_tensor({4}, 73)});
+    check_gradients(
+        [](const std::vector<Tensor<double>>& in) {
+            return ops::linear(in[0].transpose(0, 1), in[1].transpose(0, 1), in[2]);
+        },
+        {random_tensor({3, 5}, 71), random_tensor({3, 4}, 72), random_tensor({4}, 73)});
 }
 
 TEST_CASE("linear rejects bad shapes") {
@@ -222,5 +230,6 @@ TEST_CASE("linear rejects bad shapes") {
                          "[out_features, in_features] with in_features the input's last extent",
                          clipft::Error);
     CHECK_THROWS_WITH_AS(ops::linear(x, Tensor<double>::ones({4, 3}), Tensor<double>::ones({3})),
-                         "linear: bias of shape [3] does not match weight of shape [4, 3]; it must be [4]", clipft::Error);
+                         "linear: bias of shape [3] does not match weight of shape [4, 3]; it must be [4]",
+                         clipft::Error);
 }

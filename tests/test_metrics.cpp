@@ -27,8 +27,10 @@ void check_close(double actual, double expected, const std::string& what) {
 void check_curve(const std::vector<double>& actual, const std::vector<double>& expected, const std::string& what) {
     REQUIRE_MESSAGE(actual.size() == expected.size(), what);
     for (std::size_t j = 0; j < actual.size(); ++j)
-        if (std::isinf(expected[j])) CHECK_MESSAGE(actual[j] == expected[j], what << " point " << j);
-        else check_close(actual[j], expected[j], what + " point " + std::to_string(j));
+        if (std::isinf(expected[j]))
+            CHECK_MESSAGE(actual[j] == expected[j], what << " point " << j);
+        else
+            check_close(actual[j], expected[j], what + " point " + std::to_string(j));
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -64,7 +66,8 @@ TEST_CASE("every metric matches scikit-learn on every fixture case") {
 
         eval::BinaryMetrics metrics = eval::binary_metrics(labels, scores, threshold);
         check_close(metrics.roc_auc, fixture["roc_auc"], name + " binary_metrics roc_auc");
-        check_close(metrics.average_precision, fixture["average_precision"], name + " binary_metrics average_precision");
+        check_close(metrics.average_precision, fixture["average_precision"],
+                    name + " binary_metrics average_precision");
         check_close(metrics.equal_error_rate, fixture["eer"], name + " binary_metrics eer");
         check_close(metrics.precision, fixture["precision"], name + " binary_metrics precision");
         check_close(metrics.recall, fixture["recall"], name + " binary_metrics recall");
@@ -79,7 +82,8 @@ TEST_CASE("every metric matches scikit-learn on every fixture case") {
         CHECK(curve.thresholds.size() == curve.false_positive_rate.size());
         if (!fixture.contains("roc_fpr")) continue;
         std::vector<double> thresholds;
-        for (const io::Json& value : fixture["roc_thresholds"]) thresholds.push_back(value.is_null() ? infinity : value.get<double>());
+        for (const io::Json& value : fixture["roc_thresholds"])
+            thresholds.push_back(value.is_null() ? infinity : value.get<double>());
         check_curve(curve.false_positive_rate, fixture["roc_fpr"].get<std::vector<double>>(), name + " fpr");
         check_curve(curve.true_positive_rate, fixture["roc_tpr"].get<std::vector<double>>(), name + " tpr");
         check_curve(curve.thresholds, thresholds, name + " thresholds");
@@ -237,7 +241,10 @@ TEST_CASE("invalid inputs are errors that say what is wrong") {
     CHECK(contains(error_message([] { eval::binary_metrics({}, {}); }), "no samples"));
     CHECK(contains(error_message([] { eval::confusion_at({}, {}); }), "no samples"));
     CHECK(contains(error_message([] { eval::roc_curve({0, 2}, {0.1, 0.2}); }), "label 2 at index 1 is neither 0"));
-    CHECK(contains(error_message([] { eval::average_precision({0, 1}, {std::nan(""), 0.2}); }), "score at index 0 is NaN"));
+    CHECK(contains(error_message([] {
+                       eval::average_precision({0, 1}, {std::nan(""), 0.2});
+                   }),
+                   "score at index 0 is NaN"));
 
     std::string no_negatives = error_message([] { eval::roc_auc({1, 1}, {0.1, 0.2}); });
     CHECK(contains(no_negatives, "none negative (label 0)"));

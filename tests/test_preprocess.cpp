@@ -87,8 +87,10 @@ TEST_CASE("preprocess: decoding the fixture files (stb_image) against Pillow's d
         for (std::size_t i = 0; i < loaded.pixels.size(); ++i)
             max_levels = std::max(max_levels, std::abs(int(loaded.pixels[i]) - int(pillow.pixels[i])));
         MESSAGE(std::string(name) << ": decoded pixels differ from Pillow's by at most " << max_levels << " levels");
-        if (std::strstr(name, ".png")) CHECK(max_levels == 0);
-        else CHECK(max_levels <= 4); // stb_image's IDCT/upsampling vs libjpeg's (measured: 3)
+        if (std::strstr(name, ".png"))
+            CHECK(max_levels == 0);
+        else
+            CHECK(max_levels <= 4); // stb_image's IDCT/upsampling vs libjpeg's (measured: 3)
     }
 }
 
@@ -133,7 +135,7 @@ TEST_CASE("preprocess: geometry follows torchvision (truncated long side, half-t
     using image::shorter_side_size;
     CHECK(shorter_side_size(200, 300, 224) == std::array<std::int64_t, 2>{224, 336});
     CHECK(shorter_side_size(300, 200, 224) == std::array<std::int64_t, 2>{336, 224});
-    CHECK(shorter_side_size(131, 97, 224) == std::array<std::int64_t, 2>{302, 224}); // 302.39 truncated
+    CHECK(shorter_side_size(131, 97, 224) == std::array<std::int64_t, 2>{302, 224});  // 302.39 truncated
     CHECK(shorter_side_size(200, 303, 224) == std::array<std::int64_t, 2>{224, 339}); // 339.36
     CHECK(shorter_side_size(224, 224, 224) == std::array<std::int64_t, 2>{224, 224});
     CHECK(center_crop_offset(337, 224) == 56); // 56.5 -> 56
@@ -145,14 +147,16 @@ TEST_CASE("preprocess: geometry follows torchvision (truncated long side, half-t
 
 TEST_CASE("preprocess: resizing a constant image keeps it constant; up- and down-scaling sizes") {
     Image flat(37, 53, 3);
-    for (std::size_t i = 0; i < flat.pixels.size(); i += 3) flat.pixels[i] = 10, flat.pixels[i + 1] = 128, flat.pixels[i + 2] = 250;
+    for (std::size_t i = 0; i < flat.pixels.size(); i += 3)
+        flat.pixels[i] = 10, flat.pixels[i + 1] = 128, flat.pixels[i + 2] = 250;
     for (auto [height, width] : {std::pair<std::int64_t, std::int64_t>{100, 7}, {5, 200}, {37, 20}, {80, 53}}) {
         Image resized = image::resize_bicubic(flat, height, width);
         REQUIRE(resized.height == height);
         REQUIRE(resized.width == width);
         bool constant = true;
         for (std::size_t i = 0; i < resized.pixels.size(); i += 3)
-            constant = constant && resized.pixels[i] == 10 && resized.pixels[i + 1] == 128 && resized.pixels[i + 2] == 250;
+            constant =
+                constant && resized.pixels[i] == 10 && resized.pixels[i + 1] == 128 && resized.pixels[i + 2] == 250;
         CHECK(constant);
     }
     // A window of the resize equals the same pixels of the full resize.
@@ -173,7 +177,8 @@ TEST_CASE("preprocess: an image of 1 pixel or a very thin image still gives size
     dot.pixels = {200, 100, 50};
     Tensor<float> tensor = image::preprocess(dot, {.size = 8});
     REQUIRE(tensor.shape() == Shape{3, 8, 8});
-    for (std::int64_t i = 0; i < 64; ++i) CHECK(tensor.data()[i] == (200.0f / 255.0f - image::clip_mean[0]) / image::clip_std[0]);
+    for (std::int64_t i = 0; i < 64; ++i)
+        CHECK(tensor.data()[i] == (200.0f / 255.0f - image::clip_mean[0]) / image::clip_std[0]);
     Image thin(2, 5000, 3);
     CHECK(image::preprocess(thin, {.size = 16}).shape() == Shape{3, 16, 16});
 }

@@ -15,8 +15,7 @@ struct Moments {
     double mean = 0, std = 0;
 };
 
-template <typename T>
-Moments moments(const Tensor<T>& t) {
+template <typename T> Moments moments(const Tensor<T>& t) {
     Moments result;
     std::vector<T> values = t.to_vector();
     for (T v : values) result.mean += double(v);
@@ -119,7 +118,7 @@ TEST_CASE("uniform: values within bounds with the right moments") {
     CHECK(*std::min_element(values.begin(), values.end()) >= -3.0f);
     CHECK(*std::max_element(values.begin(), values.end()) < 5.0f);
     Moments m = moments(samples);
-    CHECK(std::abs(m.mean - 1.0) < 0.04);             // standard error 8 / sqrt(12e5) = 0.0073
+    CHECK(std::abs(m.mean - 1.0) < 0.04); // standard error 8 / sqrt(12e5) = 0.0073
     CHECK(std::abs(m.std - 8 / std::sqrt(12.0)) < 0.02);
     auto narrow = uniform<float>({1000}, generator, 1.0, 1.0000001).to_vector();
     for (float v : narrow) CHECK((v >= 1.0f && v < 1.0000001f));
@@ -183,8 +182,8 @@ TEST_CASE("random initialisers reject bad parameters") {
     CHECK_THROWS_WITH_AS(randn<float>({2}, generator, 0.0, -1.0), doctest::Contains("randn: std"), clipft::Error);
     CHECK_THROWS_WITH_AS(uniform<float>({2}, generator, 1.0, 1.0), doctest::Contains("uniform: the range [1, 1)"),
                          clipft::Error);
-    CHECK_THROWS_WITH_AS(trunc_normal<float>({2}, generator, 0.0, 1.0, 3.0, -3.0), doctest::Contains("trunc_normal: bounds"),
-                         clipft::Error);
+    CHECK_THROWS_WITH_AS(trunc_normal<float>({2}, generator, 0.0, 1.0, 3.0, -3.0),
+                         doctest::Contains("trunc_normal: bounds"), clipft::Error);
     CHECK_THROWS_WITH_AS(trunc_normal<float>({2}, generator, 0.0, 1.0, 6.0, 7.0),
                          doctest::Contains("closer to the mean"), clipft::Error);
     CHECK_THROWS_AS(trunc_normal<float>({2}, generator, 0.0, 0.0, 1.0, 2.0), clipft::Error);
@@ -201,5 +200,6 @@ TEST_CASE("a generator's saved state continues its exact sequence, cached normal
         CHECK(copy.normal() == original.normal());
         CHECK(copy.next_bits() == original.next_bits());
     }
-    CHECK(testing::error_message([&] { copy.set_state("not a state"); }).find("not a generator state") != std::string::npos);
+    CHECK(testing::error_message([&] { copy.set_state("not a state"); }).find("not a generator state") !=
+          std::string::npos);
 }

@@ -10,9 +10,9 @@ namespace {
 double loop_sum(const Tensor<double>& x, std::int64_t axis, std::int64_t i, std::int64_t j) {
     double total = 0;
     for (std::int64_t k = 0; k < x.size(axis); ++k) {
-        std::vector<std::int64_t> index = axis == 0 ? std::vector<std::int64_t>{k, i, j}
-                                        : axis == 1 ? std::vector<std::int64_t>{i, k, j}
-                                                    : std::vector<std::int64_t>{i, j, k};
+        std::vector<std::int64_t> index = axis == 0   ? std::vector<std::int64_t>{k, i, j}
+                                          : axis == 1 ? std::vector<std::int64_t>{i, k, j}
+                                                      : std::vector<std::int64_t>{i, j, k};
         total += x.at(index);
     }
     return total;

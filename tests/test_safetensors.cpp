@@ -33,8 +33,7 @@ std::string safetensors_bytes(const std::string& header, const std::string& data
     return bytes + header + data;
 }
 
-template <typename T>
-std::string raw(const std::vector<T>& values) {
+template <typename T> std::string raw(const std::vector<T>& values) {
     std::string bytes(values.size() * sizeof(T), '\0');
     std::memcpy(bytes.data(), values.data(), bytes.size());
     return bytes;
@@ -50,7 +49,6 @@ std::vector<float> read_floats(const std::filesystem::path& path, const io::Tens
     std::memcpy(values.data(), file.data() + 8 + header_size + entry.begin, values.size() * 4);
     return values;
 }
-
 
 } // namespace
 
@@ -245,7 +243,8 @@ TEST_CASE("safetensors: loading and saving the reference files reproduces them b
             io::SafetensorsFile file = io::load_safetensors(path);
             io::NamedTensors tensors;
             // Reverse order: the writer must not depend on the order it is given.
-            for (auto it = file.names().rbegin(); it != file.names().rend(); ++it) tensors.emplace_back(*it, file.get_any(*it));
+            for (auto it = file.names().rbegin(); it != file.names().rend(); ++it)
+                tensors.emplace_back(*it, file.get_any(*it));
             io::save_safetensors(copy, tensors, file.metadata());
         }
         CHECK(read_bytes(copy) == read_bytes(path));
@@ -304,7 +303,8 @@ TEST_CASE("safetensors: saving replaces the file atomically, even while it is ma
     io::save_safetensors(path, {{"w", Tensor<float>::from_vector({7, 8, 9})}});
     CHECK(old_weights.to_vector() == std::vector<float>{1, 2, 3});
     CHECK(io::load_safetensors(path).get<float>("w").to_vector() == std::vector<float>{7, 8, 9});
-    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) == 1);
+    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) ==
+          1);
 }
 
 TEST_CASE("safetensors: bad tensors to save are rejected before anything is written") {
@@ -313,18 +313,23 @@ TEST_CASE("safetensors: bad tensors to save are rejected before anything is writ
     write_bytes(path, "previous");
     std::string file = path.string();
     Tensor<float> x = Tensor<float>::ones({2});
-    CHECK(error_message([&] { io::save_safetensors(path, {{"x", x}, {"y", x}, {"x", x}}); }) ==
-          file + ": tensor 'x': the name is given twice");
-    CHECK(error_message([&] { io::save_safetensors(path, {{"__metadata__", x}}); }) ==
-          file + ": '__metadata__' is reserved and cannot name a tensor");
-    CHECK(error_message([&] { io::save_safetensors(path, {{"x", Tensor<float>()}}); }) ==
-          file + ": tensor 'x' is undefined (a default-constructed Tensor)");
-    CHECK(error_message([&] { io::save_safetensors(path, {{"bad\xff", x}}); }) ==
-          file + ": tensor name 'bad\xff' is not valid UTF-8");
+    CHECK(error_message([&] {
+              io::save_safetensors(path, {{"x", x}, {"y", x}, {"x", x}});
+          }) == file + ": tensor 'x': the name is given twice");
+    CHECK(error_message([&] {
+              io::save_safetensors(path, {{"__metadata__", x}});
+          }) == file + ": '__metadata__' is reserved and cannot name a tensor");
+    CHECK(error_message([&] {
+              io::save_safetensors(path, {{"x", Tensor<float>()}});
+          }) == file + ": tensor 'x' is undefined (a default-constructed Tensor)");
+    CHECK(error_message([&] {
+              io::save_safetensors(path, {{"bad\xff", x}});
+          }) == file + ": tensor name 'bad\xff' is not valid UTF-8");
     CHECK(read_bytes(path) == "previous");
     std::filesystem::path missing = directory / "missing" / "out.safetensors";
-    CHECK(error_message([&] { io::save_safetensors(missing, {{"x", x}}); })
-              .starts_with(missing.string() + ": cannot create a temporary file"));
+    CHECK(error_message([&] {
+              io::save_safetensors(missing, {{"x", x}});
+          }).starts_with(missing.string() + ": cannot create a temporary file"));
 }
 
 TEST_CASE("safetensors: unknown tensor names get suggestions") {
@@ -345,7 +350,8 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
     std::string eight_bytes(8, '\x01');
     auto tensor = [](const std::string& name, const std::string& dtype, const std::string& shape,
                      const std::string& offsets) {
-        return "\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":" + offsets + "}";
+        return "\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":" + offsets +
+               "}";
     };
     struct Case {
         const char* what;
@@ -362,7 +368,8 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
          "safetensors file?)"},
         {"header length beyond the file", safetensors_bytes("{}", "", 1000),
          "header length 1000 exceeds the 2 bytes after the length field (truncated or not a safetensors file?)"},
-        {"header length beyond the limit", safetensors_bytes("{}      ", "", 8),
+        {"header length beyond the limit",
+         safetensors_bytes("{}      ", "", 8),
          "the header length 8 exceeds the limit max_safetensors_header_bytes = 4; if the file is trusted, raise it "
          "with CLIPFT_LIMITS=max_safetensors_header_bytes=N (or clipft::io::limits())",
          {.max_safetensors_header_bytes = 4}},
@@ -381,7 +388,8 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
          "tensor 'w': entry is JSON array, not an object with dtype, shape and data_offsets"},
         {"missing field", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1]}})", "1234"),
          "tensor 'w': field 'data_offsets' is missing"},
-        {"unexpected field", safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}})", "1234"),
+        {"unexpected field",
+         safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}})", "1234"),
          "tensor 'w': unexpected field 'x' (expected dtype, shape and data_offsets)"},
         {"unknown dtype", safetensors_bytes("{" + tensor("visual.proj", "I16", "[2]", "[0,4]") + "}", "1234"),
          "tensor 'visual.proj': dtype 'I16' is not supported (clipft reads F64, F32, F16, BF16, I64, I32, U8)"},
@@ -393,9 +401,11 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
          "tensor 'w': shape [1.5] must hold non-negative integers"},
         {"shape not an array", safetensors_bytes("{" + tensor("w", "F32", "4", "[0,4]") + "}", "1234"),
          "tensor 'w': shape is JSON number, not an array"},
-        {"element count overflows", safetensors_bytes("{" + tensor("big", "F32", "[4294967296,4294967296]", "[0,4]") + "}", "1234"),
+        {"element count overflows",
+         safetensors_bytes("{" + tensor("big", "F32", "[4294967296,4294967296]", "[0,4]") + "}", "1234"),
          "tensor 'big': shape [4294967296,4294967296] has more elements than 64-bit sizes can count"},
-        {"byte count overflows", safetensors_bytes("{" + tensor("big", "F64", "[4611686018427387904]", "[0,4]") + "}", "1234"),
+        {"byte count overflows",
+         safetensors_bytes("{" + tensor("big", "F64", "[4611686018427387904]", "[0,4]") + "}", "1234"),
          "tensor 'big': shape [4611686018427387904] has more elements than 64-bit sizes can count"},
         {"nested shape", safetensors_bytes("{" + tensor("w", "F32", "[[1],2]", "[0,4]") + "}", "1234"),
          "tensor 'w': shape [<array>,2] must hold non-negative integers"},
@@ -405,7 +415,8 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
          "tensor 'w': shape [<array>] must hold non-negative integers"},
         {"long shape", safetensors_bytes("{" + tensor("w", "U8", "[1,1,1,1,1,1,1,1,1,1,3]", "[0,4]") + "}", "1234"),
          "tensor 'w': data_offsets [0,4] hold 4 bytes, but shape [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3] of U8 needs 3"},
-        {"long shape, bad extent", safetensors_bytes("{" + tensor("w", "U8", "[1,1,1,1,1,1,1,1,1,1,-3]", "[0,4]") + "}", "1234"),
+        {"long shape, bad extent",
+         safetensors_bytes("{" + tensor("w", "U8", "[1,1,1,1,1,1,1,1,1,1,-3]", "[0,4]") + "}", "1234"),
          "tensor 'w': shape [1,1,1,1,1,1,1,1,...] must hold non-negative integers"},
         {"offsets a string", safetensors_bytes("{" + tensor("w", "F32", "[1]", "\"0-4\"") + "}", "1234"),
          "tensor 'w': data_offsets <string> must be two non-negative integers [begin, end]"},
@@ -415,7 +426,8 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
          "tensor 'w': data_offsets [4,0] end before they begin"},
         {"offsets out of bounds", safetensors_bytes("{" + tensor("w", "F32", "[4]", "[0,16]") + "}", eight_bytes),
          "tensor 'w': data_offsets [0,16] reach past the 8 bytes of data in the file (truncated file?)"},
-        {"size does not match the shape", safetensors_bytes("{" + tensor("w", "F32", "[3]", "[0,8]") + "}", eight_bytes),
+        {"size does not match the shape",
+         safetensors_bytes("{" + tensor("w", "F32", "[3]", "[0,8]") + "}", eight_bytes),
          "tensor 'w': data_offsets [0,8] hold 8 bytes, but shape [3] of F32 needs 12"},
         {"overlapping tensors",
          safetensors_bytes("{" + tensor("a", "F32", "[1]", "[0,4]") + "," + tensor("b", "F32", "[2]", "[2,10]") + "," +
@@ -432,11 +444,13 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
          "the number of tensors in the header 2 exceeds the limit max_tensors = 1; if the file is trusted, raise it "
          "with CLIPFT_LIMITS=max_tensors=N (or clipft::io::limits())",
          {.max_tensors = 1}},
-        {"tensor beyond the size limit", safetensors_bytes("{" + tensor("w", "F32", "[2]", "[0,8]") + "}", eight_bytes),
+        {"tensor beyond the size limit",
+         safetensors_bytes("{" + tensor("w", "F32", "[2]", "[0,8]") + "}", eight_bytes),
          "tensor 'w': its size in bytes 8 exceeds the limit max_tensor_bytes = 7; if the file is trusted, raise it "
          "with CLIPFT_LIMITS=max_tensor_bytes=N (or clipft::io::limits())",
          {.max_tensor_bytes = 7}},
-        {"file beyond the size limit", safetensors_bytes("{}", eight_bytes),
+        {"file beyond the size limit",
+         safetensors_bytes("{}", eight_bytes),
          "the file size 18 exceeds the limit max_safetensors_file_bytes = 17; if the file is trusted, raise it with "
          "CLIPFT_LIMITS=max_safetensors_file_bytes=N (or clipft::io::limits())",
          {.max_safetensors_file_bytes = 17}},
@@ -448,9 +462,10 @@ TEST_CASE("safetensors: malformed and hostile files are rejected with the file a
     }
 
     // Tensors that share no bytes are fine: empty tensors anywhere, and gaps between tensors.
-    write_bytes(path, safetensors_bytes("{" + tensor("a", "F32", "[1]", "[0,4]") + "," + tensor("e", "F32", "[0]", "[2,2]") +
-                                            "," + tensor("b", "U8", "[2]", "[6,8]") + "}",
-                                        eight_bytes));
+    write_bytes(path,
+                safetensors_bytes("{" + tensor("a", "F32", "[1]", "[0,4]") + "," + tensor("e", "F32", "[0]", "[2,2]") +
+                                      "," + tensor("b", "U8", "[2]", "[6,8]") + "}",
+                                  eight_bytes));
     CHECK(io::load_safetensors(path).names() == std::vector<std::string>{"a", "e", "b"});
 
     std::filesystem::path missing = directory / "missing.safetensors";

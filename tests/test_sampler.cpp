@@ -55,7 +55,8 @@ TEST_CASE("binary pairs: one real and one fake per group, every image once per p
 }
 
 TEST_CASE("k of N: each group holds k distinct classes, all classes are used") {
-    GroupSampler sampler(classes_of_sizes({5, 5, 5, 5, 5}), {1, 1, 1, 1, 1}, {.k = 3, .groups_per_batch = 4, .seed = 1});
+    GroupSampler sampler(classes_of_sizes({5, 5, 5, 5, 5}), {1, 1, 1, 1, 1},
+                         {.k = 3, .groups_per_batch = 4, .seed = 1});
     CHECK(sampler.batches_per_epoch() == 2); // 5 * 5 / 3 = 8 groups, 4 per batch
     std::set<std::int64_t> seen;
     for (int b = 0; b < 20; ++b) {
@@ -71,7 +72,8 @@ TEST_CASE("k of N: each group holds k distinct classes, all classes are used") {
 
 TEST_CASE("one description per class per batch, or one per group, each used once per pass") {
     for (auto draw : {DescriptionDraw::per_batch, DescriptionDraw::per_group}) {
-        GroupSampler sampler(classes_of_sizes({40, 40}), {4, 3}, {.k = 2, .groups_per_batch = 6, .description_draw = draw, .seed = 2});
+        GroupSampler sampler(classes_of_sizes({40, 40}), {4, 3},
+                             {.k = 2, .groups_per_batch = 6, .description_draw = draw, .seed = 2});
         std::vector<std::int64_t> real_descriptions;
         for (int b = 0; b < 4; ++b) {
             SampledBatch batch = sampler.next();
@@ -105,24 +107,36 @@ TEST_CASE("the same seed gives the same batches, and a saved state continues the
     }
     options.seed = 12;
     GroupSampler d(classes_of_sizes({7, 9}), {3, 2}, options);
-    CHECK(GroupSampler(classes_of_sizes({7, 9}), {3, 2}, {.k = 2, .groups_per_batch = 2, .seed = 11}).next().items != d.next().items);
+    CHECK(GroupSampler(classes_of_sizes({7, 9}), {3, 2}, {.k = 2, .groups_per_batch = 2, .seed = 11}).next().items !=
+          d.next().items);
 }
 
 TEST_CASE("the sampler refuses empty classes, impossible k and foreign state") {
-    CHECK(testing::error_message([] { GroupSampler(classes_of_sizes({3, 0}), {1, 1}, {}); }).find("class 1 has no images") != std::string::npos);
-    CHECK(testing::error_message([] { GroupSampler(classes_of_sizes({3, 3}), {1, 1}, {.k = 3}); }).find("k = 3") != std::string::npos);
-    CHECK(testing::error_message([] { GroupSampler(classes_of_sizes({3, 3}), {1, 0}, {}); }).find("no descriptions") != std::string::npos);
-    CHECK(testing::error_message([] { GroupSampler(classes_of_sizes({3, 3}), {1}, {}); }).find("descriptions for 1") != std::string::npos);
+    CHECK(testing::error_message([] {
+              GroupSampler(classes_of_sizes({3, 0}), {1, 1}, {});
+          }).find("class 1 has no images") != std::string::npos);
+    CHECK(testing::error_message([] {
+              GroupSampler(classes_of_sizes({3, 3}), {1, 1}, {.k = 3});
+          }).find("k = 3") != std::string::npos);
+    CHECK(testing::error_message([] {
+              GroupSampler(classes_of_sizes({3, 3}), {1, 0}, {});
+          }).find("no descriptions") != std::string::npos);
+    CHECK(testing::error_message([] {
+              GroupSampler(classes_of_sizes({3, 3}), {1}, {});
+          }).find("descriptions for 1") != std::string::npos);
     GroupSampler two(classes_of_sizes({3, 3}), {1, 1}, {}), three(classes_of_sizes({3, 3, 3}), {1, 1, 1}, {});
     CHECK(testing::error_message([&] { two.load_state(three.state()); }).find("classes") != std::string::npos);
 
     // A saved list must be a list of this sampler's items, and its numbers whole (a hostile checkpoint).
     ReshuffledList list(3);
-    CHECK(testing::error_message([&] { list.load_state({{"order", {0, 7, 1}}, {"position", 1}}); }) ==
+    CHECK(testing::error_message([&] {
+              list.load_state({{"order", {0, 7, 1}}, {"position", 1}});
+          }) ==
           "ReshuffledList::load_state: the saved list holds item 7, outside a list of 3 items; was the dataset changed "
           "since the checkpoint?");
-    CHECK(testing::error_message([&] { list.load_state({{"order", {0, 2, 1}}, {"position", 1e300}}); }) ==
-          "ReshuffledList::load_state: the position must be a whole number below 2^63, not 1e+300");
+    CHECK(testing::error_message([&] {
+              list.load_state({{"order", {0, 2, 1}}, {"position", 1e300}});
+          }) == "ReshuffledList::load_state: the position must be a whole number below 2^63, not 1e+300");
     list.load_state({{"order", {0, 2, 1}}, {"position", 1}});
     Generator generator(1);
     CHECK(list.next(generator) == 2);

@@ -16,8 +16,7 @@ namespace {
 
 // Every finite non-negative value of a 16-bit type, ascending, with its bit pattern. Built from
 // to-float decoding, which the round-trip test below pins down.
-template <typename Half>
-std::vector<std::pair<float, std::uint16_t>> finite_values() {
+template <typename Half> std::vector<std::pair<float, std::uint16_t>> finite_values() {
     std::vector<std::pair<float, std::uint16_t>> values;
     for (std::uint32_t bits = 0; bits < 0x8000u; ++bits) {
         Half h;
@@ -51,8 +50,7 @@ std::uint16_t reference_round(float x, const std::vector<std::pair<float, std::u
     return std::uint16_t(sign | ((below->second & 1) ? above->second : below->second));
 }
 
-template <typename Half>
-void check_rounding(std::uint16_t infinity_bits) {
+template <typename Half> void check_rounding(std::uint16_t infinity_bits) {
     auto table = finite_values<Half>();
     std::mt19937 engine(7);
     std::uniform_int_distribution<std::uint32_t> any_bits;
@@ -75,13 +73,13 @@ TEST_CASE("Half: known bit patterns, ties to even, overflow, subnormals") {
     CHECK(Half(-2.0f).bits == 0xC000);
     CHECK(Half(65504.0f).bits == 0x7BFF);
     CHECK(Half(65519.99f).bits == 0x7BFF);
-    CHECK(Half(65520.0f).bits == 0x7C00);                // halfway to the next binade rounds up to inf
-    CHECK(Half(std::ldexp(1.0f, -14)).bits == 0x0400);   // smallest normal
-    CHECK(Half(std::ldexp(1.0f, -24)).bits == 0x0001);   // smallest subnormal
-    CHECK(Half(std::ldexp(1.0f, -25)).bits == 0x0000);   // tie between 0 and 2^-24: even is 0
-    CHECK(Half(std::ldexp(3.0f, -25)).bits == 0x0002);   // tie between 1 and 2 ulps: even is 2
-    CHECK(Half(1.0f + std::ldexp(1.0f, -11)).bits == 0x3C00);      // tie: stays at even 1.0
-    CHECK(Half(1.0f + std::ldexp(3.0f, -11)).bits == 0x3C02);      // tie: goes up to even
+    CHECK(Half(65520.0f).bits == 0x7C00);                     // halfway to the next binade rounds up to inf
+    CHECK(Half(std::ldexp(1.0f, -14)).bits == 0x0400);        // smallest normal
+    CHECK(Half(std::ldexp(1.0f, -24)).bits == 0x0001);        // smallest subnormal
+    CHECK(Half(std::ldexp(1.0f, -25)).bits == 0x0000);        // tie between 0 and 2^-24: even is 0
+    CHECK(Half(std::ldexp(3.0f, -25)).bits == 0x0002);        // tie between 1 and 2 ulps: even is 2
+    CHECK(Half(1.0f + std::ldexp(1.0f, -11)).bits == 0x3C00); // tie: stays at even 1.0
+    CHECK(Half(1.0f + std::ldexp(3.0f, -11)).bits == 0x3C02); // tie: goes up to even
     CHECK(std::isnan(float(Half(std::numeric_limits<float>::quiet_NaN()))));
     CHECK(Half(std::numeric_limits<float>::infinity()).bits == 0x7C00);
 }
@@ -91,7 +89,7 @@ TEST_CASE("BFloat16: known bit patterns and ties to even") {
     CHECK(BFloat16(std::bit_cast<float>(0x3F808000u)).bits == 0x3F80); // tie, even stays
     CHECK(BFloat16(std::bit_cast<float>(0x3F818000u)).bits == 0x3F82); // tie, rounds to even
     CHECK(BFloat16(std::bit_cast<float>(0x3F808001u)).bits == 0x3F81); // above the tie
-    CHECK(BFloat16(std::bit_cast<float>(0x7F7FFFFFu)).bits == 0x7F80);  // rounds to infinity
+    CHECK(BFloat16(std::bit_cast<float>(0x7F7FFFFFu)).bits == 0x7F80); // rounds to infinity
     CHECK(std::isnan(float(BFloat16(std::numeric_limits<float>::quiet_NaN()))));
 }
 

@@ -15,9 +15,9 @@ TEST_CASE("warm-up then cosine, each cycle peaking at half the previous one") {
     CHECK(schedule(4) == doctest::Approx(8e-7)); // cosine starts at the peak
     CHECK(schedule(9) == doctest::Approx(8e-7 * 0.5 * (1 + std::cos(std::numbers::pi * 0.5))));
     CHECK(schedule(13) == doctest::Approx(8e-7 * 0.5 * (1 + std::cos(std::numbers::pi * 0.9))));
-    CHECK(schedule(14) == doctest::Approx(1e-7));  // second cycle: warm-up to 4e-7
+    CHECK(schedule(14) == doctest::Approx(1e-7)); // second cycle: warm-up to 4e-7
     CHECK(schedule(17) == doctest::Approx(4e-7));
-    CHECK(schedule(31) == doctest::Approx(2e-7));  // third cycle's peak
+    CHECK(schedule(31) == doctest::Approx(2e-7)); // third cycle's peak
     for (std::int64_t step = 0; step < 60; ++step) CHECK(schedule(step) <= 8e-7 * (1 + 1e-12));
 }
 
@@ -30,7 +30,10 @@ TEST_CASE("constant and step schedules") {
 }
 
 TEST_CASE("bad schedules are refused") {
-    CHECK(testing::error_message([] { LearningRateSchedule::warmup_cosine(1e-3, 10, 0); }).find("cosine_steps") != std::string::npos);
-    CHECK(testing::error_message([] { LearningRateSchedule::step_decay(1e-3, 0, 0.5); }).find("step_size") != std::string::npos);
-    CHECK(testing::error_message([] { LearningRateSchedule::constant_rate(1e-3)(-1); }).find("negative") != std::string::npos);
+    CHECK(testing::error_message([] { LearningRateSchedule::warmup_cosine(1e-3, 10, 0); }).find("cosine_steps") !=
+          std::string::npos);
+    CHECK(testing::error_message([] { LearningRateSchedule::step_decay(1e-3, 0, 0.5); }).find("step_size") !=
+          std::string::npos);
+    CHECK(testing::error_message([] { LearningRateSchedule::constant_rate(1e-3)(-1); }).find("negative") !=
+          std::string::npos);
 }

@@ -26,7 +26,9 @@ TEST_CASE("each rule combines the description logits as SPEC says") {
     Tensor<float> descriptions = at_angles({0.2, 1.0, 2.0, 0.5, 1.5});
     std::vector<std::int64_t> counts{3, 2};
     float scale = std::log(10.0f); // exp(t) = 10
-    auto logits = [&](eval::ScoringOptions options) { return eval::class_logits(image, descriptions, counts, scale, options).to_vector(); };
+    auto logits = [&](eval::ScoringOptions options) {
+        return eval::class_logits(image, descriptions, counts, scale, options).to_vector();
+    };
     auto c = [](double a) { return 10 * std::cos(a); };
 
     auto mean = logits({});
@@ -57,6 +59,7 @@ TEST_CASE("each rule combines the description logits as SPEC says") {
 TEST_CASE("bad rules and mismatched shapes are refused") {
     CHECK(testing::error_message([] { eval::ScoringOptions::parse("top-0"); }).find("top-K") != std::string::npos);
     CHECK(testing::error_message([] { eval::ScoringOptions::parse("median"); }).find("unknown") != std::string::npos);
-    CHECK(testing::error_message([] { eval::class_logits(at_angles({0}), at_angles({0, 1}), {1, 2}, 0.0f); })
-              .find("3 descriptions") != std::string::npos);
+    CHECK(testing::error_message([] {
+              eval::class_logits(at_angles({0}), at_angles({0, 1}), {1, 2}, 0.0f);
+          }).find("3 descriptions") != std::string::npos);
 }

@@ -60,11 +60,13 @@ void check_invariants(const Image& source, const std::vector<Point>& landmarks, 
         twice_area += hull[i].x * hull[(i + 1) % hull.size()].y - hull[(i + 1) % hull.size()].x * hull[i].y;
     const double face_size = std::sqrt(std::abs(twice_area) / 2);
     double left = hull[0].x, right = left, top = hull[0].y, bottom = top;
-    for (const Point& p : hull) left = std::min(left, p.x), right = std::max(right, p.x), top = std::min(top, p.y), bottom = std::max(bottom, p.y);
+    for (const Point& p : hull)
+        left = std::min(left, p.x), right = std::max(right, p.x), top = std::min(top, p.y),
+        bottom = std::max(bottom, p.y);
     // Deformation moves a point by at most mask_deformation times its distance from the centroid
     // (at most the box's diagonal); the blur reaches ceil(3 sigma) further.
-    const double margin = options.mask_deformation * std::hypot(right - left, bottom - top) +
-                          3 * options.max_edge_blur * face_size + 2;
+    const double margin =
+        options.mask_deformation * std::hypot(right - left, bottom - top) + 3 * options.max_edge_blur * face_size + 2;
 
     const float peak = *std::max_element(blended.mask.begin(), blended.mask.end());
     std::int64_t out_of_range = 0, changed_outside = 0, soft = 0, inside = 0, outside_box = 0;
@@ -74,21 +76,24 @@ void check_invariants(const Image& source, const std::vector<Point>& landmarks, 
             const float weight = blended.mask[std::size_t(y * source.width + x)];
             if (!(weight >= 0.0f && weight <= 1.0f)) ++out_of_range;
             if (weight == 0.0f) {
-                for (std::int64_t c = 0; c < source.channels; ++c) changed_outside += blended.fake.at(y, x, c) != source.at(y, x, c);
+                for (std::int64_t c = 0; c < source.channels; ++c)
+                    changed_outside += blended.fake.at(y, x, c) != source.at(y, x, c);
                 continue;
             }
             if (weight < 0.99f * peak) ++soft;
-            if (double(x) < left - margin || double(x) > right + margin || double(y) < top - margin || double(y) > bottom + margin)
+            if (double(x) < left - margin || double(x) > right + margin || double(y) < top - margin ||
+                double(y) > bottom + margin)
                 ++outside_box;
             if (weight >= 0.2f) {
                 ++inside;
-                for (std::int64_t c = 0; c < 3; ++c) difference += std::abs(int(blended.fake.at(y, x, c)) - int(source.at(y, x, c)));
+                for (std::int64_t c = 0; c < 3; ++c)
+                    difference += std::abs(int(blended.fake.at(y, x, c)) - int(source.at(y, x, c)));
             }
         }
     CHECK(out_of_range == 0);
-    CHECK(changed_outside == 0);     // exactly the source wherever the mask is 0
-    CHECK(soft > 0);                 // a blending boundary, not a hard cut
-    CHECK(outside_box == 0);         // the mask stays near the landmarks
+    CHECK(changed_outside == 0); // exactly the source wherever the mask is 0
+    CHECK(soft > 0);             // a blending boundary, not a hard cut
+    CHECK(outside_box == 0);     // the mask stays near the landmarks
     REQUIRE(inside > 0);
     CHECK(difference / double(3 * inside) > 2.0); // the blended region really differs
 }
@@ -105,7 +110,8 @@ TEST_CASE(".tem landmarks: points read, template lines ignored, errors name the 
     CHECK_THROWS_WITH_AS(faces::parse_tem_landmarks("two\n", "count.tem"),
                          contains("count.tem:1: expected the number of points"), Error);
     CHECK_THROWS_WITH_AS(faces::parse_tem_landmarks("", "empty.tem"), contains("empty.tem: the file is empty"), Error);
-    CHECK_THROWS_WITH_AS(faces::read_tem_landmarks("/nonexistent/face.tem"), contains("/nonexistent/face.tem: cannot read the landmarks: no such file"), Error);
+    CHECK_THROWS_WITH_AS(faces::read_tem_landmarks("/nonexistent/face.tem"),
+                         contains("/nonexistent/face.tem: cannot read the landmarks: no such file"), Error);
 
     const std::filesystem::path path = testing::shared_path("data/faces-real-landmarks/face_0001.tem");
     if (path.empty()) return;
@@ -116,7 +122,8 @@ TEST_CASE(".tem landmarks: points read, template lines ignored, errors name the 
 }
 
 TEST_CASE("convex_hull: corners only, counter-clockwise from the smallest point; collinear points give no polygon") {
-    const std::vector<Point> hull = faces::convex_hull({{1, 1}, {2, 2}, {0, 2}, {1, 0}, {2, 0}, {0, 0}, {2, 1}, {0, 0}});
+    const std::vector<Point> hull =
+        faces::convex_hull({{1, 1}, {2, 2}, {0, 2}, {1, 0}, {2, 0}, {0, 0}, {2, 1}, {0, 0}});
     CHECK(hull == std::vector<Point>{{0, 0}, {2, 0}, {2, 2}, {0, 2}});
     CHECK(faces::convex_hull({{0, 0}, {1, 1}, {3, 3}, {2, 2}}).size() == 2);
     CHECK_THROWS_WITH_AS(faces::convex_hull({{0, 0}, {NAN, 1}, {3, 3}}), contains("not finite"), Error);
@@ -179,8 +186,9 @@ TEST_CASE("self_blend: bad landmarks are refused") {
     bad.blend_ratios = {0.5, 1.5};
     CHECK_THROWS_WITH_AS(faces::self_blend(image, ellipse(25, 25, 10, 10, 8), generator, bad),
                          contains("SelfBlendOptions::blend_ratios: 1.5 is outside (0, 1]"), Error);
-    CHECK_THROWS_WITH_AS(faces::blend_donor(image, ellipse(25, 25, 10, 10, 8), image, ellipse(25, 25, 10, 10, 7), generator),
-                         contains("the donor has 7 landmarks and the target 8"), Error);
+    CHECK_THROWS_WITH_AS(
+        faces::blend_donor(image, ellipse(25, 25, 10, 10, 8), image, ellipse(25, 25, 10, 10, 7), generator),
+        contains("the donor has 7 landmarks and the target 8"), Error);
 }
 
 TEST_CASE("blend_donor: the donor is aligned by its landmarks (shifted and scaled copies blend back exactly)") {
@@ -202,7 +210,8 @@ TEST_CASE("blend_donor: the donor is aligned by its landmarks (shifted and scale
     std::vector<Point> shifted_landmarks;
     for (const Point& p : landmarks) shifted_landmarks.push_back({p.x + 7, p.y + 4});
     Generator generator(4);
-    const faces::BlendedFace moved = faces::blend_donor(target, landmarks, shifted, shifted_landmarks, generator, still);
+    const faces::BlendedFace moved =
+        faces::blend_donor(target, landmarks, shifted, shifted_landmarks, generator, still);
     CHECK(*std::max_element(moved.mask.begin(), moved.mask.end()) > 0.2f);
     CHECK(moved.fake.pixels == target.pixels);
 
@@ -212,7 +221,8 @@ TEST_CASE("blend_donor: the donor is aligned by its landmarks (shifted and scale
             for (std::int64_t c = 0; c < 3; ++c) doubled.at(y, x, c) = target.at(y / 2, x / 2, c);
     std::vector<Point> doubled_landmarks;
     for (const Point& p : landmarks) doubled_landmarks.push_back({2 * p.x, 2 * p.y});
-    const faces::BlendedFace scaled = faces::blend_donor(target, landmarks, doubled, doubled_landmarks, generator, still);
+    const faces::BlendedFace scaled =
+        faces::blend_donor(target, landmarks, doubled, doubled_landmarks, generator, still);
     CHECK(*std::max_element(scaled.mask.begin(), scaled.mask.end()) > 0.2f);
     CHECK(scaled.fake.pixels == target.pixels);
 
@@ -243,19 +253,21 @@ TEST_CASE("self_blend and blend_donor on real photographs with their .tem landma
     const std::filesystem::path donor_path = testing::shared_path("data/faces-real/face_0002.jpg");
     const std::filesystem::path target_landmarks_path = testing::shared_path("data/faces-real-landmarks/face_0001.tem");
     const std::filesystem::path donor_landmarks_path = testing::shared_path("data/faces-real-landmarks/face_0002.tem");
-    if (target_path.empty() || donor_path.empty() || target_landmarks_path.empty() || donor_landmarks_path.empty()) return;
+    if (target_path.empty() || donor_path.empty() || target_landmarks_path.empty() || donor_landmarks_path.empty())
+        return;
     const Image target = image::load_image(target_path), donor = image::load_image(donor_path);
     const std::vector<Point> target_landmarks = faces::read_tem_landmarks(target_landmarks_path);
     const faces::SelfBlendOptions options;
     Generator generator(3), again(3);
-    const faces::BlendedFace swapped =
-        faces::blend_donor(target, target_landmarks, donor, faces::read_tem_landmarks(donor_landmarks_path), generator, options);
+    const faces::BlendedFace swapped = faces::blend_donor(
+        target, target_landmarks, donor, faces::read_tem_landmarks(donor_landmarks_path), generator, options);
     check_invariants(target, target_landmarks, swapped, options);
     REQUIRE(donor.pixels.size() == swapped.fake.pixels.size());
     double from_donor = 0;
-    for (std::size_t i = 0; i < donor.pixels.size(); ++i) from_donor += std::abs(int(swapped.fake.pixels[i]) - int(donor.pixels[i]));
+    for (std::size_t i = 0; i < donor.pixels.size(); ++i)
+        from_donor += std::abs(int(swapped.fake.pixels[i]) - int(donor.pixels[i]));
     CHECK(from_donor / double(donor.pixels.size()) > 2.0); // the background and the blend are the target's
-    const faces::BlendedFace repeated = faces::blend_donor(target, target_landmarks, donor,
-                                                           faces::read_tem_landmarks(donor_landmarks_path), again, options);
+    const faces::BlendedFace repeated = faces::blend_donor(
+        target, target_landmarks, donor, faces::read_tem_landmarks(donor_landmarks_path), again, options);
     CHECK(repeated.fake.pixels == swapped.fake.pixels);
 }

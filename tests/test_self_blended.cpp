@@ -25,10 +25,12 @@ fs::path write_face_manifest(const fs::path& folder) {
         if (image_path.empty() || landmarks_path.empty()) return {};
         const image::Image face = image::load_image(image_path);
         const double scale = 160.0 / double(face.width);
-        image::save_image(folder / (name + ".png"), image::resize_bicubic(face, std::llround(face.height * scale), 160));
+        image::save_image(folder / (name + ".png"),
+                          image::resize_bicubic(face, std::llround(face.height * scale), 160));
         std::ofstream points(folder / (name + ".landmarks.csv"));
         points << "x,y\n";
-        for (const faces::Point& point : faces::read_tem_landmarks(landmarks_path)) points << point.x * scale << "," << point.y * scale << "\n";
+        for (const faces::Point& point : faces::read_tem_landmarks(landmarks_path))
+            points << point.x * scale << "," << point.y * scale << "\n";
         manifest += name + ".png,real,," + name + "," + name + ".landmarks.csv\n";
     }
     std::ofstream(folder / "manifest.csv") << manifest;
@@ -68,11 +70,13 @@ TEST_CASE("GroupSampler with pair keys: every group from one key, seeds from the
     CHECK(resumed.next().items == sampler.next().items);
     train::GroupSampler unpaired(items_of_class, {1, 1}, options);
     CHECK(testing::error_message([&] { unpaired.load_state(sampler.state()); }).find("pairs") != std::string::npos);
-    CHECK(testing::error_message([&] { train::GroupSampler(items_of_class, {1, 1}, options, {0, 1, 2, 3, 4, 5}); })
-              .find("no pair key holds images of every class") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              train::GroupSampler(items_of_class, {1, 1}, options, {0, 1, 2, 3, 4, 5});
+          }).find("no pair key holds images of every class") != std::string::npos);
 }
 
-TEST_CASE("self-blended images: equal to the source outside the mask, changed inside; a crop without landmarks is refused") {
+TEST_CASE(
+    "self-blended images: equal to the source outside the mask, changed inside; a crop without landmarks is refused") {
     testing::TemporaryDirectory folder;
     const fs::path manifest = write_face_manifest(folder.path());
     if (manifest.empty()) return;
@@ -101,27 +105,32 @@ TEST_CASE("self-blended images: equal to the source outside the mask, changed in
     }
     std::ofstream(folder.path() / "plain.csv") << "path,label\nface_0001.png,real\n";
     data::Dataset plain = data::Dataset::from_manifest(folder.path() / "plain.csv", {"real", "fake"}, false);
-    CHECK(testing::error_message([&] { data::require_landmarks(plain, 0, "plain.csv"); }).find("face_0001.png has no landmarks") !=
-          std::string::npos);
+    CHECK(testing::error_message([&] {
+              data::require_landmarks(plain, 0, "plain.csv");
+          }).find("face_0001.png has no landmarks") != std::string::npos);
 }
 
-TEST_CASE("self_blended_set: each real beside its own blend, fixed blends for validation, new ones per seed for training") {
+TEST_CASE(
+    "self_blended_set: each real beside its own blend, fixed blends for validation, new ones per seed for training") {
     testing::TemporaryDirectory folder;
     const fs::path manifest = write_face_manifest(folder.path());
     if (manifest.empty()) return;
     const data::Dataset dataset = data::Dataset::from_manifest(manifest, {"real", "fake"}, false);
     const image::PreprocessOptions preprocess{.size = 32};
-    data::ImageSet set = data::self_blended_set(dataset, 0, 1, preprocess, std::nullopt, {{}, 5, false}, "manifest.csv");
+    data::ImageSet set =
+        data::self_blended_set(dataset, 0, 1, preprocess, std::nullopt, {{}, 5, false}, "manifest.csv");
     CHECK(set.labels == std::vector<std::int64_t>{0, 1, 0, 1});
     CHECK(set.pair_keys == std::vector<std::int64_t>{0, 0, 1, 1});
     REQUIRE(set.load_augmented);
     auto differ = [](const Tensor<float>& a, const Tensor<float>& b) { return a.to_vector() != b.to_vector(); };
     const Tensor<float> fixed = set.load({0, 1});
     CHECK(!differ(fixed, set.load({0, 1})));
-    CHECK(differ(set.load({1}), set.load({0})));  // the blend is not the real
+    CHECK(differ(set.load({1}), set.load({0})));                   // the blend is not the real
     CHECK(!differ(set.load_augmented({0}, {123}), set.load({0}))); // a real stays itself without augmentation
-    CHECK(differ(set.load_augmented({1}, {train::item_use_seed(5, 1, 1)}), set.load_augmented({1}, {train::item_use_seed(5, 1, 2)})));
+    CHECK(differ(set.load_augmented({1}, {train::item_use_seed(5, 1, 1)}),
+                 set.load_augmented({1}, {train::item_use_seed(5, 1, 2)})));
     CHECK(!differ(set.load_augmented({1}, {77}), set.load_augmented({1}, {77})));
-    data::ImageSet with_fakes = data::self_blended_set(dataset, 0, 1, preprocess, std::nullopt, {{}, 5, true}, "manifest.csv");
+    data::ImageSet with_fakes =
+        data::self_blended_set(dataset, 0, 1, preprocess, std::nullopt, {{}, 5, true}, "manifest.csv");
     CHECK(with_fakes.pair_keys.empty());
 }

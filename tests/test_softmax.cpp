@@ -91,7 +91,9 @@ TEST_CASE("log_softmax gradients: last axis, axis 0, a middle axis of a 3-D tens
 
 TEST_CASE("softmax and log_softmax reject an axis out of range, naming the op and the shape") {
     Tensor<float> x = Tensor<float>::zeros({2, 3});
-    CHECK_THROWS_WITH_AS(softmax(x, 2), "softmax: axis 2 is out of range for a tensor of shape [2, 3]; use an axis in [-2, 2)", Error);
-    CHECK_THROWS_WITH_AS(log_softmax(x, -3), doctest::Contains("log_softmax: axis -3 is out of range for a tensor of shape [2, 3]"), Error);
+    CHECK_THROWS_WITH_AS(softmax(x, 2),
+                         "softmax: axis 2 is out of range for a tensor of shape [2, 3]; use an axis in [-2, 2)", Error);
+    CHECK_THROWS_WITH_AS(log_softmax(x, -3),
+                         doctest::Contains("log_softmax: axis -3 is out of range for a tensor of shape [2, 3]"), Error);
     CHECK_THROWS_AS(softmax(Tensor<float>::scalar(1.0f)), Error);
 }

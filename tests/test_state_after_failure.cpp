@@ -92,10 +92,18 @@ TEST_CASE("Trainer::resume from a checkpoint with a bad trainer state leaves the
 }
 
 TEST_CASE("TrainerState: to_json and from_json round trip; a missing or mistyped field is named") {
-    train::TrainerState state{.step = 7, .epoch = 2, .batch_in_epoch = 1, .window_steps = 3, .epoch_loss_sum = 1.5,
-                              .window_loss_sum = 0.25, .seconds = 9.5, .sampler = {{"draws", 4}},
-                              .early_stopping = {{"best", 0.5}}, .loss_scaler = io::Json(),
-                              .optimizer_steps = {{"a", 7}, {"b", 6}}, .history = {io::Json{{"kind", "train"}}}};
+    train::TrainerState state{.step = 7,
+                              .epoch = 2,
+                              .batch_in_epoch = 1,
+                              .window_steps = 3,
+                              .epoch_loss_sum = 1.5,
+                              .window_loss_sum = 0.25,
+                              .seconds = 9.5,
+                              .sampler = {{"draws", 4}},
+                              .early_stopping = {{"best", 0.5}},
+                              .loss_scaler = io::Json(),
+                              .optimizer_steps = {{"a", 7}, {"b", 6}},
+                              .history = {io::Json{{"kind", "train"}}}};
     io::Json json = state.to_json();
     CHECK_FALSE(json.contains("loss_scaler"));
     train::TrainerState back = train::TrainerState::from_json(json, "x: ");
@@ -109,8 +117,10 @@ TEST_CASE("TrainerState: to_json and from_json round trip; a missing or mistyped
     CHECK_THROWS_WITH_AS(train::TrainerState::from_json(missing, "x: "), doctest::Contains("x: no 'epoch'"), Error);
     io::Json mistyped = json;
     mistyped["seconds"] = "soon";
-    CHECK_THROWS_WITH_AS(train::TrainerState::from_json(mistyped, "x: "), doctest::Contains("'seconds' is \"soon\", not a number"), Error);
+    CHECK_THROWS_WITH_AS(train::TrainerState::from_json(mistyped, "x: "),
+                         doctest::Contains("'seconds' is \"soon\", not a number"), Error);
     mistyped = json;
     mistyped["optimizer_steps"] = {{"a", 1.5}};
-    CHECK_THROWS_WITH_AS(train::TrainerState::from_json(mistyped, "x: "), doctest::Contains("optimizer steps of 'a'"), Error);
+    CHECK_THROWS_WITH_AS(train::TrainerState::from_json(mistyped, "x: "), doctest::Contains("optimizer steps of 'a'"),
+                         Error);
 }

@@ -36,7 +36,8 @@ std::string check_well_formed(const std::string& xml) {
             std::string text = xml.substr(at, end == std::string::npos ? std::string::npos : end - at);
             for (std::size_t amp = text.find('&'); amp != std::string::npos; amp = text.find('&', amp + 1)) {
                 std::string entity = text.substr(amp, text.find(';', amp) - amp + 1);
-                CHECK_MESSAGE((entity == "&amp;" || entity == "&lt;" || entity == "&gt;" || entity == "&quot;" || entity == "&apos;"),
+                CHECK_MESSAGE((entity == "&amp;" || entity == "&lt;" || entity == "&gt;" || entity == "&quot;" ||
+                               entity == "&apos;"),
                               "bad entity " << entity);
             }
             at = end == std::string::npos ? xml.size() : end;
@@ -46,10 +47,14 @@ std::string check_well_formed(const std::string& xml) {
         char quote = 0;
         for (; end < xml.size(); ++end) {
             if (quote) {
-                if (xml[end] == quote) quote = 0;
-                else if (xml[end] == '<') FAIL_CHECK("'<' inside an attribute value at byte " << end);
-            } else if (xml[end] == '"' || xml[end] == '\'') quote = xml[end];
-            else if (xml[end] == '>') break;
+                if (xml[end] == quote)
+                    quote = 0;
+                else if (xml[end] == '<')
+                    FAIL_CHECK("'<' inside an attribute value at byte " << end);
+            } else if (xml[end] == '"' || xml[end] == '\'')
+                quote = xml[end];
+            else if (xml[end] == '>')
+                break;
         }
         REQUIRE_MESSAGE(end < xml.size(), "unterminated tag at byte " << at);
         std::string tag = xml.substr(at + 1, end - at - 1);
@@ -65,8 +70,10 @@ std::string check_well_formed(const std::string& xml) {
             CHECK_MESSAGE(open.back() == name, "</" << name << "> closes <" << open.back() << ">");
             open.pop_back();
         } else {
-            if (root.empty()) root = name;
-            else CHECK_MESSAGE(!open.empty(), "<" << name << "> after the root element");
+            if (root.empty())
+                root = name;
+            else
+                CHECK_MESSAGE(!open.empty(), "<" << name << "> after the root element");
             if (!self_closing) open.push_back(name);
         }
     }
@@ -217,7 +224,10 @@ TEST_CASE("fixed ranges, explicit colours, dashed and unnamed series, legend cor
 TEST_CASE("invalid plots are errors") {
     plot::LinePlot figure;
     figure.title = "curves";
-    CHECK(contains(error_message([&] { figure.add_series("bad", {1, 2}, {1}); }), "series 'bad' has 2 x values but 1 y values"));
+    CHECK(contains(error_message([&] {
+                       figure.add_series("bad", {1, 2}, {1});
+                   }),
+                   "series 'bad' has 2 x values but 1 y values"));
     figure.series.push_back({.name = "direct", .x = {1}, .y = {}});
     CHECK(contains(error_message([&] { figure.to_svg(); }), "series 'direct'"));
     figure.series.clear();
@@ -231,10 +241,12 @@ TEST_CASE("save writes the SVG atomically") {
     figure.add_series("a", {0, 1}, {1, 0});
     figure.save(directory / "plot.svg");
     CHECK(clipft::testing::read_bytes(directory / "plot.svg") == figure.to_svg());
-    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) == 1);
+    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) ==
+          1);
 
     // A failed save names the target and leaves nothing behind.
     std::string message = error_message([&] { figure.save(directory / "missing" / "plot.svg"); });
     CHECK(contains(message, "plot.svg"));
-    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) == 1);
+    CHECK(std::distance(std::filesystem::directory_iterator(directory.path()), std::filesystem::directory_iterator()) ==
+          1);
 }

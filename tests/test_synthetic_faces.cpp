@@ -28,7 +28,10 @@ TEST_CASE("a synthetic face has 68 landmarks in dlib's layout, inside the pictur
     CHECK(left_eye < right_eye);
     CHECK(eyes_y < mouth_y);
     for (const auto& point : face.landmarks) CHECK(point.y <= face.landmarks[8].y + 1e-9);
-    CHECK(testing::error_message([] { Generator g(1); data::synthetic_face(8, g); }).find("too small") != std::string::npos);
+    CHECK(testing::error_message([] {
+              Generator g(1);
+              data::synthetic_face(8, g);
+          }).find("too small") != std::string::npos);
 }
 
 TEST_CASE("a synthetic task is the same for the same seed, whatever the thread count") {

@@ -39,7 +39,8 @@ TEST_CASE("bad creation and access arguments raise clipft::Error") {
     CHECK_THROWS_WITH_AS(Tensor<float>::from_vector({1, 2, 3}, {2, 2}),
                          "Tensor::from_vector: 3 values do not fill shape [2, 2]", Error);
     CHECK_THROWS_AS(Tensor<float>::empty({2, -1}), Error);
-    CHECK_THROWS_WITH_AS(Tensor<float>::zeros({2}).item(), "Tensor::item: tensor of shape [2] has 2 elements, not 1", Error);
+    CHECK_THROWS_WITH_AS(Tensor<float>::zeros({2}).item(), "Tensor::item: tensor of shape [2] has 2 elements, not 1",
+                         Error);
     CHECK_THROWS_AS(Tensor<float>::zeros({2, 2}).at({2, 0}), Error);
     CHECK_THROWS_AS(Tensor<float>::zeros({2, 2}).at({0}), Error);
     CHECK_THROWS_AS(Tensor<float>().shape(), Error);
@@ -60,7 +61,8 @@ TEST_CASE("reshape, flatten, squeeze and unsqueeze share storage") {
     CHECK(x.unsqueeze(1).squeeze(1).shape() == Shape{2, 3, 4});
     r.data()[0] = 100.0f;
     CHECK(x.at({0, 0, 0}) == 100.0f);
-    CHECK_THROWS_WITH_AS(x.reshape({5, 5}), "reshape: cannot view a tensor of shape [2, 3, 4] (24 elements) as shape [5, 5]", Error);
+    CHECK_THROWS_WITH_AS(x.reshape({5, 5}),
+                         "reshape: cannot view a tensor of shape [2, 3, 4] (24 elements) as shape [5, 5]", Error);
     CHECK_THROWS_AS(x.reshape({-1, -1}), Error);
     CHECK_THROWS_AS(x.squeeze(0), Error);
 }

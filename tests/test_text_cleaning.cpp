@@ -9,7 +9,8 @@ using namespace clipft;
 using namespace clipft::text;
 
 TEST_CASE("strip removes str.isspace() characters at both ends") {
-    CHECK(strip(U" \x1C\x1D" U"ab c\x1F\u3000\n") == U"ab c");
+    CHECK(strip(U" \x1C\x1D"
+                U"ab c\x1F\u3000\n") == U"ab c");
     CHECK(strip(U"\u200Bab") == U"\u200Bab"); // a zero-width space is no whitespace
     CHECK(strip(U"   ").empty());
 }

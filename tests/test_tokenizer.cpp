@@ -22,7 +22,6 @@ using clipft::testing::write_bytes;
 
 namespace {
 
-
 // The two tokenizers, loaded once; null when the shared fixtures are missing (the test then skips).
 const Tokenizer* from_gz() {
     static const std::optional<Tokenizer> tokenizer = []() -> std::optional<Tokenizer> {
@@ -60,8 +59,8 @@ TEST_CASE("byte symbols: GPT-2's byte-to-unicode map and CLIP's vocabulary order
     const auto& map = byte_to_unicode();
     CHECK(map['a'] == U'a');
     CHECK(map[0xE9] == U'é');
-    CHECK(map[0] == U'\u0100');   // the first non-printable byte
-    CHECK(map[' '] == U'\u0120'); // 'Ġ': 33rd non-printable byte
+    CHECK(map[0] == U'\u0100');    // the first non-printable byte
+    CHECK(map[' '] == U'\u0120');  // 'Ġ': 33rd non-printable byte
     CHECK(map[0xAD] == U'\u0143'); // the last one
     CHECK(byte_symbol_order()[0] == '!');
     CHECK(byte_symbol_order()[187] == 0xFF);

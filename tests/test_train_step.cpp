@@ -33,8 +33,8 @@ Step loss_and_gradients(const std::string& file) {
 
 // The reference stores the token embedding's gradient (and update) as the rows the batch touches;
 // every other row of the gradient is exactly zero.
-void check_token_embedding_rows(const Tensor<float>& full, const io::SafetensorsFile& reference, const std::string& prefix,
-                                double relative, double absolute) {
+void check_token_embedding_rows(const Tensor<float>& full, const io::SafetensorsFile& reference,
+                                const std::string& prefix, double relative, double absolute) {
     auto rows = reference.get<std::int64_t>(prefix + ".rows");
     auto values = reference.get<float>(prefix + ".values");
     CHECK(excess(ops::index_select(full, 0, rows), values, relative) <= absolute);
@@ -55,7 +55,8 @@ void check_gradients(const Step& step) {
                     ++next;
                     continue;
                 }
-                for (std::int64_t c = 0; c < grad.size(1); ++c) nonzero_elsewhere += grad.data()[r * grad.size(1) + c] != 0;
+                for (std::int64_t c = 0; c < grad.size(1); ++c)
+                    nonzero_elsewhere += grad.data()[r * grad.size(1) + c] != 0;
             }
             CHECK(nonzero_elsewhere == 0);
             continue;
@@ -109,7 +110,8 @@ TEST_CASE("one AdamW step matches torch.optim.AdamW") {
                     ++next;
                     continue;
                 }
-                for (std::int64_t c = 0; c < width; ++c) mismatched += after[r * width + c] != original[r * width + c] * decay;
+                for (std::int64_t c = 0; c < width; ++c)
+                    mismatched += after[r * width + c] != original[r * width + c] * decay;
             }
             CHECK(mismatched == 0);
             continue;
@@ -133,7 +135,8 @@ TEST_CASE("AdamW applied to the reference gradients reproduces the reference par
             Tensor<float> grad = Tensor<float>::zeros(parameter.shape());
             auto rows = reference.get<std::int64_t>("grad." + name + ".rows").to_vector();
             auto values = reference.get<float>("grad." + name + ".values");
-            for (std::size_t i = 0; i < rows.size(); ++i) grad.select(0, rows[i]).copy_(values.select(0, std::int64_t(i)));
+            for (std::size_t i = 0; i < rows.size(); ++i)
+                grad.select(0, rows[i]).copy_(values.select(0, std::int64_t(i)));
             parameter.accumulate_grad(grad);
         } else {
             parameter.accumulate_grad(reference.get<float>("grad." + name).clone());
@@ -144,7 +147,9 @@ TEST_CASE("AdamW applied to the reference gradients reproduces the reference par
     optimizer.step();
     for (const auto& [name, parameter] : model->named_parameters()) {
         CAPTURE(name);
-        if (name == "token_embedding.weight") check_token_embedding_rows(parameter, reference, "after." + name, 0, 1e-6);
-        else CHECK(excess(parameter, reference.get<float>("after." + name), 0) <= 1e-6);
+        if (name == "token_embedding.weight")
+            check_token_embedding_rows(parameter, reference, "after." + name, 0, 1e-6);
+        else
+            CHECK(excess(parameter, reference.get<float>("after." + name), 0) <= 1e-6);
     }
 }

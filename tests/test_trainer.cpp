@@ -17,7 +17,9 @@ using testing::small_run;
 
 namespace {
 
-std::unique_ptr<models::CLIP<float>> tiny_model() { return models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors")); }
+std::unique_ptr<models::CLIP<float>> tiny_model() {
+    return models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors"));
+}
 
 std::size_t line_count(const std::filesystem::path& path) {
     std::ifstream in(path);
@@ -32,7 +34,8 @@ TEST_CASE("fine-tuning lowers the validation loss and keeps the best weights") {
     if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
     testing::TemporaryDirectory folder;
     auto model = tiny_model();
-    train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), small_run(folder.path()));
+    train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(),
+                           small_run(folder.path()));
     double before = trainer.validation_loss();
     train::TrainingSummary summary = trainer.run();
     CHECK(summary.steps == 12);
@@ -42,10 +45,11 @@ TEST_CASE("fine-tuning lowers the validation loss and keeps the best weights") {
     CHECK(summary.best_validation_auc <= 1.0);
     // The model now holds the best weights, which best.safetensors also holds.
     auto best = models::load_clip<float>(folder / "best.safetensors");
-    for (const auto& [name, parameter] : model->named_parameters()) CHECK(best->parameter(name).to_vector() == parameter.to_vector());
+    for (const auto& [name, parameter] : model->named_parameters())
+        CHECK(best->parameter(name).to_vector() == parameter.to_vector());
     CHECK(trainer.validation_loss() == doctest::Approx(summary.best_validation_loss).epsilon(1e-6));
-    CHECK(line_count(folder / "metrics.csv") == 4);          // header + 3 epochs
-    CHECK(line_count(folder / "metrics.jsonl") == 3 + 6);    // 3 validations, 12 updates logged in pairs
+    CHECK(line_count(folder / "metrics.csv") == 4);       // header + 3 epochs
+    CHECK(line_count(folder / "metrics.jsonl") == 3 + 6); // 3 validations, 12 updates logged in pairs
     CHECK(std::filesystem::file_size(folder / "loss.svg") > 0);
     CHECK(std::filesystem::file_size(folder / "auc.svg") > 0);
 }
@@ -58,8 +62,8 @@ TEST_CASE("early stopping ends a run whose validation loss stalls") {
     options.max_epochs = 10;
     options.schedule = optim::LearningRateSchedule::constant_rate(0); // nothing changes: no improvement at all
     options.early_stopping.patience = 2;
-    train::TrainingSummary summary = train::Trainer(*model, generated_images(16, 1), generated_images(8, 2),
-                                                    deepfake_descriptions(), options).run();
+    train::TrainingSummary summary =
+        train::Trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), options).run();
     CHECK(summary.stopped_early);
     CHECK(summary.epochs == 3); // the first epoch sets the reference, two more without improvement
     CHECK(summary.best_epoch == 0);
@@ -75,10 +79,12 @@ TEST_CASE("gradient accumulation over two half batches sums the gradients of one
         options.accumulation_steps = accumulation;
         options.max_steps = 1;
         // One description per class: half batches would otherwise each draw their own.
-        train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(false), options);
+        train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(false),
+                               options);
         trainer.run();
         std::map<std::string, Tensor<float>> moments;
-        for (const auto& [name, state] : trainer.optimizer().state()) moments[name] = state.exp_avg; // (1 - beta1) * gradient
+        for (const auto& [name, state] : trainer.optimizer().state())
+            moments[name] = state.exp_avg; // (1 - beta1) * gradient
         return moments;
     };
     auto whole = first_moments(4, 1), accumulated = first_moments(2, 2);
@@ -124,7 +130,8 @@ TEST_CASE("a resumed run continues bit for bit, with or without prefetching") {
             auto a = straight.bytes(name), b = resumed.bytes(name);
             CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
         }
-        io::Json a = io::Json::parse(straight.metadata().at("trainer")), b = io::Json::parse(resumed.metadata().at("trainer"));
+        io::Json a = io::Json::parse(straight.metadata().at("trainer")),
+                 b = io::Json::parse(resumed.metadata().at("trainer"));
         for (io::Json* state : {&a, &b}) {
             state->erase("seconds");
             for (auto& record : state->at("history")) record.erase("seconds");
@@ -138,7 +145,9 @@ TEST_CASE("a resumed run continues bit for bit, with or without prefetching") {
     io::SafetensorsFile straight = run(straight_folder.path(), {5}, false);
     SUBCASE("stopped after 2 updates and resumed") { check_same(straight, run(resumed_folder.path(), {2, 5}, false)); }
     SUBCASE("prefetching") { check_same(straight, run(prefetched_folder.path(), {5}, true)); }
-    SUBCASE("prefetching, stopped after 2 updates and resumed") { check_same(straight, run(resumed_folder.path(), {2, 5}, true)); }
+    SUBCASE("prefetching, stopped after 2 updates and resumed") {
+        check_same(straight, run(resumed_folder.path(), {2, 5}, true));
+    }
 }
 
 // On the CPU the products stay float32, so float16 training differs from float32 only by the loss
@@ -155,7 +164,8 @@ TEST_CASE("float16's loss scaling changes no bit of a CPU run, and its scale sur
             options.max_steps = stops[i];
             options.precision = precision;
             options.loss_scaler.growth_interval = 1;
-            train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), options);
+            train::Trainer trainer(*model, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(),
+                                   options);
             if (i > 0) trainer.resume(folder / "checkpoint.safetensors");
             trainer.run();
         }
@@ -182,10 +192,12 @@ TEST_CASE("the trainer refuses a model with nothing to train and an empty valida
     auto model = tiny_model();
     model->requires_grad_(false);
     CHECK(testing::error_message([&] {
-              train::Trainer(*model, generated_images(4, 1), generated_images(2, 2), deepfake_descriptions(), small_run(folder.path()));
+              train::Trainer(*model, generated_images(4, 1), generated_images(2, 2), deepfake_descriptions(),
+                             small_run(folder.path()));
           }).find("no parameter is trainable") != std::string::npos);
     model->requires_grad_(true);
     CHECK(testing::error_message([&] {
-              train::Trainer(*model, generated_images(4, 1), data::ImageSet{}, deepfake_descriptions(), small_run(folder.path()));
+              train::Trainer(*model, generated_images(4, 1), data::ImageSet{}, deepfake_descriptions(),
+                             small_run(folder.path()));
           }).find("validation set is empty") != std::string::npos);
 }

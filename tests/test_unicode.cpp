@@ -32,7 +32,8 @@ TEST_CASE("strict UTF-8 decoding rejects what Python rejects, naming the offset"
 }
 
 TEST_CASE("errors=replace: one U+FFFD per maximal ill-formed subsequence, as Python") {
-    CHECK(from_utf8_replacing("\xE2\x82" "a") == U"\uFFFDa");
+    CHECK(from_utf8_replacing("\xE2\x82"
+                              "a") == U"\uFFFDa");
     CHECK(from_utf8_replacing("\xED\xA0\x80") == U"\uFFFD\uFFFD\uFFFD");
     CHECK(from_utf8_replacing("\xC0\x80") == U"\uFFFD\uFFFD");
     CHECK(from_utf8_replacing("\xF0\x9F\x98") == U"\uFFFD");

@@ -49,7 +49,8 @@ TEST_CASE("every video decodes to the manifest's frame count, size and rate") {
 }
 
 TEST_CASE("for_each_frame visits every K-th frame, the same frames read() returns") {
-    std::filesystem::path path = testing::shared_path("data/videos/preview_head-pose-face-detection-female.mp4"); // 23 frames
+    std::filesystem::path path =
+        testing::shared_path("data/videos/preview_head-pose-face-detection-female.mp4"); // 23 frames
     if (path.empty()) return;
     std::vector<image::Image> all;
     {
@@ -69,7 +70,8 @@ TEST_CASE("for_each_frame visits every K-th frame, the same frames read() return
         CHECK(frame.pixels == all[std::size_t(index)].pixels);
     });
     CHECK(indices == std::vector<std::int64_t>{0, 5, 10, 15, 20});
-    CHECK_THROWS_WITH_AS(reader.for_each_frame(0, [](std::int64_t, const image::Image&) {}), doctest::Contains("K >= 1"), Error);
+    CHECK_THROWS_WITH_AS(reader.for_each_frame(0, [](std::int64_t, const image::Image&) {}),
+                         doctest::Contains("K >= 1"), Error);
 }
 
 TEST_CASE("decoded frames have the colours of the scene") {
@@ -93,8 +95,8 @@ TEST_CASE("decoded frames have the colours of the scene") {
 }
 
 TEST_CASE("videos that cannot be read are errors naming the file") {
-    CHECK_THROWS_WITH_AS(video::VideoReader("/nonexistent/clip.mp4"), doctest::Contains("/nonexistent/clip.mp4: cannot read the video: no such file"),
-                         Error);
+    CHECK_THROWS_WITH_AS(video::VideoReader("/nonexistent/clip.mp4"),
+                         doctest::Contains("/nonexistent/clip.mp4: cannot read the video: no such file"), Error);
     testing::TemporaryDirectory scratch;
     testing::write_bytes(scratch / "text.mp4", "this is not a video");
     CHECK_THROWS_WITH_AS(video::VideoReader(scratch / "text.mp4"), doctest::Contains("text.mp4: cannot"), Error);

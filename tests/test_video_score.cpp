@@ -16,9 +16,10 @@ TEST_CASE("evenly_spaced_frames: frame floor(i n / N), all frames of a short vid
 }
 
 TEST_CASE("max-face-mean: a frame scores its highest face, a video the mean over its frames") {
-    // Video a (real): frame 0 faces 0.1, 0.5; frame 1 face 0.3 -> (0.5 + 0.3) / 2 = 0.4, while the mean over faces is 0.3.
-    // Video b (fake): frame 0 faces 0.2, 0.9; frame 3 faces 0.35, 0.1 -> (0.9 + 0.35) / 2 = 0.625 (face mean 0.3875).
-    // Video c (real): one face 0.45 -> 0.45. Video d (fake): faces 0.42, 0.38 in frame 2 -> 0.42 (face mean 0.40).
+    // Video a (real): frame 0 faces 0.1, 0.5; frame 1 face 0.3 -> (0.5 + 0.3) / 2 = 0.4, while the mean over faces is
+    // 0.3. Video b (fake): frame 0 faces 0.2, 0.9; frame 3 faces 0.35, 0.1 -> (0.9 + 0.35) / 2 = 0.625 (face mean
+    // 0.3875). Video c (real): one face 0.45 -> 0.45. Video d (fake): faces 0.42, 0.38 in frame 2 -> 0.42 (face mean
+    // 0.40).
     eval::ScoredSet set{{0, 0, 0, 1, 1, 1, 1, 0, 1, 1},
                         {0.1, 0.5, 0.3, 0.2, 0.9, 0.35, 0.1, 0.45, 0.42, 0.38},
                         {},
@@ -35,8 +36,10 @@ TEST_CASE("max-face-mean: a frame scores its highest face, a video the mean over
     // By the mean over faces: a 0.3, c 0.45; b 0.3875, d 0.40: b>a, b<c, d>a, d<c: AUC 2/4.
     set.video_score = eval::VideoScore::mean;
     CHECK(eval::metrics_report(set).videos->roc_auc == doctest::Approx(0.5));
-    CHECK(testing::error_message([] { eval::parse_video_score("max"); }).find("mean or max-face-mean") != std::string::npos);
+    CHECK(testing::error_message([] { eval::parse_video_score("max"); }).find("mean or max-face-mean") !=
+          std::string::npos);
     std::vector<int> mixed = {0, 1};
-    CHECK(testing::error_message([&] { eval::frame_max_scores(mixed, {0.1, 0.2}, {"a", "a"}, {"0", "0"}); })
-              .find("frame 0 of video 'a' holds faces labelled 0 and 1") != std::string::npos);
+    CHECK(testing::error_message([&] {
+              eval::frame_max_scores(mixed, {0.1, 0.2}, {"a", "a"}, {"0", "0"});
+          }).find("frame 0 of video 'a' holds faces labelled 0 and 1") != std::string::npos);
 }

@@ -45,10 +45,17 @@ int main(int argc, char** argv) {
         const double bytes = double(parameters) * sizeof(float);
         const double moved = 2.0 * (ranks.size() - 1) / ranks.size() * bytes;
         if (ranks.is_root())
-            std::printf("%s\n", io::Json{{"model", name}, {"parameters", parameters}, {"gradient_bytes", bytes}, {"ranks", ranks.size()},
-                                         {"bucket_mib", distributed::default_bucket_bytes >> 20}, {"iterations", iterations},
-                                         {"median_s", median}, {"min_s", seconds.front()}, {"bytes_moved_per_rank", moved},
-                                         {"algorithm_gb_per_s", bytes / median / 1e9}, {"bus_gb_per_s", moved / median / 1e9}}
+            std::printf("%s\n", io::Json{{"model", name},
+                                         {"parameters", parameters},
+                                         {"gradient_bytes", bytes},
+                                         {"ranks", ranks.size()},
+                                         {"bucket_mib", distributed::default_bucket_bytes >> 20},
+                                         {"iterations", iterations},
+                                         {"median_s", median},
+                                         {"min_s", seconds.front()},
+                                         {"bytes_moved_per_rank", moved},
+                                         {"algorithm_gb_per_s", bytes / median / 1e9},
+                                         {"bus_gb_per_s", moved / median / 1e9}}
                                     .dump()
                                     .c_str());
     }

@@ -30,9 +30,10 @@ int main(int argc, char** argv) try {
             options.prefetch = prefetch;
             options.output_dir = std::filesystem::temp_directory_path() / "clipft_bench_prefetch";
             const std::int64_t size = model->config.vision.image_size;
-            train::Trainer trainer(*model, data::image_set(dataset, {.size = size}, image::Augmentation::parse("flip,jitter=0.2")),
-                                   data::image_set(dataset.balanced(8, 0), {.size = size}),
-                                   text::TokenizedDescriptions::from_texts(set.descriptions, tokenizer), options);
+            train::Trainer trainer(
+                *model, data::image_set(dataset, {.size = size}, image::Augmentation::parse("flip,jitter=0.2")),
+                data::image_set(dataset.balanced(8, 0), {.size = size}),
+                text::TokenizedDescriptions::from_texts(set.descriptions, tokenizer), options);
             auto start = std::chrono::steady_clock::now();
             trainer.run();
             double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

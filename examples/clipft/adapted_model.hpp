@@ -33,7 +33,8 @@ inline models::AdapterOptions adapter_options_from(const Options& settings) {
     adapters.vision = std::find(towers.begin(), towers.end(), "vision") != towers.end();
     adapters.text = std::find(towers.begin(), towers.end(), "text") != towers.end();
     for (const std::string& tower : towers)
-        if (tower != "vision" && tower != "text") throw UsageError("--towers: unknown tower '" + tower + "'; use vision, text or vision,text");
+        if (tower != "vision" && tower != "text")
+            throw UsageError("--towers: unknown tower '" + tower + "'; use vision, text or vision,text");
     if (!adapters.vision && !adapters.text) throw UsageError("--towers needs vision, text or vision,text");
     adapters.lora.rank = settings.integer("rank");
     if (adapters.lora.rank < 1) throw UsageError("--rank must be >= 1, got " + settings.text("rank"));
@@ -46,7 +47,8 @@ inline models::AdapterOptions adapter_options_from(const Options& settings) {
 
 // With an adapter method every base parameter is frozen but those --also-train names, in the freeze
 // policy's words (layer-norm, logit-scale, last-blocks=K, joined with ',' or '+'), in the adapted towers.
-inline void freeze_base(models::CLIP<float>& model, const std::string& also_train, const models::AdapterOptions& adapters) {
+inline void freeze_base(models::CLIP<float>& model, const std::string& also_train,
+                        const models::AdapterOptions& adapters) {
     std::vector<train::FreezePolicy> policies;
     bool logit_scale = false;
     std::string words = also_train;
@@ -67,7 +69,8 @@ inline void freeze_base(models::CLIP<float>& model, const std::string& also_trai
         policies.back().train_text = adapters.text;
     }
     for (auto& [name, parameter] : model.named_parameters()) {
-        const std::int64_t layers = name.rfind("visual.", 0) == 0 ? model.config.vision.layers : model.config.text.layers;
+        const std::int64_t layers =
+            name.rfind("visual.", 0) == 0 ? model.config.vision.layers : model.config.text.layers;
         bool trains = name == "logit_scale" && logit_scale;
         for (const train::FreezePolicy& policy : policies) trains = trains || policy.trains(name, layers);
         parameter.zero_grad();
@@ -75,14 +78,14 @@ inline void freeze_base(models::CLIP<float>& model, const std::string& also_trai
     }
 }
 
-
 inline std::unique_ptr<models::CLIP<float>> load_adapted_model(const Options& options) {
     auto model = models::load_clip<float>(options.text("model"));
     if (options.given("adapter")) models::apply_adapters(*model, options.text("adapter"));
     if (options.given("prompts")) {
         auto [prompt, hash] = models::load_prompts<float>(options.text("prompts"), model->config.text.width);
         if (!hash.empty() && hash != models::parameter_hash(*model))
-            fail(options.text("prompts"), ": the prompts were trained with another base model; pass the --model they were trained with");
+            fail(options.text("prompts"),
+                 ": the prompts were trained with another base model; pass the --model they were trained with");
         model->text.set_prompt(prompt);
     }
     return model;

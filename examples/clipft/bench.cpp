@@ -54,8 +54,7 @@ double peak_rss_mb() {
 }
 
 // Median wall time of `iterations` calls of `run` after `warmup` unmeasured ones.
-template <typename Run>
-double median_seconds(Run run, long warmup, long iterations) {
+template <typename Run> double median_seconds(Run run, long warmup, long iterations) {
     for (long i = 0; i < warmup; ++i) run();
     std::vector<double> times;
     for (long i = 0; i < iterations; ++i) {
@@ -74,8 +73,9 @@ double step_seconds(models::CLIP<float>& model, long batch, Generator& generator
     const std::int64_t pairs = batch / 2, size = model.config.vision.image_size;
     Tensor<std::int64_t> slots = Tensor<std::int64_t>::empty({pairs, 2});
     for (std::int64_t i = 0; i < 2 * pairs; ++i) slots.data()[i] = i % 2;
-    train::GroupBatch<float> pair_batch = train::make_group_batch(randn<float>({pairs, 2, 3, size, size}, generator), slots,
-                                                                  random_token_ids(2, model.config.text, generator), slots);
+    train::GroupBatch<float> pair_batch =
+        train::make_group_batch(randn<float>({pairs, 2, 3, size, size}, generator), slots,
+                                random_token_ids(2, model.config.text, generator), slots);
     optim::AdamW<float> optimizer(optim::single_group(model.named_parameters(), 0.2), {1e-5, 0.9, 0.98, 1e-6});
     return median_seconds(
         [&] {
@@ -105,12 +105,15 @@ std::unique_ptr<Tower> make_tower(const Options& options, Generator& generator,
 } // namespace
 
 int bench(const Options& options) {
-    if (options.given("model") == options.given("preset")) throw UsageError("give exactly one of --model PATH and --preset NAME");
+    if (options.given("model") == options.given("preset"))
+        throw UsageError("give exactly one of --model PATH and --preset NAME");
     const std::string what = options.text("what");
-    if (what != "image" && what != "text" && what != "step") throw UsageError("--what must be image, text or step, got '" + what + "'");
+    if (what != "image" && what != "text" && what != "step")
+        throw UsageError("--what must be image, text or step, got '" + what + "'");
     if (what == "step" && (options.integer("batch") < 2 || options.integer("batch") % 2))
         throw UsageError("--what step needs an even --batch of at least 2 (images in real/fake pairs)");
-    const long batch = options.integer("batch"), iterations = options.integer("iters"), warmup = options.integer("warmup");
+    const long batch = options.integer("batch"), iterations = options.integer("iters"),
+               warmup = options.integer("warmup");
     if (batch < 1 || iterations < 1 || warmup < 0)
         throw UsageError("--batch and --iters must be at least 1 and --warmup at least 0");
     if (options.given("threads")) {
@@ -161,13 +164,15 @@ int bench(const Options& options) {
     const std::string source = options.given("model") ? options.text("model") : options.text("preset");
     std::string step_fields; // the step's training setup
     if (what == "step")
-        step_fields = ", \"method\": " + io::Json(options.text("method")).dump() + ", \"checkpoint_activations\": " +
-                      (options.flag("checkpoint-activations") ? "true" : "false") + ", \"trainable_parameters\": " + std::to_string(trainable);
-    std::printf("{\"what\": \"%s\", \"preset\": %s, \"batch\": %ld, \"threads\": %d, \"precision\": \"%s\", \"items_per_s\": %.4f, "
+        step_fields = ", \"method\": " + io::Json(options.text("method")).dump() +
+                      ", \"checkpoint_activations\": " + (options.flag("checkpoint-activations") ? "true" : "false") +
+                      ", \"trainable_parameters\": " + std::to_string(trainable);
+    std::printf("{\"what\": \"%s\", \"preset\": %s, \"batch\": %ld, \"threads\": %d, \"precision\": \"%s\", "
+                "\"items_per_s\": %.4f, "
                 "\"median_s\": %.6f, \"peak_rss_mb\": %.1f%s}\n",
                 what.c_str(), io::Json(source).dump().c_str(), batch, num_threads(),
-                precision == Precision::bfloat16 ? "bfloat16" : "float32", double(batch) / median, median, peak_rss_mb(),
-                step_fields.c_str());
+                precision == Precision::bfloat16 ? "bfloat16" : "float32", double(batch) / median, median,
+                peak_rss_mb(), step_fields.c_str());
     return 0;
 }
 

@@ -13,10 +13,13 @@ namespace clipft::cli {
 
 int dataset(const Options& options) {
     using namespace data::datasets;
-    if (options.positional().size() != 1) throw UsageError("name the dataset: clipft dataset ffpp|celebdf|dfdcp --root R --out DIR");
+    if (options.positional().size() != 1)
+        throw UsageError("name the dataset: clipft dataset ffpp|celebdf|dfdcp --root R --out DIR");
     const std::string name = options.positional().front();
     const double fraction = options.number("validation-fraction");
-    if (!(fraction > 0 && fraction < 1)) throw UsageError("--validation-fraction expects a fraction in (0, 1), got " + options.text("validation-fraction"));
+    if (!(fraction > 0 && fraction < 1))
+        throw UsageError("--validation-fraction expects a fraction in (0, 1), got " +
+                         options.text("validation-fraction"));
     const auto seed = std::uint64_t(options.integer("seed"));
     const std::string root = options.text("root");
     VideoSplits splits;
@@ -32,8 +35,10 @@ int dataset(const Options& options) {
             }
         if (settings.methods.empty()) settings.methods = FaceForensicsOptions{}.methods;
         for (const std::string& method : settings.methods)
-            if (std::find(face_forensics_methods().begin(), face_forensics_methods().end(), method) == face_forensics_methods().end())
-                throw UsageError("--methods: unknown method '" + method + "' (Deepfakes, Face2Face, FaceSwap, NeuralTextures, FaceShifter)");
+            if (std::find(face_forensics_methods().begin(), face_forensics_methods().end(), method) ==
+                face_forensics_methods().end())
+                throw UsageError("--methods: unknown method '" + method +
+                                 "' (Deepfakes, Face2Face, FaceSwap, NeuralTextures, FaceShifter)");
         splits = import_face_forensics(root, settings);
     } else if (name == "celebdf") {
         splits = import_celeb_df(root, fraction, seed);
@@ -48,7 +53,10 @@ int dataset(const Options& options) {
     write_video_splits(splits, out, root);
 
     nlohmann::ordered_json summary = {{"dataset", name}, {"out", out.string()}};
-    for (auto [split, videos] : {std::pair{"train", &splits.train}, {"val", &splits.val}, {"test", &splits.test}, {"dropped", &splits.dropped}}) {
+    for (auto [split, videos] : {std::pair{"train", &splits.train},
+                                 {"val", &splits.val},
+                                 {"test", &splits.test},
+                                 {"dropped", &splits.dropped}}) {
         nlohmann::ordered_json counts = {{"real", 0}, {"fake", 0}};
         for (const Video& video : *videos) {
             counts[video.label] = counts[video.label].get<std::int64_t>() + 1;
@@ -59,7 +67,8 @@ int dataset(const Options& options) {
     summary["identities_in_two_splits"] = shared.size();
     if (!shared.empty())
         std::cerr << "clipft dataset: " << shared.size() << " identities (e.g. " << *shared.begin()
-                  << ") are in two splits, as in the dataset's official test list; --disjoint-identities drops those training videos\n";
+                  << ") are in two splits, as in the dataset's official test list; --disjoint-identities drops those "
+                     "training videos\n";
     std::cout << summary.dump() << "\n";
     return 0;
 }

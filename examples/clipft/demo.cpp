@@ -68,8 +68,8 @@ int demo(const Options& options) {
     if (options.given("model")) {
         std::filesystem::path path = options.text("model");
         model = models::load_clip<float>(path);
-        table = text::TokenizedDescriptions::from_texts(descriptions, text::Tokenizer::load(text::model_vocabulary(path)),
-                                                        model->config.text.context_length);
+        table = text::TokenizedDescriptions::from_texts(
+            descriptions, text::Tokenizer::load(text::model_vocabulary(path)), model->config.text.context_length);
     } else {
         model = std::make_unique<models::CLIP<float>>(small_clip());
         Generator generator(seed);
@@ -88,18 +88,21 @@ int demo(const Options& options) {
     visible.downscale_probability = 1.0;
     visible.blend_ratios = {1.0};
     const std::int64_t drawn = 96; // pixels of each synthetic face, before CLIP's resize
-    data::ImageSet train = prepare(data::synthetic_deepfakes(per_class, drawn, data::FakeKind::self_blended, seed * 10 + 1, visible), size);
-    data::ImageSet validation =
-        prepare(data::synthetic_deepfakes(per_class / 6, drawn, data::FakeKind::self_blended, seed * 10 + 2, visible), size);
-    data::ImageSet in_distribution =
-        prepare(data::synthetic_deepfakes(per_class / 3, drawn, data::FakeKind::self_blended, seed * 10 + 3, visible), size);
-    data::ImageSet cross = prepare(data::synthetic_deepfakes(per_class / 3, drawn, data::FakeKind::face_swap, seed * 10 + 4), size);
+    data::ImageSet train = prepare(
+        data::synthetic_deepfakes(per_class, drawn, data::FakeKind::self_blended, seed * 10 + 1, visible), size);
+    data::ImageSet validation = prepare(
+        data::synthetic_deepfakes(per_class / 6, drawn, data::FakeKind::self_blended, seed * 10 + 2, visible), size);
+    data::ImageSet in_distribution = prepare(
+        data::synthetic_deepfakes(per_class / 3, drawn, data::FakeKind::self_blended, seed * 10 + 3, visible), size);
+    data::ImageSet cross =
+        prepare(data::synthetic_deepfakes(per_class / 3, drawn, data::FakeKind::face_swap, seed * 10 + 4), size);
 
     train::TrainerOptions trainer_options;
     trainer_options.sampler = {.k = 2, .groups_per_batch = 8, .seed = seed};
     trainer_options.max_epochs = epochs;
     const std::int64_t steps = epochs * (per_class / 8);
-    trainer_options.schedule = optim::LearningRateSchedule::warmup_cosine(options.number("lr"), steps / 10, steps - steps / 10);
+    trainer_options.schedule =
+        optim::LearningRateSchedule::warmup_cosine(options.number("lr"), steps / 10, steps - steps / 10);
     trainer_options.early_stopping.patience = 0; // a fixed budget: the best epoch is still the one kept
     trainer_options.output_dir = out;
     trainer_options.progress = !options.flag("quiet");
@@ -111,9 +114,12 @@ int demo(const Options& options) {
     AutocastGuard autocast(precision);
     Tensor<float> texts = eval::encode_descriptions(*model, table);
     auto fake_scores = [&](const data::ImageSet& set) {
-        return eval::class_scores(eval::class_probabilities(eval::encode_images(*model, set), texts, table.counts, model->logit_scale.item()), 1);
+        return eval::class_scores(
+            eval::class_probabilities(eval::encode_images(*model, set), texts, table.counts, model->logit_scale.item()),
+            1);
     };
-    std::vector<int> in_labels = eval::binary_labels(in_distribution.labels, 1), cross_labels = eval::binary_labels(cross.labels, 1);
+    std::vector<int> in_labels = eval::binary_labels(in_distribution.labels, 1),
+                     cross_labels = eval::binary_labels(cross.labels, 1);
     std::vector<double> in_scores = fake_scores(in_distribution), cross_scores = fake_scores(cross);
     eval::BinaryMetrics in_metrics = eval::binary_metrics(in_labels, in_scores);
     eval::BinaryMetrics cross_metrics = eval::binary_metrics(cross_labels, cross_scores);
@@ -124,14 +130,20 @@ int demo(const Options& options) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     std::printf("\n%-34s %8s %8s %8s %8s\n", "test set", "AUC", "AP", "EER", "accuracy");
-    for (auto [name, metrics] : {std::pair{"self-blended (in distribution)", in_metrics}, {"face swaps (cross-manipulation)", cross_metrics}})
-        std::printf("%-34s %8.4f %8.4f %8.4f %8.4f\n", name, metrics.roc_auc, metrics.average_precision, metrics.equal_error_rate,
-                    metrics.accuracy);
-    std::printf("\nbest epoch %lld of %lld (validation loss %.4f); plots: %s, %s\n", (long long)(summary.best_epoch + 1),
-                (long long)summary.epochs, summary.best_validation_loss, (out / "roc.svg").c_str(), (out / "loss.svg").c_str());
-    io::Json result = {{"in_distribution_auc", in_metrics.roc_auc}, {"cross_manipulation_auc", cross_metrics.roc_auc},
-                       {"seconds", std::round(seconds * 10) / 10}, {"roc_plot", (out / "roc.svg").string()},
-                       {"loss_plot", (out / "loss.svg").string()}, {"steps", summary.steps}, {"seed", seed}};
+    for (auto [name, metrics] :
+         {std::pair{"self-blended (in distribution)", in_metrics}, {"face swaps (cross-manipulation)", cross_metrics}})
+        std::printf("%-34s %8.4f %8.4f %8.4f %8.4f\n", name, metrics.roc_auc, metrics.average_precision,
+                    metrics.equal_error_rate, metrics.accuracy);
+    std::printf("\nbest epoch %lld of %lld (validation loss %.4f); plots: %s, %s\n",
+                (long long)(summary.best_epoch + 1), (long long)summary.epochs, summary.best_validation_loss,
+                (out / "roc.svg").c_str(), (out / "loss.svg").c_str());
+    io::Json result = {{"in_distribution_auc", in_metrics.roc_auc},
+                       {"cross_manipulation_auc", cross_metrics.roc_auc},
+                       {"seconds", std::round(seconds * 10) / 10},
+                       {"roc_plot", (out / "roc.svg").string()},
+                       {"loss_plot", (out / "loss.svg").string()},
+                       {"steps", summary.steps},
+                       {"seed", seed}};
     std::cout << result.dump() << "\n";
     return 0;
 }

@@ -9,7 +9,8 @@
 namespace clipft::cli {
 
 inline const char* device_options_help =
-    "  device:    --device cpu|cuda|cuda:N (cuda needs a clipft built with CUDA)  --precision float32|bfloat16|float16\n"
+    "  device:    --device cpu|cuda|cuda:N (cuda needs a clipft built with CUDA)  --precision "
+    "float32|bfloat16|float16\n"
     "             (the products' precision; bfloat16 on CPUs with AVX512-BF16, float16 on a GPU only)\n";
 
 inline std::vector<OptionSpec> device_option_specs() {
@@ -25,9 +26,11 @@ inline Device device_option(const Options& options) {
     }
 #ifndef CLIPFT_WITH_CUDA
     if (device.is_cuda())
-        throw UsageError("--device " + options.text("device") + ": this program was built without CUDA (nvcc was not found when "
-                         "it was configured, or, for clipft-experiment, CLIPFT_EXPERIMENTS_ON_GPU was off); install the CUDA "
-                         "toolkit and build again (cmake -DCLIPFT_EXPERIMENTS_ON_GPU=ON), or use --device cpu");
+        throw UsageError(
+            "--device " + options.text("device") +
+            ": this program was built without CUDA (nvcc was not found when "
+            "it was configured, or, for clipft-experiment, CLIPFT_EXPERIMENTS_ON_GPU was off); install the CUDA "
+            "toolkit and build again (cmake -DCLIPFT_EXPERIMENTS_ON_GPU=ON), or use --device cpu");
 #endif
     return device;
 }
@@ -41,7 +44,8 @@ inline Precision precision_option(const Options& options, const Device& device) 
         throw UsageError(std::string("--precision: ") + error.what());
     }
     if (precision == Precision::float16 && device.is_cpu())
-        throw UsageError("--precision float16 needs a GPU's products (--device cuda); on the CPU use float32 or bfloat16");
+        throw UsageError(
+            "--precision float16 needs a GPU's products (--device cuda); on the CPU use float32 or bfloat16");
     return precision;
 }
 

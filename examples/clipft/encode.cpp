@@ -32,7 +32,8 @@ int encode(const Options& options) {
     }
     if (options.given("text")) {
         // A model directory carries its vocabulary; a single checkpoint file may have it beside it.
-        std::filesystem::path vocab = options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
+        std::filesystem::path vocab =
+            options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
         auto tokenizer = text::Tokenizer::load(vocab);
         auto rows = tokenizer.tokenize_batch(options.list("text"), model->config.text.context_length, true);
         ids = ids.defined() ? ops::concat<std::int64_t>({ids, rows}, 0) : rows;

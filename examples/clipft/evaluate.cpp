@@ -26,13 +26,14 @@ void print_row(const std::string& name, const eval::BinaryMetrics& metrics) {
 
 // Accuracy, macro AUC, each class's AUC and AP, and the confusion matrix (rows true, columns predicted).
 void print_multiclass(const eval::MulticlassMetrics& metrics) {
-    std::printf("\n%zu classes: accuracy %.4f, macro AUC (one-vs-rest) %.4f\n%-28s %8s %8s %8s  %13s", metrics.classes.size(),
-                metrics.accuracy, metrics.macro_auc, "", "AUC", "AP", "images", "predicted as:");
+    std::printf("\n%zu classes: accuracy %.4f, macro AUC (one-vs-rest) %.4f\n%-28s %8s %8s %8s  %13s",
+                metrics.classes.size(), metrics.accuracy, metrics.macro_auc, "", "AUC", "AP", "images",
+                "predicted as:");
     for (const std::string& name : metrics.classes) std::printf(" %10.10s", name.c_str());
     std::printf("\n");
     for (std::size_t c = 0; c < metrics.classes.size(); ++c) {
-        std::printf("%-28s %8.4f %8.4f %8lld  %13s", ("  " + metrics.classes[c]).c_str(), metrics.auc[c], metrics.average_precision[c],
-                    (long long)metrics.counts[c], "");
+        std::printf("%-28s %8.4f %8.4f %8lld  %13s", ("  " + metrics.classes[c]).c_str(), metrics.auc[c],
+                    metrics.average_precision[c], (long long)metrics.counts[c], "");
         for (std::int64_t count : metrics.confusion_matrix[c]) std::printf(" %10lld", (long long)count);
         std::printf("\n");
     }
@@ -52,10 +53,11 @@ int evaluate(const Options& options) {
         throw UsageError("give either --descriptions SET or --probe P.safetensors (a head of clipft probe)");
     if (options.given("probe")) {
         probe = heads::Probe::load(options.text("probe"));
-        if (!options.given("classes")) classes = probe->classes;
+        if (!options.given("classes"))
+            classes = probe->classes;
         else if (classes != probe->classes)
-            fail(options.text("probe"), ": the probe's classes are ", heads::join_classes(probe->classes), ", --classes says ",
-                 heads::join_classes(classes));
+            fail(options.text("probe"), ": the probe's classes are ", heads::join_classes(probe->classes),
+                 ", --classes says ", heads::join_classes(classes));
     }
     if (classes.size() < 2) throw UsageError("--classes needs at least two class names, e.g. real,fake");
     const std::int64_t positive = std::int64_t(classes.size()) - 1; // the last class (fake) is positive
@@ -67,36 +69,44 @@ int evaluate(const Options& options) {
     auto model = load_adapted_model(options);
     model->to(device);
     if (probe && probe->width() != model->config.embed_dim)
-        fail(options.text("probe"), ": the probe takes features of width ", probe->width(), ", the model's embeddings have ",
-             model->config.embed_dim);
-    if (probe && probe->metadata.contains("model_hash") && probe->metadata.at("model_hash") != heads::model_hash(model_path))
-        std::cerr << "clipft eval: warning: " << options.text("probe") << " was fitted on the features of another model than "
-                  << model_path.string() << "\n";
+        fail(options.text("probe"), ": the probe takes features of width ", probe->width(),
+             ", the model's embeddings have ", model->config.embed_dim);
+    if (probe && probe->metadata.contains("model_hash") &&
+        probe->metadata.at("model_hash") != heads::model_hash(model_path))
+        std::cerr << "clipft eval: warning: " << options.text("probe")
+                  << " was fitted on the features of another model than " << model_path.string() << "\n";
     text::DescriptionSet set;
-    if (probe) set.name = "probe " + std::filesystem::path(options.text("probe")).filename().string();
-    else set = text::DescriptionSet::load(text::find_description_set(options.text("descriptions")), classes);
-    std::filesystem::path vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
+    if (probe)
+        set.name = "probe " + std::filesystem::path(options.text("probe")).filename().string();
+    else
+        set = text::DescriptionSet::load(text::find_description_set(options.text("descriptions")), classes);
+    std::filesystem::path vocabulary =
+        options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
     data::Dataset dataset = data::Dataset::open(options.text("data"), classes, class_source(options));
 
     // The descriptions are encoded once; the images in batches, with a progress bar.
     std::optional<AutocastGuard> autocast(std::in_place, precision);
-    Tensor<float> images = eval::encode_images(*model, data::image_set(dataset, {.size = model->config.vision.image_size}),
-                                               options.integer("batch"), !options.flag("quiet"));
+    Tensor<float> images =
+        eval::encode_images(*model, data::image_set(dataset, {.size = model->config.vision.image_size}),
+                            options.integer("batch"), !options.flag("quiet"));
     Tensor<float> probabilities;
     if (probe) {
         probabilities = probe->probabilities(ops::l2_normalize(images));
     } else {
         auto table = text::TokenizedDescriptions::from_texts(set.descriptions, text::Tokenizer::load(vocabulary),
                                                              model->config.text.context_length);
-        if (model->text.prompt) model->text.prompt->set_descriptions(table); // a per-class context knows its classes' texts
+        if (model->text.prompt)
+            model->text.prompt->set_descriptions(table); // a per-class context knows its classes' texts
         Tensor<float> texts = eval::encode_descriptions(*model, table);
         probabilities = eval::class_probabilities(images, texts, table.counts, model->logit_scale.item(), scoring);
     }
     autocast.reset();
 
-    eval::ScoredSet scored{eval::binary_labels(dataset.labels(), positive), eval::class_scores(probabilities, positive), {}, {}};
+    eval::ScoredSet scored{
+        eval::binary_labels(dataset.labels(), positive), eval::class_scores(probabilities, positive), {}, {}};
     bool has_subsets = false, has_videos = false;
-    for (const data::Sample& sample : dataset.samples) has_subsets |= !sample.subset.empty(), has_videos |= !sample.video.empty();
+    for (const data::Sample& sample : dataset.samples)
+        has_subsets |= !sample.subset.empty(), has_videos |= !sample.video.empty();
     for (const data::Sample& sample : dataset.samples) {
         if (has_subsets) scored.subsets.push_back(sample.subset);
         if (has_videos) scored.videos.push_back(sample.video.empty() ? sample.path.string() : sample.video);
@@ -125,21 +135,25 @@ int evaluate(const Options& options) {
         row.precision(9);
         row << io::csv_field(sample.path.string()) << ',' << sample.label << ',' << scored.scores[i] << ','
             << io::csv_field(sample.subset) << ',' << io::csv_field(sample.video);
-        for (std::int64_t c = 0; c < std::int64_t(classes.size()); ++c) row << ',' << probabilities.at({std::int64_t(i), c});
+        for (std::int64_t c = 0; c < std::int64_t(classes.size()); ++c)
+            row << ',' << probabilities.at({std::int64_t(i), c});
         if (has_frames) row << ',' << io::csv_field(sample.frame);
         csv += row.str() + "\n";
     }
     io::write_file_atomically(out / "scores.csv", [&](io::FileWriter& writer) { writer.write(csv); });
-    io::write_file_atomically(out / "metrics.json", [&](io::FileWriter& writer) { writer.write(report.json.dump(1) + "\n"); });
+    io::write_file_atomically(out / "metrics.json",
+                              [&](io::FileWriter& writer) { writer.write(report.json.dump(1) + "\n"); });
     report.roc.title = "ROC: " + set.name + ", " + options.text("scoring");
     report.roc.save(out / "roc.svg");
 
     std::printf("%s on %s with %s (%zu descriptions, scoring %s)\n\n", model_path.filename().c_str(),
                 options.text("data").c_str(), set.name.c_str(), set.size(), options.text("scoring").c_str());
-    std::printf("%-28s %8s %8s %8s %9s %8s %8s\n", "", "AUC", "AP", "EER", "accuracy", classes.back().c_str(), classes.front().c_str());
+    std::printf("%-28s %8s %8s %8s %9s %8s %8s\n", "", "AUC", "AP", "EER", "accuracy", classes.back().c_str(),
+                classes.front().c_str());
     print_row("all images", report.overall);
     for (const auto& [name, metrics] : report.subsets) print_row("  " + name, metrics);
-    if (report.videos) print_row(std::string("videos (") + eval::video_score_name(scored.video_score) + ")", *report.videos);
+    if (report.videos)
+        print_row(std::string("videos (") + eval::video_score_name(scored.video_score) + ")", *report.videos);
     if (multiclass) print_multiclass(*multiclass);
     std::printf("\nscores: %s  metrics: %s  ROC: %s\n", (out / "scores.csv").c_str(), (out / "metrics.json").c_str(),
                 (out / "roc.svg").c_str());

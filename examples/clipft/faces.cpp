@@ -36,8 +36,10 @@ namespace fs = std::filesystem;
 
 bool is_video_file(const fs::path& path) {
     std::string extension = path.extension().string();
-    std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return extension == ".mp4" || extension == ".avi" || extension == ".mkv" || extension == ".mov" || extension == ".webm";
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    return extension == ".mp4" || extension == ".avi" || extension == ".mkv" || extension == ".mov" ||
+           extension == ".webm";
 }
 
 struct Source {
@@ -53,23 +55,25 @@ Source source_of(const fs::path& path, const fs::path& relative, const fs::path&
                  const std::string& subset) {
     const bool video = is_video_file(path);
     Source source{path, folder / relative.parent_path() / relative.stem(), video, label, subset, {}, {}, {}};
-    source.video_name = video ? (relative.parent_path() / relative.stem()).generic_string() : relative.parent_path().generic_string();
+    source.video_name =
+        video ? (relative.parent_path() / relative.stem()).generic_string() : relative.parent_path().generic_string();
     if (video) source.origin = source.video_name; // a real video is its own source
     return source;
 }
 
 // The images and videos of the --in arguments: folders are searched recursively, files are taken
 // as given (a video by its extension, anything else as an image).
-std::vector<Source> find_sources(const std::vector<std::string>& inputs, const fs::path& folder, const std::string& label,
-                                 const std::string& subset) {
+std::vector<Source> find_sources(const std::vector<std::string>& inputs, const fs::path& folder,
+                                 const std::string& label, const std::string& subset) {
     std::vector<Source> sources;
     for (const std::string& input : inputs) {
         const fs::path path(input);
         std::error_code error;
         if (fs::is_directory(path, error)) {
             std::vector<Source> found;
-            for (const auto& entry : fs::recursive_directory_iterator(
-                     path, fs::directory_options::follow_directory_symlink | fs::directory_options::skip_permission_denied))
+            for (const auto& entry :
+                 fs::recursive_directory_iterator(path, fs::directory_options::follow_directory_symlink |
+                                                            fs::directory_options::skip_permission_denied))
                 if (entry.is_regular_file() && (data::is_image_file(entry.path()) || is_video_file(entry.path())))
                     found.push_back(source_of(entry.path(), fs::relative(entry.path(), path), folder, label, subset));
             std::sort(found.begin(), found.end(), [](const Source& a, const Source& b) { return a.path < b.path; });
@@ -96,12 +100,20 @@ std::vector<Source> manifest_sources(const fs::path& manifest) {
     for (const io::CsvRow& row : table.rows) {
         fs::path path = row.fields[path_column];
         if (path.is_relative()) path = manifest.parent_path() / path;
-        Source source{path, {}, is_video_file(path), row.fields[label_column], optional(row, "subset"), optional(row, "video"),
-                      optional(row, "source"), optional(row, "identities")};
-        if (source.video_name.empty()) source.video_name = fs::path(row.fields[path_column]).replace_extension().generic_string();
+        Source source{path,
+                      {},
+                      is_video_file(path),
+                      row.fields[label_column],
+                      optional(row, "subset"),
+                      optional(row, "video"),
+                      optional(row, "source"),
+                      optional(row, "identities")};
+        if (source.video_name.empty())
+            source.video_name = fs::path(row.fields[path_column]).replace_extension().generic_string();
         const fs::path crops = fs::path(source.label) / source.subset / source.video_name;
         for (const auto& part : crops)
-            if (part == "..") fail(table.where(row), ": label, subset and video name folders under --out; '..' is not allowed");
+            if (part == "..")
+                fail(table.where(row), ": label, subset and video name folders under --out; '..' is not allowed");
         if (source.label.empty()) fail(table.where(row), ": empty label");
         source.crops = crops.lexically_normal();
         sources.push_back(std::move(source));
@@ -130,13 +142,14 @@ struct Settings {
 
 #ifdef CLIPFT_WITH_DLIB
 
-const std::vector<std::string> manifest_columns = {"file", "frame", "left", "top", "width", "height", "score", "crop", "landmarks",
-                                                   "path", "label", "subset", "video", "source", "identities"};
+const std::vector<std::string> manifest_columns = {"file",   "frame",  "left",  "top",       "width",
+                                                   "height", "score",  "crop",  "landmarks", "path",
+                                                   "label",  "subset", "video", "source",    "identities"};
 
 struct FileResult {
     std::vector<std::vector<std::string>> rows; // manifest rows, in manifest_columns' order
-    std::vector<fs::path> written;               // files written, removed again if the file fails
-    std::int64_t frames = 0;                     // frames searched for faces
+    std::vector<fs::path> written;              // files written, removed again if the file fails
+    std::int64_t frames = 0;                    // frames searched for faces
     std::string error;
 };
 
@@ -161,8 +174,9 @@ void process_frame(faces::FaceDetector& detector, const image::Image& picture, c
         const std::string face_name = "face" + std::to_string(i);
         char frame_name[32];
         std::snprintf(frame_name, sizeof frame_name, "frame%06lld_", (long long)frame);
-        const fs::path crop_path = source.video ? source.crops / (frame_name + face_name + ".png")
-                                                : source.crops.parent_path() / (source.crops.filename().string() + "_" + face_name + ".png");
+        const fs::path crop_path =
+            source.video ? source.crops / (frame_name + face_name + ".png")
+                         : source.crops.parent_path() / (source.crops.filename().string() + "_" + face_name + ".png");
         const fs::path landmarks_path = fs::path(crop_path).replace_extension(".landmarks.csv");
         faces::FaceCrop crop = faces::crop_face(picture, found[i], settings.crop);
         fs::create_directories((settings.out / crop_path).parent_path());
@@ -177,9 +191,9 @@ void process_frame(faces::FaceDetector& detector, const image::Image& picture, c
         const faces::Box& box = found[i].box;
         result.rows.push_back({source.path.string(), frame < 0 ? "" : std::to_string(frame), std::to_string(box.left),
                                std::to_string(box.top), std::to_string(box.width), std::to_string(box.height),
-                               format_number("%.4f", found[i].score), crop_path.generic_string(), landmarks_path.generic_string(),
-                               crop_path.generic_string(), source.label, source.subset, source.video_name, source.origin,
-                               source.identities});
+                               format_number("%.4f", found[i].score), crop_path.generic_string(),
+                               landmarks_path.generic_string(), crop_path.generic_string(), source.label, source.subset,
+                               source.video_name, source.origin, source.identities});
     }
 }
 
@@ -189,12 +203,17 @@ FileResult process_source(faces::FaceDetector& detector, const Source& source, c
         if (source.video) {
 #ifdef CLIPFT_WITH_FFMPEG
             video::VideoReader reader(source.path);
-            auto visit = [&](std::int64_t index, const image::Image& frame) { process_frame(detector, frame, source, index, settings, result); };
+            auto visit = [&](std::int64_t index, const image::Image& frame) {
+                process_frame(detector, frame, source, index, settings, result);
+            };
             if (settings.frames_per_video > 0) {
                 const std::int64_t count = reader.frame_count();
-                if (count <= 0) fail(source.path.string(), ": the video does not say how many frames it has; use --every instead of --frames-per-video");
+                if (count <= 0)
+                    fail(source.path.string(),
+                         ": the video does not say how many frames it has; use --every instead of --frames-per-video");
                 const std::vector<std::int64_t> frames = video::evenly_spaced_frames(count, settings.frames_per_video);
-                reader.for_each_frame_where([&](std::int64_t index) { return std::binary_search(frames.begin(), frames.end(), index); }, visit);
+                reader.for_each_frame_where(
+                    [&](std::int64_t index) { return std::binary_search(frames.begin(), frames.end(), index); }, visit);
             } else {
                 reader.for_each_frame(settings.every, visit);
             }
@@ -210,7 +229,8 @@ FileResult process_source(faces::FaceDetector& detector, const Source& source, c
         }
         result.rows.clear();
         result.error = error.what();
-        if (result.error.find(source.path.string()) == std::string::npos) result.error = source.path.string() + ": " + result.error;
+        if (result.error.find(source.path.string()) == std::string::npos)
+            result.error = source.path.string() + ": " + result.error;
     }
     return result;
 }
@@ -231,7 +251,8 @@ int faces(const Options& options) {
     if (options.list("in").empty() == !options.given("manifest")) throw UsageError("give either --in or --manifest");
     if (options.given("manifest") && (options.given("label") || options.given("subset")))
         throw UsageError("--label and --subset come from the --manifest's columns; leave them out");
-    if (options.given("frames-per-video") && options.given("every")) throw UsageError("give --every or --frames-per-video, not both");
+    if (options.given("frames-per-video") && options.given("every"))
+        throw UsageError("give --every or --frames-per-video, not both");
     Settings settings;
     settings.out = options.text("out");
     const std::string label = folder_name(options, "label"), subset = folder_name(options, "subset");
@@ -239,19 +260,24 @@ int faces(const Options& options) {
     if (!label.empty()) folder /= label;
     if (!subset.empty()) folder /= subset;
     settings.frames_per_video = options.integer("frames-per-video");
-    if (settings.frames_per_video < 0) throw UsageError("--frames-per-video expects a count >= 1, got " + options.text("frames-per-video"));
+    if (settings.frames_per_video < 0)
+        throw UsageError("--frames-per-video expects a count >= 1, got " + options.text("frames-per-video"));
     settings.crop.margin = options.number("margin");
     settings.crop.align = options.flag("align");
     settings.every = options.integer("every");
     settings.max_faces = options.integer("max-faces");
     const long min_size = options.integer("min-size"), upsample = options.integer("upsample");
     const double threshold = options.number("threshold");
-    if (!(settings.crop.margin >= 0)) throw UsageError("--margin expects a fraction >= 0 of the box, got " + options.text("margin"));
+    if (!(settings.crop.margin >= 0))
+        throw UsageError("--margin expects a fraction >= 0 of the box, got " + options.text("margin"));
     if (settings.every < 1) throw UsageError("--every expects a frame step >= 1, got " + options.text("every"));
-    if (settings.max_faces < 0) throw UsageError("--max-faces expects a count >= 0 (0: all), got " + options.text("max-faces"));
+    if (settings.max_faces < 0)
+        throw UsageError("--max-faces expects a count >= 0 (0: all), got " + options.text("max-faces"));
     if (min_size < 1) throw UsageError("--min-size expects a number of pixels >= 1, got " + options.text("min-size"));
-    if (upsample < 0 || upsample > 4) throw UsageError("--upsample expects 0 to 4 doublings, got " + options.text("upsample"));
-    long threads = options.given("threads") ? options.integer("threads") : long(std::max(1u, std::thread::hardware_concurrency()));
+    if (upsample < 0 || upsample > 4)
+        throw UsageError("--upsample expects 0 to 4 doublings, got " + options.text("upsample"));
+    long threads =
+        options.given("threads") ? options.integer("threads") : long(std::max(1u, std::thread::hardware_concurrency()));
     if (threads < 1) throw UsageError("--threads expects a count >= 1, got " + options.text("threads"));
     std::vector<Source> sources = options.given("manifest") ? manifest_sources(options.text("manifest"))
                                                             : find_sources(options.list("in"), folder, label, subset);
@@ -264,12 +290,15 @@ int faces(const Options& options) {
 #else
     std::vector<std::string> warnings;
 #ifndef CLIPFT_WITH_FFMPEG
-    const auto videos_end = std::stable_partition(sources.begin(), sources.end(), [](const Source& source) { return !source.video; });
+    const auto videos_end =
+        std::stable_partition(sources.begin(), sources.end(), [](const Source& source) { return !source.video; });
     const std::int64_t unsupported = sources.end() - videos_end;
     if (unsupported > 0) {
-        const std::string videos = videos_end->path.string() + (unsupported > 1 ? " and " + std::to_string(unsupported - 1) + " more" : "");
-        const std::string reason = "videos are unsupported: this clipft was built without FFmpeg's libraries (Debian: "
-                                   "libavformat-dev libavcodec-dev libswscale-dev libavutil-dev; then build clipft again)";
+        const std::string videos =
+            videos_end->path.string() + (unsupported > 1 ? " and " + std::to_string(unsupported - 1) + " more" : "");
+        const std::string reason =
+            "videos are unsupported: this clipft was built without FFmpeg's libraries (Debian: "
+            "libavformat-dev libavcodec-dev libswscale-dev libavutil-dev; then build clipft again)";
         if (videos_end == sources.begin()) fail("cannot search ", videos, ": ", reason);
         warnings.push_back("skipped " + videos + ": " + reason);
         sources.erase(videos_end, sources.end());
@@ -277,7 +306,8 @@ int faces(const Options& options) {
 #else
     av_log_set_level(AV_LOG_FATAL); // decoding errors come back as messages naming the file
 #endif
-    if (sources.empty()) fail("no image (.jpg, .jpeg, .png, .bmp) or video (.mp4, .avi, .mkv, .mov, .webm) found in --in");
+    if (sources.empty())
+        fail("no image (.jpg, .jpeg, .png, .bmp) or video (.mp4, .avi, .mkv, .mov, .webm) found in --in");
 
     faces::DetectorOptions detector_options{.threshold = threshold, .min_size = min_size, .upsample = int(upsample)};
     if (options.given("landmarks-model")) detector_options.landmarks_model = options.text("landmarks-model");
@@ -290,7 +320,8 @@ int faces(const Options& options) {
     if (fs::exists(manifest_path)) {
         io::CsvTable earlier = io::read_csv(manifest_path);
         if (earlier.header != manifest_columns)
-            fail(manifest_path.string(), ": not a manifest of this clipft faces (other columns; an older one called the first "
+            fail(manifest_path.string(),
+                 ": not a manifest of this clipft faces (other columns; an older one called the first "
                  "column 'source'); choose another --out folder");
         std::set<std::string> redone;
         for (const Source& source : sources) redone.insert(source.path.string());
@@ -332,12 +363,14 @@ int faces(const Options& options) {
         warnings.push_back(std::to_string(skipped) + " of " + std::to_string(sources.size()) +
                            " files could not be read and were skipped");
     for (const std::string& warning : warnings) std::cerr << "clipft faces: " << warning << "\n";
-    if (skipped == std::int64_t(sources.size())) fail("none of the ", sources.size(), " files could be read (see the lines above)");
+    if (skipped == std::int64_t(sources.size()))
+        fail("none of the ", sources.size(), " files could be read (see the lines above)");
 
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a[7] < b[7]; }); // by crop path
     io::write_csv(manifest_path, manifest_columns, rows);
-    nlohmann::ordered_json summary = {{"images", images},   {"videos", videos},   {"frames", frames},
-                                      {"faces", faces_found}, {"skipped", skipped}, {"manifest", manifest_path.string()},
+    nlohmann::ordered_json summary = {{"images", images},   {"videos", videos},
+                                      {"frames", frames},   {"faces", faces_found},
+                                      {"skipped", skipped}, {"manifest", manifest_path.string()},
                                       {"rows", rows.size()}};
     std::cout << summary.dump() << "\n";
     return 0;

@@ -28,8 +28,10 @@ Device device_from(const Options& settings, const distributed::Communicator& ran
     Device device = Device::parse(settings.text("device"));
 #ifndef CLIPFT_WITH_CUDA
     if (device.is_cuda())
-        throw UsageError("--device " + settings.text("device") + ": this clipft was built without CUDA (nvcc was not found "
-                         "when it was configured); install the CUDA toolkit and build again, or train with --device cpu");
+        throw UsageError(
+            "--device " + settings.text("device") +
+            ": this clipft was built without CUDA (nvcc was not found "
+            "when it was configured); install the CUDA toolkit and build again, or train with --device cpu");
 #endif
     if (settings.text("device") == "cuda") device.index = ranks.local_rank();
     return device;
@@ -37,9 +39,10 @@ Device device_from(const Options& settings, const distributed::Communicator& ran
 
 // --method prompt: --prompt-context N vectors, from the token embeddings of --prompt-init TEXT (its
 // tokens, N of them) or random; --prompt-per-class gives each class its own.
-std::shared_ptr<models::PromptContext<float>> prompt_context_from(const Options& settings, const models::CLIP<float>& model,
-                                                                   const text::Tokenizer& tokenizer, std::int64_t classes,
-                                                                   Generator& generator) {
+std::shared_ptr<models::PromptContext<float>> prompt_context_from(const Options& settings,
+                                                                  const models::CLIP<float>& model,
+                                                                  const text::Tokenizer& tokenizer,
+                                                                  std::int64_t classes, Generator& generator) {
     const std::int64_t per_class = settings.flag("prompt-per-class") ? classes : 0;
     std::int64_t length = settings.integer("prompt-context");
     if (!settings.has("prompt-init")) {
@@ -53,8 +56,11 @@ std::shared_ptr<models::PromptContext<float>> prompt_context_from(const Options&
                          " tokens, --prompt-context says " + settings.text("prompt-context") + "; give one of them");
     length = std::int64_t(ids.size());
     NoGradGuard no_grad;
-    Tensor<float> words = model.text.token_embedding(Tensor<std::int64_t>::from_vector(ids, {length}).to(model.device())).to(Device::cpu());
-    Tensor<float> initial = per_class ? words.reshape({1, length, -1}).expand({per_class, length, words.size(1)}) : words;
+    Tensor<float> words =
+        model.text.token_embedding(Tensor<std::int64_t>::from_vector(ids, {length}).to(model.device()))
+            .to(Device::cpu());
+    Tensor<float> initial =
+        per_class ? words.reshape({1, length, -1}).expand({per_class, length, words.size(1)}) : words;
     return std::make_shared<models::PromptContext<float>>(initial);
 }
 
@@ -62,8 +68,10 @@ optim::LearningRateSchedule schedule_from(const Options& settings) {
     const std::string kind = settings.text("schedule");
     const double peak = settings.number("lr");
     if (kind == "constant") return optim::LearningRateSchedule::constant_rate(peak);
-    if (kind == "cosine") return optim::LearningRateSchedule::warmup_cosine(peak, settings.integer("warmup"), settings.integer("cosine"));
-    if (kind == "step") return optim::LearningRateSchedule::step_decay(peak, settings.integer("step-size"), settings.number("gamma"));
+    if (kind == "cosine")
+        return optim::LearningRateSchedule::warmup_cosine(peak, settings.integer("warmup"), settings.integer("cosine"));
+    if (kind == "step")
+        return optim::LearningRateSchedule::step_decay(peak, settings.integer("step-size"), settings.number("gamma"));
     throw UsageError("--schedule must be cosine, constant or step, got '" + kind + "'");
 }
 
@@ -72,7 +80,8 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     Options settings = options;
     if (options.given("config")) {
         io::Json config = io::read_json_file(options.text("config"));
-        if (!config.is_object()) fail(options.text("config"), ": the config must be a JSON object of flag names and values");
+        if (!config.is_object())
+            fail(options.text("config"), ": the config must be a JSON object of flag names and values");
         std::map<std::string, std::string> values;
         for (const auto& [key, value] : config.items()) {
             if (key == "config") throw UsageError(options.text("config") + ": a config cannot name another config");
@@ -94,29 +103,37 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     // Data and descriptions: class order comes from --classes (the description set's files must match).
     const std::vector<std::string> classes = split_names(settings.text("classes"));
     if (classes.size() < 2) throw UsageError("--classes needs at least two class names, e.g. real,fake");
-    text::DescriptionSet descriptions = text::DescriptionSet::load(text::find_description_set(settings.text("descriptions")), classes);
+    text::DescriptionSet descriptions =
+        text::DescriptionSet::load(text::find_description_set(settings.text("descriptions")), classes);
     const std::uint64_t seed = std::uint64_t(settings.integer("seed"));
     const data::ClassFrom class_from = class_source(settings);
     // --fakes self-blended: real faces alone (their fakes are made while training); +data keeps the dataset's fakes.
     const std::string fakes = settings.choice("fakes", {"data", "self-blended", "self-blended+data"});
     const bool self_blended = fakes != "data";
-    if (self_blended && classes.size() != 2) throw UsageError("--fakes " + fakes + " needs two classes, real and fake (--classes)");
+    if (self_blended && classes.size() != 2)
+        throw UsageError("--fakes " + fakes + " needs two classes, real and fake (--classes)");
     if (self_blended && class_from != data::ClassFrom::label)
-        throw UsageError("--fakes " + fakes + " takes the classes real and fake from the labels: leave out --class-from subset");
+        throw UsageError("--fakes " + fakes +
+                         " takes the classes real and fake from the labels: leave out --class-from subset");
     auto open_data = [&](const std::string& path) {
-        return self_blended ? data::Dataset::open(path, classes, false) : data::Dataset::open(path, classes, class_from);
+        return self_blended ? data::Dataset::open(path, classes, false)
+                            : data::Dataset::open(path, classes, class_from);
     };
     data::Dataset train_data = open_data(settings.text("data")), validation_data;
-    if (fakes == "self-blended") train_data = train_data.filter([](const data::Sample& sample) { return sample.label == 0; });
+    if (fakes == "self-blended")
+        train_data = train_data.filter([](const data::Sample& sample) { return sample.label == 0; });
     if (self_blended) data::require_landmarks(train_data, 0, settings.text("data"));
     std::vector<std::pair<std::string, data::SplitPart>> split_videos; // where each video went, for DIR/split.csv
     if (settings.has("validation")) {
         validation_data = open_data(settings.text("validation"));
-        if (fakes == "self-blended") validation_data = validation_data.filter([](const data::Sample& sample) { return sample.label == 0; });
+        if (fakes == "self-blended")
+            validation_data = validation_data.filter([](const data::Sample& sample) { return sample.label == 0; });
     } else {
         // By identity: FF++'s fake a_b, real a and real b all on one side (data/identity_split.hpp).
-        data::IdentitySplit split = data::split_dataset_by_identity(train_data, settings.number("validation-fraction"), seed);
-        train_data = std::move(split.train), validation_data = std::move(split.held_out), split_videos = std::move(split.videos);
+        data::IdentitySplit split =
+            data::split_dataset_by_identity(train_data, settings.number("validation-fraction"), seed);
+        train_data = std::move(split.train), validation_data = std::move(split.held_out),
+        split_videos = std::move(split.videos);
     }
     if (settings.has("per-class")) train_data = train_data.balanced(settings.integer("per-class"), seed);
 
@@ -135,7 +152,8 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     std::optional<models::AdapterOptions> adapters;
     std::string base_model_hash;
     if (method == "full") {
-        if (settings.has("also-train")) throw UsageError("--also-train goes with --method lora|svd; with --method full use --freeze");
+        if (settings.has("also-train"))
+            throw UsageError("--also-train goes with --method lora|svd; with --method full use --freeze");
         train::apply_freeze_policy(train::FreezePolicy::parse(settings.text("freeze")), *model, generator);
     } else if (method == "prompt") {
         if (settings.text("freeze") != "full" || settings.has("also-train"))
@@ -144,7 +162,8 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
         for (auto& [name, parameter] : model->named_parameters()) parameter.requires_grad_(false);
     } else {
         if (settings.text("freeze") != "full")
-            throw UsageError("--freeze applies to --method full; with --method " + method + " name what else trains with --also-train");
+            throw UsageError("--freeze applies to --method full; with --method " + method +
+                             " name what else trains with --also-train");
         adapters = adapter_options_from(settings);
         base_model_hash = models::parameter_hash(*model);
         freeze_base(*model, settings.has("also-train") ? settings.text("also-train") : "", *adapters);
@@ -156,14 +175,17 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     }
     if (settings.flag("checkpoint-activations")) {
         if (adapters && adapters->lora.dropout > 0)
-            throw UsageError("--checkpoint-activations recomputes each block in the backward pass, where --lora-dropout "
-                             "would draw other masks; use one or the other");
+            throw UsageError(
+                "--checkpoint-activations recomputes each block in the backward pass, where --lora-dropout "
+                "would draw other masks; use one or the other");
         model->visual.transformer.checkpoint_activations = model->text.transformer.checkpoint_activations = true;
     }
     model->to(device);
-    std::filesystem::path vocabulary = settings.has("vocab") ? std::filesystem::path(settings.text("vocab")) : text::model_vocabulary(model_path);
+    std::filesystem::path vocabulary =
+        settings.has("vocab") ? std::filesystem::path(settings.text("vocab")) : text::model_vocabulary(model_path);
     const text::Tokenizer tokenizer = text::Tokenizer::load(vocabulary);
-    auto table = text::TokenizedDescriptions::from_texts(descriptions.descriptions, tokenizer, model->config.text.context_length);
+    auto table = text::TokenizedDescriptions::from_texts(descriptions.descriptions, tokenizer,
+                                                         model->config.text.context_length);
     if (method == "prompt") {
         model->text.set_prompt(prompt_context_from(settings, *model, tokenizer, table.classes(), generator));
         model->text.prompt->set_descriptions(table);
@@ -173,20 +195,26 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
 
     train::TrainerOptions trainer_options;
     const std::int64_t k = settings.integer("k"), images = settings.integer("batch");
-    if (k < 2 || images % k != 0) throw UsageError("--batch (images) must be a multiple of --k (classes per group) >= 2");
+    if (k < 2 || images % k != 0)
+        throw UsageError("--batch (images) must be a multiple of --k (classes per group) >= 2");
     if (k > std::int64_t(classes.size()))
-        throw UsageError("--k " + std::to_string(k) + " is larger than the number of classes (" + std::to_string(classes.size()) +
-                         ": " + settings.text("classes") + "); a group holds k distinct classes");
+        throw UsageError("--k " + std::to_string(k) + " is larger than the number of classes (" +
+                         std::to_string(classes.size()) + ": " + settings.text("classes") +
+                         "); a group holds k distinct classes");
     const std::string draw = settings.text("description-draw");
-    if (draw != "batch" && draw != "group") throw UsageError("--description-draw must be batch or group, got '" + draw + "'");
-    trainer_options.sampler = {.k = k, .groups_per_batch = images / k,
-                               .description_draw = draw == "batch" ? train::DescriptionDraw::per_batch : train::DescriptionDraw::per_group,
+    if (draw != "batch" && draw != "group")
+        throw UsageError("--description-draw must be batch or group, got '" + draw + "'");
+    trainer_options.sampler = {.k = k,
+                               .groups_per_batch = images / k,
+                               .description_draw = draw == "batch" ? train::DescriptionDraw::per_batch
+                                                                   : train::DescriptionDraw::per_group,
                                .seed = seed};
     trainer_options.accumulation_steps = settings.integer("accumulate");
     trainer_options.max_epochs = settings.integer("epochs");
     trainer_options.max_steps = settings.integer("max-steps");
     trainer_options.batches_per_epoch = settings.integer("batches-per-epoch");
-    trainer_options.adamw = {settings.number("lr"), settings.number("beta1"), settings.number("beta2"), settings.number("eps")};
+    trainer_options.adamw = {settings.number("lr"), settings.number("beta1"), settings.number("beta2"),
+                             settings.number("eps")};
     trainer_options.weight_decay = settings.number("weight-decay");
     trainer_options.decay_all_parameters = settings.flag("decay-all");
     trainer_options.schedule = schedule_from(settings);
@@ -203,43 +231,55 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     trainer_options.communicator = ranks;
 
     if (ranks->size() > 1 && ranks->is_root())
-        std::fprintf(stderr, "clipft finetune: %d ranks (%s), each training on its share of the %lld groups of every batch\n",
+        std::fprintf(stderr,
+                     "clipft finetune: %d ranks (%s), each training on its share of the %lld groups of every batch\n",
                      ranks->size(), ranks->backend().c_str(), (long long)trainer_options.sampler.groups_per_batch);
     if (ranks->is_root())
-        std::fprintf(stderr, "clipft finetune: %zu training images (%s), %zu validation images, %zu descriptions, freeze %s, on %s\n",
-                     train_data.size(), [&] {
-                         std::string counts;
-                         auto per_class = train_data.count_per_class();
-                         for (std::size_t c = 0; c < classes.size(); ++c) counts += (c ? ", " : "") + std::to_string(per_class[c]) + " " + classes[c];
-                         return counts;
-                     }().c_str(), validation_data.size(), descriptions.size(), settings.text("freeze").c_str(),
-                     [&] {
-                         std::ostringstream where;
-                         where << device << (device.is_cuda() ? ", " + settings.text("precision") : "");
-                         return where.str();
-                     }().c_str());
+        std::fprintf(
+            stderr,
+            "clipft finetune: %zu training images (%s), %zu validation images, %zu descriptions, freeze %s, on %s\n",
+            train_data.size(),
+            [&] {
+                std::string counts;
+                auto per_class = train_data.count_per_class();
+                for (std::size_t c = 0; c < classes.size(); ++c)
+                    counts += (c ? ", " : "") + std::to_string(per_class[c]) + " " + classes[c];
+                return counts;
+            }()
+                .c_str(),
+            validation_data.size(), descriptions.size(), settings.text("freeze").c_str(),
+            [&] {
+                std::ostringstream where;
+                where << device << (device.is_cuda() ? ", " + settings.text("precision") : "");
+                return where.str();
+            }()
+                .c_str());
     const image::PreprocessOptions preprocess{.size = model->config.vision.image_size};
     std::optional<image::Augmentation> augmentation;
     if (settings.has("augment")) augmentation = image::Augmentation::parse(settings.text("augment"));
     data::ImageSet train_images, validation_images;
     if (self_blended) {
         data::SelfBlendedSetOptions blending{self_blend_options(settings), seed, fakes == "self-blended+data"};
-        train_images = data::self_blended_set(train_data, 0, 1, preprocess, augmentation, blending, settings.text("data"));
-        validation_images = data::self_blended_set(validation_data, 0, 1, preprocess, std::nullopt, blending,
-                                                   settings.has("validation") ? settings.text("validation") : settings.text("data"));
+        train_images =
+            data::self_blended_set(train_data, 0, 1, preprocess, augmentation, blending, settings.text("data"));
+        validation_images =
+            data::self_blended_set(validation_data, 0, 1, preprocess, std::nullopt, blending,
+                                   settings.has("validation") ? settings.text("validation") : settings.text("data"));
     } else {
         train_images = data::image_set(train_data, preprocess, augmentation);
         validation_images = data::image_set(validation_data, preprocess);
     }
     // --pair-by source: each group a real video and fakes made from it (the manifest's source column).
     if (settings.choice("pair-by", {"none", "source"}) == "source") {
-        if (self_blended) throw UsageError("--pair-by source pairs the dataset's own fakes; with --fakes " + fakes + " each real is paired with its own blend");
+        if (self_blended)
+            throw UsageError("--pair-by source pairs the dataset's own fakes; with --fakes " + fakes +
+                             " each real is paired with its own blend");
         for (auto [dataset, images] : {std::pair{&train_data, &train_images}, {&validation_data, &validation_images}}) {
             std::map<std::string, std::int64_t> key_of;
             for (const data::Sample& sample : dataset->samples) {
                 if (sample.source.empty())
                     fail(sample.path.string(), ": no source video; --pair-by source needs the manifest's source column "
-                         "(written by clipft dataset and kept by clipft faces --manifest)");
+                                               "(written by clipft dataset and kept by clipft faces --manifest)");
                 images->pair_keys.push_back(key_of.emplace(sample.source, std::int64_t(key_of.size())).first->second);
             }
         }
@@ -252,11 +292,14 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
         // its best weights with the adapters or prompt unmerged: rebuild that from the base and the factors.
         const std::filesystem::path adapter_file = trainer_options.output_dir / "adapter.safetensors",
                                     prompts_file = trainer_options.output_dir / "prompts.safetensors";
-        const bool finished = (adapters && std::filesystem::exists(adapter_file)) || (method == "prompt" && std::filesystem::exists(prompts_file));
+        const bool finished = (adapters && std::filesystem::exists(adapter_file)) ||
+                              (method == "prompt" && std::filesystem::exists(prompts_file));
         if (finished && ranks->is_root()) {
             auto unmerged = models::load_clip<float>(model_path);
-            if (adapters) models::apply_adapters(*unmerged, adapter_file);
-            else unmerged->text.set_prompt(models::load_prompts<float>(prompts_file, unmerged->config.text.width).first);
+            if (adapters)
+                models::apply_adapters(*unmerged, adapter_file);
+            else
+                unmerged->text.set_prompt(models::load_prompts<float>(prompts_file, unmerged->config.text.width).first);
             models::save_clip(*unmerged, trainer.best_path(), models::CheckpointLayout::openai);
         }
         trainer.resume(trainer.checkpoint_path());
@@ -271,7 +314,9 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     if (ranks->is_root() && !split_videos.empty()) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& [video, part] : split_videos)
-            rows.push_back({video, part == data::SplitPart::train ? "train" : part == data::SplitPart::held_out ? "validation" : "dropped"});
+            rows.push_back({video, part == data::SplitPart::train      ? "train"
+                                   : part == data::SplitPart::held_out ? "validation"
+                                                                       : "dropped"});
         io::write_csv(trainer_options.output_dir / "split.csv", {"video", "split"}, rows);
     }
 
@@ -279,12 +324,15 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     train::TrainingSummary summary = trainer.run();
     if (summary.interrupted_by) {
         if (ranks->is_root())
-            std::fprintf(stderr, "clipft finetune: interrupted after update %lld; checkpoint saved in %s (continue with --resume)\n",
-                         (long long)summary.steps, trainer.checkpoint_path().c_str());
+            std::fprintf(
+                stderr,
+                "clipft finetune: interrupted after update %lld; checkpoint saved in %s (continue with --resume)\n",
+                (long long)summary.steps, trainer.checkpoint_path().c_str());
         return 128 + summary.interrupted_by; // the shell's convention for a run ended by a signal
     }
     // Adapters: the factors in DIR/adapter.safetensors, and best.safetensors becomes the merged plain checkpoint.
-    const std::filesystem::path best = trainer.best_path(), adapter_file = trainer_options.output_dir / "adapter.safetensors";
+    const std::filesystem::path best = trainer.best_path(),
+                                adapter_file = trainer_options.output_dir / "adapter.safetensors";
     if (adapters && ranks->is_root() && std::filesystem::exists(best)) {
         model->to(Device::cpu());
         models::save_adapters(*model, *adapters, base_model_hash, adapter_file);
@@ -292,19 +340,26 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
         models::save_clip(*model, best, models::CheckpointLayout::openai);
     }
     const std::filesystem::path prompts_file = trainer_options.output_dir / "prompts.safetensors";
-    if (method == "prompt" && ranks->is_root() && std::filesystem::exists(best)) { // best: the base, which prompt training leaves
+    if (method == "prompt" && ranks->is_root() &&
+        std::filesystem::exists(best)) { // best: the base, which prompt training leaves
         models::save_prompts(*model->text.prompt, base_model_hash, prompts_file);
         model->text.set_prompt(nullptr);
         models::save_clip(*model, best, models::CheckpointLayout::openai);
     }
-    auto existing = [](const std::filesystem::path& path) { return std::filesystem::exists(path) ? io::Json(path.string()) : io::Json(); };
-    io::Json result = {{"steps", summary.steps}, {"epochs", summary.epochs}, {"best_epoch", summary.best_epoch + 1},
+    auto existing = [](const std::filesystem::path& path) {
+        return std::filesystem::exists(path) ? io::Json(path.string()) : io::Json();
+    };
+    io::Json result = {{"steps", summary.steps},
+                       {"epochs", summary.epochs},
+                       {"best_epoch", summary.best_epoch + 1},
                        {"best_validation_loss", summary.best_validation_loss},
-                       {"best_validation_auc", std::isnan(summary.best_validation_auc) ? io::Json() : io::Json(summary.best_validation_auc)},
+                       {"best_validation_auc",
+                        std::isnan(summary.best_validation_auc) ? io::Json() : io::Json(summary.best_validation_auc)},
                        {"stopped_early", summary.stopped_early},
                        {"best_weights", existing(best)},
                        {"loss_plot", existing(trainer_options.output_dir / "loss.svg")},
-                       {"method", method}, {"trainable_parameters", trainable_parameters}};
+                       {"method", method},
+                       {"trainable_parameters", trainable_parameters}};
     if (adapters) result["adapter"] = existing(adapter_file);
     if (method == "prompt") result["prompts"] = existing(prompts_file);
     if (ranks->is_root()) std::cout << result.dump() << "\n";
@@ -316,8 +371,9 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
 // A rank's failure ends every rank at once, with its message, instead of leaving the others to wait
 // for their collective timeout.
 int finetune(const Options& options) {
-    const std::shared_ptr<distributed::Communicator> ranks = distributed::join_ranks(
-        distributed::parse_backend(options.text("distributed")), std::chrono::duration<double>(options.number("collective-timeout")));
+    const std::shared_ptr<distributed::Communicator> ranks =
+        distributed::join_ranks(distributed::parse_backend(options.text("distributed")),
+                                std::chrono::duration<double>(options.number("collective-timeout")));
     if (ranks->size() == 1) return fine_tune(options, ranks);
     try {
         return fine_tune(options, ranks);

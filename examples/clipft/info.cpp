@@ -10,8 +10,8 @@ extern "C" char* openblas_get_corename(void);
 namespace clipft::cli {
 
 int info(const Options&) {
-    std::cout << "{\"version\": \"" CLIPFT_VERSION_STRING "\", \"threads\": " << clipft::num_threads() << ", \"blas_core\": \""
-              << openblas_get_corename() << "\", \"bfloat16_kernel\": \""
+    std::cout << "{\"version\": \"" CLIPFT_VERSION_STRING "\", \"threads\": " << clipft::num_threads()
+              << ", \"blas_core\": \"" << openblas_get_corename() << "\", \"bfloat16_kernel\": \""
               << backend::cpu::bfloat16_kernel_name(backend::cpu::bfloat16_kernel()) << "\"}\n";
     return 0;
 }

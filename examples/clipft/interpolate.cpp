@@ -20,7 +20,8 @@ int interpolate(const Options& options) {
     if (!several && out.extension() != ".safetensors")
         throw UsageError("with one --alpha, --out names the .safetensors file to write, got '" + out.string() + "'");
     if (several && out.extension() == ".safetensors")
-        throw UsageError("with several alphas, --out names a folder (it gets alpha-<a>.safetensors), got '" + out.string() + "'");
+        throw UsageError("with several alphas, --out names a folder (it gets alpha-<a>.safetensors), got '" +
+                         out.string() + "'");
     // Every check runs before the first file is written.
     heads::WeightInterpolation interpolation(options.text("from"), options.text("to"));
     if (several) std::filesystem::create_directories(out);
@@ -29,9 +30,12 @@ int interpolate(const Options& options) {
         std::filesystem::path file = several ? out / ("alpha-" + heads::alpha_text(alpha) + ".safetensors") : out;
         interpolation.write(alpha, file);
         written.push_back({{"alpha", alpha}, {"out", file.string()}});
-        if (!options.flag("quiet")) std::cerr << "clipft interpolate: alpha " << heads::alpha_text(alpha) << " -> " << file.string() << "\n";
+        if (!options.flag("quiet"))
+            std::cerr << "clipft interpolate: alpha " << heads::alpha_text(alpha) << " -> " << file.string() << "\n";
     }
-    nlohmann::ordered_json result = {{"from", options.text("from")}, {"to", options.text("to")}, {"tensors", interpolation.size()},
+    nlohmann::ordered_json result = {{"from", options.text("from")},
+                                     {"to", options.text("to")},
+                                     {"tensors", interpolation.size()},
                                      {"written", written}};
     std::cout << result.dump() << "\n";
     return 0;

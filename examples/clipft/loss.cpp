@@ -12,7 +12,8 @@ int loss(const Options& options) {
     models::Checkpoint checkpoint = models::open_checkpoint(options.text("model"));
     models::CLIP<float> model(checkpoint.config);
     models::load_parameters(model, "", checkpoint.reader, true);
-    model.visual.transformer.checkpoint_activations = model.text.transformer.checkpoint_activations = options.flag("checkpoint-activations");
+    model.visual.transformer.checkpoint_activations = model.text.transformer.checkpoint_activations =
+        options.flag("checkpoint-activations");
     const models::CheckpointLayout layout = checkpoint.reader.layout();
 
     train::GroupBatch<float> batch = train::read_group_batch<float>(io::load_safetensors(options.text("batch")));
@@ -27,8 +28,9 @@ int loss(const Options& options) {
     for (const auto& [name, parameter] : model.named_parameters())
         models::append_in_layout(results, "grad.", name, parameter.grad(), layout);
     // One step over every parameter, weight decay included, as torch.optim.AdamW(model.parameters()).
-    optim::AdamW<float> optimizer(optim::single_group(model.named_parameters(), options.number("weight-decay")),
-                                  {options.number("lr"), options.number("beta1"), options.number("beta2"), options.number("eps")});
+    optim::AdamW<float> optimizer(
+        optim::single_group(model.named_parameters(), options.number("weight-decay")),
+        {options.number("lr"), options.number("beta1"), options.number("beta2"), options.number("eps")});
     optimizer.step();
     for (const auto& [name, parameter] : model.named_parameters())
         models::append_in_layout(results, "after.", name, parameter.detach(), layout);

@@ -62,12 +62,15 @@ eval::ScoredSet read_scores(const std::string& path) {
     for (const io::CsvRow& row : table.rows) {
         std::optional<double> label_value = parse_number(row.fields[label]);
         if (!label_value || (*label_value != 0 && *label_value != 1))
-            fail(table.where(row), ": label '", row.fields[label], "' is neither 0 (negative, real) nor 1 (positive, fake)");
+            fail(table.where(row), ": label '", row.fields[label],
+                 "' is neither 0 (negative, real) nor 1 (positive, fake)");
         std::optional<double> score_value = parse_number(row.fields[score]);
-        if (!score_value || std::isnan(*score_value)) fail(table.where(row), ": score '", row.fields[score], "' is not a number");
+        if (!score_value || std::isnan(*score_value))
+            fail(table.where(row), ": score '", row.fields[score], "' is not a number");
         result.labels.push_back(int(*label_value));
         result.scores.push_back(*score_value);
-        for (auto [column, names, what] : {std::tuple{subset, &result.subsets, "subset"}, std::tuple{video, &result.videos, "video"}}) {
+        for (auto [column, names, what] :
+             {std::tuple{subset, &result.subsets, "subset"}, std::tuple{video, &result.videos, "video"}}) {
             if (!column) continue;
             std::string_view name = trimmed(row.fields[*column]);
             // An empty subset is "no subset" (the real images); a video must be named.

@@ -47,13 +47,15 @@ public:
             if (found == specs_.end()) throw UsageError("unknown option '" + argument + "'");
             std::vector<std::string>& values = given_[name];
             switch (found->second.kind) {
-            case OptionSpec::Kind::flag: break;
+            case OptionSpec::Kind::flag:
+                break;
             case OptionSpec::Kind::value:
                 if (i + 1 >= arguments.size()) throw UsageError("option '" + argument + "' needs a value");
                 values = {arguments[++i]};
                 break;
             case OptionSpec::Kind::list:
-                while (i + 1 < arguments.size() && arguments[i + 1].rfind("--", 0) != 0) values.push_back(arguments[++i]);
+                while (i + 1 < arguments.size() && arguments[i + 1].rfind("--", 0) != 0)
+                    values.push_back(arguments[++i]);
                 if (values.empty()) throw UsageError("option '" + argument + "' needs at least one value");
                 break;
             }
@@ -69,7 +71,9 @@ public:
     bool given(const std::string& name) const { return given_.contains(name); }
     // Given on the command line or in the settings of set_fallbacks.
     bool has(const std::string& name) const { return given(name) || fallbacks_.contains(name); }
-    bool flag(const std::string& name) const { return given(name) || (fallbacks_.contains(name) && fallbacks_.at(name) == "true"); }
+    bool flag(const std::string& name) const {
+        return given(name) || (fallbacks_.contains(name) && fallbacks_.at(name) == "true");
+    }
 
     // Values for options not given on the command line (e.g. from a config file), in place of the defaults.
     void set_fallbacks(std::map<std::string, std::string> fallbacks) {
@@ -92,7 +96,8 @@ public:
     }
 
     long integer(const std::string& name) const {
-        return parse(name, "a whole number", [](const std::string& value, std::size_t* used) { return std::stol(value, used); });
+        return parse(name, "a whole number",
+                     [](const std::string& value, std::size_t* used) { return std::stol(value, used); });
     }
 
     // The option's value, which must be one of `allowed`.
@@ -106,7 +111,8 @@ public:
     }
 
     double number(const std::string& name) const {
-        return parse(name, "a number", [](const std::string& value, std::size_t* used) { return std::stod(value, used); });
+        return parse(name, "a number",
+                     [](const std::string& value, std::size_t* used) { return std::stod(value, used); });
     }
 
     const std::vector<std::string>& positional() const { return positional_; }
@@ -149,7 +155,8 @@ struct Command {
 inline int run_command_line(const std::string& program, const std::map<std::string, Command>& commands,
                             const std::vector<std::string>& arguments) {
     auto print_usage = [&](std::ostream& out) {
-        out << "usage: " << program << " COMMAND [OPTIONS]   (" << program << " COMMAND --help for its options)\n\ncommands:\n";
+        out << "usage: " << program << " COMMAND [OPTIONS]   (" << program
+            << " COMMAND --help for its options)\n\ncommands:\n";
         for (const auto& [name, command] : commands) out << "  " << name << "  " << command.summary << "\n";
     };
     if (arguments.empty() || arguments[0] == "--help" || arguments[0] == "-h") {

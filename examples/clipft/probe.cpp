@@ -23,8 +23,9 @@ int probe(const Options& options) {
     const bool quiet = options.flag("quiet");
 
     // The features: a features file, or computed here (and kept beside --out, or in --features).
-    std::filesystem::path features_path = options.given("features") ? std::filesystem::path(options.text("features"))
-                                                                     : std::filesystem::path(out).replace_extension(".features.safetensors");
+    std::filesystem::path features_path = options.given("features")
+                                              ? std::filesystem::path(options.text("features"))
+                                              : std::filesystem::path(out).replace_extension(".features.safetensors");
     std::unique_ptr<models::CLIP<float>> model;
     std::string hash;
     if (options.given("model")) {
@@ -39,24 +40,26 @@ int probe(const Options& options) {
     }
     heads::FeatureSet set = heads::FeatureSet::load(features_path);
     if (!hash.empty() && !set.model_hash.empty() && hash != set.model_hash)
-        std::cerr << "clipft probe: warning: " << features_path.string() << " was encoded by another model (hash " << set.model_hash
-                  << ") than --model (hash " << hash << ")\n";
+        std::cerr << "clipft probe: warning: " << features_path.string() << " was encoded by another model (hash "
+                  << set.model_hash << ") than --model (hash " << hash << ")\n";
     const std::int64_t classes = std::int64_t(set.classes.size());
 
     std::optional<heads::LinearProbe> zero_shot;
     if (zero_shot_head) {
         std::filesystem::path model_path = options.text("model");
-        std::filesystem::path vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab"))
-                                                                  : text::model_vocabulary(model_path);
-        text::DescriptionSet descriptions = text::DescriptionSet::load(
-            text::find_description_set(options.text("descriptions")), set.classes);
-        auto table = text::TokenizedDescriptions::from_texts(descriptions.descriptions, text::Tokenizer::load(vocabulary),
-                                                             model->config.text.context_length);
-        zero_shot = heads::LinearProbe::zero_shot(eval::encode_descriptions(*model, table), table.counts, model->logit_scale.item());
+        std::filesystem::path vocabulary =
+            options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
+        text::DescriptionSet descriptions =
+            text::DescriptionSet::load(text::find_description_set(options.text("descriptions")), set.classes);
+        auto table = text::TokenizedDescriptions::from_texts(
+            descriptions.descriptions, text::Tokenizer::load(vocabulary), model->config.text.context_length);
+        zero_shot = heads::LinearProbe::zero_shot(eval::encode_descriptions(*model, table), table.counts,
+                                                  model->logit_scale.item());
     }
 
     heads::Probe probe{method, set.classes, std::nullopt, std::nullopt, {{"features", features_path.string()}}};
-    if (!set.model_hash.empty() || !hash.empty()) probe.metadata["model_hash"] = set.model_hash.empty() ? hash : set.model_hash;
+    if (!set.model_hash.empty() || !hash.empty())
+        probe.metadata["model_hash"] = set.model_hash.empty() ? hash : set.model_hash;
     nlohmann::ordered_json result = {{"method", method}, {"rows", set.labels.size()}, {"classes", set.classes}};
     if (method == "knn") {
         probe.neighbors = heads::NearestNeighbors{set.features, set.labels, classes, options.integer("k")};
@@ -71,9 +74,11 @@ int probe(const Options& options) {
         if (options.text("C") == "auto") {
             // UnivFD's tuning: C on a log grid, by the cross-entropy on a held-out part split by video.
             heads::RegularizationChoice choice = heads::choose_C(
-                set, heads::default_C_grid(), options.number("validation-fraction"), std::uint64_t(options.integer("seed")), fit_options,
-                [&](const heads::RegularizationTrial& trial) {
-                    if (!quiet) std::cerr << "clipft probe: C " << trial.C << ": validation cross-entropy " << trial.validation_cross_entropy << "\n";
+                set, heads::default_C_grid(), options.number("validation-fraction"),
+                std::uint64_t(options.integer("seed")), fit_options, [&](const heads::RegularizationTrial& trial) {
+                    if (!quiet)
+                        std::cerr << "clipft probe: C " << trial.C << ": validation cross-entropy "
+                                  << trial.validation_cross_entropy << "\n";
                 });
             nlohmann::ordered_json grid = nlohmann::ordered_json::array();
             for (const heads::RegularizationTrial& trial : choice.trials)
@@ -85,9 +90,11 @@ int probe(const Options& options) {
             fit_options.C = options.number("C");
             if (!(fit_options.C > 0)) throw UsageError("--C must be a positive number or auto");
         }
-        heads::LogisticRegressionFit fit = heads::fit_logistic_regression(set.features, set.labels, classes, fit_options);
+        heads::LogisticRegressionFit fit =
+            heads::fit_logistic_regression(set.features, set.labels, classes, fit_options);
         if (!fit.converged)
-            std::cerr << "clipft probe: warning: L-BFGS stopped after " << fit.iterations << " iterations before converging; raise --max-iterations\n";
+            std::cerr << "clipft probe: warning: L-BFGS stopped after " << fit.iterations
+                      << " iterations before converging; raise --max-iterations\n";
         probe.linear = fit.probe;
         char C[32];
         std::snprintf(C, sizeof C, "%.17g", fit_options.C);

@@ -26,14 +26,16 @@ int sbi(const Options& options) {
     const faces::SelfBlendOptions blending = self_blend_options(options);
     if (!fs::is_regular_file(manifest)) fail(manifest.string(), ": no such manifest (a manifest.csv of clipft faces)");
     if (!io::read_csv(manifest).find_column("landmarks"))
-        fail(manifest.string(), ": no landmarks column; self-blending needs each crop's landmarks, as in a manifest of clipft faces");
+        fail(manifest.string(),
+             ": no landmarks column; self-blending needs each crop's landmarks, as in a manifest of clipft faces");
     // The real crops: label `real`, or every row when the manifest has no labels.
     const data::Dataset dataset = data::Dataset::from_manifest(manifest);
     const auto real = std::find(dataset.classes.begin(), dataset.classes.end(), "real");
-    const std::int64_t real_class = real != dataset.classes.end() ? real - dataset.classes.begin()
+    const std::int64_t real_class = real != dataset.classes.end()                     ? real - dataset.classes.begin()
                                     : dataset.classes == std::vector<std::string>{""} ? 0
                                                                                       : -1;
-    if (real_class < 0) fail(manifest.string(), ": no crops labelled 'real' (labels: ", dataset.classes.front(), ", ...)");
+    if (real_class < 0)
+        fail(manifest.string(), ": no crops labelled 'real' (labels: ", dataset.classes.front(), ", ...)");
     std::vector<const data::Sample*> reals;
     for (const data::Sample& sample : dataset.samples)
         if (sample.label == real_class) reals.push_back(&sample);
@@ -54,7 +56,12 @@ int sbi(const Options& options) {
         relative.replace_extension();
         for (long k = 0; k < per_face; ++k) {
             const std::string stem = relative.filename().string() + "_sbi" + std::to_string(k);
-            jobs.push_back({reals[r], std::int64_t(r), k, relative.parent_path() / (stem + ".png"), relative.parent_path() / (stem + "_mask.png"), {}});
+            jobs.push_back({reals[r],
+                            std::int64_t(r),
+                            k,
+                            relative.parent_path() / (stem + ".png"),
+                            relative.parent_path() / (stem + "_mask.png"),
+                            {}});
         }
     }
     fs::create_directories(out);
@@ -77,7 +84,8 @@ int sbi(const Options& options) {
                     fs::create_directories((out / job.fake).parent_path());
                     image::save_image(out / job.fake, blended.fake);
                     const std::vector<std::uint8_t> mask = data::mask_bytes(blended.mask);
-                    const std::string bytes = image::encode_pixels(image::ImageFormat::png, mask.data(), blended.fake.height, blended.fake.width, 1);
+                    const std::string bytes = image::encode_pixels(image::ImageFormat::png, mask.data(),
+                                                                   blended.fake.height, blended.fake.width, 1);
                     io::write_file_atomically(out / job.mask, [&](io::FileWriter& writer) { writer.write(bytes); });
                 } catch (const std::exception& error) {
                     job.error = error.what();
@@ -94,9 +102,13 @@ int sbi(const Options& options) {
     progress.finish();
     std::vector<std::vector<std::string>> rows;
     for (const Job& job : jobs)
-        rows.push_back({job.fake.generic_string(), "fake", "SelfBlended", job.sample->video, job.sample->path.string(), job.mask.generic_string()});
+        rows.push_back({job.fake.generic_string(), "fake", "SelfBlended", job.sample->video, job.sample->path.string(),
+                        job.mask.generic_string()});
     io::write_csv(out / "manifest.csv", {"path", "label", "subset", "video", "source_crop", "mask"}, rows);
-    std::cout << nlohmann::ordered_json{{"real_crops", reals.size()}, {"fakes", jobs.size()}, {"manifest", (out / "manifest.csv").string()}}.dump()
+    std::cout << nlohmann::ordered_json{{"real_crops", reals.size()},
+                                        {"fakes", jobs.size()},
+                                        {"manifest", (out / "manifest.csv").string()}}
+                     .dump()
               << "\n";
     return 0;
 }

@@ -11,10 +11,14 @@ namespace clipft::cli {
 
 inline std::vector<OptionSpec> self_blend_option_specs() {
     using Kind = OptionSpec::Kind;
-    return {{"sbi-colour-jitter", Kind::value, "0.1,0.1,0.1,0.02"}, {"sbi-downscale-probability", Kind::value, "0.5"},
-            {"sbi-downscale", Kind::value, "0.5,0.9"},               {"sbi-max-scale-change", Kind::value, "0.05"},
-            {"sbi-max-shift", Kind::value, "0.03"},                  {"sbi-mask-deformation", Kind::value, "0.1"},
-            {"sbi-erosion", Kind::value, "0,0.05"},                  {"sbi-edge-blur", Kind::value, "0.01,0.05"},
+    return {{"sbi-colour-jitter", Kind::value, "0.1,0.1,0.1,0.02"},
+            {"sbi-downscale-probability", Kind::value, "0.5"},
+            {"sbi-downscale", Kind::value, "0.5,0.9"},
+            {"sbi-max-scale-change", Kind::value, "0.05"},
+            {"sbi-max-shift", Kind::value, "0.03"},
+            {"sbi-mask-deformation", Kind::value, "0.1"},
+            {"sbi-erosion", Kind::value, "0,0.05"},
+            {"sbi-edge-blur", Kind::value, "0.01,0.05"},
             {"sbi-blend-ratios", Kind::value, "0.25,0.5,0.75,1,1,1"}};
 }
 
@@ -36,11 +40,14 @@ inline faces::SelfBlendOptions self_blend_options(const Options& options) {
             } catch (const std::exception&) {
                 used = 0;
             }
-            if (field.empty() || used != field.size()) throw UsageError("--" + name + " expects numbers separated by commas, got '" + options.text(name) + "'");
+            if (field.empty() || used != field.size())
+                throw UsageError("--" + name + " expects numbers separated by commas, got '" + options.text(name) +
+                                 "'");
             values.push_back(value);
         }
         if (count > 0 && values.size() != count)
-            throw UsageError("--" + name + " expects " + std::to_string(count) + " numbers, got '" + options.text(name) + "'");
+            throw UsageError("--" + name + " expects " + std::to_string(count) + " numbers, got '" +
+                             options.text(name) + "'");
         if (values.empty()) throw UsageError("--" + name + " expects at least one number");
         return values;
     };

@@ -22,20 +22,23 @@ std::string numbered_png(std::int64_t number) {
 }
 
 bool holds_files(const std::filesystem::path& folder) {
-    return std::filesystem::is_directory(folder) && std::filesystem::directory_iterator(folder) != std::filesystem::directory_iterator();
+    return std::filesystem::is_directory(folder) &&
+           std::filesystem::directory_iterator(folder) != std::filesystem::directory_iterator();
 }
 
 } // namespace
 
 int synth(const Options& options) {
     const std::int64_t images = options.integer("images"), size = options.integer("size");
-    if (images < 2) throw UsageError("--images must be at least 2 (real faces; as many fakes, half of each manipulation)");
+    if (images < 2)
+        throw UsageError("--images must be at least 2 (real faces; as many fakes, half of each manipulation)");
     if (size < 32) throw UsageError("--size must be at least 32 pixels, got " + std::to_string(size));
     const std::uint64_t seed = std::uint64_t(options.integer("seed"));
     const std::filesystem::path out = options.text("out");
     // New files among an earlier run's would mix two datasets unnoticed.
     for (const char* part : {"real", "fake"})
-        if (holds_files(out / part)) fail((out / part).string(), " already holds files; give --out an empty or new folder");
+        if (holds_files(out / part))
+            fail((out / part).string(), " already holds files; give --out an empty or new folder");
 
     struct Manipulation {
         data::FakeKind kind;
@@ -49,16 +52,21 @@ int synth(const Options& options) {
     for (std::size_t m = 0; m < manipulations.size(); ++m) {
         const Manipulation& manipulation = manipulations[m];
         // Each call draws as many real faces as fakes, so the reals add up to --images.
-        data::SyntheticDeepfakes set = data::synthetic_deepfakes(manipulation.count, size, manipulation.kind, seed * manipulations.size() + m);
+        data::SyntheticDeepfakes set =
+            data::synthetic_deepfakes(manipulation.count, size, manipulation.kind, seed * manipulations.size() + m);
         const std::string name = data::fake_kind_name(manipulation.kind);
         const std::filesystem::path fake_folder = out / "fake" / name;
         std::filesystem::create_directories(fake_folder);
         std::int64_t fake = 0;
         for (std::size_t i = 0; i < set.images.size(); ++i)
-            image::save_image(set.labels[i] == 0 ? out / "real" / numbered_png(real++) : fake_folder / numbered_png(fake++), set.images[i]);
+            image::save_image(set.labels[i] == 0 ? out / "real" / numbered_png(real++)
+                                                 : fake_folder / numbered_png(fake++),
+                              set.images[i]);
         fakes[name] = fake;
     }
-    std::cout << io::Json{{"folder", out.string()}, {"real", real}, {"fake", fakes}, {"size", size}, {"seed", seed}}.dump() << "\n";
+    std::cout
+        << io::Json{{"folder", out.string()}, {"real", real}, {"fake", fakes}, {"size", size}, {"seed", seed}}.dump()
+        << "\n";
     return 0;
 }
 

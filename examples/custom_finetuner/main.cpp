@@ -24,7 +24,8 @@ const std::vector<std::vector<std::string>> descriptions{
     {"The image of a person."}, {"The image of a face swap."}, {"The image of a blended face."}};
 
 // Real faces (class 0) and fakes of each manipulation (class 1 + its index), preprocessed once.
-data::ImageSet synthetic_set(std::int64_t per_class, std::int64_t image_size, std::uint64_t seed, std::vector<std::string>& classes) {
+data::ImageSet synthetic_set(std::int64_t per_class, std::int64_t image_size, std::uint64_t seed,
+                             std::vector<std::string>& classes) {
     data::SyntheticDeepfakes set =
         data::synthetic_deepfakes(per_class, 64, {data::FakeKind::face_swap, data::FakeKind::self_blended}, seed);
     classes = set.classes_by_manipulation(); // real, FaceSwap, SelfBlended
@@ -40,11 +41,14 @@ struct Scores {
 Scores score(const models::CLIP<float>& model, const data::ImageSet& images, const text::TokenizedDescriptions& table,
              const std::vector<std::string>& classes) {
     NoGradGuard no_grad;
-    train::GroupSampler sampler(images.items_of_class(table.classes()), table.counts, {.k = 3, .groups_per_batch = 8, .seed = 99});
+    train::GroupSampler sampler(images.items_of_class(table.classes()), table.counts,
+                                {.k = 3, .groups_per_batch = 8, .seed = 99});
     double loss = 0;
-    for (int b = 0; b < 4; ++b) loss += train::group_loss(model, train::make_group_batch(sampler.next(), images, table)).item() / 4;
-    Tensor<float> probabilities = eval::class_probabilities(eval::encode_images(model, images), eval::encode_descriptions(model, table),
-                                                            table.counts, model.logit_scale.item());
+    for (int b = 0; b < 4; ++b)
+        loss += train::group_loss(model, train::make_group_batch(sampler.next(), images, table)).item() / 4;
+    Tensor<float> probabilities =
+        eval::class_probabilities(eval::encode_images(model, images), eval::encode_descriptions(model, table),
+                                  table.counts, model.logit_scale.item());
     eval::MulticlassMetrics metrics = eval::multiclass_metrics(images.labels, probabilities, classes);
     return {loss, metrics.accuracy, metrics.macro_auc};
 }
@@ -63,7 +67,8 @@ int main(int argc, char** argv) try {
 
     auto model = models::load_clip<float>(model_path);
     text::Tokenizer tokenizer = text::Tokenizer::load(text::model_vocabulary(model_path));
-    text::TokenizedDescriptions table = text::TokenizedDescriptions::from_texts(descriptions, tokenizer, model->config.text.context_length);
+    text::TokenizedDescriptions table =
+        text::TokenizedDescriptions::from_texts(descriptions, tokenizer, model->config.text.context_length);
 
     std::vector<std::string> classes;
     const std::int64_t size = model->config.vision.image_size;
@@ -71,14 +76,17 @@ int main(int argc, char** argv) try {
     data::ImageSet held_out = synthetic_set(std::max<std::int64_t>(4, per_class / 4), size, 2, classes);
 
     // Groups of three distinct classes (here every class in each group), four groups per batch.
-    train::GroupSampler sampler(train_images.items_of_class(table.classes()), table.counts, {.k = 3, .groups_per_batch = 4, .seed = 0});
-    optim::AdamW<float> optimizer(optim::decay_groups(model->named_parameters(), 0.2), {learning_rate, 0.9, 0.98, 1e-6});
+    train::GroupSampler sampler(train_images.items_of_class(table.classes()), table.counts,
+                                {.k = 3, .groups_per_batch = 4, .seed = 0});
+    optim::AdamW<float> optimizer(optim::decay_groups(model->named_parameters(), 0.2),
+                                  {learning_rate, 0.9, 0.98, 1e-6});
     // Warm up over the first tenth, then a cosine decay to zero.
-    optim::LearningRateSchedule schedule = optim::LearningRateSchedule::warmup_cosine(learning_rate, steps / 10, steps - steps / 10);
+    optim::LearningRateSchedule schedule =
+        optim::LearningRateSchedule::warmup_cosine(learning_rate, steps / 10, steps - steps / 10);
 
     const Scores before = score(*model, held_out, table, classes);
-    std::printf("before: held-out group loss %.4f (ln 3 = %.4f), accuracy %.3f, macro AUC %.3f\n", before.loss, std::log(3.0),
-                before.accuracy, before.macro_auc);
+    std::printf("before: held-out group loss %.4f (ln 3 = %.4f), accuracy %.3f, macro AUC %.3f\n", before.loss,
+                std::log(3.0), before.accuracy, before.macro_auc);
     double window = 0;
     for (std::int64_t step = 0; step < steps; ++step) {
         optimizer.set_learning_rate(schedule(step));
@@ -93,9 +101,11 @@ int main(int argc, char** argv) try {
         }
     }
     const Scores after = score(*model, held_out, table, classes);
-    std::printf("after:  held-out group loss %.4f, accuracy %.3f, macro AUC %.3f\n", after.loss, after.accuracy, after.macro_auc);
+    std::printf("after:  held-out group loss %.4f, accuracy %.3f, macro AUC %.3f\n", after.loss, after.accuracy,
+                after.macro_auc);
     const bool learned = after.accuracy > 1.0 / 3 + 0.05 && after.macro_auc > before.macro_auc + 0.03;
-    std::printf("%s\n", learned ? "learned: held-out accuracy above chance, macro AUC up" : "did not learn: try more steps or another rate");
+    std::printf("%s\n", learned ? "learned: held-out accuracy above chance, macro AUC up"
+                                : "did not learn: try more steps or another rate");
     return learned ? 0 : 1;
 } catch (const std::exception& error) {
     std::fprintf(stderr, "custom_finetuner: %s\n", error.what());

@@ -12,19 +12,23 @@ int datasets(const Options& options) {
     std::set<std::string> manipulations;
     for (const std::string& argument : options.list("dataset")) {
         const std::size_t equals = argument.find('=');
-        const std::string name = equals == std::string::npos ? std::filesystem::path(argument).filename().string() : argument.substr(0, equals);
+        const std::string name = equals == std::string::npos ? std::filesystem::path(argument).filename().string()
+                                                             : argument.substr(0, equals);
         const std::filesystem::path path = equals == std::string::npos ? argument : argument.substr(equals + 1);
-        // A folder of clipft dataset's (or one's own) train.csv, val.csv, test.csv; else one dataset folder or manifest.
+        // A folder of clipft dataset's (or one's own) train.csv, val.csv, test.csv; else one dataset folder or
+        // manifest.
         std::vector<std::pair<std::string, std::filesystem::path>> splits;
         for (const char* split : {"train", "val", "test"})
-            if (std::filesystem::is_regular_file(path / (std::string(split) + ".csv"))) splits.emplace_back(split, path / (std::string(split) + ".csv"));
+            if (std::filesystem::is_regular_file(path / (std::string(split) + ".csv")))
+                splits.emplace_back(split, path / (std::string(split) + ".csv"));
         if (splits.empty()) splits.emplace_back("all", path);
         for (const auto& [split, file] : splits) {
             const data::Dataset dataset = data::Dataset::open(file, {"real", "fake"}, false);
             std::map<std::string, double> counts{{"Real", 0}, {"Fake", 0}};
             for (const data::Sample& sample : dataset.samples) {
                 counts[sample.label == 0 ? "Real" : "Fake"] += 1;
-                if (sample.label == 1 && !sample.subset.empty()) counts[sample.subset] += 1, manipulations.insert(sample.subset);
+                if (sample.label == 1 && !sample.subset.empty())
+                    counts[sample.subset] += 1, manipulations.insert(sample.subset);
             }
             table.columns.push_back(name + " " + split);
             columns.push_back(std::move(counts));

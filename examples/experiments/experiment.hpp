@@ -55,9 +55,14 @@ inline std::vector<OptionSpec> options_of(std::initializer_list<std::vector<Opti
 // The options every experiment takes.
 inline std::vector<OptionSpec> common_options() {
     using Kind = OptionSpec::Kind;
-    return options_of({{{"model", Kind::value},     {"vocab", Kind::value, ""},   {"out", Kind::value},
-                        {"seed", Kind::value, "0"}, {"threads", Kind::value, ""}, {"quiet", Kind::flag, ""},
-                        {"classes", Kind::value, "real,fake"}, {"class-from", Kind::value, "label"}},
+    return options_of({{{"model", Kind::value},
+                        {"vocab", Kind::value, ""},
+                        {"out", Kind::value},
+                        {"seed", Kind::value, "0"},
+                        {"threads", Kind::value, ""},
+                        {"quiet", Kind::flag, ""},
+                        {"classes", Kind::value, "real,fake"},
+                        {"class-from", Kind::value, "label"}},
                        cli::device_option_specs()});
 }
 
@@ -70,11 +75,21 @@ inline std::vector<OptionSpec> test_options() {
 // The fine-tuning experiments': the thesis' recipe by default (as clipft finetune's).
 inline std::vector<OptionSpec> training_options() {
     using Kind = OptionSpec::Kind;
-    return {{"train", Kind::value},          {"validation", Kind::value, ""},       {"validation-fraction", Kind::value, "0.1"},
-            {"per-class", Kind::value, ""},  {"epochs", Kind::value, "100"},         {"batches-per-epoch", Kind::value, "0"},
-            {"batch", Kind::value, "16"},    {"lr", Kind::value, ""},                {"schedule", Kind::value, "cosine"},
-            {"warmup", Kind::value, "10000"}, {"cosine", Kind::value, "10000"},      {"patience", Kind::value, "3"},
-            {"min-improvement", Kind::value, "0.05"}, {"decay-all", Kind::flag, ""}, {"seeds", Kind::value, ""}};
+    return {{"train", Kind::value},
+            {"validation", Kind::value, ""},
+            {"validation-fraction", Kind::value, "0.1"},
+            {"per-class", Kind::value, ""},
+            {"epochs", Kind::value, "100"},
+            {"batches-per-epoch", Kind::value, "0"},
+            {"batch", Kind::value, "16"},
+            {"lr", Kind::value, ""},
+            {"schedule", Kind::value, "cosine"},
+            {"warmup", Kind::value, "10000"},
+            {"cosine", Kind::value, "10000"},
+            {"patience", Kind::value, "3"},
+            {"min-improvement", Kind::value, "0.05"},
+            {"decay-all", Kind::flag, ""},
+            {"seeds", Kind::value, ""}};
 }
 
 inline const std::string common_usage =
@@ -137,7 +152,8 @@ struct TestSet {
 // A name usable in a file name: letters, digits, '.', '-', '_' and '+' kept, anything else '_'.
 inline std::string file_name_part(const std::string& name) {
     std::string safe;
-    for (unsigned char c : name) safe += std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == '+' ? char(c) : '_';
+    for (unsigned char c : name)
+        safe += std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == '+' ? char(c) : '_';
     return safe;
 }
 
@@ -162,10 +178,12 @@ public:
     mutable io::Json chosen_seeds = io::Json::object();
 
     Experiment(const Options& given, std::string experiment_name) : options(given), name(std::move(experiment_name)) {
-        if (!options.positional().empty()) throw UsageError("unexpected argument '" + options.positional().front() + "'");
+        if (!options.positional().empty())
+            throw UsageError("unexpected argument '" + options.positional().front() + "'");
         if (options.given("threads")) set_num_threads(int(options.integer("threads")));
         model_path = options.text("model");
-        vocabulary = options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
+        vocabulary =
+            options.given("vocab") ? std::filesystem::path(options.text("vocab")) : text::model_vocabulary(model_path);
         out = options.text("out");
         seed = std::uint64_t(options.integer("seed"));
         seeds = {seed};
@@ -174,7 +192,8 @@ public:
             std::istringstream list(options.text("seeds"));
             for (std::string item; std::getline(list, item, ',');) {
                 if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos || item.size() > 19)
-                    throw UsageError("--seeds expects seeds (whole numbers >= 0) separated by commas, got '" + options.text("seeds") + "'");
+                    throw UsageError("--seeds expects seeds (whole numbers >= 0) separated by commas, got '" +
+                                     options.text("seeds") + "'");
                 seeds.push_back(std::stoull(item));
             }
             if (seeds.empty()) throw UsageError("--seeds expects at least one seed");
@@ -183,7 +202,8 @@ public:
         std::istringstream names(options.text("classes"));
         for (std::string class_name; std::getline(names, class_name, ',');)
             if (!class_name.empty()) classes.push_back(class_name);
-        if (classes.size() < 2) throw UsageError("--classes needs at least two class names, real first, e.g. real,fake");
+        if (classes.size() < 2)
+            throw UsageError("--classes needs at least two class names, real first, e.g. real,fake");
         class_from = cli::class_source(options);
         device = cli::device_option(options);
         precision = cli::precision_option(options, device);
@@ -224,17 +244,16 @@ public:
     void to_device(models::CLIP<float>& model) const { model.to(device); }
 
     text::DescriptionSet description_set(const std::string& name_or_folder) const {
-        return text::DescriptionSet::load(
-            text::find_description_set(name_or_folder), classes);
+        return text::DescriptionSet::load(text::find_description_set(name_or_folder), classes);
     }
 
     text::TokenizedDescriptions tokenize(const text::DescriptionSet& set, const models::CLIP<float>& model) const {
-        return text::TokenizedDescriptions::from_texts(set.descriptions, text::Tokenizer::load(vocabulary), model.config.text.context_length);
+        return text::TokenizedDescriptions::from_texts(set.descriptions, text::Tokenizer::load(vocabulary),
+                                                       model.config.text.context_length);
     }
 
     // Progress lines go to stderr, so that stdout holds the tables alone.
-    template <typename... Parts>
-    void say(const Parts&... parts) const {
+    template <typename... Parts> void say(const Parts&... parts) const {
         if (!progress) return;
         std::ostringstream line;
         line << "clipft-experiment " << name << ": ";
@@ -249,7 +268,7 @@ private:
         bool named = equals != std::string::npos && equals > 0 && argument.find('/') > equals;
         std::filesystem::path path = named ? argument.substr(equals + 1) : argument;
         std::filesystem::path plain = path.has_filename() ? path : path.parent_path();
-        std::string test_name = named ? argument.substr(0, equals)
+        std::string test_name = named                        ? argument.substr(0, equals)
                                 : plain.stem() == "manifest" ? plain.parent_path().filename().string()
                                                              : plain.stem().string();
         for (const TestSet& test : tests)
@@ -270,8 +289,8 @@ inline std::vector<Tensor<float>> encode_test_sets(const Experiment& experiment,
     std::vector<Tensor<float>> embeddings;
     for (const TestSet& test : experiment.tests) {
         experiment.say("encoding ", test.dataset.size(), " images of test set ", test.name);
-        embeddings.push_back(
-            eval::encode_images(model, data::image_set(test.dataset, {.size = model.config.vision.image_size}), 32, experiment.progress));
+        embeddings.push_back(eval::encode_images(
+            model, data::image_set(test.dataset, {.size = model.config.vision.image_size}), 32, experiment.progress));
     }
     return embeddings;
 }
@@ -284,7 +303,8 @@ inline std::vector<std::vector<double>> fake_scores(const std::vector<Tensor<flo
                                                     const eval::ScoringOptions& rule = {}) {
     std::vector<std::vector<double>> scores;
     for (const Tensor<float>& images : image_embeddings) {
-        Tensor<float> probabilities = eval::class_probabilities(images, description_embeddings, table.counts, logit_scale, rule);
+        Tensor<float> probabilities =
+            eval::class_probabilities(images, description_embeddings, table.counts, logit_scale, rule);
         std::vector<double> fake = eval::class_scores(probabilities, probabilities.size(1) == 2 ? 1 : 0);
         if (probabilities.size(1) > 2)
             for (double& score : fake) score = 1 - score;
@@ -312,7 +332,8 @@ struct Table {
     int decimals = 2;
 
     void add_row(std::string name, std::vector<double> row) {
-        if (row.size() != columns.size()) fail("Table '", title, "': row '", name, "' has ", row.size(), " values for ", columns.size(), " columns");
+        if (row.size() != columns.size())
+            fail("Table '", title, "': row '", name, "' has ", row.size(), " values for ", columns.size(), " columns");
         rows.push_back(std::move(name));
         values.push_back(std::move(row));
     }
@@ -363,8 +384,8 @@ struct Table {
 
 // Prints the tables and the files written, and writes DIR/results.json: the tables, the plots' paths
 // and `details` (the experiment's own numbers).
-inline void report(const Experiment& experiment, const std::vector<Table>& tables, const std::vector<std::filesystem::path>& plots,
-                   io::Json details = io::Json::object()) {
+inline void report(const Experiment& experiment, const std::vector<Table>& tables,
+                   const std::vector<std::filesystem::path>& plots, io::Json details = io::Json::object()) {
     io::Json json_tables = io::Json::array(), json_plots = io::Json::array();
     for (const Table& table : tables) {
         std::cout << "\n";
@@ -377,8 +398,11 @@ inline void report(const Experiment& experiment, const std::vector<Table>& table
         json_plots.push_back(plot.string());
     }
     const std::filesystem::path results = experiment.out / "results.json";
-    io::Json json = {{"experiment", experiment.name}, {"model", experiment.model_path.string()}, {"seed", experiment.seed},
-                     {"tables", json_tables}, {"plots", json_plots}};
+    io::Json json = {{"experiment", experiment.name},
+                     {"model", experiment.model_path.string()},
+                     {"seed", experiment.seed},
+                     {"tables", json_tables},
+                     {"plots", json_plots}};
     if (!details.empty()) json["details"] = std::move(details);
     io::write_file_atomically(results, [&](io::FileWriter& writer) { writer.write(json.dump(1) + "\n"); });
     std::cout << "results: " << results.string() << "\n";
@@ -394,7 +418,9 @@ public:
 
     explicit Results(const Experiment& experiment) : experiment_(experiment) {}
 
-    void add(std::string name, std::vector<std::vector<double>> scores) { rows_.push_back({std::move(name), std::move(scores)}); }
+    void add(std::string name, std::vector<std::vector<double>> scores) {
+        rows_.push_back({std::move(name), std::move(scores)});
+    }
     const std::vector<Row>& rows() const { return rows_; }
 
     double auc(std::size_t row, std::size_t test) const {
@@ -439,8 +465,13 @@ public:
         for (std::size_t t = 0; t < experiment_.tests.size(); ++t) {
             std::vector<std::string> subsets = experiment_.tests[t].fake_subsets();
             if (subsets.empty()) continue;
-            Table table{"AUC % per manipulation of test set " + experiment_.tests[t].name + ", with precision % (Table 13)", {}, {}, {}};
-            for (const std::string& subset : subsets) table.columns.insert(table.columns.end(), {subset + " AUC", subset + " Prec"});
+            Table table{"AUC % per manipulation of test set " + experiment_.tests[t].name +
+                            ", with precision % (Table 13)",
+                        {},
+                        {},
+                        {}};
+            for (const std::string& subset : subsets)
+                table.columns.insert(table.columns.end(), {subset + " AUC", subset + " Prec"});
             for (std::size_t r = 0; r < rows_.size(); ++r) {
                 std::vector<double> values;
                 for (const std::string& subset : subsets)
@@ -462,8 +493,10 @@ public:
                 eval::RocCurve curve = eval::roc_curve(labels, rows_[r].scores[t]);
                 char auc[32];
                 std::snprintf(auc, sizeof auc, " (AUC %.2f %%)", 100 * this->auc(r, t));
-                if (r == 0) plot = eval::roc_plot(curve, rows_[r].name + auc);
-                else plot.add_series(rows_[r].name + auc, curve.false_positive_rate, curve.true_positive_rate);
+                if (r == 0)
+                    plot = eval::roc_plot(curve, rows_[r].name + auc);
+                else
+                    plot.add_series(rows_[r].name + auc, curve.false_positive_rate, curve.true_positive_rate);
             }
             plot.title = "ROC on " + experiment_.tests[t].name;
             paths.push_back(experiment_.out / ("roc-" + file_name_part(experiment_.tests[t].name) + ".svg"));
@@ -480,7 +513,8 @@ public:
         if (!experiment_.seed_rows.empty()) { // --seeds: every seed's row
             Results seeds(experiment_);
             for (const auto& [name, scores] : experiment_.seed_rows) seeds.add(name, scores);
-            leading.push_back(seeds.auc_table("AUC % of every seed (each configuration's row above: the seed of the lowest validation loss)"));
+            leading.push_back(seeds.auc_table(
+                "AUC % of every seed (each configuration's row above: the seed of the lowest validation loss)"));
             details["seeds"] = experiment_.chosen_seeds;
         }
         experiments::report(experiment_, leading, save_roc_plots(), details);
@@ -525,15 +559,19 @@ inline TrainingData training_data(const Experiment& experiment, const std::strin
         dataset = dataset.without_subset(left_out);
         for (std::size_t c = 0; c < experiment.classes.size(); ++c)
             if (dataset.count_per_class()[c] == 0)
-                fail(options.text(option), ": without ", left_out, " no ", experiment.classes[c], " image is left; leaving a manipulation out "
-                     "needs the others in --", option);
+                fail(options.text(option), ": without ", left_out, " no ", experiment.classes[c],
+                     " image is left; leaving a manipulation out "
+                     "needs the others in --",
+                     option);
         return dataset;
     };
     TrainingData data;
     data.train = open("train");
-    if (options.given("validation")) data.validation = open("validation");
+    if (options.given("validation"))
+        data.validation = open("validation");
     else {
-        data::IdentitySplit split = data::split_dataset_by_identity(data.train, options.number("validation-fraction"), experiment.seed);
+        data::IdentitySplit split =
+            data::split_dataset_by_identity(data.train, options.number("validation-fraction"), experiment.seed);
         data.train = std::move(split.train), data.validation = std::move(split.held_out);
     }
     if (options.given("per-class")) data.train = data.train.balanced(options.integer("per-class"), experiment.seed);
@@ -562,7 +600,8 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
                            std::uint64_t seed) {
     const Options& options = experiment.options;
     auto model = experiment.load_model();
-    text::TokenizedDescriptions table = experiment.tokenize(experiment.description_set(configuration.descriptions), *model);
+    text::TokenizedDescriptions table =
+        experiment.tokenize(experiment.description_set(configuration.descriptions), *model);
     Generator generator(seed);
     train::apply_freeze_policy(train::FreezePolicy::parse(configuration.freeze), *model, generator);
     if (configuration.prepare) configuration.prepare(*model, table, generator);
@@ -573,7 +612,8 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     const std::string schedule = options.text("schedule");
     const std::int64_t images = options.integer("batch"), k = std::int64_t(experiment.classes.size());
     if (images < k || images % k != 0)
-        throw UsageError("--batch (images) must be a multiple of the " + std::to_string(k) + " classes: it holds groups of one image of each");
+        throw UsageError("--batch (images) must be a multiple of the " + std::to_string(k) +
+                         " classes: it holds groups of one image of each");
 
     train::TrainerOptions trainer;
     trainer.sampler = {.k = k, .groups_per_batch = images / k, .seed = seed};
@@ -583,9 +623,13 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     trainer.weight_decay = 0.2;
     trainer.decay_all_parameters = options.flag("decay-all");
     trainer.precision = experiment.precision;
-    if (schedule == "cosine") trainer.schedule = optim::LearningRateSchedule::warmup_cosine(lr, options.integer("warmup"), options.integer("cosine"));
-    else if (schedule == "constant") trainer.schedule = optim::LearningRateSchedule::constant_rate(lr);
-    else throw UsageError("--schedule must be cosine or constant, got '" + schedule + "'");
+    if (schedule == "cosine")
+        trainer.schedule =
+            optim::LearningRateSchedule::warmup_cosine(lr, options.integer("warmup"), options.integer("cosine"));
+    else if (schedule == "constant")
+        trainer.schedule = optim::LearningRateSchedule::constant_rate(lr);
+    else
+        throw UsageError("--schedule must be cosine or constant, got '" + schedule + "'");
     trainer.early_stopping.patience = options.integer("patience");
     trainer.early_stopping.min_relative_improvement = options.number("min-improvement");
     trainer.positive_class = k - 1;
@@ -594,21 +638,22 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     trainer.progress = experiment.progress;
 
     experiment.say("fine-tuning ", configuration.row, ": ", data.train.size(), " training and ", data.validation.size(),
-                   " validation images, ", table.token_ids.size(0), " descriptions, freeze ", configuration.freeze, ", lr ", lr,
-                   ", into ", trainer.output_dir.string());
+                   " validation images, ", table.token_ids.size(0), " descriptions, freeze ", configuration.freeze,
+                   ", lr ", lr, ", into ", trainer.output_dir.string());
     const image::PreprocessOptions preprocess{.size = model->config.vision.image_size};
-    train::Trainer run(*model, data::image_set(data.train, preprocess), data::image_set(data.validation, preprocess), table, trainer);
+    train::Trainer run(*model, data::image_set(data.train, preprocess), data::image_set(data.validation, preprocess),
+                       table, trainer);
     train::TrainingSummary summary = run.run();
-    experiment.say(configuration.row, ": best epoch ", summary.best_epoch + 1, " of ", summary.epochs, ", validation loss ",
-                   summary.best_validation_loss);
+    experiment.say(configuration.row, ": best epoch ", summary.best_epoch + 1, " of ", summary.epochs,
+                   ", validation loss ", summary.best_validation_loss);
     return {std::move(model), std::move(table), summary};
 }
 
 // fine_tune once per seed, then the test sets scored by the fine-tuned model with the same
 // descriptions: the scores of the seed with the lowest validation loss (with several seeds, every
 // seed's go to experiment.seed_rows).
-inline std::vector<std::vector<double>> train_and_score(const Experiment& experiment, const Configuration& configuration,
-                                                        const TrainingData& data) {
+inline std::vector<std::vector<double>> train_and_score(const Experiment& experiment,
+                                                        const Configuration& configuration, const TrainingData& data) {
     std::vector<std::vector<double>> best;
     double best_loss = INFINITY;
     io::Json losses = io::Json::object();
@@ -629,14 +674,16 @@ inline std::vector<std::vector<double>> train_and_score(const Experiment& experi
 
 // Table 5 and Table 6: each description set fine-tuned in turn from the pretrained weights with
 // `freeze`, after optional zero-shot rows (--zero-shot SET...) for comparison.
-inline int description_sets_table(const Experiment& experiment, const std::string& freeze, const std::vector<std::string>& default_sets,
-                                  const std::string& title) {
+inline int description_sets_table(const Experiment& experiment, const std::string& freeze,
+                                  const std::vector<std::string>& default_sets, const std::string& title) {
     Results results(experiment);
     add_zero_shot_rows(experiment, results, experiment.names("zero-shot", {}));
     TrainingData data = training_data(experiment);
     for (const std::string& name : experiment.names("descriptions", default_sets)) {
         std::string set_name = experiment.description_set(name).name;
-        results.add("CLIP (" + set_name + ")", train_and_score(experiment, {"CLIP (" + set_name + ")", name, freeze, file_name_part(set_name)}, data));
+        results.add(
+            "CLIP (" + set_name + ")",
+            train_and_score(experiment, {"CLIP (" + set_name + ")", name, freeze, file_name_part(set_name)}, data));
     }
     results.report(title);
     return 0;

@@ -13,11 +13,14 @@ int leave_one_out(const Options& options) {
     const std::string set_name = experiment.description_set(descriptions).name;
 
     std::set<std::string> present;
-    for (const data::Sample& sample : data::Dataset::open(options.text("train"), experiment.classes, experiment.class_from).samples)
+    for (const data::Sample& sample :
+         data::Dataset::open(options.text("train"), experiment.classes, experiment.class_from).samples)
         if (sample.label != 0 && !sample.subset.empty()) present.insert(sample.subset);
     if (present.size() < 2)
-        fail(options.text("train"), ": leaving one manipulation out needs fakes of at least two (the subsets of fake/, or the "
-                                    "manifest's subset column); found ", present.size());
+        fail(options.text("train"),
+             ": leaving one manipulation out needs fakes of at least two (the subsets of fake/, or the "
+             "manifest's subset column); found ",
+             present.size());
     std::vector<std::string> left_out = experiment.names("subsets", {present.begin(), present.end()});
     for (const std::string& subset : left_out)
         if (!present.contains(subset))
@@ -38,7 +41,8 @@ int leave_one_out(const Options& options) {
         double value = NAN;
         for (std::size_t t = 0; t < experiment.tests.size() && std::isnan(value); ++t) {
             std::vector<std::string> subsets = experiment.tests[t].fake_subsets();
-            if (std::find(subsets.begin(), subsets.end(), left_out[r]) != subsets.end()) value = 100 * results.subset_auc(r, t, left_out[r]);
+            if (std::find(subsets.begin(), subsets.end(), left_out[r]) != subsets.end())
+                value = 100 * results.subset_auc(r, t, left_out[r]);
         }
         values.push_back(value);
     }

@@ -38,7 +38,8 @@ int peft(const Options& options) {
         };
     };
     const std::int64_t context = options.integer("prompt-context");
-    auto prompt = [context](models::CLIP<float>& model, const text::TokenizedDescriptions& table, Generator& generator) {
+    auto prompt = [context](models::CLIP<float>& model, const text::TokenizedDescriptions& table,
+                            Generator& generator) {
         model.text.set_prompt(models::PromptContext<float>::random(context, model.config.text.width, 0, generator));
         model.text.prompt->set_descriptions(table);
     };

@@ -26,7 +26,8 @@ int probe(const Options& options) {
     for (const TestSet& test : experiment.tests) tests.push_back(features_of(test.dataset, "test-" + test.name));
     auto scores_of = [&](const auto& head) {
         std::vector<std::vector<double>> scores;
-        for (const heads::FeatureSet& test : tests) scores.push_back(eval::class_scores(head.probabilities(test.features), 1));
+        for (const heads::FeatureSet& test : tests)
+            scores.push_back(eval::class_scores(head.probabilities(test.features), 1));
         return scores;
     };
 
@@ -34,27 +35,30 @@ int probe(const Options& options) {
     heads::LogisticRegressionOptions fit;
     io::Json details = io::Json::object();
     if (options.text("C") == "auto") {
-        heads::RegularizationChoice choice = heads::choose_C(train_set, heads::default_C_grid(), options.number("validation-fraction"),
-                                                             experiment.seed, fit, [&](const heads::RegularizationTrial& trial) {
-                                                                 experiment.say("C ", trial.C, ": validation cross-entropy ", trial.validation_cross_entropy);
-                                                             });
+        heads::RegularizationChoice choice = heads::choose_C(
+            train_set, heads::default_C_grid(), options.number("validation-fraction"), experiment.seed, fit,
+            [&](const heads::RegularizationTrial& trial) {
+                experiment.say("C ", trial.C, ": validation cross-entropy ", trial.validation_cross_entropy);
+            });
         fit.C = choice.C;
     } else {
         fit.C = options.number("C");
         if (!(fit.C > 0)) throw UsageError("--C must be a positive number or auto");
     }
     heads::LogisticRegressionFit linear = heads::fit_logistic_regression(train_set.features, train_set.labels, 2, fit);
-    experiment.say("linear probe: C ", fit.C, ", ", linear.iterations, " L-BFGS iterations", linear.converged ? "" : " (not converged)");
+    experiment.say("linear probe: C ", fit.C, ", ", linear.iterations, " L-BFGS iterations",
+                   linear.converged ? "" : " (not converged)");
     char C[32];
     std::snprintf(C, sizeof C, "%g", fit.C);
     results.add(std::string("Linear probe (C=") + C + ")", scores_of(linear.probe));
     details["C"] = fit.C;
     details["iterations"] = linear.iterations;
     for (std::int64_t k : ks)
-        results.add("kNN (k=" + std::to_string(k) + ")", scores_of(heads::NearestNeighbors{train_set.features, train_set.labels, 2, k}));
+        results.add("kNN (k=" + std::to_string(k) + ")",
+                    scores_of(heads::NearestNeighbors{train_set.features, train_set.labels, 2, k}));
     add_zero_shot_rows(experiment, results, experiment.names("zero-shot", {}));
-    Table table = results.auc_table("UnivFD baselines: AUC % of heads on frozen CLIP features (" + std::to_string(train_set.labels.size()) +
-                                    " training images)");
+    Table table = results.auc_table("UnivFD baselines: AUC % of heads on frozen CLIP features (" +
+                                    std::to_string(train_set.labels.size()) + " training images)");
     std::vector<Table> tables{table};
     for (Table& subsets : results.subset_tables()) tables.push_back(std::move(subsets));
     report(experiment, tables, results.save_roc_plots(), details);

@@ -17,14 +17,15 @@ Matrix cosine_similarities(const models::CLIP<float>& model, const text::Tokeniz
     Tensor<float> similarities = ops::matmul(embeddings, embeddings.transpose(0, 1)).contiguous();
     const std::int64_t n = similarities.size(0);
     Matrix matrix(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) matrix[std::size_t(i)].assign(similarities.data() + i * n, similarities.data() + (i + 1) * n);
+    for (std::int64_t i = 0; i < n; ++i)
+        matrix[std::size_t(i)].assign(similarities.data() + i * n, similarities.data() + (i + 1) * n);
     return matrix;
 }
 
 // The mean of the block rows [row_begin, row_end) x columns [column_begin, column_end), with or
 // without its diagonal entries (a description's similarity to itself, always 1).
-double block_mean(const Matrix& matrix, std::size_t row_begin, std::size_t row_end, std::size_t column_begin, std::size_t column_end,
-                  bool with_diagonal) {
+double block_mean(const Matrix& matrix, std::size_t row_begin, std::size_t row_end, std::size_t column_begin,
+                  std::size_t column_end, bool with_diagonal) {
     double sum = 0;
     std::size_t count = 0;
     for (std::size_t i = row_begin; i < row_end; ++i)
@@ -58,8 +59,9 @@ int similarity(const Options& options) {
         experiment.to_device(*finetuned);
         after = cosine_similarities(*finetuned, table);
     } else {
-        FineTuned tuned = fine_tune(experiment, {"CLIP (" + set.name + ")", descriptions, "full", file_name_part(set.name)},
-                                    training_data(experiment), experiment.seed);
+        FineTuned tuned =
+            fine_tune(experiment, {"CLIP (" + set.name + ")", descriptions, "full", file_name_part(set.name)},
+                      training_data(experiment), experiment.seed);
         after = cosine_similarities(*tuned.model, table);
     }
 
@@ -91,14 +93,20 @@ int similarity(const Options& options) {
         heatmap.save(plots.back());
     }
 
-    Table means{"Table 8: mean cosine similarity of the " + set.name + " description embeddings (whole blocks, as the thesis; "
-                "off-diag: without the 1s of each description with itself)",
-                {"Real/Real", "Real/Fake", "Fake/Fake", "Real/Real off-diag", "Fake/Fake off-diag"}, {}, {}};
-    for (auto [name, matrix] : {std::pair{"CLIP (zero-shot - " + set.name + ")", &before}, {"CLIP (" + set.name + ")", &after}})
-        means.add_row(name, {block_mean(*matrix, 0, real, 0, real, true), block_mean(*matrix, 0, real, real, total, true),
-                             block_mean(*matrix, real, total, real, total, true), block_mean(*matrix, 0, real, 0, real, false),
-                             block_mean(*matrix, real, total, real, total, false)});
-    report(experiment, {means}, plots, {{"labels", labels}, {"descriptions", texts}, {"before", before}, {"after", after}});
+    Table means{"Table 8: mean cosine similarity of the " + set.name +
+                    " description embeddings (whole blocks, as the thesis; "
+                    "off-diag: without the 1s of each description with itself)",
+                {"Real/Real", "Real/Fake", "Fake/Fake", "Real/Real off-diag", "Fake/Fake off-diag"},
+                {},
+                {}};
+    for (auto [name, matrix] :
+         {std::pair{"CLIP (zero-shot - " + set.name + ")", &before}, {"CLIP (" + set.name + ")", &after}})
+        means.add_row(
+            name, {block_mean(*matrix, 0, real, 0, real, true), block_mean(*matrix, 0, real, real, total, true),
+                   block_mean(*matrix, real, total, real, total, true), block_mean(*matrix, 0, real, 0, real, false),
+                   block_mean(*matrix, real, total, real, total, false)});
+    report(experiment, {means}, plots,
+           {{"labels", labels}, {"descriptions", texts}, {"before", before}, {"after", after}});
     return 0;
 }
 

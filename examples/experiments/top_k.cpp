@@ -10,8 +10,8 @@ namespace clipft::experiments {
 
 int top_k(const Options& options) {
     Experiment experiment(options, "top-k");
-    std::vector<std::int64_t> ks = experiment.whole_numbers("k", {"3", "10", "50", "100", "200", "300", "400", "500", "600", "700",
-                                                                  "800", "900", "1000", "1100"});
+    std::vector<std::int64_t> ks = experiment.whole_numbers(
+        "k", {"3", "10", "50", "100", "200", "300", "400", "500", "600", "700", "800", "900", "1000", "1100"});
 
     auto model = experiment.load_model();
     experiment.to_device(*model);
@@ -22,10 +22,12 @@ int top_k(const Options& options) {
     std::vector<Tensor<float>> images = encode_test_sets(experiment, *model);
     Results global(experiment), per_class(experiment);
     for (std::int64_t k : ks) {
-        global.add("CLIP (top-" + std::to_string(k) + ")",
-                   fake_scores(images, descriptions, table, model->logit_scale.item(), {eval::DescriptionRule::top_k, k}));
+        global.add(
+            "CLIP (top-" + std::to_string(k) + ")",
+            fake_scores(images, descriptions, table, model->logit_scale.item(), {eval::DescriptionRule::top_k, k}));
         per_class.add("CLIP (class-top-" + std::to_string(k) + ")",
-                      fake_scores(images, descriptions, table, model->logit_scale.item(), {eval::DescriptionRule::per_class_top_k, k}));
+                      fake_scores(images, descriptions, table, model->logit_scale.item(),
+                                  {eval::DescriptionRule::per_class_top_k, k}));
     }
     const std::string total = std::to_string(set.size());
     Table global_table = global.auc_table("Table 12: zero-shot AUC % keeping the top-K of " + set.name + "'s " + total +
@@ -43,7 +45,8 @@ int top_k(const Options& options) {
     std::vector<double> x(ks.begin(), ks.end());
     for (std::size_t t = 0; t < experiment.tests.size(); ++t) {
         std::vector<double> all, own;
-        for (std::size_t r = 0; r < ks.size(); ++r) all.push_back(global_table.values[r][t]), own.push_back(class_table.values[r][t]);
+        for (std::size_t r = 0; r < ks.size(); ++r)
+            all.push_back(global_table.values[r][t]), own.push_back(class_table.values[r][t]);
         const std::string colour = plot::detail::palette[t % plot::detail::palette.size()];
         plot.add_series(experiment.tests[t].name + " (top-K)", x, all).colour = colour;
         plot::Series& dashed = plot.add_series(experiment.tests[t].name + " (per-class top-K)", x, own);

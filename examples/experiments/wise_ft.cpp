@@ -9,7 +9,9 @@ int wise_ft(const Options& options) {
     Experiment experiment(options, "wise-ft");
     experiment.model_path = options.text("zero-shot"); // the table's base model and the vocabulary's place
     if (!options.given("vocab"))
-        experiment.vocabulary = std::filesystem::is_directory(experiment.model_path) ? experiment.model_path : experiment.model_path.parent_path();
+        experiment.vocabulary = std::filesystem::is_directory(experiment.model_path)
+                                    ? experiment.model_path
+                                    : experiment.model_path.parent_path();
     std::vector<double> alphas;
     try {
         alphas = heads::parse_alphas(options.text("alphas"));
@@ -25,12 +27,14 @@ int wise_ft(const Options& options) {
         experiment.say("alpha ", heads::alpha_text(alpha), ": interpolating into ", file.string());
         interpolation.write(alpha, file);
         auto model = models::load_clip<float>(file);
-        text::TokenizedDescriptions table = experiment.tokenize(experiment.description_set(options.text("descriptions")), *model);
+        text::TokenizedDescriptions table =
+            experiment.tokenize(experiment.description_set(options.text("descriptions")), *model);
         results.add("WiSE-FT alpha=" + heads::alpha_text(alpha), score_test_sets(experiment, *model, table));
         model.reset();
         if (!options.flag("keep-models")) std::filesystem::remove(file);
     }
-    Table table = results.auc_table("WiSE-FT: AUC % of (1 - alpha) zero-shot + alpha fine-tuned weights (alpha 0: zero-shot, 1: fine-tuned)");
+    Table table = results.auc_table(
+        "WiSE-FT: AUC % of (1 - alpha) zero-shot + alpha fine-tuned weights (alpha 0: zero-shot, 1: fine-tuned)");
 
     // AUC against alpha, one line per test set.
     plot::LinePlot plot;
@@ -53,7 +57,8 @@ int wise_ft(const Options& options) {
         for (std::size_t t = 0; t < experiment.tests.size(); ++t) aucs[experiment.tests[t].name] = table.values[r][t];
         details.push_back({{"alpha", alphas[r]}, {"auc", aucs}});
     }
-    report(experiment, tables, {plot_path}, {{"zero_shot", options.text("zero-shot")}, {"fine_tuned", options.text("fine-tuned")}, {"alphas", details}});
+    report(experiment, tables, {plot_path},
+           {{"zero_shot", options.text("zero-shot")}, {"fine_tuned", options.text("fine-tuned")}, {"alphas", details}});
     return 0;
 }
 

@@ -45,8 +45,7 @@ private:
     bool previous_;
 };
 
-template <typename T>
-struct Node {
+template <typename T> struct Node {
     // Receives the gradient of the node's output; returns one gradient per input, in input order
     // (an undefined Tensor where an input needs none).
     using Backward = std::function<std::vector<Tensor<T>>(const Tensor<T>& grad_output)>;
@@ -67,8 +66,7 @@ struct Node {
 };
 
 // True when an op must record its graph for this input.
-template <typename T>
-bool needs_grad(const Tensor<T>& input) {
+template <typename T> bool needs_grad(const Tensor<T>& input) {
     return GradMode::is_enabled() && input.defined() && input.requires_grad();
 }
 
@@ -85,8 +83,10 @@ void record(const char* op, Tensor<T>& output, const std::vector<Tensor<T>>& inp
     for (const Tensor<T>& input : inputs) {
         typename Node<T>::Edge edge;
         if (needs_grad(input)) {
-            if (input.grad_fn()) edge.node = input.grad_fn();
-            else edge.leaf = input.impl();
+            if (input.grad_fn())
+                edge.node = input.grad_fn();
+            else
+                edge.leaf = input.impl();
         }
         node->inputs.push_back(edge);
     }
@@ -105,8 +105,7 @@ template <Floating T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
 }
 
 // The engine behind Tensor::backward.
-template <typename T>
-void run_backward(const Tensor<T>& root, const Tensor<T>& root_grad, bool retain_graph) {
+template <typename T> void run_backward(const Tensor<T>& root, const Tensor<T>& root_grad, bool retain_graph) {
     if (!root.requires_grad())
         fail("backward: the tensor of shape ", root.shape(),
              " does not require gradients (no input of it has requires_grad set)");
@@ -145,7 +144,8 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& root_grad, bool retain
         Tensor<T> grad_output = std::move(found->second);
         pending.erase(found);
         if (node->freed)
-            fail("backward: the graph through '", node->op, "' was already freed by an earlier backward(); "
+            fail("backward: the graph through '", node->op,
+                 "' was already freed by an earlier backward(); "
                  "call backward(grad, /*retain_graph=*/true) the first time to run backward twice");
         std::vector<Tensor<T>> grads = node->backward(grad_output);
         for (std::size_t i = 0; i < node->inputs.size(); ++i) {
@@ -188,7 +188,8 @@ private:
 // is returned to the outer graph, the gradients of `parameters` (the leaves `function` reads) are
 // accumulated into them directly. `function` must compute the same thing twice (no random draws).
 template <typename T, typename Function>
-Tensor<T> checkpointed(const char* op, Function function, const Tensor<T>& input, const std::vector<Tensor<T>>& parameters) {
+Tensor<T> checkpointed(const char* op, Function function, const Tensor<T>& input,
+                       const std::vector<Tensor<T>>& parameters) {
     std::vector<Tensor<T>> recorded{input};
     bool any = needs_grad(input);
     for (const Tensor<T>& parameter : parameters)
@@ -200,18 +201,19 @@ Tensor<T> checkpointed(const char* op, Function function, const Tensor<T>& input
     }();
     Tensor<T> saved = input.detach();
     const bool input_needs_grad = needs_grad(input);
-    record(op, output, recorded, [function, saved, input_needs_grad, count = recorded.size()](const Tensor<T>& grad_output) {
-        Tensor<T> replayed = saved.detach();
-        if (input_needs_grad) replayed.requires_grad_(true);
-        {
-            EnableGradGuard recording;
-            Tensor<T> recomputed = function(replayed);
-            if (recomputed.requires_grad()) recomputed.backward(grad_output);
-        }
-        std::vector<Tensor<T>> grads(count);
-        if (input_needs_grad) grads[0] = replayed.grad();
-        return grads;
-    });
+    record(op, output, recorded,
+           [function, saved, input_needs_grad, count = recorded.size()](const Tensor<T>& grad_output) {
+               Tensor<T> replayed = saved.detach();
+               if (input_needs_grad) replayed.requires_grad_(true);
+               {
+                   EnableGradGuard recording;
+                   Tensor<T> recomputed = function(replayed);
+                   if (recomputed.requires_grad()) recomputed.backward(grad_output);
+               }
+               std::vector<Tensor<T>> grads(count);
+               if (input_needs_grad) grads[0] = replayed.grad();
+               return grads;
+           });
     return output;
 }
 

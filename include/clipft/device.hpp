@@ -38,9 +38,9 @@ inline std::ostream& operator<<(std::ostream& out, Device device) {
 
 // The one error of a CUDA tensor reaching code compiled without the CUDA backend (a .cpp file, or
 // a build without CUDA): says what to do. backend/cuda/unavailable.hpp raises it.
-template <typename... Parts>
-[[noreturn]] void fail_without_cuda_backend(Parts&&... what) {
-    fail(std::forward<Parts>(what)..., ": this translation unit has no CUDA backend; compile it with nvcc in a build of "
+template <typename... Parts> [[noreturn]] void fail_without_cuda_backend(Parts&&... what) {
+    fail(std::forward<Parts>(what)...,
+         ": this translation unit has no CUDA backend; compile it with nvcc in a build of "
          "clipft that found CUDA (CLIPFT_WITH_CUDA)");
 }
 

@@ -24,8 +24,7 @@ inline std::ostream& operator<<(std::ostream& out, const std::vector<std::int64_
 }
 
 // Builds a message from streamable parts: fail("matmul: shapes ", a, " and ", b, " do not match").
-template <typename... Parts>
-[[noreturn]] void fail(Parts&&... parts) {
+template <typename... Parts> [[noreturn]] void fail(Parts&&... parts) {
     std::ostringstream message;
     (message << ... << std::forward<Parts>(parts));
     throw Error(message.str());

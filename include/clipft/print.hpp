@@ -25,8 +25,7 @@ struct PrintOptions {
 
 namespace detail {
 
-template <typename T>
-class TensorPrinter {
+template <typename T> class TensorPrinter {
 public:
     TensorPrinter(const Tensor<T>& tensor, const PrintOptions& options) : tensor_(tensor), options_(options) {}
 
@@ -43,8 +42,7 @@ private:
     }
 
     // Calls visit(offset) for the shown elements of `axis` onwards, starting at element `offset`.
-    template <typename Visit>
-    void for_each_shown(std::int64_t axis, std::int64_t offset, Visit&& visit) const {
+    template <typename Visit> void for_each_shown(std::int64_t axis, std::int64_t offset, Visit&& visit) const {
         if (axis == tensor_.dim()) return visit(offset);
         for (std::int64_t i = 0; i < tensor_.shape()[axis]; ++i)
             if (!elided(axis, i)) for_each_shown(axis + 1, offset + i * tensor_.strides()[axis], visit);
@@ -54,7 +52,8 @@ private:
         bool scientific = false;
         for_each_shown(axis, offset, [&](std::int64_t at) {
             double magnitude = std::abs(convert_scalar<double>(tensor_.data()[at]));
-            if (std::isfinite(magnitude) && (magnitude >= 1e8 || (magnitude > 0 && magnitude < 1e-4))) scientific = true;
+            if (std::isfinite(magnitude) && (magnitude >= 1e8 || (magnitude > 0 && magnitude < 1e-4)))
+                scientific = true;
         });
         return scientific;
     }
@@ -98,8 +97,7 @@ private:
 
 } // namespace detail
 
-template <typename T>
-std::string to_string(const Tensor<T>& tensor, const PrintOptions& options = {}) {
+template <typename T> std::string to_string(const Tensor<T>& tensor, const PrintOptions& options = {}) {
     std::ostringstream out;
     if (!tensor.defined()) {
         out << "tensor(undefined)";
@@ -114,8 +112,7 @@ std::string to_string(const Tensor<T>& tensor, const PrintOptions& options = {})
     return out.str();
 }
 
-template <typename T>
-std::ostream& operator<<(std::ostream& out, const Tensor<T>& tensor) {
+template <typename T> std::ostream& operator<<(std::ostream& out, const Tensor<T>& tensor) {
     return out << to_string(tensor);
 }
 

@@ -18,8 +18,9 @@ public:
     // `start`: steps already done before this bar (a resumed run); they do not count for the speed.
     ProgressBar(std::string label, std::int64_t total, std::string unit = "it", bool enabled = true,
                 std::int64_t start = 0, std::FILE* out = stderr, double log_interval_seconds = 30)
-        : label_(std::move(label)), unit_(std::move(unit)), total_(total), start_done_(start), done_(start), enabled_(enabled), out_(out), terminal_(isatty(fileno(out)) == 1),
-          log_interval_(log_interval_seconds), start_(Clock::now()), last_draw_(start_) {}
+        : label_(std::move(label)), unit_(std::move(unit)), total_(total), start_done_(start), done_(start),
+          enabled_(enabled), out_(out), terminal_(isatty(fileno(out)) == 1), log_interval_(log_interval_seconds),
+          start_(Clock::now()), last_draw_(start_) {}
     ProgressBar(const ProgressBar&) = delete;
     ProgressBar& operator=(const ProgressBar&) = delete;
     ~ProgressBar() { finish(); }
@@ -49,8 +50,10 @@ public:
     static std::string format_duration(double seconds) {
         long total = long(seconds + 0.5);
         char text[32];
-        if (total >= 3600) std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
-        else std::snprintf(text, sizeof text, "%ld:%02ld", total / 60, total % 60);
+        if (total >= 3600)
+            std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
+        else
+            std::snprintf(text, sizeof text, "%ld:%02ld", total / 60, total % 60);
         return text;
     }
 
@@ -67,11 +70,12 @@ private:
         std::string eta = rate > 0 && done_ < total_ ? "ETA " + format_duration(double(total_ - done_) / rate)
                                                      : "in " + format_duration(elapsed);
         char counts[160];
-        std::snprintf(counts, sizeof counts, "%3d%% |%s| %lld/%lld", percent, bar.c_str(), (long long)done_, (long long)total_);
+        std::snprintf(counts, sizeof counts, "%3d%% |%s| %lld/%lld", percent, bar.c_str(), (long long)done_,
+                      (long long)total_);
         char speed[64];
         std::snprintf(speed, sizeof speed, "%.1f %s/s", rate * units_per_step_, unit_.c_str());
-        std::fprintf(out_, "%s%s %s  %s  %s  %s%s", terminal_ ? "\r\033[K" : "", label_.c_str(), counts, status_.c_str(),
-                     speed, eta.c_str(), terminal_ && !final_line ? "" : "\n");
+        std::fprintf(out_, "%s%s %s  %s  %s  %s%s", terminal_ ? "\r\033[K" : "", label_.c_str(), counts,
+                     status_.c_str(), speed, eta.c_str(), terminal_ && !final_line ? "" : "\n");
         std::fflush(out_);
     }
 

@@ -79,7 +79,8 @@ public:
         std::string cached_text;
         in >> seed >> has_cached >> cached_text >> engine;
         cached = std::strtod(cached_text.c_str(), nullptr); // istream cannot read hexfloat portably
-        if (in.fail()) fail("Generator::set_state: not a generator state (from Generator::state): '", state.substr(0, 40), "...'");
+        if (in.fail())
+            fail("Generator::set_state: not a generator state (from Generator::state): '", state.substr(0, 40), "...'");
         seed_ = seed;
         has_cached_normal_ = has_cached;
         cached_normal_ = cached;
@@ -95,10 +96,8 @@ private:
 
 // Fisher-Yates shuffle with Generator::uniform_integer, the same permutation on every platform
 // (std::shuffle's algorithm is left to each standard library).
-template <typename Item>
-void shuffle(std::vector<Item>& items, Generator& generator) {
-    for (std::size_t i = items.size(); i > 1; --i)
-        std::swap(items[i - 1], items[generator.uniform_integer(i)]);
+template <typename Item> void shuffle(std::vector<Item>& items, Generator& generator) {
+    for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[generator.uniform_integer(i)]);
 }
 
 template <typename T>
@@ -108,8 +107,7 @@ namespace detail {
 
 // A contiguous tensor filled element by element in row-major order. Drawing is sequential, never on
 // the thread pool, so the values do not depend on the thread count.
-template <FloatingStorable T, typename Draw>
-Tensor<T> draw_tensor(const Shape& shape, Draw draw) {
+template <FloatingStorable T, typename Draw> Tensor<T> draw_tensor(const Shape& shape, Draw draw) {
     Tensor<T> result = Tensor<T>::empty(shape);
     T* out = result.data();
     for (std::int64_t i = 0; i < result.numel(); ++i) out[i] = convert_scalar<T>(draw());
@@ -154,8 +152,8 @@ Tensor<T> uniform(const Shape& shape, Generator& generator, double low = 0.0, do
 // Sampled by rejection (draw normals until one falls inside), which is exact; bounds that hold less
 // than 0.1% of the distribution's mass are refused because rejection would take too long there.
 template <FloatingStorable T>
-Tensor<T> trunc_normal(const Shape& shape, Generator& generator, double mean = 0.0, double std = 1.0,
-                       double low = -2.0, double high = 2.0) {
+Tensor<T> trunc_normal(const Shape& shape, Generator& generator, double mean = 0.0, double std = 1.0, double low = -2.0,
+                       double high = 2.0) {
     detail::check_std("trunc_normal", std);
     if (!std::isfinite(low) || !std::isfinite(high) || !(low <= high))
         fail("trunc_normal: bounds [", low, ", ", high, "] are empty or not finite; pass finite low <= high");
@@ -185,8 +183,8 @@ Tensor<T> uniform_(Tensor<T> tensor, Generator& generator, double low = 0.0, dou
 }
 
 template <FloatingStorable T>
-Tensor<T> trunc_normal_(Tensor<T> tensor, Generator& generator, double mean = 0.0, double std = 1.0,
-                         double low = -2.0, double high = 2.0) {
+Tensor<T> trunc_normal_(Tensor<T> tensor, Generator& generator, double mean = 0.0, double std = 1.0, double low = -2.0,
+                        double high = 2.0) {
     return tensor.copy_(trunc_normal<T>(tensor.shape(), generator, mean, std, low, high));
 }
 

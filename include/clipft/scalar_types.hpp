@@ -35,8 +35,8 @@ struct Half {
         std::uint32_t x = std::bit_cast<std::uint32_t>(value);
         std::uint32_t sign = (x >> 16) & 0x8000u;
         std::uint32_t magnitude = x & 0x7fffffffu;
-        if (magnitude > 0x7f800000u) return std::uint16_t(sign | 0x7e00u);   // NaN
-        if (magnitude >= 0x477ff000u) return std::uint16_t(sign | 0x7c00u);  // rounds to infinity
+        if (magnitude > 0x7f800000u) return std::uint16_t(sign | 0x7e00u);  // NaN
+        if (magnitude >= 0x477ff000u) return std::uint16_t(sign | 0x7c00u); // rounds to infinity
         if (magnitude < 0x38800000u) {
             // Result is subnormal (or zero): value = mantissa * 2^-24. Adding 0.5f shifts the bits so
             // that the float adder performs the round-to-nearest-even for us.
@@ -66,17 +66,17 @@ concept Floating = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
 // A type a Tensor may store: the computing types, the 16-bit storage types, and integers for ids.
 template <typename T>
-concept Storable = Floating<T> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16> ||
-                   std::is_integral_v<T>;
+concept Storable = Floating<T> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16> || std::is_integral_v<T>;
 
-template <typename To, typename From>
-To convert_scalar(From value) {
-    if constexpr (std::is_same_v<To, From>) return value;
+template <typename To, typename From> To convert_scalar(From value) {
+    if constexpr (std::is_same_v<To, From>)
+        return value;
     else if constexpr (std::is_same_v<From, Half> || std::is_same_v<From, BFloat16>)
         return convert_scalar<To>(static_cast<float>(value));
     else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>)
         return To(static_cast<float>(value));
-    else return static_cast<To>(value);
+    else
+        return static_cast<To>(value);
 }
 
 template <typename T> constexpr const char* type_name();

@@ -29,8 +29,7 @@ inline Shape contiguous_strides(const Shape& shape) {
 
 // Maps a possibly negative axis (-1 = last) to [0, rank); `op` names the caller in the error.
 inline std::int64_t normalize_axis(const char* op, std::int64_t axis, std::int64_t rank) {
-    if (axis < -rank || axis >= rank)
-        fail(op, ": axis ", axis, " is out of range for a tensor of rank ", rank);
+    if (axis < -rank || axis >= rank) fail(op, ": axis ", axis, " is out of range for a tensor of rank ", rank);
     return axis < 0 ? axis + rank : axis;
 }
 
@@ -46,8 +45,8 @@ inline Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
         std::int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
         std::int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
         if (da != db && da != 1 && db != 1)
-            fail(op, ": shapes ", a, " and ", b, " cannot be broadcast together (dimension ", i,
-                 " is ", da, " vs ", db, ")");
+            fail(op, ": shapes ", a, " and ", b, " cannot be broadcast together (dimension ", i, " is ", da, " vs ", db,
+                 ")");
         result[i] = da == 1 ? db : da;
     }
     return result;

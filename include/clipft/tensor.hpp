@@ -17,32 +17,29 @@
 #include <numeric>
 #include <vector>
 
-
 namespace clipft::inline CLIPFT_BACKENDS {
 
-template <Storable T>
-struct Storage {
+template <Storable T> struct Storage {
     T* data = nullptr;
     std::int64_t size = 0;
     Device device;
     std::shared_ptr<void> owner; // keeps the memory alive: an allocation, a mapped file, ...
 };
 
-template <Storable T>
-Storage<T> allocate_storage(std::int64_t size, Device device) {
+template <Storable T> Storage<T> allocate_storage(std::int64_t size, Device device) {
     if (device.is_cuda()) {
         std::shared_ptr<void> owner = backend::cuda::allocate(std::size_t(size) * sizeof(T), device);
         return {static_cast<T*>(owner.get()), size, device, std::move(owner)};
     }
     constexpr std::size_t alignment = 64; // a cache line, and an AVX-512 vector
-    std::size_t bytes = std::max<std::size_t>(alignment, (std::size_t(size) * sizeof(T) + alignment - 1) / alignment * alignment);
+    std::size_t bytes =
+        std::max<std::size_t>(alignment, (std::size_t(size) * sizeof(T) + alignment - 1) / alignment * alignment);
     void* memory = std::aligned_alloc(alignment, bytes);
     if (!memory) fail("out of memory allocating ", bytes, " bytes for a tensor of ", size, " elements");
     return {static_cast<T*>(memory), size, device, std::shared_ptr<void>(memory, std::free)};
 }
 
-template <typename T>
-struct TensorImpl {
+template <typename T> struct TensorImpl {
     Storage<T> storage;
     Shape shape, strides;
     std::int64_t offset = 0;
@@ -51,8 +48,7 @@ struct TensorImpl {
     std::shared_ptr<Node<T>> grad_fn;
 };
 
-template <typename T>
-class Tensor {
+template <typename T> class Tensor {
     static_assert(Storable<T>, "Tensor<T>: T must be float, double, Half, BFloat16 or an integer type");
 
 public:
@@ -72,15 +68,19 @@ public:
     }
     static Tensor full(const Shape& shape, T value, Device device = Device::cpu()) {
         Tensor result = empty(shape, device);
-        if (device.is_cpu()) std::fill_n(result.data(), result.numel(), value);
-        else result.fill_(value);
+        if (device.is_cpu())
+            std::fill_n(result.data(), result.numel(), value);
+        else
+            result.fill_(value);
         return result;
     }
     static Tensor zeros(const Shape& shape, Device device = Device::cpu()) { return full(shape, T(0.0f), device); }
     static Tensor ones(const Shape& shape, Device device = Device::cpu()) { return full(shape, T(1.0f), device); }
     static Tensor scalar(T value) { return full({}, value); }
     // Copies values into a new tensor of `shape` (without one: a single axis holding all of them).
-    static Tensor from_vector(const std::vector<T>& values) { return from_vector(values, {std::int64_t(values.size())}); }
+    static Tensor from_vector(const std::vector<T>& values) {
+        return from_vector(values, {std::int64_t(values.size())});
+    }
     static Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
         check_shape("Tensor::from_vector", shape);
         if (element_count(shape) != std::int64_t(values.size()))
@@ -158,8 +158,7 @@ public:
     Tensor clone() const;
     // Element-type conversion (float32 <-> float16/bfloat16/float64, ...). The result is a new
     // leaf: gradients do not flow across element types.
-    template <Storable U>
-    Tensor<U> to() const {
+    template <Storable U> Tensor<U> to() const {
         Tensor<U> result = Tensor<U>::empty(shape(), device());
         copy_values(result, *this);
         return result;
@@ -176,7 +175,9 @@ public:
     Tensor permute(const std::vector<std::int64_t>& order) const;
     Tensor transpose(std::int64_t axis0, std::int64_t axis1) const;
     Tensor narrow(std::int64_t axis, std::int64_t start, std::int64_t length) const;
-    Tensor slice(std::int64_t axis, std::int64_t begin, std::int64_t end) const { return narrow(axis, begin, end - begin); }
+    Tensor slice(std::int64_t axis, std::int64_t begin, std::int64_t end) const {
+        return narrow(axis, begin, end - begin);
+    }
     Tensor select(std::int64_t axis, std::int64_t index) const;
     Tensor expand(const Shape& shape) const;
     Tensor unsqueeze(std::int64_t axis) const;
@@ -292,14 +293,12 @@ private:
     std::shared_ptr<TensorImpl<T>> impl_;
 };
 
-template <typename T>
-Tensor<T> Tensor<T>::contiguous() const {
+template <typename T> Tensor<T> Tensor<T>::contiguous() const {
     if (is_contiguous()) return *this;
     return clone();
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::clone() const {
+template <typename T> Tensor<T> Tensor<T>::clone() const {
     Tensor result = empty(shape(), device());
     copy_values(result, *this);
     if constexpr (Floating<T>)
@@ -307,21 +306,18 @@ Tensor<T> Tensor<T>::clone() const {
     return result;
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::to(Device target) const {
+template <typename T> Tensor<T> Tensor<T>::to(Device target) const {
     if (target == device()) return *this;
     Tensor source = contiguous().detach();
     Tensor result = empty(shape(), target);
     backend::cuda::copy_bytes(result.data(), target, source.data(), device(), std::size_t(numel()) * sizeof(T));
     if constexpr (Floating<T>)
-        record("to", result, {*this}, [source_device = device()](const Tensor& grad) {
-            return std::vector<Tensor>{grad.to(source_device)};
-        });
+        record("to", result, {*this},
+               [source_device = device()](const Tensor& grad) { return std::vector<Tensor>{grad.to(source_device)}; });
     return result;
 }
 
-template <typename T>
-void Tensor<T>::move_to_(Device target) {
+template <typename T> void Tensor<T>::move_to_(Device target) {
     if (!is_leaf())
         fail("move_to_: the tensor of shape ", shape(), " is the result of '", grad_fn()->op,
              "'; only leaves (parameters, buffers) move in place; use to(device) for the others");
@@ -333,8 +329,7 @@ void Tensor<T>::move_to_(Device target) {
     if (impl_->grad) impl_->grad = Tensor(impl_->grad).detach().to(target).impl_;
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::reshape(Shape new_shape) const {
+template <typename T> Tensor<T> Tensor<T>::reshape(Shape new_shape) const {
     std::int64_t inferred = -1, known = 1;
     for (std::size_t i = 0; i < new_shape.size(); ++i) {
         if (new_shape[i] == -1) {
@@ -354,8 +349,7 @@ Tensor<T> Tensor<T>::reshape(Shape new_shape) const {
                             [old_shape](const Tensor& grad) { return std::vector<Tensor>{grad.reshape(old_shape)}; });
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::permute(const std::vector<std::int64_t>& order) const {
+template <typename T> Tensor<T> Tensor<T>::permute(const std::vector<std::int64_t>& order) const {
     if (std::int64_t(order.size()) != dim())
         fail("permute: order of ", order.size(), " axes for a tensor of shape ", shape());
     Shape new_shape(order.size()), new_strides(order.size());
@@ -371,16 +365,14 @@ Tensor<T> Tensor<T>::permute(const std::vector<std::int64_t>& order) const {
                      [inverse](const Tensor& grad) { return std::vector<Tensor>{grad.permute(inverse)}; });
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::transpose(std::int64_t axis0, std::int64_t axis1) const {
+template <typename T> Tensor<T> Tensor<T>::transpose(std::int64_t axis0, std::int64_t axis1) const {
     std::vector<std::int64_t> order(dim());
     std::iota(order.begin(), order.end(), 0);
     std::swap(order[normalize_axis("transpose", axis0, dim())], order[normalize_axis("transpose", axis1, dim())]);
     return permute(order);
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::narrow(std::int64_t axis, std::int64_t start, std::int64_t length) const {
+template <typename T> Tensor<T> Tensor<T>::narrow(std::int64_t axis, std::int64_t start, std::int64_t length) const {
     axis = normalize_axis("narrow", axis, dim());
     if (start < 0 || length < 0 || start + length > shape()[axis])
         fail("narrow: range [", start, ", ", start + length, ") is outside axis ", axis, " of shape ", shape());
@@ -395,8 +387,7 @@ Tensor<T> Tensor<T>::narrow(std::int64_t axis, std::int64_t start, std::int64_t 
                      });
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::select(std::int64_t axis, std::int64_t index) const {
+template <typename T> Tensor<T> Tensor<T>::select(std::int64_t axis, std::int64_t index) const {
     axis = normalize_axis("select", axis, dim());
     if (index < -shape()[axis] || index >= shape()[axis])
         fail("select: index ", index, " is out of range for axis ", axis, " of shape ", shape());
@@ -417,33 +408,32 @@ namespace ops {
 template <Floating T> Tensor<T> sum_to_shape(const Tensor<T>& x, const Shape& shape);
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::expand(const Shape& target) const {
-    if (target.size() < shape().size())
-        fail("expand: cannot expand shape ", shape(), " to fewer axes ", target);
+template <typename T> Tensor<T> Tensor<T>::expand(const Shape& target) const {
+    if (target.size() < shape().size()) fail("expand: cannot expand shape ", shape(), " to fewer axes ", target);
     std::size_t lead = target.size() - shape().size();
     Shape new_strides(target.size(), 0);
     for (std::size_t i = 0; i < target.size(); ++i) {
         if (i < lead) continue;
         std::int64_t extent = shape()[i - lead];
-        if (extent == target[i]) new_strides[i] = strides()[i - lead];
-        else if (extent != 1) fail("expand: cannot expand shape ", shape(), " to ", target, " (axis ", i, ")");
+        if (extent == target[i])
+            new_strides[i] = strides()[i - lead];
+        else if (extent != 1)
+            fail("expand: cannot expand shape ", shape(), " to ", target, " (axis ", i, ")");
     }
     Shape input_shape = shape();
-    return make_view("expand", target, new_strides, offset(),
-                     [input_shape](const Tensor& grad) { return std::vector<Tensor>{ops::sum_to_shape(grad, input_shape)}; });
+    return make_view("expand", target, new_strides, offset(), [input_shape](const Tensor& grad) {
+        return std::vector<Tensor>{ops::sum_to_shape(grad, input_shape)};
+    });
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::unsqueeze(std::int64_t axis) const {
+template <typename T> Tensor<T> Tensor<T>::unsqueeze(std::int64_t axis) const {
     axis = normalize_axis("unsqueeze", axis, dim() + 1);
     Shape new_shape = shape();
     new_shape.insert(new_shape.begin() + axis, 1);
     return reshape(new_shape);
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::squeeze(std::int64_t axis) const {
+template <typename T> Tensor<T> Tensor<T>::squeeze(std::int64_t axis) const {
     axis = normalize_axis("squeeze", axis, dim());
     if (shape()[axis] != 1) fail("squeeze: axis ", axis, " of shape ", shape(), " is not 1");
     Shape new_shape = shape();
@@ -451,8 +441,7 @@ Tensor<T> Tensor<T>::squeeze(std::int64_t axis) const {
     return reshape(new_shape);
 }
 
-template <typename T>
-Tensor<T> Tensor<T>::flatten(std::int64_t start_axis, std::int64_t end_axis) const {
+template <typename T> Tensor<T> Tensor<T>::flatten(std::int64_t start_axis, std::int64_t end_axis) const {
     if (dim() == 0) return reshape({1});
     start_axis = normalize_axis("flatten", start_axis, dim());
     end_axis = normalize_axis("flatten", end_axis, dim());

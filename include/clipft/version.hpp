@@ -8,6 +8,6 @@
 #define CLIPFT_VERSION_STRINGIFY_(x) #x
 #define CLIPFT_VERSION_STRINGIFY(x) CLIPFT_VERSION_STRINGIFY_(x)
 // "0.1.0"
-#define CLIPFT_VERSION_STRING                                                                              \
-    CLIPFT_VERSION_STRINGIFY(CLIPFT_VERSION_MAJOR)                                                         \
+#define CLIPFT_VERSION_STRING                                                                                          \
+    CLIPFT_VERSION_STRINGIFY(CLIPFT_VERSION_MAJOR)                                                                     \
     "." CLIPFT_VERSION_STRINGIFY(CLIPFT_VERSION_MINOR) "." CLIPFT_VERSION_STRINGIFY(CLIPFT_VERSION_PATCH)

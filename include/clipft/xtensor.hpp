@@ -18,8 +18,7 @@
 namespace clipft::inline CLIPFT_BACKENDS {
 
 // A zero-copy xtensor view of a CPU tensor, strides included; writes go to the tensor's storage.
-template <typename T>
-auto as_xtensor(const Tensor<T>& tensor) {
+template <typename T> auto as_xtensor(const Tensor<T>& tensor) {
     if (!tensor.device().is_cpu()) fail("as_xtensor: the tensor is on ", tensor.device(), "; copy it to the CPU first");
     std::vector<std::size_t> shape(tensor.shape().begin(), tensor.shape().end());
     std::vector<std::ptrdiff_t> strides(tensor.strides().begin(), tensor.strides().end());
@@ -28,8 +27,7 @@ auto as_xtensor(const Tensor<T>& tensor) {
 }
 
 // A new contiguous tensor holding the values of any xtensor expression.
-template <typename T, typename Expression>
-Tensor<T> from_xtensor(const xt::xexpression<Expression>& expression) {
+template <typename T, typename Expression> Tensor<T> from_xtensor(const xt::xexpression<Expression>& expression) {
     xt::xarray<T, xt::layout_type::row_major> values = expression.derived_cast();
     Shape shape(values.shape().begin(), values.shape().end());
     Tensor<T> result = Tensor<T>::empty(shape);

@@ -13,8 +13,7 @@ namespace clipft::testing {
 
 inline const Device gpu = Device::cuda(0);
 
-template <Floating T>
-Tensor<T> uniform(const Shape& shape, unsigned seed, double low = -1.0, double high = 1.0) {
+template <Floating T> Tensor<T> uniform(const Shape& shape, unsigned seed, double low = -1.0, double high = 1.0) {
     std::mt19937_64 engine(seed);
     std::uniform_real_distribution<double> distribution(low, high);
     Tensor<T> t = Tensor<T>::empty(shape);

@@ -23,8 +23,9 @@ TEST_CASE("a fully masked row on the GPU: softmax zeros, log_softmax -inf, atten
 
     Tensor<float> mask = Tensor<float>::zeros({4, 6});
     for (std::int64_t j = 0; j < 6; ++j) mask.data()[2 * 6 + j] = -infinity; // query 2 sees nothing
-    compare_with_cpu<float>({uniform<float>({1, 2, 4, 8}, 5), uniform<float>({1, 2, 6, 8}, 6), uniform<float>({1, 2, 6, 8}, 7)},
-                            [&](const Inputs& in) {
-                                return ops::scaled_dot_product_attention(in[0], in[1], in[2], mask.to(in[0].device()));
-                            });
+    compare_with_cpu<float>(
+        {uniform<float>({1, 2, 4, 8}, 5), uniform<float>({1, 2, 6, 8}, 6), uniform<float>({1, 2, 6, 8}, 7)},
+        [&](const Inputs& in) {
+            return ops::scaled_dot_product_attention(in[0], in[1], in[2], mask.to(in[0].device()));
+        });
 }

@@ -95,7 +95,8 @@ TEST_CASE("softmax and log_softmax along the last and a middle axis") {
 }
 
 TEST_CASE("layer_norm with and without affine parameters") {
-    Tensor<float> x = uniform<float>({3, 17, 768}, 9, -2, 4), w = uniform<float>({768}, 10), b = uniform<float>({768}, 11);
+    Tensor<float> x = uniform<float>({3, 17, 768}, 9, -2, 4), w = uniform<float>({768}, 10),
+                  b = uniform<float>({768}, 11);
     compare_with_cpu<float>({x, w, b}, [](const Inputs& in) { return ops::layer_norm(in[0], in[1], in[2]); },
                             {1e-4, 1e-4});
     compare_with_cpu<float>({x}, [](const Inputs& in) { return ops::layer_norm(in[0]); }, {1e-4, 1e-4});
@@ -106,13 +107,13 @@ TEST_CASE("matmul (batched, broadcast, transposed operands) and linear") {
     Tensor<float> shared = uniform<float>({40, 9}, 14);
     compare_with_cpu<float>({a, b}, [](const Inputs& in) { return ops::matmul(in[0], in[1]); });
     compare_with_cpu<float>({a, shared}, [](const Inputs& in) { return ops::matmul(in[0], in[1]); });
-    compare_with_cpu<float>({a, b}, [](const Inputs& in) {
-        return ops::matmul(in[1].transpose(-1, -2), in[0].transpose(-1, -2));
-    });
+    compare_with_cpu<float>(
+        {a, b}, [](const Inputs& in) { return ops::matmul(in[1].transpose(-1, -2), in[0].transpose(-1, -2)); });
     Tensor<float> x = uniform<float>({4, 7, 64}, 15), w = uniform<float>({32, 64}, 16), bias = uniform<float>({32}, 17);
     compare_with_cpu<float>({x, w, bias}, [](const Inputs& in) { return ops::linear(in[0], in[1], in[2]); });
     compare_with_cpu<float>({x, w}, [](const Inputs& in) { return ops::linear(in[0], in[1]); });
-    compare_with_cpu<float>({x, w}, [](const Inputs& in) { return ops::linear(in[0].narrow(2, 0, 32), in[1].narrow(1, 0, 32)); });
+    compare_with_cpu<float>(
+        {x, w}, [](const Inputs& in) { return ops::linear(in[0].narrow(2, 0, 32), in[1].narrow(1, 0, 32)); });
 }
 
 TEST_CASE("embedding with repeated ids, select_positions, argmax and concat") {
@@ -135,9 +136,8 @@ TEST_CASE("cross_entropy with every reduction and with class weights") {
     Tensor<float> logits = uniform<float>({6, 5}, 20, -3, 3), weights = uniform<float>({5}, 21, 0.5, 2);
     auto targets = [](Device device) { return Tensor<std::int64_t>::from_vector({0, 4, 2, 2, 1, 3}).to(device); };
     for (auto reduction : {ops::Reduction::mean, ops::Reduction::sum, ops::Reduction::none}) {
-        compare_with_cpu<float>({logits}, [&](const Inputs& in) {
-            return ops::cross_entropy(in[0], targets(in[0].device()), reduction);
-        });
+        compare_with_cpu<float>(
+            {logits}, [&](const Inputs& in) { return ops::cross_entropy(in[0], targets(in[0].device()), reduction); });
         compare_with_cpu<float>({logits}, [&](const Inputs& in) {
             return ops::cross_entropy(in[0], targets(in[0].device()), weights.to(in[0].device()), reduction);
         });
@@ -149,17 +149,21 @@ TEST_CASE("fused attention against the CPU's, with a causal mask and strided q, 
         CAPTURE(head_dim);
         // q, k, v as CLIP takes them: selected from one [3, B, H, L, D] projection, permuted.
         Tensor<float> qkv = uniform<float>({2, 77, 3, 4, head_dim}, 22);
-        compare_with_cpu<float>({qkv}, [](const Inputs& in) {
-            Tensor<float> x = in[0].permute({2, 0, 3, 1, 4});
-            Tensor<float> mask = ops::causal_mask<float>(77).to(in[0].device());
-            return ops::scaled_dot_product_attention(x.select(0, 0), x.select(0, 1), x.select(0, 2), mask);
-        }, {1e-4, 1e-5});
+        compare_with_cpu<float>({qkv},
+                                [](const Inputs& in) {
+                                    Tensor<float> x = in[0].permute({2, 0, 3, 1, 4});
+                                    Tensor<float> mask = ops::causal_mask<float>(77).to(in[0].device());
+                                    return ops::scaled_dot_product_attention(x.select(0, 0), x.select(0, 1),
+                                                                             x.select(0, 2), mask);
+                                },
+                                {1e-4, 1e-5});
     }
     Tensor<float> q = uniform<float>({1, 2, 257, 64}, 23), k = uniform<float>({1, 2, 100, 64}, 24),
                   v = uniform<float>({1, 2, 100, 32}, 25);
-    compare_with_cpu<float>({q, k, v}, [](const Inputs& in) {
-        return ops::scaled_dot_product_attention(in[0], in[1], in[2], Tensor<float>(), 0.3);
-    }, {1e-4, 1e-5});
+    compare_with_cpu<float>(
+        {q, k, v},
+        [](const Inputs& in) { return ops::scaled_dot_product_attention(in[0], in[1], in[2], Tensor<float>(), 0.3); },
+        {1e-4, 1e-5});
 }
 
 TEST_CASE("l2_normalize and conv2d patch embedding") {
@@ -167,9 +171,8 @@ TEST_CASE("l2_normalize and conv2d patch embedding") {
     x.narrow(0, 2, 1).fill_(0.0f); // a zero row: the eps branch
     compare_with_cpu<float>({x}, [](const Inputs& in) { return ops::l2_normalize(in[0]); });
     Tensor<float> images = uniform<float>({2, 3, 32, 32}, 27), kernel = uniform<float>({8, 3, 8, 8}, 28);
-    compare_with_cpu<float>({images, kernel}, [](const Inputs& in) {
-        return ops::conv2d(in[0], in[1], Tensor<float>(), 8);
-    });
+    compare_with_cpu<float>({images, kernel},
+                            [](const Inputs& in) { return ops::conv2d(in[0], in[1], Tensor<float>(), 8); });
 }
 
 TEST_CASE("products under bf16 and fp16 autocast: 16-bit operands, float accumulation") {

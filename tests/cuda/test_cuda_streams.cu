@@ -21,7 +21,8 @@ TEST_CASE("ops on a stream of their own give the default stream's results") {
     CHECK(backend::cuda::current_stream() == nullptr);
     std::vector<float> reference = ops::exp(a + b).to_vector();
     REQUIRE(on_stream.size() == reference.size());
-    for (std::size_t i = 0; i < reference.size(); ++i) CHECK(on_stream[i] == doctest::Approx(reference[i]).epsilon(1e-6));
+    for (std::size_t i = 0; i < reference.size(); ++i)
+        CHECK(on_stream[i] == doctest::Approx(reference[i]).epsilon(1e-6));
 }
 
 TEST_CASE("a block freed on one stream is reused there and not on another") {
@@ -46,7 +47,8 @@ TEST_CASE("AdamW moments restored on the host follow their parameters to the GPU
     cpu_parameter.requires_grad_();
     gpu_parameter.requires_grad_();
     optim::AdamWOptions options{.learning_rate = 1e-2, .beta1 = 0.9, .beta2 = 0.98, .eps = 1e-6};
-    optim::AdamW<float> on_cpu({{{{"p", cpu_parameter}}, 0.1}}, options), on_gpu({{{{"p", gpu_parameter}}, 0.1}}, options);
+    optim::AdamW<float> on_cpu({{{{"p", cpu_parameter}}, 0.1}}, options),
+        on_gpu({{{{"p", gpu_parameter}}, 0.1}}, options);
     optim::AdamW<float>::Moments saved{uniform<float>({40}, 53), uniform<float>({40}, 54, 0.1, 1.0), 7};
     on_cpu.load_state({{"p", saved}});
     on_gpu.load_state({{"p", {saved.exp_avg.clone(), saved.exp_avg_sq.clone(), saved.step}}});

@@ -54,7 +54,8 @@ TEST_CASE("tiny-a's group loss, gradients and AdamW step on the GPU match PyTorc
         Tensor<float> grad = parameter.grad().to(Device::cpu());
         if (name == "token_embedding.weight") { // the reference keeps the rows the batch touches
             auto rows = reference.get<std::int64_t>("grad." + name + ".rows");
-            CHECK(excess(ops::index_select(grad, 0, rows), reference.get<float>("grad." + name + ".values"), 1e-3) <= 1e-5);
+            CHECK(excess(ops::index_select(grad, 0, rows), reference.get<float>("grad." + name + ".values"), 1e-3) <=
+                  1e-5);
             continue;
         }
         CHECK(excess(grad, reference.get<float>("grad." + name), 1e-3) <= 1e-5);
@@ -70,7 +71,8 @@ TEST_CASE("tiny-a's group loss, gradients and AdamW step on the GPU match PyTorc
 }
 
 TEST_CASE("the fused multi-tensor AdamW matches the CPU's step by step") {
-    std::vector<Tensor<float>> cpu_parameters{uniform<float>({300, 7}, 30), uniform<float>({70001}, 31), uniform<float>({5}, 32)};
+    std::vector<Tensor<float>> cpu_parameters{uniform<float>({300, 7}, 30), uniform<float>({70001}, 31),
+                                              uniform<float>({5}, 32)};
     std::vector<Tensor<float>> gpu_parameters;
     optim::NamedParameters<float> cpu_named, gpu_named;
     for (std::size_t i = 0; i < cpu_parameters.size(); ++i) {
@@ -81,7 +83,8 @@ TEST_CASE("the fused multi-tensor AdamW matches the CPU's step by step") {
         gpu_named.emplace_back("p" + std::to_string(i), gpu_parameters[i]);
     }
     optim::AdamWOptions options{.learning_rate = 1e-2, .beta1 = 0.9, .beta2 = 0.98, .eps = 1e-6};
-    optim::AdamW<float> on_cpu(optim::decay_groups(cpu_named, 0.2), options), on_gpu(optim::decay_groups(gpu_named, 0.2), options);
+    optim::AdamW<float> on_cpu(optim::decay_groups(cpu_named, 0.2), options),
+        on_gpu(optim::decay_groups(gpu_named, 0.2), options);
     for (unsigned step = 0; step < 3; ++step) {
         for (std::size_t i = 0; i < cpu_parameters.size(); ++i) {
             Tensor<float> grad = uniform<float>(cpu_parameters[i].shape(), 40 + step * 10 + unsigned(i));
@@ -123,6 +126,7 @@ TEST_CASE("tiny-a's training step under bf16 autocast stays close to the float32
     // The gradient as one vector: bf16 products keep its direction.
     double dot = 0, norm32 = 0, norm16 = 0;
     for (std::size_t i = 0; i < grad32.size(); ++i)
-        dot += double(grad32[i]) * grad16[i], norm32 += double(grad32[i]) * grad32[i], norm16 += double(grad16[i]) * grad16[i];
+        dot += double(grad32[i]) * grad16[i], norm32 += double(grad32[i]) * grad32[i],
+            norm16 += double(grad16[i]) * grad16[i];
     CHECK(dot / std::sqrt(norm32 * norm16) > 0.99);
 }

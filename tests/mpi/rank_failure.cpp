@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
     if (!std::filesystem::exists(fixture)) { // CI must never pass by skipping; elsewhere ctest reports a skip
         const char* ci = std::getenv("CI");
         const bool required = ci && std::string(ci) == "true";
-        std::fprintf(stderr, "%s%s is missing (set CLIPFT_SHARED_DIR when configuring)\n", required ? "" : "skipped: ",
-                     fixture.c_str());
+        std::fprintf(stderr, "%s%s is missing (set CLIPFT_SHARED_DIR when configuring)\n",
+                     required ? "" : "skipped: ", fixture.c_str());
         if (required) world->abort(1);
         return 0;
     }
@@ -37,17 +37,21 @@ int main(int argc, char** argv) {
         std::vector<std::int64_t> labels;
         for (std::int64_t i = 0; i < 16; ++i) labels.push_back(i % 2);
         auto loads = std::make_shared<int>(0);
-        data::ImageSet images{labels, [pixels, loads, rank = world->rank()](const std::vector<std::int64_t>& items) {
-                                  if (rank == 1 && ++*loads == 3) fail("simulated failure: cannot load image ", items.front());
+        data::ImageSet images{labels,
+                              [pixels, loads, rank = world->rank()](const std::vector<std::int64_t>& items) {
+                                  if (rank == 1 && ++*loads == 3)
+                                      fail("simulated failure: cannot load image ", items.front());
                                   return ops::index_select(pixels, 0, Tensor<std::int64_t>::from_vector(items));
-                              }, {}};
-        auto descriptions = text::TokenizedDescriptions::from_texts({{"The image of a person."}, {"The image of a deepfake."}},
-                                                                    text::Tokenizer::load(fixture));
+                              },
+                              {}};
+        auto descriptions = text::TokenizedDescriptions::from_texts(
+            {{"The image of a person."}, {"The image of a deepfake."}}, text::Tokenizer::load(fixture));
         train::TrainerOptions options;
         options.sampler = {.k = 2, .groups_per_batch = 2, .seed = 1};
         options.max_epochs = 1;
         options.batches_per_epoch = 20;
-        options.output_dir = std::filesystem::temp_directory_path() / "clipft-rank-failure"; // stays empty: nobody reaches a checkpoint
+        options.output_dir =
+            std::filesystem::temp_directory_path() / "clipft-rank-failure"; // stays empty: nobody reaches a checkpoint
         options.progress = false;
         options.communicator = world;
         train::Trainer trainer(*model, images, images, descriptions, options);

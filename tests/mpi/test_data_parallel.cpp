@@ -30,7 +30,8 @@ std::shared_ptr<distributed::Communicator> world() {
     return communicator;
 }
 
-train::TrainerOptions run_options(const std::filesystem::path& folder, std::shared_ptr<distributed::Communicator> communicator) {
+train::TrainerOptions run_options(const std::filesystem::path& folder,
+                                  std::shared_ptr<distributed::Communicator> communicator) {
     train::TrainerOptions options;
     options.sampler = {.k = 2, .groups_per_batch = 4, .seed = 3};
     options.batches_per_epoch = 3;
@@ -44,10 +45,12 @@ train::TrainerOptions run_options(const std::filesystem::path& folder, std::shar
     return options;
 }
 
-std::unique_ptr<models::CLIP<float>> tiny_model() { return models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors")); }
+std::unique_ptr<models::CLIP<float>> tiny_model() {
+    return models::load_clip<float>(testing::fixture_path("tiny-a/openai.safetensors"));
+}
 
 train::TrainingSummary fine_tune(models::CLIP<float>& model, const train::TrainerOptions& options,
-                             const std::filesystem::path& resume_from = {}) {
+                                 const std::filesystem::path& resume_from = {}) {
     train::Trainer trainer(model, testing::generated_images(12, 1), testing::generated_images(6, 2),
                            testing::deepfake_descriptions(), options);
     if (!resume_from.empty()) trainer.resume(resume_from);
@@ -76,7 +79,8 @@ TEST_CASE("two ranks train to the weights of one process over the same global ba
     REQUIRE(world()->size() == 2);
     testing::TemporaryDirectory distributed_run, single_run;
     auto distributed_model = tiny_model(), single_model = tiny_model(), untouched = tiny_model();
-    train::TrainingSummary distributed_summary = fine_tune(*distributed_model, run_options(shared_folder(distributed_run), world()));
+    train::TrainingSummary distributed_summary =
+        fine_tune(*distributed_model, run_options(shared_folder(distributed_run), world()));
     train::TrainingSummary single_summary = fine_tune(*single_model, run_options(single_run.path(), nullptr));
 
     CHECK(distributed_summary.steps == 6);
@@ -86,7 +90,8 @@ TEST_CASE("two ranks train to the weights of one process over the same global ba
     CHECK(difference <= 1e-6);
     // Validation loss and AUC are reduced over the ranks' shards of the validation set.
     CHECK(distributed_summary.best_epoch == single_summary.best_epoch);
-    CHECK(distributed_summary.best_validation_loss == doctest::Approx(single_summary.best_validation_loss).epsilon(1e-5));
+    CHECK(distributed_summary.best_validation_loss ==
+          doctest::Approx(single_summary.best_validation_loss).epsilon(1e-5));
     CHECK(distributed_summary.best_validation_auc == doctest::Approx(single_summary.best_validation_auc).epsilon(1e-5));
 
     // Both replicas hold exactly rank 0's weights.

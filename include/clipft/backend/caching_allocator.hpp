@@ -23,10 +23,10 @@
 namespace clipft::inline CLIPFT_BACKENDS::backend {
 
 struct AllocatorStatistics {
-    std::size_t allocated = 0;      // bytes of blocks handed out and not yet freed
-    std::size_t peak_allocated = 0; // the most `allocated` has been since the last reset_peak()
-    std::size_t cached = 0;         // bytes of freed blocks kept for reuse
-    std::size_t reserved = 0;       // allocated + cached: what the driver has given
+    std::size_t allocated = 0;       // bytes of blocks handed out and not yet freed
+    std::size_t peak_allocated = 0;  // the most `allocated` has been since the last reset_peak()
+    std::size_t cached = 0;          // bytes of freed blocks kept for reuse
+    std::size_t reserved = 0;        // allocated + cached: what the driver has given
     std::size_t raw_allocations = 0; // calls to the raw allocate function that succeeded
 };
 
@@ -44,8 +44,10 @@ public:
     static constexpr std::size_t large_threshold = std::size_t(1) << 20;
     static constexpr std::size_t large_granularity = std::size_t(2) << 20;
 
-    CachingAllocator(std::string device_name, RawMemory raw) : device_name_(std::move(device_name)), raw_(std::move(raw)) {
-        if (!raw_.allocate || !raw_.release) fail("CachingAllocator for ", device_name_, ": allocate and release must both be set");
+    CachingAllocator(std::string device_name, RawMemory raw)
+        : device_name_(std::move(device_name)), raw_(std::move(raw)) {
+        if (!raw_.allocate || !raw_.release)
+            fail("CachingAllocator for ", device_name_, ": allocate and release must both be set");
     }
     CachingAllocator(const CachingAllocator&) = delete;
     CachingAllocator& operator=(const CachingAllocator&) = delete;

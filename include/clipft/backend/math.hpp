@@ -20,26 +20,47 @@ template <typename V> constexpr bool on_device = false;
 #endif
 
 template <typename V> CLIPFT_HOST_DEVICE V exp(V x) {
-    if constexpr (on_device<V>) return ::exp(x); else return xsimd::exp(x);
+    if constexpr (on_device<V>)
+        return ::exp(x);
+    else
+        return xsimd::exp(x);
 }
 template <typename V> CLIPFT_HOST_DEVICE V log(V x) {
-    if constexpr (on_device<V>) return ::log(x); else return xsimd::log(x);
+    if constexpr (on_device<V>)
+        return ::log(x);
+    else
+        return xsimd::log(x);
 }
 template <typename V> CLIPFT_HOST_DEVICE V sqrt(V x) {
-    if constexpr (on_device<V>) return ::sqrt(x); else return xsimd::sqrt(x);
+    if constexpr (on_device<V>)
+        return ::sqrt(x);
+    else
+        return xsimd::sqrt(x);
 }
 template <typename V> CLIPFT_HOST_DEVICE V tanh(V x) {
-    if constexpr (on_device<V>) return ::tanh(x); else return xsimd::tanh(x);
+    if constexpr (on_device<V>)
+        return ::tanh(x);
+    else
+        return xsimd::tanh(x);
 }
 template <typename V> CLIPFT_HOST_DEVICE V erf(V x) {
-    if constexpr (on_device<V>) return ::erf(x); else return cpu::erf(x);
+    if constexpr (on_device<V>)
+        return ::erf(x);
+    else
+        return cpu::erf(x);
 }
 template <typename V> CLIPFT_HOST_DEVICE V pow(V x, V exponent) {
-    if constexpr (on_device<V>) return ::pow(x, exponent); else return xsimd::pow(x, exponent);
+    if constexpr (on_device<V>)
+        return ::pow(x, exponent);
+    else
+        return xsimd::pow(x, exponent);
 }
 // `value` where x > 0, else 0.
 template <typename V> CLIPFT_HOST_DEVICE V where_positive(V x, V value) {
-    if constexpr (on_device<V>) return x > V(0) ? value : V(0); else return cpu::where_positive(x, value);
+    if constexpr (on_device<V>)
+        return x > V(0) ? value : V(0);
+    else
+        return cpu::where_positive(x, value);
 }
 
 } // namespace clipft::backend::math

@@ -146,8 +146,7 @@ inline void set_num_threads(int threads) {
 
 // Splits [0, count) into contiguous chunks of at least `grain` items and runs body(begin, end) on
 // the pool. Work too small to pay for a wake-up runs inline.
-template <typename Body>
-void parallel_for(std::int64_t count, std::int64_t grain, Body&& body) {
+template <typename Body> void parallel_for(std::int64_t count, std::int64_t grain, Body&& body) {
     if (count <= 0) return;
     ThreadPool& pool = thread_pool();
     std::int64_t chunks = std::min<std::int64_t>(pool.size(), (count + grain - 1) / std::max<std::int64_t>(grain, 1));

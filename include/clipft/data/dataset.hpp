@@ -9,8 +9,8 @@
 // Manifest: a CSV with a header holding `path` and `label` and optionally `subset`, `video`,
 // `source` (the real video a fake was made from, e.g. FF++'s original a of the fake a_b; a real
 // video is its own), `identities` (the people the video shows, separated by spaces: "000 003")
-// `frame` (the video frame of a face crop) and `landmarks` (its landmarks file); relative paths are relative to the manifest's
-// folder; a label is a class name or index.
+// `frame` (the video frame of a face crop) and `landmarks` (its landmarks file); relative paths are relative to the
+// manifest's folder; a label is a class name or index.
 #include <clipft/backends.hpp>
 #include <clipft/io/csv.hpp>
 #include <clipft/random.hpp>
@@ -28,14 +28,15 @@ namespace clipft::inline CLIPFT_BACKENDS::data {
 struct Sample {
     std::filesystem::path path;
     std::int64_t label = 0;
-    std::string subset, video; // empty when unknown
+    std::string subset, video;             // empty when unknown
     std::string source, identities, frame; // empty when unknown (see the manifest columns above)
-    std::filesystem::path landmarks;        // a `clipft faces` crop's landmarks file; empty when unknown
+    std::filesystem::path landmarks;       // a `clipft faces` crop's landmarks file; empty when unknown
 };
 
 inline bool is_image_file(const std::filesystem::path& path) {
     std::string extension = path.extension().string();
-    std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     return extension == ".jpg" || extension == ".jpeg" || extension == ".png" || extension == ".bmp";
 }
 
@@ -47,7 +48,8 @@ enum class ClassFrom { label, subset };
 inline ClassFrom parse_class_from(const std::string& text) {
     if (text == "label") return ClassFrom::label;
     if (text == "subset") return ClassFrom::subset;
-    fail("class source '", text, "' is unknown; use label (class folders or the label column) or subset (each subset a class)");
+    fail("class source '", text,
+         "' is unknown; use label (class folders or the label column) or subset (each subset a class)");
 }
 
 struct Dataset {
@@ -56,9 +58,11 @@ struct Dataset {
 
     // `class_order` fixes the class indices (e.g. {"real", "fake"}: real = 0); without it the
     // class folders in sorted order.
-    static Dataset from_folder(const std::filesystem::path& root, std::vector<std::string> class_order = {}, bool every_class = true) {
+    static Dataset from_folder(const std::filesystem::path& root, std::vector<std::string> class_order = {},
+                               bool every_class = true) {
         namespace fs = std::filesystem;
-        if (!fs::is_directory(root)) fail(root.string(), ": not a folder (a dataset folder holds one sub-folder per class)");
+        if (!fs::is_directory(root))
+            fail(root.string(), ": not a folder (a dataset folder holds one sub-folder per class)");
         if (class_order.empty()) {
             for (const auto& entry : fs::directory_iterator(root))
                 if (entry.is_directory()) class_order.push_back(entry.path().filename().string());
@@ -69,7 +73,8 @@ struct Dataset {
             fs::path folder = root / class_order[c];
             if (!fs::is_directory(folder) && !every_class) continue;
             if (!fs::is_directory(folder))
-                fail(root.string(), ": no folder '", class_order[c], "' for class ", c, " (classes: ", join(class_order), ")");
+                fail(root.string(), ": no folder '", class_order[c], "' for class ", c,
+                     " (classes: ", join(class_order), ")");
             std::vector<fs::path> files;
             for (const auto& entry : fs::recursive_directory_iterator(folder))
                 if (entry.is_regular_file() && is_image_file(entry.path())) files.push_back(entry.path());
@@ -79,7 +84,8 @@ struct Dataset {
                 for (const auto& part : fs::relative(file.parent_path(), folder))
                     if (part != ".") folders.push_back(part.string());
                 Sample sample;
-                sample.path = file, sample.label = std::int64_t(c), sample.subset = folders.empty() ? "" : folders.front();
+                sample.path = file, sample.label = std::int64_t(c),
+                sample.subset = folders.empty() ? "" : folders.front();
                 for (std::size_t i = 1; i < folders.size(); ++i) sample.video += (i > 1 ? "/" : "") + folders[i];
                 if (!sample.video.empty()) sample.video = sample.subset + "/" + sample.video;
                 dataset.samples.push_back(std::move(sample));
@@ -94,9 +100,12 @@ struct Dataset {
                                  bool every_class = true) {
         io::CsvTable table = io::read_csv(manifest);
         std::size_t path_column = table.column("path"), label_column = table.column("label");
-        std::optional<std::size_t> subset_column = table.find_column("subset"), video_column = table.find_column("video"),
-                                   source_column = table.find_column("source"), identities_column = table.find_column("identities"),
-                                   frame_column = table.find_column("frame"), landmarks_column = table.find_column("landmarks");
+        std::optional<std::size_t> subset_column = table.find_column("subset"),
+                                   video_column = table.find_column("video"),
+                                   source_column = table.find_column("source"),
+                                   identities_column = table.find_column("identities"),
+                                   frame_column = table.find_column("frame"),
+                                   landmarks_column = table.find_column("landmarks");
         std::vector<std::string> labels;
         for (const io::CsvRow& row : table.rows) labels.push_back(row.fields[label_column]);
         bool numeric = std::all_of(labels.begin(), labels.end(), [](const std::string& label) {
@@ -116,7 +125,8 @@ struct Dataset {
                              " (every class needs an image)");
                     largest = std::max(largest, index);
                 }
-                for (std::uint64_t c = 0; c <= largest && !table.rows.empty(); ++c) class_order.push_back(std::to_string(c));
+                for (std::uint64_t c = 0; c <= largest && !table.rows.empty(); ++c)
+                    class_order.push_back(std::to_string(c));
             } else {
                 class_order.assign(names.begin(), names.end());
             }
@@ -144,7 +154,8 @@ struct Dataset {
     }
 
     // A folder or a .csv manifest.
-    static Dataset open(const std::filesystem::path& path, std::vector<std::string> class_order = {}, bool every_class = true) {
+    static Dataset open(const std::filesystem::path& path, std::vector<std::string> class_order = {},
+                        bool every_class = true) {
         if (!std::filesystem::exists(path)) fail(path.string(), ": no such dataset folder or manifest");
         return std::filesystem::is_directory(path) ? from_folder(path, std::move(class_order), every_class)
                                                    : from_manifest(path, std::move(class_order), every_class);
@@ -152,7 +163,8 @@ struct Dataset {
 
     // A folder or a manifest with each image's class taken from its label or its subset (see
     // with_subsets_as_classes).
-    static Dataset open(const std::filesystem::path& path, const std::vector<std::string>& class_order, ClassFrom class_from) {
+    static Dataset open(const std::filesystem::path& path, const std::vector<std::string>& class_order,
+                        ClassFrom class_from) {
         if (class_from == ClassFrom::label) return open(path, class_order);
         try {
             return open(path).with_subsets_as_classes(class_order);
@@ -167,25 +179,32 @@ struct Dataset {
     // subset in their order, then the subsets sorted. Every class needs an image, and every image's
     // class must be one of `class_order`.
     Dataset with_subsets_as_classes(std::vector<std::string> class_order = {}) const {
-        auto class_of = [&](const Sample& sample) { return sample.subset.empty() ? classes.at(std::size_t(sample.label)) : sample.subset; };
+        auto class_of = [&](const Sample& sample) {
+            return sample.subset.empty() ? classes.at(std::size_t(sample.label)) : sample.subset;
+        };
         std::set<std::string> found;
         for (const Sample& sample : samples) found.insert(class_of(sample));
         if (class_order.empty()) {
             for (const std::string& name : classes)
-                if (std::any_of(samples.begin(), samples.end(), [&](const Sample& s) { return s.subset.empty() && classes[std::size_t(s.label)] == name; }))
+                if (std::any_of(samples.begin(), samples.end(), [&](const Sample& s) {
+                        return s.subset.empty() && classes[std::size_t(s.label)] == name;
+                    }))
                     class_order.push_back(name);
             std::set<std::string> subsets;
             for (const Sample& sample : samples)
                 if (!sample.subset.empty()) subsets.insert(sample.subset);
             for (const std::string& subset : subsets)
-                if (std::find(class_order.begin(), class_order.end(), subset) == class_order.end()) class_order.push_back(subset);
+                if (std::find(class_order.begin(), class_order.end(), subset) == class_order.end())
+                    class_order.push_back(subset);
         }
         std::vector<std::string> found_names(found.begin(), found.end());
         for (std::size_t c = 0; c < class_order.size(); ++c) {
-            if (std::find(class_order.begin(), class_order.begin() + std::ptrdiff_t(c), class_order[c]) != class_order.begin() + std::ptrdiff_t(c))
+            if (std::find(class_order.begin(), class_order.begin() + std::ptrdiff_t(c), class_order[c]) !=
+                class_order.begin() + std::ptrdiff_t(c))
                 fail("class '", class_order[c], "' is named twice; name each class once");
             if (!found.contains(class_order[c]))
-                fail("class '", class_order[c], "' has no images: no subset and no class of images without a subset has that name ",
+                fail("class '", class_order[c],
+                     "' has no images: no subset and no class of images without a subset has that name ",
                      "(the classes by subset are ", join(found_names), ")");
         }
         Dataset result{class_order, {}};
@@ -219,8 +238,7 @@ struct Dataset {
         return counts;
     }
 
-    template <typename Keep>
-    Dataset filter(Keep keep) const {
+    template <typename Keep> Dataset filter(Keep keep) const {
         Dataset result{classes, {}};
         for (const Sample& sample : samples)
             if (keep(sample)) result.samples.push_back(sample);
@@ -277,8 +295,8 @@ struct Dataset {
                 fail("Dataset::split_by_video: class '", classes[c], "' has ", groups.size(),
                      " video(s); both parts need one, so add data or give a validation set");
             shuffle(groups, generator);
-            std::size_t count = std::clamp<std::size_t>(std::size_t(std::llround(held_out_fraction * double(groups.size()))), 1,
-                                                        groups.size() - 1);
+            std::size_t count = std::clamp<std::size_t>(
+                std::size_t(std::llround(held_out_fraction * double(groups.size()))), 1, groups.size() - 1);
             for (std::size_t i = 0; i < count; ++i) held_out[groups[i]] = true;
         }
         return {filter([&](const Sample& sample) { return !held_out.at(group_of(sample)); }),

@@ -33,7 +33,7 @@ inline std::vector<std::string> identities_of(const Sample& sample) {
     std::istringstream words(sample.identities);
     for (std::string word; words >> word;) names.push_back(word);
     if (names.empty()) {
-        names.push_back(!sample.source.empty() ? "source:" + sample.source
+        names.push_back(!sample.source.empty()  ? "source:" + sample.source
                         : !sample.video.empty() ? "video:" + sample.subset + "|" + sample.video
                                                 : "file:" + sample.path.string());
     }
@@ -45,10 +45,12 @@ inline std::vector<std::string> identities_of(const Sample& sample) {
 // groups allow), drawn at random (seeded). `context` starts error messages.
 inline std::vector<SplitPart> split_by_identity(const std::vector<std::vector<std::string>>& identities,
                                                 const std::vector<std::int64_t>& labels, std::int64_t classes,
-                                                double held_out_fraction, std::uint64_t seed, const std::string& context) {
+                                                double held_out_fraction, std::uint64_t seed,
+                                                const std::string& context) {
     if (!(held_out_fraction > 0 && held_out_fraction < 1))
         fail(context, ": the held-out fraction must be in (0, 1), got ", held_out_fraction);
-    if (identities.size() != labels.size()) fail(context, ": ", identities.size(), " identity lists for ", labels.size(), " items");
+    if (identities.size() != labels.size())
+        fail(context, ": ", identities.size(), " identity lists for ", labels.size(), " items");
     const std::size_t count = identities.size();
     std::map<std::string, std::size_t> index_of;
     for (const auto& names : identities) {
@@ -70,7 +72,8 @@ inline std::vector<SplitPart> split_by_identity(const std::vector<std::vector<st
     std::vector<std::int64_t> per_class(std::size_t(classes), 0), target(std::size_t(classes), 0);
     for (std::int64_t label : labels) ++per_class[std::size_t(label)];
     for (std::size_t c = 0; c < per_class.size(); ++c)
-        if (per_class[c] > 0) target[c] = std::max<std::int64_t>(1, std::llround(held_out_fraction * double(per_class[c])));
+        if (per_class[c] > 0)
+            target[c] = std::max<std::int64_t>(1, std::llround(held_out_fraction * double(per_class[c])));
     std::vector<std::int64_t> held(std::size_t(classes), 0);
     auto below_target = [&] {
         for (std::size_t c = 0; c < held.size(); ++c)
@@ -106,7 +109,9 @@ inline std::vector<SplitPart> split_by_identity(const std::vector<std::vector<st
             for (std::size_t i = 0; i < count; ++i) {
                 std::size_t in = 0;
                 for (const std::string& identity : identities[i]) in += drawn.contains(identity);
-                parts[i] = in == 0 ? SplitPart::train : in == identities[i].size() ? SplitPart::held_out : SplitPart::dropped;
+                parts[i] = in == 0                      ? SplitPart::train
+                           : in == identities[i].size() ? SplitPart::held_out
+                                                        : SplitPart::dropped;
                 if (parts[i] == SplitPart::held_out) ++held[std::size_t(labels[i])];
             }
         }
@@ -119,8 +124,11 @@ inline std::vector<SplitPart> split_by_identity(const std::vector<std::vector<st
     }
     for (std::size_t c = 0; c < per_class.size(); ++c)
         if (per_class[c] > 0 && (trained[c] == 0 || held[c] == 0))
-            fail(context, ": class ", c, " has ", per_class[c], " video(s) whose identities cannot be split so that both parts hold "
-                 "one (", trained[c], " train, ", held[c], " held out); add data, change --validation-fraction or give a validation set");
+            fail(context, ": class ", c, " has ", per_class[c],
+                 " video(s) whose identities cannot be split so that both parts hold "
+                 "one (",
+                 trained[c], " train, ", held[c],
+                 " held out); add data, change --validation-fraction or give a validation set");
     return parts;
 }
 
@@ -132,7 +140,8 @@ struct IdentitySplit {
 };
 
 inline std::string video_key(const Sample& sample) {
-    return sample.video.empty() ? sample.path.string() : (sample.subset.empty() ? "" : sample.subset + "|") + sample.video;
+    return sample.video.empty() ? sample.path.string()
+                                : (sample.subset.empty() ? "" : sample.subset + "|") + sample.video;
 }
 
 inline IdentitySplit split_dataset_by_identity(const Dataset& dataset, double held_out_fraction, std::uint64_t seed) {
@@ -148,12 +157,13 @@ inline IdentitySplit split_dataset_by_identity(const Dataset& dataset, double he
             labels.push_back(sample.label);
         }
     }
-    std::vector<SplitPart> parts = split_by_identity(identities, labels, std::int64_t(dataset.classes.size()), held_out_fraction,
-                                                     seed, "the split by identity");
+    std::vector<SplitPart> parts = split_by_identity(identities, labels, std::int64_t(dataset.classes.size()),
+                                                     held_out_fraction, seed, "the split by identity");
     IdentitySplit result{Dataset{dataset.classes, {}}, Dataset{dataset.classes, {}}, {}};
     for (const Sample& sample : dataset.samples) {
         SplitPart part = parts[item_of.at(video_key(sample))];
-        if (part != SplitPart::dropped) (part == SplitPart::train ? result.train : result.held_out).samples.push_back(sample);
+        if (part != SplitPart::dropped)
+            (part == SplitPart::train ? result.train : result.held_out).samples.push_back(sample);
     }
     for (std::size_t i = 0; i < keys.size(); ++i) result.videos.emplace_back(keys[i], parts[i]);
     return result;

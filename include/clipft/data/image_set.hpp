@@ -22,7 +22,8 @@ struct ImageSet {
     // Optional: the items augmented, item i with a Generator seeded by seeds[i]; a trainer draws its
     // training batches from it when set (validation always uses load). Default-initialised, so that
     // {labels, load} leaves it out without -Wmissing-field-initializers.
-    std::function<Tensor<float>(const std::vector<std::int64_t>& items, const std::vector<std::uint64_t>& seeds)> load_augmented = {};
+    std::function<Tensor<float>(const std::vector<std::int64_t>& items, const std::vector<std::uint64_t>& seeds)>
+        load_augmented = {};
     // Optional: one key per item; a trainer then draws each group from one key (train/sampler.hpp):
     // a source video and the fakes made from it, a real face and its own self-blend.
     std::vector<std::int64_t> pair_keys = {};
@@ -32,10 +33,12 @@ struct ImageSet {
     static ImageSet from_images(const std::vector<image::Image>& images, std::vector<std::int64_t> labels,
                                 const image::PreprocessOptions& preprocessing) {
         if (images.size() != labels.size())
-            fail("ImageSet::from_images: ", images.size(), " images but ", labels.size(), " labels; give one label per image");
+            fail("ImageSet::from_images: ", images.size(), " images but ", labels.size(),
+                 " labels; give one label per image");
         if (images.empty()) fail("ImageSet::from_images: no images; give at least one image of every class");
         for (std::size_t i = 0; i < labels.size(); ++i)
-            if (labels[i] < 0) fail("ImageSet::from_images: image ", i, " has label ", labels[i], "; labels are class indices >= 0");
+            if (labels[i] < 0)
+                fail("ImageSet::from_images: image ", i, " has label ", labels[i], "; labels are class indices >= 0");
         Tensor<float> pixels = image::preprocess_batch(images, preprocessing);
         ImageSet set;
         set.labels = std::move(labels);

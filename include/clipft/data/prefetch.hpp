@@ -50,8 +50,7 @@ inline bool can_leave_idle_priority() {
 #endif
 }
 
-template <typename T>
-class Prefetcher {
+template <typename T> class Prefetcher {
 public:
     Prefetcher() = default;
     Prefetcher(const Prefetcher&) = delete;
@@ -68,7 +67,8 @@ public:
     void start(std::function<T()> job) {
         if (!worker_.joinable()) worker_ = std::jthread([this](std::stop_token stop) { work(stop); });
         std::lock_guard lock(mutex_);
-        if (state_ != State::idle) fail("Prefetcher::start: the previous value was not taken; call take() or cancel() first");
+        if (state_ != State::idle)
+            fail("Prefetcher::start: the previous value was not taken; call take() or cancel() first");
         job_ = std::move(job);
         state_ = State::queued;
         wake_.notify_all();

@@ -21,7 +21,8 @@ namespace clipft::inline CLIPFT_BACKENDS::data {
 // are 0.
 inline std::vector<std::uint8_t> mask_bytes(const std::vector<float>& mask) {
     std::vector<std::uint8_t> bytes(mask.size());
-    for (std::size_t i = 0; i < mask.size(); ++i) bytes[i] = std::uint8_t(std::clamp(std::ceil(255.0f * mask[i]), 0.0f, 255.0f));
+    for (std::size_t i = 0; i < mask.size(); ++i)
+        bytes[i] = std::uint8_t(std::clamp(std::ceil(255.0f * mask[i]), 0.0f, 255.0f));
     return bytes;
 }
 
@@ -29,12 +30,14 @@ inline std::vector<std::uint8_t> mask_bytes(const std::vector<float>& mask) {
 inline void require_landmarks(const Dataset& dataset, std::int64_t real_class, const std::string& source) {
     for (const Sample& sample : dataset.samples)
         if (sample.label == real_class && sample.landmarks.empty())
-            fail(source, ": ", sample.path.string(), " has no landmarks; self-blending needs a manifest of `clipft faces` "
+            fail(source, ": ", sample.path.string(),
+                 " has no landmarks; self-blending needs a manifest of `clipft faces` "
                  "(its landmarks column names each crop's landmarks file)");
 }
 
 // The self-blend of `sample` (a crop with landmarks) drawn with `generator`.
-inline faces::BlendedFace blend_sample(const Sample& sample, Generator& generator, const faces::SelfBlendOptions& options) {
+inline faces::BlendedFace blend_sample(const Sample& sample, Generator& generator,
+                                       const faces::SelfBlendOptions& options) {
     image::Image crop = image::load_image(sample.path);
     try {
         return faces::self_blend(crop, faces::read_landmarks_csv(sample.landmarks), generator, options);
@@ -55,7 +58,8 @@ struct SelfBlendedSetOptions {
 // (the same blends at every validation); load_augmented() with the sampler's seeds, which for
 // paired items mix the image and its epoch (train::item_use_seed).
 inline ImageSet self_blended_set(const Dataset& dataset, std::int64_t real_class, std::int64_t fake_class,
-                                 const image::PreprocessOptions& preprocess, const std::optional<image::Augmentation>& augmentation,
+                                 const image::PreprocessOptions& preprocess,
+                                 const std::optional<image::Augmentation>& augmentation,
                                  const SelfBlendedSetOptions& options, const std::string& source) {
     require_landmarks(dataset, real_class, source);
     struct Item {
@@ -78,10 +82,12 @@ inline ImageSet self_blended_set(const Dataset& dataset, std::int64_t real_class
         for (const Sample& sample : *samples)
             if (sample.label == fake_class) items->push_back({&sample, false}), set.labels.push_back(fake_class);
     // Augmented (training) or not (validation), after the blend and with the blend's generator.
-    auto picture = [items, samples, options, augmentation, size = preprocess.size](std::int64_t item, std::uint64_t seed, bool augmented) {
+    auto picture = [items, samples, options, augmentation, size = preprocess.size](std::int64_t item,
+                                                                                   std::uint64_t seed, bool augmented) {
         const Item& chosen = items->at(std::size_t(item));
         Generator generator(seed);
-        image::Image image = chosen.blended ? blend_sample(*chosen.sample, generator, options.blend).fake : image::load_image(chosen.sample->path);
+        image::Image image = chosen.blended ? blend_sample(*chosen.sample, generator, options.blend).fake
+                                            : image::load_image(chosen.sample->path);
         if (augmented && augmentation) image = image::augment(image, *augmentation, generator);
         return image::resize_and_center_crop(image, size);
     };
@@ -90,9 +96,11 @@ inline ImageSet self_blended_set(const Dataset& dataset, std::int64_t real_class
             return picture(chosen[std::size_t(i)], train::item_use_seed(seed, chosen[std::size_t(i)], 0), false);
         });
     };
-    set.load_augmented = [picture, preprocess](const std::vector<std::int64_t>& chosen, const std::vector<std::uint64_t>& seeds) {
-        return image::preprocess_each(std::int64_t(chosen.size()), preprocess,
-                                      [&](std::int64_t i) { return picture(chosen[std::size_t(i)], seeds.at(std::size_t(i)), true); });
+    set.load_augmented = [picture, preprocess](const std::vector<std::int64_t>& chosen,
+                                               const std::vector<std::uint64_t>& seeds) {
+        return image::preprocess_each(std::int64_t(chosen.size()), preprocess, [&](std::int64_t i) {
+            return picture(chosen[std::size_t(i)], seeds.at(std::size_t(i)), true);
+        });
     };
     return set;
 }

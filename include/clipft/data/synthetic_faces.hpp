@@ -67,15 +67,16 @@ inline SyntheticFace synthetic_face(std::int64_t size, Generator& generator) {
     auto uniform = [&](double low, double high) { return low + (high - low) * generator.uniform(); };
     const double s = double(size);
 
-    detail::FaceFrame frame{s * uniform(0.44, 0.56), s * uniform(0.5, 0.6), s * uniform(0.25, 0.31), s * uniform(0.33, 0.4),
-                            uniform(-0.2, 0.2)};
+    detail::FaceFrame frame{s * uniform(0.44, 0.56), s * uniform(0.5, 0.6), s * uniform(0.25, 0.31),
+                            s * uniform(0.33, 0.4), uniform(-0.2, 0.2)};
     const Colour skin = detail::mix(Colour{95, 60, 40}, Colour{245, 210, 180}, uniform(0, 1));
     const Colour hair = detail::mix(Colour{20, 15, 10}, Colour{200, 160, 90}, std::pow(uniform(0, 1), 2));
     const Colour background_top{uniform(20, 235), uniform(20, 235), uniform(20, 235)};
     const Colour background_bottom{uniform(20, 235), uniform(20, 235), uniform(20, 235)};
     const Colour iris = detail::mix(Colour{40, 25, 15}, Colour{70, 120, 160}, uniform(0, 1));
     const Colour lips = detail::mix(skin, Colour{170, 60, 70}, uniform(0.35, 0.7));
-    const double eye_u = uniform(0.32, 0.42), eye_v = uniform(-0.25, -0.12), eye_a = uniform(0.13, 0.18), eye_b = uniform(0.05, 0.08);
+    const double eye_u = uniform(0.32, 0.42), eye_v = uniform(-0.25, -0.12), eye_a = uniform(0.13, 0.18),
+                 eye_b = uniform(0.05, 0.08);
     const double brow_v = eye_v - uniform(0.14, 0.2), mouth_v = uniform(0.42, 0.55), mouth_a = uniform(0.22, 0.34),
                  mouth_b = uniform(0.05, 0.09), nose_v = uniform(0.18, 0.28), hair_line = uniform(-0.75, -0.45);
 
@@ -91,7 +92,8 @@ inline SyntheticFace synthetic_face(std::int64_t size, Generator& generator) {
             landmarks.push_back(frame.to_image(u, brow_v - lift));
         }
     for (int t = 0; t < 4; ++t) landmarks.push_back(frame.to_image(0, eye_v + (nose_v - eye_v) * t / 3)); // bridge
-    for (int t = 0; t < 5; ++t) landmarks.push_back(frame.to_image(-0.12 + 0.06 * t, nose_v + 0.05 - 0.02 * std::abs(t - 2)));
+    for (int t = 0; t < 5; ++t)
+        landmarks.push_back(frame.to_image(-0.12 + 0.06 * t, nose_v + 0.05 - 0.02 * std::abs(t - 2)));
     for (double side : {-1.0, 1.0}) // eyes: 6 points round each, starting at the outer corner
         for (int t = 0; t < 6; ++t) {
             double phi = std::numbers::pi * t / 3;
@@ -118,28 +120,38 @@ inline SyntheticFace synthetic_face(std::int64_t size, Generator& generator) {
             colour = detail::mix(colour, hair, hair_cover);
             double face_cover = detail::coverage(detail::ellipse_distance(frame, u, v, 0, 0, 1, 1));
             double radial = std::sqrt(u * u + v * v);
-            Colour shaded = detail::mix(skin, Colour{skin[0] * 0.6, skin[1] * 0.55, skin[2] * 0.5}, std::clamp(radial - 0.55, 0.0, 1.0));
+            Colour shaded = detail::mix(skin, Colour{skin[0] * 0.6, skin[1] * 0.55, skin[2] * 0.5},
+                                        std::clamp(radial - 0.55, 0.0, 1.0));
             colour = detail::mix(colour, shaded, face_cover);
             colour = detail::mix(colour, hair, face_cover * std::clamp((hair_line - v) * 6, 0.0, 1.0)); // fringe
             for (double side : {-1.0, 1.0}) {
                 double eye = detail::coverage(detail::ellipse_distance(frame, u, v, side * eye_u, eye_v, eye_a, eye_b));
                 colour = detail::mix(colour, Colour{235, 232, 225}, eye);
-                colour = detail::mix(colour, iris, eye * detail::coverage(detail::ellipse_distance(frame, u, v, side * eye_u, eye_v, eye_b, eye_b)));
+                colour = detail::mix(
+                    colour, iris,
+                    eye * detail::coverage(detail::ellipse_distance(frame, u, v, side * eye_u, eye_v, eye_b, eye_b)));
                 colour = detail::mix(colour, Colour{10, 10, 10},
-                                     eye * detail::coverage(detail::ellipse_distance(frame, u, v, side * eye_u, eye_v, eye_b * 0.45, eye_b * 0.45)));
-                double brow = detail::coverage(detail::ellipse_distance(frame, u, v, side * eye_u, brow_v, 0.18, 0.035));
+                                     eye * detail::coverage(detail::ellipse_distance(frame, u, v, side * eye_u, eye_v,
+                                                                                     eye_b * 0.45, eye_b * 0.45)));
+                double brow =
+                    detail::coverage(detail::ellipse_distance(frame, u, v, side * eye_u, brow_v, 0.18, 0.035));
                 colour = detail::mix(colour, detail::mix(hair, Colour{30, 25, 20}, 0.5), brow);
             }
-            double nose = detail::coverage(detail::ellipse_distance(frame, u, v, 0.03, (eye_v + nose_v) / 2, 0.035, (nose_v - eye_v) / 2));
+            double nose = detail::coverage(
+                detail::ellipse_distance(frame, u, v, 0.03, (eye_v + nose_v) / 2, 0.035, (nose_v - eye_v) / 2));
             colour = detail::mix(colour, Colour{skin[0] * 0.8, skin[1] * 0.72, skin[2] * 0.68}, 0.6 * nose);
             for (double side : {-1.0, 1.0})
-                colour = detail::mix(colour, Colour{skin[0] * 0.45, skin[1] * 0.35, skin[2] * 0.3},
-                                     detail::coverage(detail::ellipse_distance(frame, u, v, side * 0.07, nose_v + 0.03, 0.03, 0.02)));
-            colour = detail::mix(colour, lips, detail::coverage(detail::ellipse_distance(frame, u, v, 0, mouth_v, mouth_a, mouth_b)));
-            colour = detail::mix(colour, Colour{60, 20, 25},
-                                 detail::coverage(detail::ellipse_distance(frame, u, v, 0, mouth_v, 0.7 * mouth_a, 0.2 * mouth_b)));
+                colour = detail::mix(
+                    colour, Colour{skin[0] * 0.45, skin[1] * 0.35, skin[2] * 0.3},
+                    detail::coverage(detail::ellipse_distance(frame, u, v, side * 0.07, nose_v + 0.03, 0.03, 0.02)));
+            colour = detail::mix(colour, lips,
+                                 detail::coverage(detail::ellipse_distance(frame, u, v, 0, mouth_v, mouth_a, mouth_b)));
+            colour = detail::mix(
+                colour, Colour{60, 20, 25},
+                detail::coverage(detail::ellipse_distance(frame, u, v, 0, mouth_v, 0.7 * mouth_a, 0.2 * mouth_b)));
             for (int c = 0; c < 3; ++c)
-                picture.at(y, x, c) = std::uint8_t(std::clamp(std::lround(colour[std::size_t(c)] + 4 * generator.normal()), 0L, 255L));
+                picture.at(y, x, c) =
+                    std::uint8_t(std::clamp(std::lround(colour[std::size_t(c)] + 4 * generator.normal()), 0L, 255L));
         }
     return {std::move(picture), std::move(landmarks)};
 }
@@ -167,7 +179,8 @@ struct SyntheticDeepfakes {
         std::vector<std::int64_t> result;
         for (const std::string& subset : subsets)
             result.push_back(subset.empty() ? 0
-                                            : 1 + (std::find(manipulations.begin(), manipulations.end(), subset) - manipulations.begin()));
+                                            : 1 + (std::find(manipulations.begin(), manipulations.end(), subset) -
+                                                   manipulations.begin()));
         return result;
     }
     // The class names of labels_by_manipulation(): "real", then the manipulations'.
@@ -182,8 +195,9 @@ struct SyntheticDeepfakes {
 // shared by all), interleaved real, kinds[0], kinds[1], ..., real, ..., blended with `blend`. Picture
 // i is drawn from its own generator (seeded from `seed` and i), so the set is the same whatever the
 // thread count.
-inline SyntheticDeepfakes synthetic_deepfakes(std::int64_t per_class, std::int64_t size, const std::vector<FakeKind>& kinds,
-                                              std::uint64_t seed, const faces::SelfBlendOptions& blend = {}) {
+inline SyntheticDeepfakes synthetic_deepfakes(std::int64_t per_class, std::int64_t size,
+                                              const std::vector<FakeKind>& kinds, std::uint64_t seed,
+                                              const faces::SelfBlendOptions& blend = {}) {
     if (per_class < 1) fail("synthetic_deepfakes: per_class must be >= 1, got ", per_class);
     if (kinds.empty()) fail("synthetic_deepfakes: give at least one manipulation");
     for (std::size_t m = 0; m < kinds.size(); ++m)
@@ -198,12 +212,14 @@ inline SyntheticDeepfakes synthetic_deepfakes(std::int64_t per_class, std::int64
             SyntheticFace face = synthetic_face(size, generator);
             image::Image& out = set.images[std::size_t(i)];
             const std::int64_t slot = i % stride;
-            if (slot == 0) out = std::move(face.image);
+            if (slot == 0)
+                out = std::move(face.image);
             else if (kinds[std::size_t(slot - 1)] == FakeKind::self_blended)
                 out = faces::self_blend(face.image, face.landmarks, generator, blend).fake;
             else {
                 SyntheticFace donor = synthetic_face(size, generator);
-                out = faces::blend_donor(face.image, face.landmarks, donor.image, donor.landmarks, generator, blend).fake;
+                out =
+                    faces::blend_donor(face.image, face.landmarks, donor.image, donor.landmarks, generator, blend).fake;
             }
         }
     });
@@ -217,8 +233,8 @@ inline SyntheticDeepfakes synthetic_deepfakes(std::int64_t per_class, std::int64
 }
 
 // `per_class` real faces and `per_class` fakes of one manipulation, interleaved real, fake, real, ...
-inline SyntheticDeepfakes synthetic_deepfakes(std::int64_t per_class, std::int64_t size, FakeKind kind, std::uint64_t seed,
-                                              const faces::SelfBlendOptions& blend = {}) {
+inline SyntheticDeepfakes synthetic_deepfakes(std::int64_t per_class, std::int64_t size, FakeKind kind,
+                                              std::uint64_t seed, const faces::SelfBlendOptions& blend = {}) {
     return synthetic_deepfakes(per_class, size, std::vector<FakeKind>{kind}, seed, blend);
 }
 

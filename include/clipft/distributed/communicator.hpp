@@ -27,9 +27,9 @@ public:
 
     virtual int rank() const = 0;
     virtual int size() const = 0;
-    virtual int local_rank() const = 0;       // rank among the processes of this machine: which GPU to use
-    virtual int local_size() const = 0;       // processes of the run on this machine: who shares its cores
-    virtual std::string backend() const = 0;  // "single process", "mpi", "nccl"
+    virtual int local_rank() const = 0;      // rank among the processes of this machine: which GPU to use
+    virtual int local_size() const = 0;      // processes of the run on this machine: who shares its cores
+    virtual std::string backend() const = 0; // "single process", "mpi", "nccl"
 
     // Replaces `bytes` on every rank by root's.
     virtual void broadcast(std::span<std::byte> bytes, int root) = 0;
@@ -49,16 +49,14 @@ public:
     bool is_root() const { return rank() == 0; }
 
     // The element-wise mean over the ranks.
-    template <class T>
-    void all_reduce_average(std::span<T> values) {
+    template <class T> void all_reduce_average(std::span<T> values) {
         all_reduce_sum(values);
         if (size() == 1) return;
         const T ranks = T(size());
         for (T& value : values) value /= ranks;
     }
 
-    template <class T>
-    void broadcast_values(std::span<T> values, int root) {
+    template <class T> void broadcast_values(std::span<T> values, int root) {
         broadcast(std::as_writable_bytes(values), root);
     }
 

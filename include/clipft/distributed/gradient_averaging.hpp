@@ -26,15 +26,15 @@ void broadcast_parameters(Communicator& communicator, const std::vector<Tensor<T
     if (communicator.size() == 1) return;
     NoGradGuard no_grad;
     for (const Tensor<T>& parameter : parameters) {
-        if (!parameter.is_contiguous()) fail("broadcast_parameters: a parameter of shape ", parameter.shape(), " is not contiguous");
+        if (!parameter.is_contiguous())
+            fail("broadcast_parameters: a parameter of shape ", parameter.shape(), " is not contiguous");
         Tensor<T> values = parameter.to(Device::cpu()); // the parameter itself on the CPU, a copy from a GPU
         communicator.broadcast_values(std::span<T>(values.data(), std::size_t(values.numel())), root);
         if (!parameter.device().is_cpu()) Tensor<T>(parameter).copy_(values);
     }
 }
 
-template <Floating T>
-class GradientAverager {
+template <Floating T> class GradientAverager {
 public:
     explicit GradientAverager(std::vector<Tensor<T>> parameters, std::size_t bucket_bytes = default_bucket_bytes)
         : parameters_(std::move(parameters)), bucket_elements_(std::max<std::size_t>(1, bucket_bytes / sizeof(T))) {}
@@ -47,9 +47,11 @@ public:
         bucket_.reserve(bucket_elements_);
         std::vector<Tensor<T>> members;
         for (auto parameter = parameters_.rbegin(); parameter != parameters_.rend(); ++parameter) {
-            if (!parameter->grad().defined()) parameter->accumulate_grad(Tensor<T>::zeros(parameter->shape(), parameter->device()));
+            if (!parameter->grad().defined())
+                parameter->accumulate_grad(Tensor<T>::zeros(parameter->shape(), parameter->device()));
             Tensor<T> gradient = parameter->grad();
-            if (!members.empty() && bucket_.size() + std::size_t(gradient.numel()) > bucket_elements_) flush(communicator, members);
+            if (!members.empty() && bucket_.size() + std::size_t(gradient.numel()) > bucket_elements_)
+                flush(communicator, members);
             Tensor<T> values = gradient.to(Device::cpu()); // GPU gradients go through the host
             bucket_.insert(bucket_.end(), values.data(), values.data() + values.numel());
             members.push_back(gradient);
@@ -64,8 +66,10 @@ private:
         communicator.all_reduce_average(std::span<T>(bucket_));
         const T* mean = bucket_.data();
         for (Tensor<T>& gradient : members) {
-            if (gradient.device().is_cpu()) std::copy_n(mean, gradient.numel(), gradient.data());
-            else gradient.copy_(Tensor<T>::from_vector(std::vector<T>(mean, mean + gradient.numel()), gradient.shape()));
+            if (gradient.device().is_cpu())
+                std::copy_n(mean, gradient.numel(), gradient.data());
+            else
+                gradient.copy_(Tensor<T>::from_vector(std::vector<T>(mean, mean + gradient.numel()), gradient.shape()));
             mean += gradient.numel();
         }
         bucket_.clear();

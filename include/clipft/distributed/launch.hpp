@@ -45,7 +45,8 @@ inline bool built_with_nccl() {
 // environment), or 0 when no launcher started this one. Not SLURM_NTASKS: a batch script run
 // without srun sees its allocation's task count there.
 inline int launched_processes() {
-    for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"})
+    for (const char* variable :
+         {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"})
         if (const char* value = std::getenv(variable)) return std::atoi(value);
     return 0;
 }
@@ -59,7 +60,8 @@ inline std::unique_ptr<Communicator> join_ranks(Backend backend = Backend::autom
     if (backend == Backend::automatic) backend = launched > 1 ? Backend::mpi : Backend::single_process;
     if (backend == Backend::single_process) {
         if (launched > 1)
-            fail("this process is one of ", launched, " started by mpirun, but a single-process run was asked for; "
+            fail("this process is one of ", launched,
+                 " started by mpirun, but a single-process run was asked for; "
                  "start it without mpirun, or ask for the mpi backend");
         return std::make_unique<SingleProcess>();
     }
@@ -73,8 +75,10 @@ inline std::unique_ptr<Communicator> join_ranks(Backend backend = Backend::autom
     if (backend == Backend::nccl && built_with_mpi())
         fail("the nccl backend was asked for, but clipft was built without NCCL; rebuild with the CUDA Toolkit's NCCL, "
              "or use the mpi backend");
-    fail(launched > 1 ? "this process is one of " + std::to_string(launched) + " started by mpirun, but " : std::string(),
-         "clipft was built without MPI; install Open MPI (Debian: apt-get install libopenmpi-dev openmpi-bin) and rebuild, "
+    fail(launched > 1 ? "this process is one of " + std::to_string(launched) + " started by mpirun, but "
+                      : std::string(),
+         "clipft was built without MPI; install Open MPI (Debian: apt-get install libopenmpi-dev openmpi-bin) and "
+         "rebuild, "
          "or run a single process");
 }
 

@@ -41,7 +41,8 @@ public:
         MPI_Comm_rank(world_, &rank_);
         MPI_Comm_size(world_, &size_);
         MPI_Comm machine;
-        check(MPI_Comm_split_type(world_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &machine), "finding the ranks of this machine");
+        check(MPI_Comm_split_type(world_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &machine),
+              "finding the ranks of this machine");
         MPI_Comm_rank(machine, &local_rank_);
         MPI_Comm_size(machine, &local_size_);
         MPI_Comm_free(&machine);
@@ -54,7 +55,8 @@ public:
     // others would otherwise wait in their next collective until their own timeout.
     ~MpiCommunicator() override {
         if (broken_ || std::uncaught_exceptions() > 0) {
-            std::fprintf(stderr, "clipft: rank %d of %d stopped on an error; stopping every rank (MPI_Abort)\n", rank_, size_);
+            std::fprintf(stderr, "clipft: rank %d of %d stopped on an error; stopping every rank (MPI_Abort)\n", rank_,
+                         size_);
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
         MPI_Comm_free(&world_);
@@ -93,11 +95,11 @@ public:
 private:
     static constexpr std::size_t max_count = std::size_t(1) << 30; // MPI counts are int
 
-    template <class T>
-    void all_reduce(T* values, std::size_t count, MPI_Datatype type) {
+    template <class T> void all_reduce(T* values, std::size_t count, MPI_Datatype type) {
         for (std::size_t begin = 0; begin < count; begin += max_count) {
             MPI_Request request;
-            check(MPI_Iallreduce(MPI_IN_PLACE, values + begin, int(std::min(max_count, count - begin)), type, MPI_SUM, world_, &request),
+            check(MPI_Iallreduce(MPI_IN_PLACE, values + begin, int(std::min(max_count, count - begin)), type, MPI_SUM,
+                                 world_, &request),
                   "all-reduce");
             wait(request, "all-reduce");
         }

@@ -63,8 +63,7 @@ public:
     }
 
 private:
-    template <class T>
-    void all_reduce(T* values, std::size_t count, ncclDataType_t type) {
+    template <class T> void all_reduce(T* values, std::size_t count, ncclDataType_t type) {
         if (count == 0) return;
         const std::size_t bytes = count * sizeof(T);
         cudaPointerAttributes attributes{};
@@ -74,11 +73,13 @@ private:
         if (!on_device) {
             reserve_staging(bytes);
             buffer = staging_;
-            check_cuda(cudaMemcpyAsync(buffer, values, bytes, cudaMemcpyHostToDevice, stream_), "copying values to the GPU");
+            check_cuda(cudaMemcpyAsync(buffer, values, bytes, cudaMemcpyHostToDevice, stream_),
+                       "copying values to the GPU");
         }
         check_nccl(ncclAllReduce(buffer, buffer, count, type, ncclSum, nccl_, stream_), "all-reduce");
         wait_for_nccl("all-reduce");
-        if (!on_device) check_cuda(cudaMemcpyAsync(values, buffer, bytes, cudaMemcpyDeviceToHost, stream_), "copying sums back");
+        if (!on_device)
+            check_cuda(cudaMemcpyAsync(values, buffer, bytes, cudaMemcpyDeviceToHost, stream_), "copying sums back");
         wait_for_stream("all-reduce");
     }
 
@@ -95,8 +96,10 @@ private:
         const auto deadline = deadline_from_now();
         for (ncclResult_t state = ncclInProgress; state == ncclInProgress;) {
             check_nccl(ncclCommGetAsyncError(nccl_, &state), what);
-            if (state != ncclInProgress) check_nccl(state, what);
-            else check_deadline(deadline, what);
+            if (state != ncclInProgress)
+                check_nccl(state, what);
+            else
+                check_deadline(deadline, what);
         }
     }
 
@@ -113,27 +116,31 @@ private:
     }
 
     std::chrono::steady_clock::time_point deadline_from_now() const {
-        return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(mpi_->timeout());
+        return std::chrono::steady_clock::now() +
+               std::chrono::duration_cast<std::chrono::steady_clock::duration>(mpi_->timeout());
     }
 
     void check_deadline(std::chrono::steady_clock::time_point deadline, const char* what) {
         if (std::chrono::steady_clock::now() <= deadline) return;
         broken_ = true;
         fail("rank ", rank(), " of ", size(), " (GPU ", device_, "): the NCCL ", what, " did not complete within ",
-             mpi_->timeout().count(), " s; another rank has failed, crashed or hangs (see its message above). Every rank "
+             mpi_->timeout().count(),
+             " s; another rank has failed, crashed or hangs (see its message above). Every rank "
              "stops now; when a rank is only slow, allow a longer --collective-timeout");
     }
 
     void check_nccl(ncclResult_t code, const char* what) {
         if (code == ncclSuccess || code == ncclInProgress) return;
         broken_ = true;
-        fail("rank ", rank(), " of ", size(), " (GPU ", device_, "): NCCL ", what, " failed: ", ncclGetErrorString(code));
+        fail("rank ", rank(), " of ", size(), " (GPU ", device_, "): NCCL ", what,
+             " failed: ", ncclGetErrorString(code));
     }
 
     void check_cuda(cudaError_t code, const char* what) {
         if (code == cudaSuccess) return;
         broken_ = true;
-        fail("rank ", rank(), " of ", size(), " (GPU ", device_, "): CUDA failed ", what, ": ", cudaGetErrorString(code));
+        fail("rank ", rank(), " of ", size(), " (GPU ", device_, "): CUDA failed ", what, ": ",
+             cudaGetErrorString(code));
     }
 
     std::unique_ptr<MpiCommunicator> mpi_;

@@ -29,8 +29,8 @@ inline Tensor<float> encode_descriptions(const models::CLIP<float>& model, const
 
 // Image embeddings [n, D] of every item of `images`, `batch` at a time, on the CPU (decoded on the
 // CPU, encoded where the model is).
-inline Tensor<float> encode_images(const models::CLIP<float>& model, const data::ImageSet& images, std::int64_t batch = 32,
-                                   bool progress = false) {
+inline Tensor<float> encode_images(const models::CLIP<float>& model, const data::ImageSet& images,
+                                   std::int64_t batch = 32, bool progress = false) {
     NoGradGuard no_grad;
     std::int64_t n = std::int64_t(images.labels.size());
     if (n == 0) fail("encode_images: the image set is empty");

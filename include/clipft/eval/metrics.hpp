@@ -78,7 +78,8 @@ inline void check_inputs(const std::vector<int>& labels, const std::vector<doubl
     }
 }
 
-inline ScoreRanking rank_scores(const std::vector<int>& labels, const std::vector<double>& scores, std::string_view context) {
+inline ScoreRanking rank_scores(const std::vector<int>& labels, const std::vector<double>& scores,
+                                std::string_view context) {
     check_inputs(labels, scores, context);
     std::vector<std::size_t> order(scores.size());
     std::iota(order.begin(), order.end(), std::size_t(0));
@@ -170,8 +171,10 @@ inline Confusion confusion_at(const std::vector<int>& labels, const std::vector<
     Confusion result;
     for (std::size_t i = 0; i < labels.size(); ++i) {
         bool predicted_positive = scores[i] >= threshold;
-        if (labels[i] == 1) (predicted_positive ? result.true_positives : result.false_negatives) += 1;
-        else (predicted_positive ? result.false_positives : result.true_negatives) += 1;
+        if (labels[i] == 1)
+            (predicted_positive ? result.true_positives : result.false_negatives) += 1;
+        else
+            (predicted_positive ? result.false_positives : result.true_negatives) += 1;
     }
     auto ratio = [](std::int64_t numerator, std::int64_t denominator) {
         return denominator == 0 ? 0.0 : double(numerator) / double(denominator);
@@ -180,7 +183,8 @@ inline Confusion confusion_at(const std::vector<int>& labels, const std::vector<
     result.recall = ratio(result.true_positives, result.true_positives + result.false_negatives);
     result.accuracy = ratio(result.true_positives + result.true_negatives, std::int64_t(labels.size()));
     // 2PR / (P + R) written with counts: the same value, and 0 exactly when both are 0.
-    result.f1 = ratio(2 * result.true_positives, 2 * result.true_positives + result.false_positives + result.false_negatives);
+    result.f1 =
+        ratio(2 * result.true_positives, 2 * result.true_positives + result.false_positives + result.false_negatives);
     return result;
 }
 
@@ -234,13 +238,15 @@ inline double equal_error_rate(const std::vector<int>& labels, const std::vector
 }
 
 // Defined for any non-empty input, one class included.
-inline Confusion confusion_at(const std::vector<int>& labels, const std::vector<double>& scores, double threshold = 0.5) {
+inline Confusion confusion_at(const std::vector<int>& labels, const std::vector<double>& scores,
+                              double threshold = 0.5) {
     detail::check_inputs(labels, scores, "confusion_at");
     return detail::confusion_at(labels, scores, threshold);
 }
 
 // Everything at once; needs both classes.
-inline BinaryMetrics binary_metrics(const std::vector<int>& labels, const std::vector<double>& scores, double threshold = 0.5) {
+inline BinaryMetrics binary_metrics(const std::vector<int>& labels, const std::vector<double>& scores,
+                                    double threshold = 0.5) {
     return detail::binary_metrics(labels, scores, threshold, "binary_metrics");
 }
 
@@ -248,7 +254,8 @@ inline BinaryMetrics binary_metrics(const std::vector<int>& labels, const std::v
 // name, as the field reports per-manipulation results: a subset without negatives of its own (the
 // fakes of one manipulation) is scored against every negative (all real images, whatever subset
 // or folder they came from). Subsets of negatives only are not reported on their own.
-inline std::map<std::string, LabelledScores> split_by_subset(const std::vector<int>& labels, const std::vector<double>& scores,
+inline std::map<std::string, LabelledScores> split_by_subset(const std::vector<int>& labels,
+                                                             const std::vector<double>& scores,
                                                              const std::vector<std::string>& subsets) {
     if (subsets.size() != labels.size() || scores.size() != labels.size())
         fail("split_by_subset: ", labels.size(), " labels, ", scores.size(), " scores and ", subsets.size(),
@@ -268,9 +275,12 @@ inline std::map<std::string, LabelledScores> split_by_subset(const std::vector<i
     return result;
 }
 
-// The metrics of each subset that holds positives (see split_by_subset), by subset name. Every subset needs both classes; an error names the subset.
-inline std::map<std::string, BinaryMetrics> metrics_per_subset(const std::vector<int>& labels, const std::vector<double>& scores,
-                                                               const std::vector<std::string>& subsets, double threshold = 0.5) {
+// The metrics of each subset that holds positives (see split_by_subset), by subset name. Every subset needs both
+// classes; an error names the subset.
+inline std::map<std::string, BinaryMetrics> metrics_per_subset(const std::vector<int>& labels,
+                                                               const std::vector<double>& scores,
+                                                               const std::vector<std::string>& subsets,
+                                                               double threshold = 0.5) {
     std::map<std::string, BinaryMetrics> result;
     for (const auto& [name, rows] : split_by_subset(labels, scores, subsets))
         result[name] = detail::binary_metrics(rows.labels, rows.scores, threshold, "metrics of subset '" + name + "'");
@@ -303,7 +313,8 @@ inline VideoScores video_scores(const std::vector<int>& labels, const std::vecto
         result.scores[video] += scores[i];
         result.frame_counts[video] += 1;
     }
-    for (std::size_t video = 0; video < result.videos.size(); ++video) result.scores[video] /= double(result.frame_counts[video]);
+    for (std::size_t video = 0; video < result.videos.size(); ++video)
+        result.scores[video] /= double(result.frame_counts[video]);
     return result;
 }
 

@@ -49,8 +49,8 @@ inline MulticlassMetrics multiclass_metrics(const std::vector<std::int64_t>& lab
     const std::int64_t k = std::int64_t(classes.size());
     if (k < 2) fail("multiclass_metrics: ", k, " class names; give at least two");
     if (probabilities.dim() != 2 || probabilities.size(0) != std::int64_t(labels.size()) || probabilities.size(1) != k)
-        fail("multiclass_metrics: probabilities of shape ", probabilities.shape(), " do not fit ", labels.size(), " labels and ", k,
-             " classes; give [images, classes]");
+        fail("multiclass_metrics: probabilities of shape ", probabilities.shape(), " do not fit ", labels.size(),
+             " labels and ", k, " classes; give [images, classes]");
     MulticlassMetrics metrics;
     metrics.classes = classes;
     metrics.counts.assign(std::size_t(k), 0);
@@ -61,7 +61,8 @@ inline MulticlassMetrics multiclass_metrics(const std::vector<std::int64_t>& lab
     }
     for (std::int64_t c = 0; c < k; ++c)
         if (metrics.counts[std::size_t(c)] == 0)
-            fail("multiclass_metrics: class '", classes[std::size_t(c)], "' has no images; its one-vs-rest AUC is undefined");
+            fail("multiclass_metrics: class '", classes[std::size_t(c)],
+                 "' has no images; its one-vs-rest AUC is undefined");
 
     const std::vector<std::int64_t> predicted = predicted_classes(probabilities);
     metrics.confusion_matrix.assign(std::size_t(k), std::vector<std::int64_t>(std::size_t(k), 0));
@@ -96,7 +97,8 @@ inline MulticlassMetrics multiclass_metrics(const std::vector<std::int64_t>& lab
 inline nlohmann::ordered_json to_json(const MulticlassMetrics& metrics) {
     nlohmann::ordered_json per_class = nlohmann::ordered_json::object();
     for (std::size_t c = 0; c < metrics.classes.size(); ++c)
-        per_class[metrics.classes[c]] = {{"auc", metrics.auc[c]}, {"ap", metrics.average_precision[c]}, {"n", metrics.counts[c]}};
+        per_class[metrics.classes[c]] = {
+            {"auc", metrics.auc[c]}, {"ap", metrics.average_precision[c]}, {"n", metrics.counts[c]}};
     return {{"accuracy", metrics.accuracy},
             {"macro_auc", metrics.macro_auc},
             {"classes", metrics.classes},

@@ -29,7 +29,8 @@ struct ScoringOptions {
     static ScoringOptions parse(const std::string& text) {
         if (text == "mean") return {};
         if (text == "ensemble") return {DescriptionRule::ensemble};
-        for (auto [prefix, rule] : {std::pair{"top-", DescriptionRule::top_k}, {"class-top-", DescriptionRule::per_class_top_k}}) {
+        for (auto [prefix, rule] :
+             {std::pair{"top-", DescriptionRule::top_k}, {"class-top-", DescriptionRule::per_class_top_k}}) {
             std::string p = prefix;
             if (text.rfind(p, 0) == 0 && text.size() > p.size() &&
                 text.find_first_not_of("0123456789", p.size()) == std::string::npos) {
@@ -44,14 +45,15 @@ struct ScoringOptions {
 // image_embeds [N, D]; description_embeds [total, D] with the rows of class c consecutive, counts[c]
 // of them; logit_scale the stored log scale. Returns class logits [N, C]. No graph is recorded.
 inline Tensor<float> class_logits(const Tensor<float>& image_embeds, const Tensor<float>& description_embeds,
-                                  const std::vector<std::int64_t>& counts, float logit_scale, const ScoringOptions& options = {}) {
+                                  const std::vector<std::int64_t>& counts, float logit_scale,
+                                  const ScoringOptions& options = {}) {
     NoGradGuard no_grad;
     std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t(0));
     std::int64_t classes = std::int64_t(counts.size());
     if (image_embeds.dim() != 2 || description_embeds.dim() != 2 || description_embeds.size(0) != total ||
         description_embeds.size(1) != image_embeds.size(1))
-        fail("class_logits: image embeddings ", image_embeds.shape(), " and description embeddings ", description_embeds.shape(),
-             " do not fit ", classes, " classes with ", total, " descriptions in all");
+        fail("class_logits: image embeddings ", image_embeds.shape(), " and description embeddings ",
+             description_embeds.shape(), " do not fit ", classes, " classes with ", total, " descriptions in all");
     Tensor<float> texts = ops::l2_normalize(description_embeds);
     if (options.rule == DescriptionRule::ensemble) {
         std::vector<Tensor<float>> means;

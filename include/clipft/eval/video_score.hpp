@@ -34,8 +34,8 @@ struct FrameScores {
 inline FrameScores frame_max_scores(const std::vector<int>& labels, const std::vector<double>& scores,
                                     const std::vector<std::string>& videos, const std::vector<std::string>& frames) {
     if (labels.size() != scores.size() || videos.size() != labels.size() || frames.size() != labels.size())
-        fail("frame_max_scores: ", labels.size(), " labels, ", scores.size(), " scores, ", videos.size(), " videos and ",
-             frames.size(), " frames; give one of each per row");
+        fail("frame_max_scores: ", labels.size(), " labels, ", scores.size(), " scores, ", videos.size(),
+             " videos and ", frames.size(), " frames; give one of each per row");
     FrameScores result;
     std::map<std::pair<std::string, std::string>, std::size_t> index_of;
     for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -50,8 +50,8 @@ inline FrameScores frame_max_scores(const std::vector<int>& labels, const std::v
         }
         const std::size_t frame = found->second;
         if (result.labels[frame] != labels[i])
-            fail("frame ", frames[i], " of video '", videos[i], "' holds faces labelled ", result.labels[frame], " and ", labels[i],
-                 "; the faces of one frame share its label");
+            fail("frame ", frames[i], " of video '", videos[i], "' holds faces labelled ", result.labels[frame],
+                 " and ", labels[i], "; the faces of one frame share its label");
         result.scores[frame] = std::max(result.scores[frame], scores[i]);
     }
     return result;

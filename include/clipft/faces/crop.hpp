@@ -65,7 +65,8 @@ inline double sample_bilinear(const image::Image& image, double x, double y, std
         if (row < 0 || column < 0 || row >= image.height || column >= image.width) return 0;
         return image.at(row, column, channel);
     };
-    return (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+    return (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) +
+           fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
 }
 
 } // namespace detail
@@ -81,18 +82,22 @@ inline FaceCrop crop_face(const image::Image& image, const Face& face, const Cro
     const double grow_x = options.margin * double(face.box.width), grow_y = options.margin * double(face.box.height);
     const std::int64_t left = std::max<std::int64_t>(0, std::llround(double(face.box.left) - grow_x));
     const std::int64_t top = std::max<std::int64_t>(0, std::llround(double(face.box.top) - grow_y));
-    const std::int64_t right = std::min<std::int64_t>(image.width, std::llround(double(face.box.left + face.box.width) + grow_x));
-    const std::int64_t bottom = std::min<std::int64_t>(image.height, std::llround(double(face.box.top + face.box.height) + grow_y));
+    const std::int64_t right =
+        std::min<std::int64_t>(image.width, std::llround(double(face.box.left + face.box.width) + grow_x));
+    const std::int64_t bottom =
+        std::min<std::int64_t>(image.height, std::llround(double(face.box.top + face.box.height) + grow_y));
     if (right <= left || bottom <= top)
-        fail("crop_face: the face box (left ", face.box.left, ", top ", face.box.top, ", ", face.box.width, "x", face.box.height,
-             ") lies outside the ", image.width, "x", image.height, " image");
+        fail("crop_face: the face box (left ", face.box.left, ", top ", face.box.top, ", ", face.box.width, "x",
+             face.box.height, ") lies outside the ", image.width, "x", image.height, " image");
 
     FaceCrop crop;
     crop.image = image::Image(bottom - top, right - left, image.channels);
     if (!options.align) {
         for (std::int64_t y = top; y < bottom; ++y)
-            std::copy(image.row(y) + left * image.channels, image.row(y) + right * image.channels, crop.image.row(y - top));
-        for (const Point& point : face.landmarks) crop.landmarks.push_back({point.x - double(left), point.y - double(top)});
+            std::copy(image.row(y) + left * image.channels, image.row(y) + right * image.channels,
+                      crop.image.row(y - top));
+        for (const Point& point : face.landmarks)
+            crop.landmarks.push_back({point.x - double(left), point.y - double(top)});
         return crop;
     }
 
@@ -100,7 +105,8 @@ inline FaceCrop crop_face(const image::Image& image, const Face& face, const Cro
         fail("crop_face: alignment needs the face's 68 landmarks, it has ", face.landmarks.size(),
              " (detect with landmarks, or crop without alignment)");
     crop.rotation_degrees = eye_line_degrees(face.landmarks);
-    const double angle = crop.rotation_degrees * std::numbers::pi / 180, cosine = std::cos(angle), sine = std::sin(angle);
+    const double angle = crop.rotation_degrees * std::numbers::pi / 180, cosine = std::cos(angle),
+                 sine = std::sin(angle);
     // Crop pixel (u, v) shows the source point center + R(angle) (u - u_c, v - v_c): the crop's x
     // axis runs along the eye line.
     const double crop_center_x = double(right - left - 1) / 2, crop_center_y = double(bottom - top - 1) / 2;

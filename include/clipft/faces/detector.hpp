@@ -55,9 +55,12 @@ struct DetectorOptions {
 // share the landmark model, which is read-only once loaded, so a copy costs no second load.
 class FaceDetector {
 public:
-    explicit FaceDetector(DetectorOptions options = {}) : options_(std::move(options)), detector_(dlib::get_frontal_face_detector()) {
-        if (!std::isfinite(options_.threshold)) fail("FaceDetector: the threshold must be a finite number, got ", options_.threshold);
-        if (options_.min_size < 1) fail("FaceDetector: the minimum face size must be >= 1 pixel, got ", options_.min_size);
+    explicit FaceDetector(DetectorOptions options = {})
+        : options_(std::move(options)), detector_(dlib::get_frontal_face_detector()) {
+        if (!std::isfinite(options_.threshold))
+            fail("FaceDetector: the threshold must be a finite number, got ", options_.threshold);
+        if (options_.min_size < 1)
+            fail("FaceDetector: the minimum face size must be >= 1 pixel, got ", options_.min_size);
         if (options_.upsample < 0 || options_.upsample > 4)
             fail("FaceDetector: upsample must be 0 to 4 doublings of the image, got ", options_.upsample);
         if (options_.landmarks) predictor_ = load_predictor(options_.landmarks_model);
@@ -91,8 +94,11 @@ public:
         std::vector<Face> faces;
         for (const dlib::rect_detection& detection : detections) {
             const dlib::rectangle& rect = detection.rect;
-            if (std::int64_t(rect.width()) < options_.min_size || std::int64_t(rect.height()) < options_.min_size) continue;
-            Face face{{rect.left(), rect.top(), std::int64_t(rect.width()), std::int64_t(rect.height())}, detection.detection_confidence, {}};
+            if (std::int64_t(rect.width()) < options_.min_size || std::int64_t(rect.height()) < options_.min_size)
+                continue;
+            Face face{{rect.left(), rect.top(), std::int64_t(rect.width()), std::int64_t(rect.height())},
+                      detection.detection_confidence,
+                      {}};
             if (predictor_) {
                 dlib::full_object_detection shape = (*predictor_)(pixels, rect);
                 for (unsigned long i = 0; i < shape.num_parts(); ++i)
@@ -107,8 +113,9 @@ private:
     static std::shared_ptr<const dlib::shape_predictor> load_predictor(const std::filesystem::path& path) {
         std::error_code error;
         if (!std::filesystem::is_regular_file(path, error))
-            fail(path.string(), ": the 68-point landmark model is missing; install it with the Debian package libdlib-data "
-                                "(apt-get install libdlib-data) or give the path of shape_predictor_68_face_landmarks.dat");
+            fail(path.string(),
+                 ": the 68-point landmark model is missing; install it with the Debian package libdlib-data "
+                 "(apt-get install libdlib-data) or give the path of shape_predictor_68_face_landmarks.dat");
         std::ifstream in(path, std::ios::binary);
         if (!in) fail(path.string(), ": cannot open the landmark model: ", std::strerror(errno));
         auto predictor = std::make_shared<dlib::shape_predictor>();

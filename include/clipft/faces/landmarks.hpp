@@ -40,8 +40,7 @@ inline std::vector<std::string_view> fields_of(std::string_view line) {
     return fields;
 }
 
-template <typename Number>
-bool read_number(std::string_view text, Number& value) {
+template <typename Number> bool read_number(std::string_view text, Number& value) {
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if constexpr (std::is_floating_point_v<Number>)
         if (!std::isfinite(value)) return false;
@@ -103,14 +102,17 @@ inline std::vector<Point> read_tem_landmarks(const std::filesystem::path& path) 
 // The points of a landmarks CSV file of `clipft faces` (a header "x,y", then one point per row).
 inline std::vector<Point> read_landmarks_csv(const std::filesystem::path& path) {
     std::error_code error;
-    if (!std::filesystem::is_regular_file(path, error)) fail(path.string(), ": cannot read the landmarks: no such file");
+    if (!std::filesystem::is_regular_file(path, error))
+        fail(path.string(), ": cannot read the landmarks: no such file");
     io::CsvTable table = io::read_csv(path);
     const std::size_t x = table.column("x"), y = table.column("y");
     std::vector<Point> points;
     for (const io::CsvRow& row : table.rows) {
         Point point;
-        if (!detail::read_number(std::string_view(row.fields[x]), point.x) || !detail::read_number(std::string_view(row.fields[y]), point.y))
-            fail(table.where(row), ": expected a point x,y of two numbers, found '", row.fields[x], ",", row.fields[y], "'");
+        if (!detail::read_number(std::string_view(row.fields[x]), point.x) ||
+            !detail::read_number(std::string_view(row.fields[y]), point.y))
+            fail(table.where(row), ": expected a point x,y of two numbers, found '", row.fields[x], ",", row.fields[y],
+                 "'");
         points.push_back(point);
     }
     if (points.size() < 3) fail(path.string(), ": ", points.size(), " landmarks; a face's outline needs at least 3");
@@ -124,7 +126,8 @@ inline std::vector<Point> convex_hull(std::vector<Point> points) {
     for (const Point& point : points)
         if (!std::isfinite(point.x) || !std::isfinite(point.y))
             fail("convex_hull: the point (", point.x, ", ", point.y, ") is not finite");
-    std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.x < b.x || (a.x == b.x && a.y < b.y); });
+    std::sort(points.begin(), points.end(),
+              [](const Point& a, const Point& b) { return a.x < b.x || (a.x == b.x && a.y < b.y); });
     points.erase(std::unique(points.begin(), points.end()), points.end());
     if (points.size() < 3) return points;
     std::vector<Point> hull(2 * points.size());
@@ -166,8 +169,8 @@ struct SimilarityTransform {
 // points, a + ib = sum conj(from) * to / sum |from|^2 in complex numbers). No reflection.
 inline SimilarityTransform fit_similarity(const std::vector<Point>& from, const std::vector<Point>& to) {
     if (from.size() != to.size() || from.size() < 2)
-        fail("fit_similarity: needs two lists of at least 2 corresponding points, got ", from.size(), " and ", to.size(),
-             "; both faces need landmarks of the same scheme");
+        fail("fit_similarity: needs two lists of at least 2 corresponding points, got ", from.size(), " and ",
+             to.size(), "; both faces need landmarks of the same scheme");
     const double n = double(from.size());
     Point from_mean, to_mean;
     for (std::size_t i = 0; i < from.size(); ++i) {

@@ -47,8 +47,8 @@ struct SelfBlendOptions {
 };
 
 struct BlendedFace {
-    image::Image fake;        // the target's size and channels
-    std::vector<float> mask;  // height x width, in [0, 1]: the weight of the source in each pixel
+    image::Image fake;       // the target's size and channels
+    std::vector<float> mask; // height x width, in [0, 1]: the weight of the source in each pixel
 };
 
 namespace detail {
@@ -139,7 +139,8 @@ inline std::vector<float> rasterise(const std::vector<Point>& polygon, const Win
         for (std::size_t i = 0; i < polygon.size(); ++i) {
             const Point& a = polygon[i];
             const Point& b = polygon[(i + 1) % polygon.size()];
-            if ((a.y <= double(y)) != (b.y <= double(y))) crossings.push_back(a.x + (double(y) - a.y) * (b.x - a.x) / (b.y - a.y));
+            if ((a.y <= double(y)) != (b.y <= double(y)))
+                crossings.push_back(a.x + (double(y) - a.y) * (b.x - a.x) / (b.y - a.y));
         }
         std::sort(crossings.begin(), crossings.end());
         for (std::size_t i = 0; i + 1 < crossings.size(); i += 2) {
@@ -187,12 +188,13 @@ inline std::array<double, 3> sample_bilinear(const image::Image& image, double x
 // The blend of `source`, seen through `target_to_source`, into `target` inside the randomly
 // generated mask. Draws, in order: colour jitter, down-scaling, scale and shift, outline
 // deformation, erosion, edge blur, blend ratio.
-inline BlendedFace blend_into(const image::Image& target, const std::vector<Point>& landmarks, const image::Image& source,
-                              const SimilarityTransform& target_to_source, Generator& generator,
-                              const SelfBlendOptions& options, const char* operation) {
+inline BlendedFace blend_into(const image::Image& target, const std::vector<Point>& landmarks,
+                              const image::Image& source, const SimilarityTransform& target_to_source,
+                              Generator& generator, const SelfBlendOptions& options, const char* operation) {
     check_options(options);
     if (target.pixels.empty() || source.pixels.empty()) fail(operation, ": the image is empty");
-    if (landmarks.size() < 3) fail(operation, ": ", landmarks.size(), " landmarks given; the face's outline needs at least 3");
+    if (landmarks.size() < 3)
+        fail(operation, ": ", landmarks.size(), " landmarks given; the face's outline needs at least 3");
     const std::vector<Point> hull = convex_hull(landmarks);
     if (hull.size() < 3) fail(operation, ": the ", landmarks.size(), " landmarks are collinear; they outline no face");
     double twice_area = 0, centroid_x = 0, centroid_y = 0;
@@ -230,7 +232,8 @@ inline BlendedFace blend_into(const image::Image& target, const std::vector<Poin
 
     // The mask, computed in a window around the outline wide enough for the blur.
     const std::vector<Point> outline = deformed_outline(hull, centroid, options.mask_deformation, generator);
-    const auto erosion = std::int64_t(std::llround(uniform_between(generator, options.min_erosion, options.max_erosion) * face_size));
+    const auto erosion =
+        std::int64_t(std::llround(uniform_between(generator, options.min_erosion, options.max_erosion) * face_size));
     const double sigma = uniform_between(generator, options.min_edge_blur, options.max_edge_blur) * face_size;
     const double ratio = options.blend_ratios[generator.uniform_integer(options.blend_ratios.size())];
     double left = outline[0].x, right = left, top = outline[0].y, bottom = top;
@@ -266,7 +269,8 @@ inline BlendedFace blend_into(const image::Image& target, const std::vector<Poin
             const std::array<double, 3> colour = sample_bilinear(copy, at.x, at.y);
             for (std::int64_t c = 0; c < 3; ++c) {
                 std::uint8_t& pixel = result.fake.at(y, x, c);
-                pixel = std::uint8_t(std::lround(std::clamp(weight * colour[std::size_t(c)] + (1 - weight) * pixel, 0.0, 255.0)));
+                pixel = std::uint8_t(
+                    std::lround(std::clamp(weight * colour[std::size_t(c)] + (1 - weight) * pixel, 0.0, 255.0)));
             }
         }
     return result;
@@ -289,11 +293,11 @@ inline BlendedFace self_blend(const image::Image& face, const std::vector<Point>
 // the target's landmark hull. Where the aligned donor image does not reach, its edge pixels are
 // repeated.
 inline BlendedFace blend_donor(const image::Image& target, const std::vector<Point>& target_landmarks,
-                               const image::Image& donor, const std::vector<Point>& donor_landmarks, Generator& generator,
-                               const SelfBlendOptions& options = {}) {
+                               const image::Image& donor, const std::vector<Point>& donor_landmarks,
+                               Generator& generator, const SelfBlendOptions& options = {}) {
     if (donor_landmarks.size() != target_landmarks.size())
-        fail("blend_donor: the donor has ", donor_landmarks.size(), " landmarks and the target ", target_landmarks.size(),
-             "; both need the same landmark scheme, point for point");
+        fail("blend_donor: the donor has ", donor_landmarks.size(), " landmarks and the target ",
+             target_landmarks.size(), "; both need the same landmark scheme, point for point");
     const SimilarityTransform target_to_donor = fit_similarity(donor_landmarks, target_landmarks).inverse();
     return detail::blend_into(target, target_landmarks, donor, target_to_donor, generator, options, "blend_donor");
 }

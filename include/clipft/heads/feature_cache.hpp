@@ -72,28 +72,33 @@ struct FeatureSet {
         io::SafetensorsFile file = io::load_safetensors(path);
         const std::string where = path.string();
         for (const char* name : {"features", "labels"})
-            if (!file.contains(name)) fail(where, ": no tensor '", name, "'; is it a features file of clipft features?");
+            if (!file.contains(name))
+                fail(where, ": no tensor '", name, "'; is it a features file of clipft features?");
         FeatureSet set;
         set.features = file.get<float>("features").contiguous();
         set.labels = file.get<std::int64_t>("labels").to_vector();
         if (set.features.dim() != 2 || set.features.size(0) != std::int64_t(set.labels.size()))
-            fail(where, ": tensor 'features' ", set.features.shape(), " and tensor 'labels' [", set.labels.size(), "] do not match ([N, D] and [N])");
+            fail(where, ": tensor 'features' ", set.features.shape(), " and tensor 'labels' [", set.labels.size(),
+                 "] do not match ([N, D] and [N])");
         if (set.labels.empty()) fail(where, ": the features file holds no rows");
         const io::Metadata& metadata = file.metadata();
         set.classes = split_classes(metadata.contains("classes") ? metadata.at("classes") : "");
         if (set.classes.size() < 2) fail(where, ": metadata 'classes' must name at least two classes");
         for (std::size_t i = 0; i < set.labels.size(); ++i)
             if (set.labels[i] < 0 || set.labels[i] >= std::int64_t(set.classes.size()))
-                fail(where, ": tensor 'labels': row ", i, " has label ", set.labels[i], ", outside the classes ", join_classes(set.classes));
+                fail(where, ": tensor 'labels': row ", i, " has label ", set.labels[i], ", outside the classes ",
+                     join_classes(set.classes));
         if (metadata.contains("model_hash")) set.model_hash = metadata.at("model_hash");
         std::filesystem::path csv = features_csv_path(path);
         if (std::filesystem::exists(csv)) {
             set.dataset = data::Dataset::from_manifest(csv, set.classes);
             if (set.dataset.size() != set.labels.size())
-                fail(csv.string(), ": ", set.dataset.size(), " rows, but ", where, " holds ", set.labels.size(), " features");
+                fail(csv.string(), ": ", set.dataset.size(), " rows, but ", where, " holds ", set.labels.size(),
+                     " features");
             for (std::size_t i = 0; i < set.labels.size(); ++i)
                 if (set.dataset.samples[i].label != set.labels[i])
-                    fail(csv.string(), ": row ", i + 1, " has label ", set.dataset.samples[i].label, ", tensor 'labels' says ", set.labels[i]);
+                    fail(csv.string(), ": row ", i + 1, " has label ", set.dataset.samples[i].label,
+                         ", tensor 'labels' says ", set.labels[i]);
         } else { // without the CSV: one sample per row, each its own video
             set.dataset.classes = set.classes;
             for (std::size_t i = 0; i < set.labels.size(); ++i) {
@@ -118,8 +123,12 @@ struct FeatureCacheRun {
 
 namespace detail {
 
-inline io::Metadata features_metadata(const std::string& hash, const std::vector<std::string>& classes, const io::Json& images) {
-    return {{"format", "clipft-features"}, {"model_hash", hash}, {"classes", join_classes(classes)}, {"images", images.dump()}};
+inline io::Metadata features_metadata(const std::string& hash, const std::vector<std::string>& classes,
+                                      const io::Json& images) {
+    return {{"format", "clipft-features"},
+            {"model_hash", hash},
+            {"classes", join_classes(classes)},
+            {"images", images.dump()}};
 }
 
 // Rows of an earlier run (F.safetensors or F.partial.safetensors) by image key; a file of another
@@ -130,15 +139,19 @@ inline void collect_cached_rows(const std::filesystem::path& path, const std::st
     try {
         io::SafetensorsFile file = io::load_safetensors(path);
         const io::Metadata& metadata = file.metadata();
-        if (!metadata.contains("model_hash") || metadata.at("model_hash") != hash || !metadata.contains("images")) return;
+        if (!metadata.contains("model_hash") || metadata.at("model_hash") != hash || !metadata.contains("images"))
+            return;
         Tensor<float> features = file.get<float>("features").contiguous();
         io::Json images = io::parse_json(metadata.at("images"), path.string() + " (metadata 'images')");
-        if (features.dim() != 2 || features.size(1) != width || !images.is_array() || std::int64_t(images.size()) != features.size(0))
+        if (features.dim() != 2 || features.size(1) != width || !images.is_array() ||
+            std::int64_t(images.size()) != features.size(0))
             return;
         for (std::int64_t r = 0; r < features.size(0); ++r)
-            rows[images[std::size_t(r)].get<std::string>()].assign(features.data() + r * width, features.data() + (r + 1) * width);
+            rows[images[std::size_t(r)].get<std::string>()].assign(features.data() + r * width,
+                                                                   features.data() + (r + 1) * width);
     } catch (const std::exception& error) {
-        if (verbose) std::cerr << "clipft: ignoring the unreadable cache " << path.string() << ": " << error.what() << "\n";
+        if (verbose)
+            std::cerr << "clipft: ignoring the unreadable cache " << path.string() << ": " << error.what() << "\n";
     }
 }
 
@@ -146,8 +159,9 @@ inline void collect_cached_rows(const std::filesystem::path& path, const std::st
 
 // Encodes every image of `dataset` with `model` (whose content hash is `hash`), reusing the rows of
 // earlier runs, and writes `out` (F.safetensors) and F.csv; removes F.partial.safetensors at the end.
-inline FeatureCacheRun compute_features(const models::CLIP<float>& model, const std::string& hash, const data::Dataset& dataset,
-                                        const std::filesystem::path& out, const FeatureCacheOptions& options = {}) {
+inline FeatureCacheRun compute_features(const models::CLIP<float>& model, const std::string& hash,
+                                        const data::Dataset& dataset, const std::filesystem::path& out,
+                                        const FeatureCacheOptions& options = {}) {
     NoGradGuard no_grad;
     if (dataset.samples.empty()) fail("compute_features: the dataset holds no images");
     if (options.batch < 1) fail("compute_features: the batch size must be at least 1, got ", options.batch);
@@ -191,7 +205,8 @@ inline FeatureCacheRun compute_features(const models::CLIP<float>& model, const 
         Tensor<float> kept = Tensor<float>::empty({std::int64_t(rows.size()), width});
         for (std::size_t r = 0; r < rows.size(); ++r)
             std::copy_n(features.data() + rows[r] * width, width, kept.data() + std::int64_t(r) * width);
-        io::save_safetensors(partial, {{"features", kept}}, detail::features_metadata(hash, dataset.classes, images_of(rows)));
+        io::save_safetensors(partial, {{"features", kept}},
+                             detail::features_metadata(hash, dataset.classes, images_of(rows)));
     };
 
     const data::ImageSet images = data::image_set(absolute, {.size = model.config.vision.image_size});
@@ -200,16 +215,19 @@ inline FeatureCacheRun compute_features(const models::CLIP<float>& model, const 
     auto last_save = std::chrono::steady_clock::now();
     try {
         for (std::size_t begin = 0; begin < pending.size(); begin += std::size_t(options.batch)) {
-            std::vector<std::int64_t> items(pending.begin() + std::ptrdiff_t(begin),
-                                            pending.begin() + std::ptrdiff_t(std::min(pending.size(), begin + std::size_t(options.batch))));
-            Tensor<float> embeds = ops::l2_normalize(model.encode_image(images.load(items).to(device))).to(Device::cpu()).contiguous();
+            std::vector<std::int64_t> items(
+                pending.begin() + std::ptrdiff_t(begin),
+                pending.begin() + std::ptrdiff_t(std::min(pending.size(), begin + std::size_t(options.batch))));
+            Tensor<float> embeds =
+                ops::l2_normalize(model.encode_image(images.load(items).to(device))).to(Device::cpu()).contiguous();
             for (std::size_t r = 0; r < items.size(); ++r) {
                 std::copy_n(embeds.data() + std::int64_t(r) * width, width, features.data() + items[r] * width);
                 done[std::size_t(items[r])] = true;
             }
             run.encoded += std::int64_t(items.size());
             bar.update(run.reused + run.encoded);
-            if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count() >= options.save_every_seconds &&
+            if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count() >=
+                    options.save_every_seconds &&
                 run.encoded < std::int64_t(pending.size())) {
                 save_partial();
                 last_save = std::chrono::steady_clock::now();
@@ -225,10 +243,11 @@ inline FeatureCacheRun compute_features(const models::CLIP<float>& model, const 
     std::iota(all.begin(), all.end(), 0);
     std::string csv = "path,label,subset,video\n";
     for (const data::Sample& sample : absolute.samples)
-        csv += io::csv_field(sample.path.string()) + "," + std::to_string(sample.label) + "," + io::csv_field(sample.subset) + "," +
-               io::csv_field(sample.video) + "\n";
+        csv += io::csv_field(sample.path.string()) + "," + std::to_string(sample.label) + "," +
+               io::csv_field(sample.subset) + "," + io::csv_field(sample.video) + "\n";
     io::write_file_atomically(features_csv_path(out), [&](io::FileWriter& writer) { writer.write(csv); });
-    io::save_safetensors(out, {{"features", features}, {"labels", Tensor<std::int64_t>::from_vector(absolute.labels())}},
+    io::save_safetensors(out,
+                         {{"features", features}, {"labels", Tensor<std::int64_t>::from_vector(absolute.labels())}},
                          detail::features_metadata(hash, dataset.classes, images_of(all)));
     std::filesystem::remove(partial);
     return run;

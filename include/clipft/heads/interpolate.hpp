@@ -41,7 +41,8 @@ inline std::vector<double> parse_alphas(const std::string& text) {
     };
     auto rounded = [](double value) { return std::round(value * 1e9) / 1e9; };
     auto progression = [&](double first, double last, double step) {
-        if (!(step > 0) || last < first) fail("alpha list '", text, "': the step must be positive and the last value at least the first");
+        if (!(step > 0) || last < first)
+            fail("alpha list '", text, "': the step must be positive and the last value at least the first");
         std::vector<double> values;
         for (std::int64_t i = 0; first + double(i) * step <= last + 1e-9; ++i) {
             values.push_back(rounded(first + double(i) * step));
@@ -52,7 +53,8 @@ inline std::vector<double> parse_alphas(const std::string& text) {
     std::vector<std::string> parts;
     char separator = text.find(':') != std::string::npos ? ':' : ',';
     std::size_t start = 0;
-    for (std::size_t at; (at = text.find(separator, start)) != std::string::npos; start = at + 1) parts.push_back(text.substr(start, at - start));
+    for (std::size_t at; (at = text.find(separator, start)) != std::string::npos; start = at + 1)
+        parts.push_back(text.substr(start, at - start));
     parts.push_back(text.substr(start));
     if (separator == ':') {
         if (parts.size() != 3) fail("alpha range '", text, "': expected first:last:step, e.g. 0:1:0.1");
@@ -83,9 +85,12 @@ public:
     WeightInterpolation(const std::filesystem::path& from, const std::filesystem::path& to)
         : from_(open(from)), to_(open(to)) {
         if (from_.probe != to_.probe)
-            fail(from.string(), " is ", kind(from_), " but ", to.string(), " is ", kind(to_), "; both must be of one kind");
-        if (from_.probe) check_probes();
-        else check_configs();
+            fail(from.string(), " is ", kind(from_), " but ", to.string(), " is ", kind(to_),
+                 "; both must be of one kind");
+        if (from_.probe)
+            check_probes();
+        else
+            check_configs();
         align();
     }
 
@@ -115,8 +120,10 @@ public:
             });
         }
         metadata = to.metadata();
-        if (!to_.probe && !metadata.contains("config")) metadata["config"] = models::openai_config_string(to_.checkpoint->config);
-        metadata["interpolation"] = io::Json{{"from", from_.path.string()}, {"to", to_.path.string()}, {"alpha", alpha}}.dump();
+        if (!to_.probe && !metadata.contains("config"))
+            metadata["config"] = models::openai_config_string(to_.checkpoint->config);
+        metadata["interpolation"] =
+            io::Json{{"from", from_.path.string()}, {"to", to_.path.string()}, {"alpha", alpha}}.dump();
         return tensors;
     }
 
@@ -157,23 +164,28 @@ private:
         return side;
     }
     static const char* kind(const Side& side) { return side.probe ? "a probe" : "a CLIP checkpoint"; }
-    static const io::SafetensorsFile& file(const Side& side) { return side.probe ? *side.probe_file : side.checkpoint->reader.file(); }
+    static const io::SafetensorsFile& file(const Side& side) {
+        return side.probe ? *side.probe_file : side.checkpoint->reader.file();
+    }
     std::string where(const Side& side) const { return side.path.string(); }
 
     void check_probes() const {
         for (const Side* side : {&from_, &to_})
             if (!side->probe_file->contains("probe.weight"))
-                fail(where(*side), ": a kNN probe holds training features, not weights; only linear probes can be interpolated");
+                fail(where(*side),
+                     ": a kNN probe holds training features, not weights; only linear probes can be interpolated");
         auto classes = [](const Side& side) {
             const io::Metadata& metadata = side.probe_file->metadata();
             return metadata.contains("classes") ? metadata.at("classes") : std::string();
         };
         if (classes(from_) != classes(to_))
-            fail("the probes have different classes: ", where(from_), " '", classes(from_), "', ", where(to_), " '", classes(to_), "'");
+            fail("the probes have different classes: ", where(from_), " '", classes(from_), "', ", where(to_), " '",
+                 classes(to_), "'");
     }
 
     void check_configs() const {
-        std::string a = models::openai_config_string(from_.checkpoint->config), b = models::openai_config_string(to_.checkpoint->config);
+        std::string a = models::openai_config_string(from_.checkpoint->config),
+                    b = models::openai_config_string(to_.checkpoint->config);
         if (a != b) fail("the models have different configs: ", where(from_), " ", a, "; ", where(to_), " ", b);
     }
 
@@ -185,7 +197,8 @@ private:
         const io::SafetensorsFile &from = file(from_), &to = file(to_);
         if (layout(from_) == layout(to_)) {
             for (const std::string& name : to.names()) {
-                if (!from.contains(name)) fail(where(to_), ": tensor '", name, "' has no counterpart in ", where(from_));
+                if (!from.contains(name))
+                    fail(where(to_), ": tensor '", name, "' has no counterpart in ", where(from_));
                 entries_.push_back({name, ""});
             }
             for (const std::string& name : from.names())
@@ -194,7 +207,8 @@ private:
             std::vector<std::string> names;
             for (const std::string& name : to.names()) {
                 if (!from_.checkpoint->reader.contains(name))
-                    fail(where(to_), ": tensor '", name, "' has no counterpart in ", where(from_), " (HuggingFace names)");
+                    fail(where(to_), ": tensor '", name, "' has no counterpart in ", where(from_),
+                         " (HuggingFace names)");
                 entries_.push_back({name, name});
                 names.push_back(name);
             }
@@ -209,20 +223,25 @@ private:
                 try {
                     source = models::huggingface_source(name);
                 } catch (const Error&) {
-                    fail(where(from_), ": tensor '", name, "' has no HuggingFace name, so no counterpart in ", where(to_));
+                    fail(where(from_), ": tensor '", name, "' has no HuggingFace name, so no counterpart in ",
+                         where(to_));
                 }
                 for (std::size_t i = 0; i < source.names.size(); ++i) {
                     if (!to.contains(source.names[i]))
-                        fail(where(from_), ": tensor '", name, "' has no counterpart '", source.names[i], "' in ", where(to_));
-                    parts[source.names[i]] = {source.names[i], name, std::int64_t(i), std::int64_t(source.names.size()), source.transposed};
+                        fail(where(from_), ": tensor '", name, "' has no counterpart '", source.names[i], "' in ",
+                             where(to_));
+                    parts[source.names[i]] = {source.names[i], name, std::int64_t(i), std::int64_t(source.names.size()),
+                                              source.transposed};
                 }
             }
             for (const std::string& name : to.names()) {
                 auto found = parts.find(name);
-                if (found != parts.end()) entries_.push_back(found->second);
+                if (found != parts.end())
+                    entries_.push_back(found->second);
                 else if (!models::is_huggingface_buffer(name))
                     fail(where(to_), ": tensor '", name, "' has no counterpart in ", where(from_), " (OpenAI names)");
-                else entries_.push_back({name, "", 0, 1, false}); // a buffer OpenAI files lack: `to`'s kept
+                else
+                    entries_.push_back({name, "", 0, 1, false}); // a buffer OpenAI files lack: `to`'s kept
             }
         }
         for (const Entry& entry : entries_) check(entry);
@@ -250,11 +269,13 @@ private:
         if (!from) return;
         const bool floating = io::is_floating_dtype(info.dtype);
         if (floating != io::is_floating_dtype(from->first))
-            fail("tensor '", entry.name, "': ", info.dtype, " in ", where(to_), " but ", from->first, " in ", where(from_),
-                 "; a floating tensor cannot be interpolated with an integer one");
+            fail("tensor '", entry.name, "': ", info.dtype, " in ", where(to_), " but ", from->first, " in ",
+                 where(from_), "; a floating tensor cannot be interpolated with an integer one");
         if (from->second != info.shape)
-            fail("tensor '", entry.name, "': shape ", info.shape, " in ", where(to_), " but ", from->second, " in ", where(from_));
-        if (!floating && file(from_).get<std::int64_t>(entry.name).to_vector() != file(to_).get<std::int64_t>(entry.name).to_vector())
+            fail("tensor '", entry.name, "': shape ", info.shape, " in ", where(to_), " but ", from->second, " in ",
+                 where(from_));
+        if (!floating && file(from_).get<std::int64_t>(entry.name).to_vector() !=
+                             file(to_).get<std::int64_t>(entry.name).to_vector())
             fail("tensor '", entry.name, "' (", info.dtype, ") differs between ", where(from_), " and ", where(to_),
                  "; non-floating tensors must be equal");
     }

@@ -20,7 +20,8 @@ inline Tensor<float> feature_matrix(const Tensor<float>& features, std::int64_t 
     if (!features.defined() || features.dim() != 2)
         fail(what, ": expected features of shape [N, D], got ", features.defined() ? features.shape() : Shape{});
     if (width >= 0 && features.size(1) != width)
-        fail(what, ": features of shape ", features.shape(), " have ", features.size(1), " columns; the head expects ", width);
+        fail(what, ": features of shape ", features.shape(), " have ", features.size(1), " columns; the head expects ",
+             width);
     return features.to(Device::cpu()).contiguous();
 }
 
@@ -32,8 +33,8 @@ struct LinearProbe {
     std::int64_t width() const { return weight.size(1); }
 
     void check() const {
-        if (!weight.defined() || !bias.defined() || weight.dim() != 2 || bias.dim() != 1 || bias.size(0) != weight.size(0) ||
-            weight.size(0) < 2)
+        if (!weight.defined() || !bias.defined() || weight.dim() != 2 || bias.dim() != 1 ||
+            bias.size(0) != weight.size(0) || weight.size(0) < 2)
             fail("LinearProbe: weight ", weight.defined() ? weight.shape() : Shape{}, " and bias ",
                  bias.defined() ? bias.shape() : Shape{}, " are no head of K >= 2 classes ([K, D] and [K])");
     }
@@ -67,12 +68,13 @@ struct LinearProbe {
     // The zero-shot classifier as a head: W_c = exp(logit_scale) * the mean of class c's normalised
     // description embeddings (rows of class c consecutive, counts[c] of them), b = 0. Its logits of
     // a normalised image embedding are the zero-shot logits of the "mean" rule (eval/scoring.hpp).
-    static LinearProbe zero_shot(const Tensor<float>& description_embeds, const std::vector<std::int64_t>& counts, float logit_scale) {
+    static LinearProbe zero_shot(const Tensor<float>& description_embeds, const std::vector<std::int64_t>& counts,
+                                 float logit_scale) {
         NoGradGuard no_grad;
         const std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t(0));
         if (description_embeds.dim() != 2 || description_embeds.size(0) != total || counts.size() < 2)
-            fail("LinearProbe::zero_shot: ", description_embeds.shape(), " description embeddings do not fit ", counts.size(),
-                 " classes with ", total, " descriptions in all");
+            fail("LinearProbe::zero_shot: ", description_embeds.shape(), " description embeddings do not fit ",
+                 counts.size(), " classes with ", total, " descriptions in all");
         Tensor<float> texts = ops::l2_normalize(description_embeds.to(Device::cpu()));
         std::vector<Tensor<float>> rows;
         for (std::size_t c = 0, first = 0; c < counts.size(); first += std::size_t(counts[c++])) {

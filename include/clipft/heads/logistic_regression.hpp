@@ -24,7 +24,8 @@ namespace clipft::inline CLIPFT_BACKENDS::heads {
 class LogisticObjective {
 public:
     LogisticObjective(const Tensor<float>& features, std::vector<std::int64_t> labels, std::int64_t classes, double C)
-        : features_(feature_matrix(features, -1, "logistic regression")), labels_(std::move(labels)), classes_(classes), C_(C) {
+        : features_(feature_matrix(features, -1, "logistic regression")), labels_(std::move(labels)), classes_(classes),
+          C_(C) {
         const std::int64_t n = features_.size(0);
         if (n == 0) fail("logistic regression: no training features");
         if (std::int64_t(labels_.size()) != n)
@@ -32,7 +33,8 @@ public:
         if (classes < 2) fail("logistic regression: needs at least 2 classes, got ", classes);
         if (!(C > 0) || !std::isfinite(C)) fail("logistic regression: C must be a positive number, got ", C);
         for (std::size_t i = 0; i < labels_.size(); ++i)
-            if (labels_[i] < 0 || labels_[i] >= classes) fail("logistic regression: label ", labels_[i], " of row ", i, " is outside 0..", classes - 1);
+            if (labels_[i] < 0 || labels_[i] >= classes)
+                fail("logistic regression: label ", labels_[i], " of row ", i, " is outside 0..", classes - 1);
         for (std::int64_t i = 0; i < features_.numel(); ++i)
             if (!std::isfinite(features_.data()[i]))
                 fail("logistic regression: feature row ", i / width(), " holds a non-finite value");
@@ -46,7 +48,8 @@ public:
         const std::int64_t n = features_.size(0), d = width(), k = classes_;
         const std::int64_t blocks = (n + block_rows - 1) / block_rows;
         const std::size_t size = parameter_count();
-        std::vector<double> partial_gradients(std::size_t(blocks) * size, 0.0), partial_losses(std::size_t(blocks), 0.0);
+        std::vector<double> partial_gradients(std::size_t(blocks) * size, 0.0),
+            partial_losses(std::size_t(blocks), 0.0);
         backend::parallel_for(blocks, 1, [&](std::int64_t first, std::int64_t last) {
             std::vector<double> z(std::size_t(k), 0.0);
             for (std::int64_t block = first; block < last; ++block) {
@@ -110,8 +113,9 @@ struct LogisticRegressionFit {
     bool converged = false;
 };
 
-inline LogisticRegressionFit fit_logistic_regression(const Tensor<float>& features, const std::vector<std::int64_t>& labels,
-                                                     std::int64_t classes, const LogisticRegressionOptions& options = {}) {
+inline LogisticRegressionFit fit_logistic_regression(const Tensor<float>& features,
+                                                     const std::vector<std::int64_t>& labels, std::int64_t classes,
+                                                     const LogisticRegressionOptions& options = {}) {
     LogisticObjective objective(features, labels, classes, options.C);
     const std::int64_t d = objective.width(), k = classes;
     std::vector<double> theta(objective.parameter_count(), 0.0);
@@ -119,7 +123,8 @@ inline LogisticRegressionFit fit_logistic_regression(const Tensor<float>& featur
         const LinearProbe& start = *options.initial;
         start.check();
         if (start.classes() != k || start.width() != d)
-            fail("logistic regression: the initial head is ", start.weight.shape(), ", the features need [", k, ", ", d, "]");
+            fail("logistic regression: the initial head is ", start.weight.shape(), ", the features need [", k, ", ", d,
+                 "]");
         std::vector<float> w = start.weight.to_vector(), b = start.bias.to_vector();
         std::copy(w.begin(), w.end(), theta.begin());
         std::copy(b.begin(), b.end(), theta.begin() + k * d);
@@ -129,7 +134,10 @@ inline LogisticRegressionFit fit_logistic_regression(const Tensor<float>& featur
     for (std::int64_t c = 0; c < k; ++c) mean_bias += theta[std::size_t(k * d + c)] / double(k);
     std::vector<float> weight(theta.begin(), theta.begin() + k * d), bias;
     for (std::int64_t c = 0; c < k; ++c) bias.push_back(float(theta[std::size_t(k * d + c)] - mean_bias));
-    return {{Tensor<float>::from_vector(weight, {k, d}), Tensor<float>::from_vector(bias)}, solved.value, solved.iterations, solved.converged};
+    return {{Tensor<float>::from_vector(weight, {k, d}), Tensor<float>::from_vector(bias)},
+            solved.value,
+            solved.iterations,
+            solved.converged};
 }
 
 } // namespace clipft::heads

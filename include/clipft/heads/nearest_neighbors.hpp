@@ -16,8 +16,8 @@
 namespace clipft::inline CLIPFT_BACKENDS::heads {
 
 struct NearestNeighbors {
-    Tensor<float> features;            // [N, D] the training features
-    std::vector<std::int64_t> labels;  // [N]
+    Tensor<float> features;           // [N, D] the training features
+    std::vector<std::int64_t> labels; // [N]
     std::int64_t classes = 2;
     std::int64_t k = 5;
 
@@ -28,7 +28,8 @@ struct NearestNeighbors {
             fail("NearestNeighbors: ", labels.size(), " labels for ", train.size(0), " training features");
         if (classes < 2) fail("NearestNeighbors: needs at least 2 classes, got ", classes);
         if (k < 1 || k > train.size(0))
-            fail("NearestNeighbors: k = ", k, " neighbours, but there are ", train.size(0), " training features (1 <= k <= N)");
+            fail("NearestNeighbors: k = ", k, " neighbours, but there are ", train.size(0),
+                 " training features (1 <= k <= N)");
         for (std::size_t i = 0; i < labels.size(); ++i)
             if (labels[i] < 0 || labels[i] >= classes)
                 fail("NearestNeighbors: label ", labels[i], " of training row ", i, " is outside 0..", classes - 1);
@@ -39,7 +40,8 @@ struct NearestNeighbors {
         check();
         NoGradGuard no_grad;
         Tensor<float> train = ops::l2_normalize(feature_matrix(features, -1, "NearestNeighbors")).contiguous();
-        Tensor<float> asked = ops::l2_normalize(feature_matrix(queries, train.size(1), "NearestNeighbors::probabilities"));
+        Tensor<float> asked =
+            ops::l2_normalize(feature_matrix(queries, train.size(1), "NearestNeighbors::probabilities"));
         const std::int64_t m = asked.size(0), n = train.size(0), block = 1024;
         Tensor<float> result = Tensor<float>::zeros({m, classes});
         Tensor<float> train_t = train.transpose(0, 1).contiguous();
@@ -51,11 +53,12 @@ struct NearestNeighbors {
                 for (std::int64_t r = first; r < last; ++r) {
                     const float* s = similarity.data() + r * n;
                     std::iota(order.begin(), order.end(), 0);
-                    std::partial_sort(order.begin(), order.begin() + k, order.end(), [s](std::int64_t a, std::int64_t b) {
-                        return s[a] != s[b] ? s[a] > s[b] : a < b;
-                    });
+                    std::partial_sort(
+                        order.begin(), order.begin() + k, order.end(),
+                        [s](std::int64_t a, std::int64_t b) { return s[a] != s[b] ? s[a] > s[b] : a < b; });
                     std::fill(counts.begin(), counts.end(), 0);
-                    for (std::int64_t j = 0; j < k; ++j) ++counts[std::size_t(labels[std::size_t(order[std::size_t(j)])])];
+                    for (std::int64_t j = 0; j < k; ++j)
+                        ++counts[std::size_t(labels[std::size_t(order[std::size_t(j)])])];
                     for (std::int64_t c = 0; c < classes; ++c)
                         result.data()[(begin + r) * classes + c] = float(double(counts[std::size_t(c)]) / double(k));
                 }

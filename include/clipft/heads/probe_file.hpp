@@ -56,7 +56,8 @@ struct Probe {
         } else {
             neighbors->check();
             all["k"] = std::to_string(neighbors->k);
-            tensors = {{"knn.features", neighbors->features}, {"knn.labels", Tensor<std::int64_t>::from_vector(neighbors->labels)}};
+            tensors = {{"knn.features", neighbors->features},
+                       {"knn.labels", Tensor<std::int64_t>::from_vector(neighbors->labels)}};
         }
         io::save_safetensors(path, tensors, all);
     }
@@ -69,30 +70,33 @@ struct Probe {
         io::SafetensorsFile file = io::load_safetensors(path);
         const std::string where = path.string();
         if (!is_probe_file(file))
-            fail(where, ": not a probe file (it holds neither probe.weight nor knn.features; make one with clipft probe)");
+            fail(where,
+                 ": not a probe file (it holds neither probe.weight nor knn.features; make one with clipft probe)");
         Probe probe;
         probe.metadata = file.metadata();
         for (const char* key : {"format", "method", "classes", "k"}) probe.metadata.erase(key);
         const io::Metadata& metadata = file.metadata();
         probe.classes = split_classes(metadata.contains("classes") ? metadata.at("classes") : "");
-        probe.method = metadata.contains("method") ? metadata.at("method") : (file.contains("probe.weight") ? "logistic" : "knn");
+        probe.method =
+            metadata.contains("method") ? metadata.at("method") : (file.contains("probe.weight") ? "logistic" : "knn");
         const std::int64_t classes = std::int64_t(probe.classes.size());
         if (file.contains("probe.weight")) {
             if (!file.contains("probe.bias")) fail(where, ": has probe.weight but no tensor 'probe.bias'");
-            probe.linear = LinearProbe{file.get<float>("probe.weight").contiguous(), file.get<float>("probe.bias").contiguous()};
+            probe.linear =
+                LinearProbe{file.get<float>("probe.weight").contiguous(), file.get<float>("probe.bias").contiguous()};
             try {
                 probe.linear->check();
             } catch (const Error& error) {
                 fail(where, ": ", error.what());
             }
             if (classes && classes != probe.linear->classes())
-                fail(where, ": metadata 'classes' names ", classes, " classes, tensor 'probe.weight' ", probe.linear->weight.shape(), " has ",
-                     probe.linear->classes());
+                fail(where, ": metadata 'classes' names ", classes, " classes, tensor 'probe.weight' ",
+                     probe.linear->weight.shape(), " has ", probe.linear->classes());
         } else {
             if (!file.contains("knn.labels")) fail(where, ": has knn.features but no tensor 'knn.labels'");
             if (!metadata.contains("k")) fail(where, ": a kNN probe needs the metadata key 'k'");
-            NearestNeighbors neighbors{file.get<float>("knn.features").contiguous(), file.get<std::int64_t>("knn.labels").to_vector(),
-                                       classes, 0};
+            NearestNeighbors neighbors{file.get<float>("knn.features").contiguous(),
+                                       file.get<std::int64_t>("knn.labels").to_vector(), classes, 0};
             try {
                 neighbors.k = std::stoll(metadata.at("k"));
                 neighbors.check();
@@ -101,7 +105,8 @@ struct Probe {
             }
             probe.neighbors = std::move(neighbors);
         }
-        if (probe.classes.size() < 2) fail(where, ": metadata 'classes' must name at least two classes, e.g. real,fake");
+        if (probe.classes.size() < 2)
+            fail(where, ": metadata 'classes' must name at least two classes, e.g. real,fake");
         for (const float value : probe.linear ? probe.linear->weight.to_vector() : std::vector<float>{})
             if (!std::isfinite(value)) fail(where, ": tensor 'probe.weight' holds a non-finite value");
         return probe;

@@ -33,7 +33,8 @@ inline const std::vector<double>& default_C_grid() {
 inline Tensor<float> select_rows(const Tensor<float>& features, const std::vector<std::int64_t>& rows) {
     const std::int64_t width = features.size(1);
     Tensor<float> dense = features.contiguous(), result = Tensor<float>::empty({std::int64_t(rows.size()), width});
-    for (std::size_t r = 0; r < rows.size(); ++r) std::copy_n(dense.data() + rows[r] * width, width, result.data() + std::int64_t(r) * width);
+    for (std::size_t r = 0; r < rows.size(); ++r)
+        std::copy_n(dense.data() + rows[r] * width, width, result.data() + std::int64_t(r) * width);
     return result;
 }
 
@@ -47,14 +48,15 @@ inline double cross_entropy(const Tensor<float>& probabilities, const std::vecto
 }
 
 // `on_trial` (optional) hears each C's result as it comes. `options.C` is ignored.
-inline RegularizationChoice choose_C(const FeatureSet& set, const std::vector<double>& grid, double held_out_fraction, std::uint64_t seed,
-                                     LogisticRegressionOptions options = {},
+inline RegularizationChoice choose_C(const FeatureSet& set, const std::vector<double>& grid, double held_out_fraction,
+                                     std::uint64_t seed, LogisticRegressionOptions options = {},
                                      const std::function<void(const RegularizationTrial&)>& on_trial = {}) {
     if (grid.empty()) fail("choose_C: the grid of C values is empty");
     auto [train, validation] = set.dataset.split_by_video(held_out_fraction, seed);
     // Samples back to rows (a path may be listed more than once: its rows in order).
     std::map<std::string, std::vector<std::int64_t>> rows_of_path;
-    for (std::size_t i = set.dataset.size(); i-- > 0;) rows_of_path[set.dataset.samples[i].path.string()].push_back(std::int64_t(i));
+    for (std::size_t i = set.dataset.size(); i-- > 0;)
+        rows_of_path[set.dataset.samples[i].path.string()].push_back(std::int64_t(i));
     auto rows_of = [&](const data::Dataset& part, std::vector<std::int64_t>& labels) {
         std::vector<std::int64_t> rows;
         for (const data::Sample& sample : part.samples) {
@@ -72,7 +74,8 @@ inline RegularizationChoice choose_C(const FeatureSet& set, const std::vector<do
     double best = INFINITY;
     for (double C : grid) {
         options.C = C;
-        LogisticRegressionFit fit = fit_logistic_regression(train_features, train_labels, std::int64_t(set.classes.size()), options);
+        LogisticRegressionFit fit =
+            fit_logistic_regression(train_features, train_labels, std::int64_t(set.classes.size()), options);
         RegularizationTrial trial{C, cross_entropy(fit.probe.probabilities(validation_features), validation_labels)};
         choice.trials.push_back(trial);
         if (on_trial) on_trial(trial);

@@ -40,8 +40,8 @@ inline Image horizontal_flip(const Image& image) {
 // The pixels [top, top + height) x [left, left + width).
 inline Image crop(const Image& image, std::int64_t top, std::int64_t left, std::int64_t height, std::int64_t width) {
     if (top < 0 || left < 0 || height <= 0 || width <= 0 || top + height > image.height || left + width > image.width)
-        fail("crop: the box ", height, "x", width, " at (top ", top, ", left ", left, ") is not inside the ", image.height,
-             "x", image.width, " image");
+        fail("crop: the box ", height, "x", width, " at (top ", top, ", left ", left, ") is not inside the ",
+             image.height, "x", image.width, " image");
     Image result(height, width, image.channels);
     for (std::int64_t y = 0; y < height; ++y)
         std::copy_n(image.row(top + y) + left * image.channels, width * image.channels, result.row(y));
@@ -65,7 +65,8 @@ inline std::vector<double> rgb_values(const Image& image) {
     const std::int64_t count = image.height * image.width;
     std::vector<double> values(std::size_t(count * 3));
     for (std::int64_t i = 0; i < count; ++i)
-        for (std::int64_t c = 0; c < 3; ++c) values[std::size_t(i * 3 + c)] = image.pixels[std::size_t(i * image.channels + c)];
+        for (std::int64_t c = 0; c < 3; ++c)
+            values[std::size_t(i * 3 + c)] = image.pixels[std::size_t(i * image.channels + c)];
     return values;
 }
 
@@ -99,7 +100,8 @@ inline void scale_contrast(std::vector<double>& rgb, double factor) {
 inline void scale_saturation(std::vector<double>& rgb, double factor) {
     for (std::size_t i = 0; i < rgb.size(); i += 3) {
         const double gray = luma(&rgb[i]);
-        for (std::size_t c = 0; c < 3; ++c) rgb[i + c] = std::clamp(factor * rgb[i + c] + (1 - factor) * gray, 0.0, 255.0);
+        for (std::size_t c = 0; c < 3; ++c)
+            rgb[i + c] = std::clamp(factor * rgb[i + c] + (1 - factor) * gray, 0.0, 255.0);
     }
 }
 
@@ -118,19 +120,30 @@ inline void shift_hue(std::vector<double>& rgb, double shift) {
                      t = value * (1 - saturation * (1 - fraction));
         std::array<double, 3> out;
         switch (int(whole) % 6) {
-        case 0: out = {value, t, p}; break;
-        case 1: out = {q, value, p}; break;
-        case 2: out = {p, value, t}; break;
-        case 3: out = {p, q, value}; break;
-        case 4: out = {t, p, value}; break;
-        default: out = {value, p, q}; break;
+        case 0:
+            out = {value, t, p};
+            break;
+        case 1:
+            out = {q, value, p};
+            break;
+        case 2:
+            out = {p, value, t};
+            break;
+        case 3:
+            out = {p, q, value};
+            break;
+        case 4:
+            out = {t, p, value};
+            break;
+        default:
+            out = {value, p, q};
+            break;
         }
         std::copy(out.begin(), out.end(), rgb.begin() + std::ptrdiff_t(i));
     }
 }
 
-template <typename Step>
-Image adjust(const Image& image, Step step) {
+template <typename Step> Image adjust(const Image& image, Step step) {
     std::vector<double> rgb = rgb_values(image);
     step(rgb);
     return with_rgb_values(image, rgb);
@@ -208,8 +221,8 @@ inline Image jpeg_recompress(const Image& image, int quality) {
 
 // Gaussian blur of `channels`-interleaved float values in place: a separable kernel of radius
 // ceil(3 sigma), normalised to sum 1, with the edge values repeated beyond the border.
-inline void gaussian_blur_values(std::span<float> values, std::int64_t height, std::int64_t width, std::int64_t channels,
-                                 double sigma) {
+inline void gaussian_blur_values(std::span<float> values, std::int64_t height, std::int64_t width,
+                                 std::int64_t channels, double sigma) {
     if (!(sigma > 0) || !std::isfinite(sigma)) fail("gaussian_blur: sigma must be finite and > 0, got ", sigma);
     if (std::int64_t(values.size()) != height * width * channels)
         fail("gaussian_blur: ", values.size(), " values do not make a ", height, "x", width, "x", channels, " image");
@@ -228,7 +241,8 @@ inline void gaussian_blur_values(std::span<float> values, std::int64_t height, s
         for (std::int64_t i = 0; i < count; ++i) {
             double sum = 0;
             for (std::int64_t k = -radius; k <= radius; ++k)
-                sum += kernel[std::size_t(k + radius)] * line[std::size_t(std::clamp<std::int64_t>(i + k, 0, count - 1))];
+                sum +=
+                    kernel[std::size_t(k + radius)] * line[std::size_t(std::clamp<std::int64_t>(i + k, 0, count - 1))];
             start[i * stride] = float(sum);
         }
     };
@@ -263,11 +277,14 @@ struct CropBox {
 inline CropBox random_crop_box(std::int64_t height, std::int64_t width, Generator& generator,
                                std::array<double, 2> scale = {0.08, 1.0},
                                std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0}) {
-    if (height <= 0 || width <= 0) fail("random_resized_crop: the image size ", height, "x", width, " must be positive");
+    if (height <= 0 || width <= 0)
+        fail("random_resized_crop: the image size ", height, "x", width, " must be positive");
     if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1))
-        fail("random_resized_crop: the area scale range [", scale[0], ", ", scale[1], "] must satisfy 0 < low <= high <= 1");
+        fail("random_resized_crop: the area scale range [", scale[0], ", ", scale[1],
+             "] must satisfy 0 < low <= high <= 1");
     if (!(ratio[0] > 0 && ratio[0] <= ratio[1] && std::isfinite(ratio[1])))
-        fail("random_resized_crop: the aspect ratio range [", ratio[0], ", ", ratio[1], "] must satisfy 0 < low <= high");
+        fail("random_resized_crop: the aspect ratio range [", ratio[0], ", ", ratio[1],
+             "] must satisfy 0 < low <= high");
     const double area = double(height) * double(width);
     const double log_low = std::log(ratio[0]), log_high = std::log(ratio[1]);
     for (int attempt = 0; attempt < 10; ++attempt) {
@@ -283,8 +300,10 @@ inline CropBox random_crop_box(std::int64_t height, std::int64_t width, Generato
     }
     const double image_ratio = double(width) / double(height);
     std::int64_t box_width = width, box_height = height;
-    if (image_ratio < ratio[0]) box_height = std::int64_t(std::nearbyint(double(width) / ratio[0]));
-    else if (image_ratio > ratio[1]) box_width = std::int64_t(std::nearbyint(double(height) * ratio[1]));
+    if (image_ratio < ratio[0])
+        box_height = std::int64_t(std::nearbyint(double(width) / ratio[0]));
+    else if (image_ratio > ratio[1])
+        box_width = std::int64_t(std::nearbyint(double(height) * ratio[1]));
     return {(height - box_height) / 2, (width - box_width) / 2, box_height, box_width};
 }
 
@@ -349,15 +368,15 @@ inline void check_probability(double probability, std::string_view where) {
     if (!(probability >= 0 && probability <= 1)) fail(where, ": the probability ", probability, " is outside [0, 1]");
 }
 template <typename Number>
-void check_ordered_range(Number low, Number high, Number minimum, Number maximum, std::string_view what, std::string_view where) {
+void check_ordered_range(Number low, Number high, Number minimum, Number maximum, std::string_view what,
+                         std::string_view where) {
     if (!(low >= minimum && low <= high && high <= maximum))
-        fail(where, ": the ", what, " range ", low, "-", high, " must be ordered (low <= high) and within [", minimum, ", ",
-             maximum, "]");
+        fail(where, ": the ", what, " range ", low, "-", high, " must be ordered (low <= high) and within [", minimum,
+             ", ", maximum, "]");
 }
 
 // Reads all of `text` as a number; `part` (the step's text) is named when it is not one.
-template <typename Number>
-Number parse_number(std::string_view text, std::string_view part) {
+template <typename Number> Number parse_number(std::string_view text, std::string_view part) {
     Number value{};
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (error != std::errc() || end != text.data() + text.size() || text.empty())
@@ -368,8 +387,7 @@ Number parse_number(std::string_view text, std::string_view part) {
 }
 
 // "LOW-HIGH" or a single value (low = high). The dash of an exponent (1e-3) is not a separator.
-template <typename Number>
-std::array<Number, 2> parse_range(std::string_view text, std::string_view part) {
+template <typename Number> std::array<Number, 2> parse_range(std::string_view text, std::string_view part) {
     for (std::size_t i = 1; i < text.size(); ++i)
         if (text[i] == '-' && text[i - 1] != 'e' && text[i - 1] != 'E')
             return {parse_number<Number>(text.substr(0, i), part), parse_number<Number>(text.substr(i + 1), part)};
@@ -395,12 +413,16 @@ inline void Augmentation::check() const {
     check_colour_jitter(jitter, "Augmentation::jitter");
     detail::check_probability(blur_probability, "Augmentation::blur_probability");
     if (!(blur_min_sigma > 0)) fail("Augmentation::blur_min_sigma: sigma must be > 0, got ", blur_min_sigma);
-    detail::check_ordered_range(blur_min_sigma, blur_max_sigma, 0.0, 1e3, "blur sigma", "Augmentation::blur_min/max_sigma");
+    detail::check_ordered_range(blur_min_sigma, blur_max_sigma, 0.0, 1e3, "blur sigma",
+                                "Augmentation::blur_min/max_sigma");
     detail::check_probability(jpeg_probability, "Augmentation::jpeg_probability");
-    detail::check_ordered_range(jpeg_min_quality, jpeg_max_quality, 1, 100, "JPEG quality", "Augmentation::jpeg_min/max_quality");
+    detail::check_ordered_range(jpeg_min_quality, jpeg_max_quality, 1, 100, "JPEG quality",
+                                "Augmentation::jpeg_min/max_quality");
     detail::check_probability(crop_probability, "Augmentation::crop_probability");
-    if (!(crop_min_scale > 0)) fail("Augmentation::crop_min_scale: the area fraction must be > 0, got ", crop_min_scale);
-    detail::check_ordered_range(crop_min_scale, crop_max_scale, 0.0, 1.0, "crop area", "Augmentation::crop_min/max_scale");
+    if (!(crop_min_scale > 0))
+        fail("Augmentation::crop_min_scale: the area fraction must be > 0, got ", crop_min_scale);
+    detail::check_ordered_range(crop_min_scale, crop_max_scale, 0.0, 1.0, "crop area",
+                                "Augmentation::crop_min/max_scale");
     if (crop_size <= 0) fail("Augmentation::crop_size: the output size must be positive, got ", crop_size);
 }
 
@@ -437,8 +459,9 @@ inline Augmentation Augmentation::parse(std::string_view text) {
                 const double strength = detail::parse_number<double>(fields[0], part);
                 result.jitter = {strength, strength, strength, 0};
             } else if (fields.size() == 4) {
-                result.jitter = {detail::parse_number<double>(fields[0], part), detail::parse_number<double>(fields[1], part),
-                                 detail::parse_number<double>(fields[2], part), detail::parse_number<double>(fields[3], part)};
+                result.jitter = {
+                    detail::parse_number<double>(fields[0], part), detail::parse_number<double>(fields[1], part),
+                    detail::parse_number<double>(fields[2], part), detail::parse_number<double>(fields[3], part)};
             } else {
                 fail(where, ": jitter takes 1 value (S) or 4 (B:C:S:H), not ", fields.size());
             }
@@ -471,7 +494,8 @@ inline Augmentation Augmentation::parse(std::string_view text) {
             }
             result.crop_probability = probability < 0 ? 1 : probability;
         } else {
-            fail(where, ": unknown step '", name, "'; the steps are flip, jitter, jpeg, blur and crop, as in "
+            fail(where, ": unknown step '", name,
+                 "'; the steps are flip, jitter, jpeg, blur and crop, as in "
                  "\"crop=0.5-1,flip,jitter=0.2,blur=0.1-2@0.3,jpeg=60-95@0.5\"");
         }
     }
@@ -491,7 +515,8 @@ inline std::string Augmentation::text() const {
     if (flip_probability > 0) steps.push_back("flip" + probability(flip_probability));
     if (jitter_probability > 0)
         steps.push_back("jitter=" + shortest_text(jitter.brightness) + ":" + shortest_text(jitter.contrast) + ":" +
-                        shortest_text(jitter.saturation) + ":" + shortest_text(jitter.hue) + probability(jitter_probability));
+                        shortest_text(jitter.saturation) + ":" + shortest_text(jitter.hue) +
+                        probability(jitter_probability));
     if (blur_probability > 0)
         steps.push_back("blur=" + shortest_text(blur_min_sigma) + "-" + shortest_text(blur_max_sigma) +
                         probability(blur_probability));
@@ -511,16 +536,18 @@ inline Image augment(const Image& image, const Augmentation& options, Generator&
     };
     Image result = image;
     if (happens(options.crop_probability))
-        result = random_resized_crop(result, options.crop_size, generator, {options.crop_min_scale, options.crop_max_scale});
+        result =
+            random_resized_crop(result, options.crop_size, generator, {options.crop_min_scale, options.crop_max_scale});
     if (happens(options.flip_probability)) result = horizontal_flip(result);
     if (happens(options.jitter_probability)) result = colour_jitter(result, options.jitter, generator);
     if (happens(options.blur_probability))
         result = gaussian_blur(result, options.blur_min_sigma +
                                            (options.blur_max_sigma - options.blur_min_sigma) * generator.uniform());
     if (happens(options.jpeg_probability))
-        result = jpeg_recompress(result, options.jpeg_min_quality +
-                                             int(generator.uniform_integer(std::uint64_t(
-                                                 options.jpeg_max_quality - options.jpeg_min_quality + 1))));
+        result = jpeg_recompress(
+            result,
+            options.jpeg_min_quality +
+                int(generator.uniform_integer(std::uint64_t(options.jpeg_max_quality - options.jpeg_min_quality + 1))));
     return result;
 }
 

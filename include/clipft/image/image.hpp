@@ -61,7 +61,8 @@ struct Image {
             fail("Image: ", height_, "x", width_, " pixels with ", channels_,
                  " channels; an image needs a positive size and 3 (RGB) or 4 (RGBA) channels");
         if (height_ > std::int64_t(pixels.max_size()) / width_ / channels_)
-            fail("Image: ", height_, "x", width_, " pixels with ", channels_, " channels are too many to hold in memory");
+            fail("Image: ", height_, "x", width_, " pixels with ", channels_,
+                 " channels are too many to hold in memory");
         std::size_t bytes = std::size_t(height_ * width_ * channels_);
         try {
             pixels.resize(bytes);
@@ -93,7 +94,8 @@ namespace detail {
 
 inline std::uint32_t read_unsigned(const std::uint8_t* bytes, int count, bool big_endian) {
     std::uint32_t value = 0;
-    for (int i = 0; i < count; ++i) value |= std::uint32_t(bytes[big_endian ? i : count - 1 - i]) << (8 * (count - 1 - i));
+    for (int i = 0; i < count; ++i)
+        value |= std::uint32_t(bytes[big_endian ? i : count - 1 - i]) << (8 * (count - 1 - i));
     return value;
 }
 
@@ -133,7 +135,7 @@ inline int exif_orientation(std::span<const std::uint8_t> jpeg) {
             ++position;
             continue;
         }
-        if (marker == 0xDA || marker == 0xD9) return 1; // start of scan / end of image: no more headers
+        if (marker == 0xDA || marker == 0xD9) return 1;             // start of scan / end of image: no more headers
         if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) { // markers without a length
             position += 2;
             continue;
@@ -164,14 +166,30 @@ inline Image apply_exif_orientation(const Image& image, int orientation) {
         // Element offset of the source of output pixel (y, 0), and the step per output column.
         std::int64_t start = 0, step = 0;
         switch (orientation) {
-        case 1: start = y * row_step, step = channels; break;
-        case 2: start = y * row_step + (width - 1) * channels, step = -channels; break;
-        case 3: start = (height - 1 - y) * row_step + (width - 1) * channels, step = -channels; break;
-        case 4: start = (height - 1 - y) * row_step, step = channels; break;
-        case 5: start = y * channels, step = row_step; break;
-        case 6: start = (height - 1) * row_step + y * channels, step = -row_step; break;
-        case 7: start = (height - 1) * row_step + (width - 1 - y) * channels, step = -row_step; break;
-        default: start = (width - 1 - y) * channels, step = row_step; break;
+        case 1:
+            start = y * row_step, step = channels;
+            break;
+        case 2:
+            start = y * row_step + (width - 1) * channels, step = -channels;
+            break;
+        case 3:
+            start = (height - 1 - y) * row_step + (width - 1) * channels, step = -channels;
+            break;
+        case 4:
+            start = (height - 1 - y) * row_step, step = channels;
+            break;
+        case 5:
+            start = y * channels, step = row_step;
+            break;
+        case 6:
+            start = (height - 1) * row_step + y * channels, step = -row_step;
+            break;
+        case 7:
+            start = (height - 1) * row_step + (width - 1 - y) * channels, step = -row_step;
+            break;
+        default:
+            start = (width - 1 - y) * channels, step = row_step;
+            break;
         }
         std::uint8_t* out = result.row(y);
         const std::uint8_t* source = image.pixels.data() + start;
@@ -214,8 +232,8 @@ inline void check_jpeg_huffman_tables(std::span<const std::uint8_t> jpeg, const 
                 std::uint32_t codes = 0;
                 for (std::size_t i = 1; i <= 16; ++i) codes += byte(table + i);
                 if (codes > 256)
-                    fail(name, ": corrupt JPEG: a Huffman table (DHT segment at byte ", position - 2, ") declares ", codes,
-                         " codes, more than the 256 a table can hold");
+                    fail(name, ": corrupt JPEG: a Huffman table (DHT segment at byte ", position - 2, ") declares ",
+                         codes, " codes, more than the 256 a table can hold");
                 table += 17 + codes;
                 left -= 17 + std::int64_t(codes);
             }
@@ -249,7 +267,8 @@ inline void check_jpeg_huffman_tables(std::span<const std::uint8_t> jpeg, const 
 
 // Decodes an image file's bytes; `name` (the file) is what error messages cite. Gray images come
 // back as RGB, images with transparency as RGBA.
-inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name, const LoadOptions& options = {}) {
+inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
+                          const LoadOptions& options = {}) {
     if (bytes.empty()) fail(name, ": the file is empty (0 bytes); expected a JPEG, PNG or BMP image");
     if (bytes.size() > std::size_t(INT32_MAX))
         fail(name, ": ", bytes.size(), " bytes is larger than the image decoder accepts (2 GiB)");
@@ -267,7 +286,8 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
                     name + ": the image is " + size_text + "; its pixel count");
     const int channels = file_channels == 2 || file_channels == 4 ? 4 : 3;
     stbi_uc* decoded = stbi_load_from_memory(data, size, &width, &height, &file_channels, channels);
-    if (!decoded) fail(name, ": cannot decode the image (", stbi_failure_reason(), "); the file is corrupt or truncated");
+    if (!decoded)
+        fail(name, ": cannot decode the image (", stbi_failure_reason(), "); the file is corrupt or truncated");
     Image image(height, width, channels);
     std::memcpy(image.pixels.data(), decoded, image.pixels.size());
     stbi_image_free(decoded);
@@ -282,13 +302,14 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
 inline Image load_image(const std::filesystem::path& path, const LoadOptions& options = {}) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(path, error))
-        fail(path.string(), ": cannot read the image: ",
-             std::filesystem::exists(path, error) ? "not a regular file" : "no such file");
+        fail(path.string(),
+             ": cannot read the image: ", std::filesystem::exists(path, error) ? "not a regular file" : "no such file");
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(path.string(), ": cannot open the image: ", std::strerror(errno));
     const std::uintmax_t size = std::filesystem::file_size(path, error);
     if (error) fail(path.string(), ": cannot read the image: ", error.message());
-    io::check_limit(size, options.limits.max_image_file_bytes, "max_image_file_bytes", path.string() + ": the file size");
+    io::check_limit(size, options.limits.max_image_file_bytes, "max_image_file_bytes",
+                    path.string() + ": the file size");
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
     in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
     if (!in) fail(path.string(), ": cannot read the image: ", std::strerror(errno));

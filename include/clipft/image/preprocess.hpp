@@ -113,7 +113,8 @@ void resample_horizontal(const std::uint8_t* source, std::int64_t source_stride,
                 const std::uint8_t* pixel = in + taps.first[std::size_t(x)] * pixel_size;
                 const std::int32_t* weight = &taps.weights[std::size_t(x * taps.taps)];
                 for (std::int64_t tap = 0; tap < taps.count[std::size_t(x)]; ++tap, pixel += pixel_size)
-                    for (std::size_t channel = 0; channel < Channels; ++channel) sums[channel] += pixel[channel] * weight[tap];
+                    for (std::size_t channel = 0; channel < Channels; ++channel)
+                        sums[channel] += pixel[channel] * weight[tap];
                 for (std::size_t channel = 0; channel < Channels; ++channel) target[channel] = clip8(sums[channel]);
             }
         }
@@ -136,7 +137,8 @@ inline void resample_vertical(const std::uint8_t* source, std::int64_t source_st
                 for (std::int64_t element = 0; element < elements; ++element)
                     sums[std::size_t(element)] += in[element] * weight[tap];
             std::uint8_t* target = out + row * out_stride;
-            for (std::int64_t element = 0; element < elements; ++element) target[element] = clip8(sums[std::size_t(element)]);
+            for (std::int64_t element = 0; element < elements; ++element)
+                target[element] = clip8(sums[std::size_t(element)]);
         }
     });
 }
@@ -201,9 +203,11 @@ inline Image resize_bicubic_window(const Image& image, std::int64_t out_height, 
         detail::ResampleTaps horizontal_taps = detail::bicubic_taps(image.width, out_width, left, left + width);
         intermediate.resize(std::size_t(rows * out_stride));
         if (channels == 4)
-            detail::resample_horizontal<4>(source, source_stride, rows, horizontal_taps, intermediate.data(), out_stride);
+            detail::resample_horizontal<4>(source, source_stride, rows, horizontal_taps, intermediate.data(),
+                                           out_stride);
         else
-            detail::resample_horizontal<3>(source, source_stride, rows, horizontal_taps, intermediate.data(), out_stride);
+            detail::resample_horizontal<3>(source, source_stride, rows, horizontal_taps, intermediate.data(),
+                                           out_stride);
         columns = intermediate.data();
         columns_stride = out_stride;
     }
@@ -241,8 +245,8 @@ inline std::int64_t center_crop_offset(std::int64_t extent, std::int64_t crop) {
 // CLIP's Resize(size, BICUBIC) + CenterCrop(size): a size x size image (alpha kept when present).
 inline Image resize_and_center_crop(const Image& image, std::int64_t size) {
     auto [height, width] = shorter_side_size(image.height, image.width, size);
-    return resize_bicubic_window(image, height, width, center_crop_offset(height, size), center_crop_offset(width, size),
-                                 size, size);
+    return resize_bicubic_window(image, height, width, center_crop_offset(height, size),
+                                 center_crop_offset(width, size), size, size);
 }
 
 namespace detail {

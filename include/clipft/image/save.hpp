@@ -29,7 +29,8 @@ enum class ImageFormat { png, jpeg, bmp };
 // The format a file name asks for (.png, .jpg/.jpeg, .bmp, any case).
 inline ImageFormat format_of(const std::filesystem::path& path) {
     std::string extension = path.extension().string();
-    std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     if (extension == ".png") return ImageFormat::png;
     if (extension == ".jpg" || extension == ".jpeg") return ImageFormat::jpeg;
     if (extension == ".bmp") return ImageFormat::bmp;
@@ -38,20 +39,27 @@ inline ImageFormat format_of(const std::filesystem::path& path) {
 
 // The file bytes of 8-bit pixels (height x width x channels, 1 to 4 channels: gray, gray + alpha,
 // RGB, RGBA) in `format`; jpeg_quality in 1..100.
-inline std::string encode_pixels(ImageFormat format, const std::uint8_t* pixels, std::int64_t height, std::int64_t width,
-                                 std::int64_t channels, int jpeg_quality = 95) {
+inline std::string encode_pixels(ImageFormat format, const std::uint8_t* pixels, std::int64_t height,
+                                 std::int64_t width, std::int64_t channels, int jpeg_quality = 95) {
     if (height <= 0 || width <= 0 || channels < 1 || channels > 4)
         fail("encode_pixels: cannot encode ", height, "x", width, " pixels with ", channels, " channels");
-    if (jpeg_quality < 1 || jpeg_quality > 100) fail("encode_pixels: JPEG quality ", jpeg_quality, " is outside 1..100");
+    if (jpeg_quality < 1 || jpeg_quality > 100)
+        fail("encode_pixels: JPEG quality ", jpeg_quality, " is outside 1..100");
     std::string bytes;
     auto append = [](void* context, void* data, int size) {
         static_cast<std::string*>(context)->append(static_cast<const char*>(data), std::size_t(size));
     };
     int w = int(width), h = int(height), c = int(channels), written = 0;
     switch (format) {
-    case ImageFormat::png: written = stbi_write_png_to_func(append, &bytes, w, h, c, pixels, w * c); break;
-    case ImageFormat::jpeg: written = stbi_write_jpg_to_func(append, &bytes, w, h, c, pixels, jpeg_quality); break;
-    case ImageFormat::bmp: written = stbi_write_bmp_to_func(append, &bytes, w, h, c, pixels); break;
+    case ImageFormat::png:
+        written = stbi_write_png_to_func(append, &bytes, w, h, c, pixels, w * c);
+        break;
+    case ImageFormat::jpeg:
+        written = stbi_write_jpg_to_func(append, &bytes, w, h, c, pixels, jpeg_quality);
+        break;
+    case ImageFormat::bmp:
+        written = stbi_write_bmp_to_func(append, &bytes, w, h, c, pixels);
+        break;
     }
     if (!written) fail("encode_pixels: stb_image_write could not encode a ", height, "x", width, " image");
     return bytes;

@@ -33,10 +33,13 @@ namespace detail {
 inline const char* advice(int error) {
     switch (error) {
     case ENOSPC:
-    case EDQUOT: return "; free some space and run again (the previous file is intact)";
-    case EFBIG: return "; the file system or the process's file-size limit (ulimit -f) refuses a file this large "
-                       "(the previous file is intact)";
-    default: return "";
+    case EDQUOT:
+        return "; free some space and run again (the previous file is intact)";
+    case EFBIG:
+        return "; the file system or the process's file-size limit (ulimit -f) refuses a file this large "
+               "(the previous file is intact)";
+    default:
+        return "";
     }
 }
 } // namespace detail
@@ -71,7 +74,8 @@ private:
             ssize_t done = ::write(descriptor_, bytes, size);
             if (done < 0) {
                 if (errno == EINTR) continue;
-                fail(target_, ": write failed after ", written_, " bytes: ", std::strerror(errno), detail::advice(errno));
+                fail(target_, ": write failed after ", written_, " bytes: ", std::strerror(errno),
+                     detail::advice(errno));
             }
             if (done == 0) fail(target_, ": write failed after ", written_, " bytes: the device accepts no more data");
             bytes += done;
@@ -131,8 +135,7 @@ public:
             if (descriptor_ >= 0) return;
             if (errno != EEXIST) break;
         }
-        fail(target.string(), ": cannot create a temporary file in '", directory.string(),
-             "': ", std::strerror(errno));
+        fail(target.string(), ": cannot create a temporary file in '", directory.string(), "': ", std::strerror(errno));
     }
     TemporaryFile(const TemporaryFile&) = delete;
     TemporaryFile& operator=(const TemporaryFile&) = delete;
@@ -181,7 +184,8 @@ private:
 inline std::size_t remove_abandoned_temporary_files(const std::filesystem::path& directory) {
     std::size_t removed = 0;
     std::error_code error;
-    for (std::filesystem::directory_iterator entry(directory, error), end; !error && entry != end; entry.increment(error)) {
+    for (std::filesystem::directory_iterator entry(directory, error), end; !error && entry != end;
+         entry.increment(error)) {
         pid_t writer = detail::writer_of_temporary_file(entry->path().filename().string());
         if (writer <= 0 || writer == ::getpid()) continue;
         if (::kill(writer, 0) == 0 || errno != ESRCH) continue; // running (or not ours to signal: EPERM)

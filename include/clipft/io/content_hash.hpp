@@ -19,7 +19,8 @@ namespace clipft::inline CLIPFT_BACKENDS::io {
 // The hash of the files' bytes in order (each file's size mixed in, so boundaries count), as 16 hex digits.
 inline std::string content_hash(const std::vector<std::filesystem::path>& files) {
     constexpr std::uint64_t prime = 0x100000001b3ull;
-    std::uint64_t lanes[4] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull, 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full};
+    std::uint64_t lanes[4] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull, 0x9e3779b97f4a7c15ull,
+                              0xc2b2ae3d27d4eb4full};
     std::vector<std::uint64_t> buffer(1 << 17);
     for (const std::filesystem::path& path : files) {
         std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);

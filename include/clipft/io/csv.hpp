@@ -29,7 +29,7 @@ struct CsvOptions {
 };
 
 struct CsvTable {
-    std::string source; // the file, for messages
+    std::string source;              // the file, for messages
     std::vector<std::string> header; // empty when read without one
     std::vector<CsvRow> rows;
 
@@ -61,11 +61,13 @@ inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOp
     std::vector<CsvRow> records;
     std::size_t line = 1, at = 0;
     auto field_too_long = [&](std::size_t field_line, std::size_t index) {
-        fail(source, ":", field_line, ": field ", index + 1, " is longer than the limit max_csv_field_bytes = ",
-             limits.max_csv_field_bytes, how_to_raise("max_csv_field_bytes"));
+        fail(source, ":", field_line, ": field ", index + 1,
+             " is longer than the limit max_csv_field_bytes = ", limits.max_csv_field_bytes,
+             how_to_raise("max_csv_field_bytes"));
     };
     auto line_break_at = [&](std::size_t position) {
-        return text[position] == '\n' || (text[position] == '\r' && position + 1 < text.size() && text[position + 1] == '\n');
+        return text[position] == '\n' ||
+               (text[position] == '\r' && position + 1 < text.size() && text[position + 1] == '\n');
     };
     auto skip_line_break = [&] {
         at += text[at] == '\r' ? 2 : 1;
@@ -89,9 +91,12 @@ inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOp
                     if (field.size() > limits.max_csv_field_bytes) field_too_long(opened, record.fields.size());
                     char c = text[at++];
                     if (c == '\n') ++line;
-                    if (c != '"') field += c;
-                    else if (at < text.size() && text[at] == '"') field += '"', ++at;
-                    else break;
+                    if (c != '"')
+                        field += c;
+                    else if (at < text.size() && text[at] == '"')
+                        field += '"', ++at;
+                    else
+                        break;
                 }
                 if (field.size() > limits.max_csv_field_bytes) field_too_long(opened, record.fields.size());
                 if (at < text.size() && text[at] != delimiter && !line_break_at(at))
@@ -117,11 +122,12 @@ inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOp
             break;
         }
         if (!records.empty() && record.fields.size() != records.front().fields.size())
-            fail(source, ":", record.line, ": ", record.fields.size(), " fields, but line ", records.front().line, " has ",
-                 records.front().fields.size(), "; every row needs the same columns");
+            fail(source, ":", record.line, ": ", record.fields.size(), " fields, but line ", records.front().line,
+                 " has ", records.front().fields.size(), "; every row needs the same columns");
         records.push_back(std::move(record));
         if (records.size() > limits.max_csv_rows + options.header)
-            check_limit(records.size() - options.header, limits.max_csv_rows, "max_csv_rows", source + ": the number of rows");
+            check_limit(records.size() - options.header, limits.max_csv_rows, "max_csv_rows",
+                        source + ": the number of rows");
         if (at < text.size()) skip_line_break();
     }
 
@@ -141,7 +147,8 @@ inline CsvTable parse_csv(std::string_view text, std::string source, const CsvOp
     return table;
 }
 
-inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& options = {}, const Limits& limits = io::limits()) {
+inline CsvTable read_csv(const std::filesystem::path& path, const CsvOptions& options = {},
+                         const Limits& limits = io::limits()) {
     return parse_csv(read_file_text(path, limits.max_csv_bytes, "max_csv_bytes"), path.string(), options, limits);
 }
 

@@ -21,7 +21,8 @@ using Json = nlohmann::json;
 
 // The whole content of a file, refused when it holds more than `max_bytes`, the io::Limits member
 // `limit_name`: checked from the size of a regular file before reading, and while reading anything else.
-inline std::string read_file_text(const std::filesystem::path& path, std::uint64_t max_bytes, std::string_view limit_name) {
+inline std::string read_file_text(const std::filesystem::path& path, std::uint64_t max_bytes,
+                                  std::string_view limit_name) {
     std::error_code error;
     if (std::filesystem::is_regular_file(path, error))
         check_limit(std::filesystem::file_size(path, error), max_bytes, limit_name, path.string() + ": the file size");
@@ -65,7 +66,8 @@ inline Json parse_json(std::string_view text, const std::string& source, std::si
 // `value` as a whole number; `what` names it in errors. (nlohmann's get<std::int64_t>() converts a
 // floating-point value even when it is out of range, which is undefined behaviour.)
 inline std::int64_t json_integer(const Json& value, const std::string& what) {
-    if (!value.is_number_integer() || (value.is_number_unsigned() && value.get<std::uint64_t>() > std::uint64_t(INT64_MAX)))
+    if (!value.is_number_integer() ||
+        (value.is_number_unsigned() && value.get<std::uint64_t>() > std::uint64_t(INT64_MAX)))
         fail(what, " must be a whole number below 2^63, not ", value.dump().substr(0, 40));
     return value.get<std::int64_t>();
 }

@@ -30,12 +30,13 @@ struct Limits {
     std::uint64_t max_safetensors_header_bytes = 100'000'000;
     std::uint64_t max_tensors = 1'000'000;
     std::uint64_t max_tensor_bytes = std::uint64_t(8) << 30; // one tensor as read (F16 doubles in F32)
-    std::uint64_t max_model_parameters = 5'000'000'000; // a model a config or checkpoint describes (ViT-bigG: 2.5 billion)
+    std::uint64_t max_model_parameters =
+        5'000'000'000; // a model a config or checkpoint describes (ViT-bigG: 2.5 billion)
     std::uint64_t max_image_file_bytes = std::uint64_t(1) << 30;
     std::uint64_t max_image_pixels = 100'000'000; // checked from the header, before decoding
     std::uint64_t max_image_side = 65'535;
     std::uint64_t max_vocabulary_bytes = std::uint64_t(256) << 20; // a vocabulary file, or a .gz decompressed
-    std::uint64_t max_vocabulary_tokens = 1'000'000; // the ids of a vocab.json lie below it
+    std::uint64_t max_vocabulary_tokens = 1'000'000;               // the ids of a vocab.json lie below it
     std::uint64_t max_json_bytes = std::uint64_t(256) << 20;
     std::uint64_t max_csv_bytes = std::uint64_t(2) << 30;
     std::uint64_t max_csv_rows = 10'000'000;
@@ -60,10 +61,14 @@ struct Limits {
                 fail(source, ": '", setting, "' is not name=value (limits: ", names(), ")");
             std::string_view name = setting.substr(0, equals), value = setting.substr(equals + 1);
             if (name == "non_finite_weights") {
-                if (value == "refuse") non_finite_weights = NonFiniteWeights::refuse;
-                else if (value == "warn") non_finite_weights = NonFiniteWeights::warn;
-                else if (value == "allow") non_finite_weights = NonFiniteWeights::allow;
-                else fail(source, ": non_finite_weights is refuse, warn or allow, not '", value, "'");
+                if (value == "refuse")
+                    non_finite_weights = NonFiniteWeights::refuse;
+                else if (value == "warn")
+                    non_finite_weights = NonFiniteWeights::warn;
+                else if (value == "allow")
+                    non_finite_weights = NonFiniteWeights::allow;
+                else
+                    fail(source, ": non_finite_weights is refuse, warn or allow, not '", value, "'");
                 continue;
             }
             std::uint64_t* limit = find(name);
@@ -75,8 +80,7 @@ struct Limits {
     }
 
 private:
-    template <typename Visit>
-    auto visit_limits(Visit&& visit) {
+    template <typename Visit> auto visit_limits(Visit&& visit) {
         return visit(std::initializer_list<std::pair<std::string_view, std::uint64_t*>>{
             {"max_safetensors_file_bytes", &max_safetensors_file_bytes},
             {"max_safetensors_header_bytes", &max_safetensors_header_bytes},
@@ -119,20 +123,24 @@ inline Limits& limits() {
 
 // The end of a message about an exceeded limit: how to raise it.
 inline std::string how_to_raise(std::string_view limit_name) {
-    return "; if the file is trusted, raise it with CLIPFT_LIMITS=" + std::string(limit_name) + "=N (or clipft::io::limits())";
+    return "; if the file is trusted, raise it with CLIPFT_LIMITS=" + std::string(limit_name) +
+           "=N (or clipft::io::limits())";
 }
 
 // Fails when `value` exceeds `limit`: "<what> <value> exceeds the limit max_x = <limit>; ..."; `what`
 // starts with the file at fault.
-inline void check_limit(std::uint64_t value, std::uint64_t limit, std::string_view limit_name, const std::string& what) {
-    if (value > limit) fail(what, " ", value, " exceeds the limit ", limit_name, " = ", limit, how_to_raise(limit_name));
+inline void check_limit(std::uint64_t value, std::uint64_t limit, std::string_view limit_name,
+                        const std::string& what) {
+    if (value > limit)
+        fail(what, " ", value, " exceeds the limit ", limit_name, " = ", limit, how_to_raise(limit_name));
 }
 
 // Reports non-finite weights as `policy` says; `what` names the file and tensor.
-inline void check_finite_weights(std::int64_t non_finite, std::int64_t first, NonFiniteWeights policy, const std::string& what) {
+inline void check_finite_weights(std::int64_t non_finite, std::int64_t first, NonFiniteWeights policy,
+                                 const std::string& what) {
     if (non_finite == 0 || policy == NonFiniteWeights::allow) return;
-    std::string message = what + ": " + std::to_string(non_finite) + " NaN or infinite value(s), the first at element " +
-                          std::to_string(first);
+    std::string message = what + ": " + std::to_string(non_finite) +
+                          " NaN or infinite value(s), the first at element " + std::to_string(first);
     if (policy == NonFiniteWeights::refuse)
         fail(message, "; the weights are corrupt (to load them anyway: CLIPFT_LIMITS=non_finite_weights=warn)");
     std::cerr << "clipft: warning: " << message << "\n";

@@ -69,32 +69,44 @@ inline bool is_floating_dtype(Dtype dtype) { return int(dtype) <= int(Dtype::BF1
 inline std::ostream& operator<<(std::ostream& out, Dtype dtype) { return out << dtype_name(dtype); }
 
 template <typename T>
-concept SafetensorsElement = std::is_same_v<T, double> || std::is_same_v<T, float> || std::is_same_v<T, Half> ||
-                             std::is_same_v<T, BFloat16> || std::is_same_v<T, std::int64_t> ||
-                             std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::uint8_t>;
+concept SafetensorsElement =
+    std::is_same_v<T, double> || std::is_same_v<T, float> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16> ||
+    std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::uint8_t>;
 
-template <SafetensorsElement T>
-constexpr Dtype dtype_of() {
-    if constexpr (std::is_same_v<T, double>) return Dtype::F64;
-    else if constexpr (std::is_same_v<T, float>) return Dtype::F32;
-    else if constexpr (std::is_same_v<T, Half>) return Dtype::F16;
-    else if constexpr (std::is_same_v<T, BFloat16>) return Dtype::BF16;
-    else if constexpr (std::is_same_v<T, std::int64_t>) return Dtype::I64;
-    else if constexpr (std::is_same_v<T, std::int32_t>) return Dtype::I32;
-    else return Dtype::U8;
+template <SafetensorsElement T> constexpr Dtype dtype_of() {
+    if constexpr (std::is_same_v<T, double>)
+        return Dtype::F64;
+    else if constexpr (std::is_same_v<T, float>)
+        return Dtype::F32;
+    else if constexpr (std::is_same_v<T, Half>)
+        return Dtype::F16;
+    else if constexpr (std::is_same_v<T, BFloat16>)
+        return Dtype::BF16;
+    else if constexpr (std::is_same_v<T, std::int64_t>)
+        return Dtype::I64;
+    else if constexpr (std::is_same_v<T, std::int32_t>)
+        return Dtype::I32;
+    else
+        return Dtype::U8;
 }
 
 // Calls function.template operator()<T>() with the C++ type stored as `dtype`.
-template <typename Function>
-decltype(auto) visit_dtype(Dtype dtype, Function&& function) {
+template <typename Function> decltype(auto) visit_dtype(Dtype dtype, Function&& function) {
     switch (dtype) {
-    case Dtype::F64: return function.template operator()<double>();
-    case Dtype::F32: return function.template operator()<float>();
-    case Dtype::F16: return function.template operator()<Half>();
-    case Dtype::BF16: return function.template operator()<BFloat16>();
-    case Dtype::I64: return function.template operator()<std::int64_t>();
-    case Dtype::I32: return function.template operator()<std::int32_t>();
-    case Dtype::U8: break;
+    case Dtype::F64:
+        return function.template operator()<double>();
+    case Dtype::F32:
+        return function.template operator()<float>();
+    case Dtype::F16:
+        return function.template operator()<Half>();
+    case Dtype::BF16:
+        return function.template operator()<BFloat16>();
+    case Dtype::I64:
+        return function.template operator()<std::int64_t>();
+    case Dtype::I32:
+        return function.template operator()<std::int32_t>();
+    case Dtype::U8:
+        break;
     }
     return function.template operator()<std::uint8_t>();
 }
@@ -133,12 +145,14 @@ public:
         size_ = std::size_t(status.st_size);
         if (size_ > limits.max_safetensors_file_bytes) {
             ::close(descriptor);
-            check_limit(size_, limits.max_safetensors_file_bytes, "max_safetensors_file_bytes", path.string() + ": the file size");
+            check_limit(size_, limits.max_safetensors_file_bytes, "max_safetensors_file_bytes",
+                        path.string() + ": the file size");
         }
         if (size_ < 8) {
             ::close(descriptor);
             fail(path.string(), ": the file has ", size_,
-                 " bytes; a safetensors file starts with an 8-byte header length (truncated or not a safetensors file?)");
+                 " bytes; a safetensors file starts with an 8-byte header length (truncated or not a safetensors "
+                 "file?)");
         }
         // MAP_NORESERVE: only the pages actually written need swap space, not the whole file.
         void* address = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, descriptor, 0);
@@ -178,8 +192,10 @@ inline std::string suggest_names(const std::string& wanted, const std::vector<st
     std::vector<std::pair<std::size_t, const std::string*>> close;
     std::size_t threshold = std::max<std::size_t>(2, wanted.size() / 4);
     for (const std::string& name : names) {
-        bool nested = !wanted.empty() && (name.find(wanted) != std::string::npos || wanted.find(name) != std::string::npos);
-        std::size_t length_gap = name.size() > wanted.size() ? name.size() - wanted.size() : wanted.size() - name.size();
+        bool nested =
+            !wanted.empty() && (name.find(wanted) != std::string::npos || wanted.find(name) != std::string::npos);
+        std::size_t length_gap =
+            name.size() > wanted.size() ? name.size() - wanted.size() : wanted.size() - name.size();
         std::size_t distance = nested ? 0 : length_gap > threshold ? threshold + 1 : edit_distance(wanted, name);
         if (distance <= threshold) close.push_back({distance, &name});
     }
@@ -252,8 +268,7 @@ public:
     // true for files in the canonical layout); otherwise converted: any stored type to a floating
     // T (float, double, Half, BFloat16; 16-bit results round to nearest even), integers to an
     // integer T when every value fits. Floating-point data never silently becomes an integer.
-    template <SafetensorsElement T>
-    Tensor<T> get(const std::string& name) const {
+    template <SafetensorsElement T> Tensor<T> get(const std::string& name) const {
         const TensorInfo& entry = info(name);
         std::byte* source = data_ + entry.begin;
         if (entry.dtype == dtype_of<T>() && reinterpret_cast<std::uintptr_t>(source) % alignof(T) == 0)
@@ -331,8 +346,10 @@ private:
         check_limit(tensor_count, limits_.max_tensors, "max_tensors", file + ": the number of tensors in the header");
 
         for (const auto& [name, value] : header.items()) {
-            if (name == "__metadata__") parse_metadata(value);
-            else tensors_.emplace(name, parse_entry(name, value, data_size));
+            if (name == "__metadata__")
+                parse_metadata(value);
+            else
+                tensors_.emplace(name, parse_entry(name, value, data_size));
         }
         check_overlaps();
     }
@@ -349,7 +366,8 @@ private:
 
     TensorInfo parse_entry(const std::string& name, const Json& value, std::uint64_t data_size) const {
         if (!value.is_object())
-            fail(where(name), "entry is JSON ", value.type_name(), ", not an object with dtype, shape and data_offsets");
+            fail(where(name), "entry is JSON ", value.type_name(),
+                 ", not an object with dtype, shape and data_offsets");
         for (const auto& [key, field] : value.items())
             if (key != "dtype" && key != "shape" && key != "data_offsets")
                 fail(where(name), "unexpected field '", key, "' (expected dtype, shape and data_offsets)");
@@ -388,14 +406,13 @@ private:
             fail(where(name), offsets_text, " must be two non-negative integers [begin, end]");
         entry.begin = offsets[0].get<std::uint64_t>();
         entry.end = offsets[1].get<std::uint64_t>();
-        if (entry.begin > entry.end)
-            fail(where(name), offsets_text, " end before they begin");
+        if (entry.begin > entry.end) fail(where(name), offsets_text, " end before they begin");
         if (entry.end > data_size)
             fail(where(name), offsets_text, " reach past the ", data_size,
                  " bytes of data in the file (truncated file?)");
         if (entry.end - entry.begin != bytes)
-            fail(where(name), offsets_text, " hold ", entry.end - entry.begin, " bytes, but shape ", entry.shape, " of ",
-                 entry.dtype, " needs ", bytes);
+            fail(where(name), offsets_text, " hold ", entry.end - entry.begin, " bytes, but shape ", entry.shape,
+                 " of ", entry.dtype, " needs ", bytes);
         check_limit(bytes, limits_.max_tensor_bytes, "max_tensor_bytes", where(name) + "its size in bytes");
         return entry;
     }

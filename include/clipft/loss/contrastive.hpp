@@ -17,7 +17,8 @@ namespace clipft::inline CLIPFT_BACKENDS::loss {
 // image_embeds and text_embeds [G, k, D] (not normalised; row j of group g pairs image j with the
 // description of its class); logit_scale is the scalar log of the inverse temperature.
 template <Floating T>
-Tensor<T> group_contrastive_loss(const Tensor<T>& image_embeds, const Tensor<T>& text_embeds, const Tensor<T>& logit_scale) {
+Tensor<T> group_contrastive_loss(const Tensor<T>& image_embeds, const Tensor<T>& text_embeds,
+                                 const Tensor<T>& logit_scale) {
     if (image_embeds.dim() != 3 || text_embeds.shape() != image_embeds.shape())
         fail("group_contrastive_loss: image and text embeddings must both have shape [groups, k, dim], got ",
              image_embeds.shape(), " and ", text_embeds.shape());
@@ -28,7 +29,7 @@ Tensor<T> group_contrastive_loss(const Tensor<T>& image_embeds, const Tensor<T>&
         fail("group_contrastive_loss: need at least one group of at least 2 classes, got shape ", image_embeds.shape());
 
     Tensor<T> logits = ops::matmul(ops::l2_normalize(image_embeds), ops::l2_normalize(text_embeds).transpose(1, 2)) *
-                       ops::exp(logit_scale.reshape({}));                                     // [G, k, k]
+                       ops::exp(logit_scale.reshape({}));                      // [G, k, k]
     Tensor<std::int64_t> diagonal = Tensor<std::int64_t>::empty({groups * k}); // target of row j is j
     for (std::int64_t row = 0; row < groups * k; ++row) diagonal.data()[row] = row % k;
     diagonal = diagonal.to(image_embeds.device());
@@ -42,8 +43,7 @@ Tensor<T> group_contrastive_loss(const Tensor<T>& image_embeds, const Tensor<T>&
 // row is a negative.
 template <Floating T>
 Tensor<T> clip_loss(const Tensor<T>& image_embeds, const Tensor<T>& text_embeds, const Tensor<T>& logit_scale) {
-    if (image_embeds.dim() != 2)
-        fail("clip_loss: embeddings must have shape [N, dim], got ", image_embeds.shape());
+    if (image_embeds.dim() != 2) fail("clip_loss: embeddings must have shape [N, dim], got ", image_embeds.shape());
     return group_contrastive_loss(image_embeds.unsqueeze(0), text_embeds.unsqueeze(0), logit_scale);
 }
 

@@ -40,16 +40,15 @@ struct AdapterOptions {
 };
 
 // An adapter site of a CLIP model, named as in OpenAI's and HuggingFace's checkpoints.
-template <Floating T>
-struct ClipAdapterSite : nn::AdapterSite<T> {
+template <Floating T> struct ClipAdapterSite : nn::AdapterSite<T> {
     std::string openai_name = {};      // "visual.transformer.resblocks.0.attn.in_proj_weight"
     std::string huggingface_name = {}; // "vision_model.encoder.layers.0.self_attn.q_proj.weight"
 };
 
 // The sites of `targets` in every block of the chosen towers, vision first, blocks in order.
 template <Floating T>
-std::vector<ClipAdapterSite<T>> adapter_sites(CLIP<T>& model, const std::vector<nn::AdapterTarget>& targets, bool vision = true,
-                                              bool text = true) {
+std::vector<ClipAdapterSite<T>> adapter_sites(CLIP<T>& model, const std::vector<nn::AdapterTarget>& targets,
+                                              bool vision = true, bool text = true) {
     std::vector<ClipAdapterSite<T>> sites;
     auto add_tower = [&](nn::Transformer<T>& transformer, const std::string& prefix) {
         for (std::size_t b = 0; b < transformer.resblocks.size(); ++b)
@@ -66,11 +65,10 @@ std::vector<ClipAdapterSite<T>> adapter_sites(CLIP<T>& model, const std::vector<
 }
 
 // Every site of the model that holds an adapter.
-template <Floating T>
-std::vector<ClipAdapterSite<T>> attached_adapter_sites(CLIP<T>& model) {
+template <Floating T> std::vector<ClipAdapterSite<T>> attached_adapter_sites(CLIP<T>& model) {
     std::vector<ClipAdapterSite<T>> attached;
-    for (auto& site : adapter_sites(model, {nn::AdapterTarget::q, nn::AdapterTarget::k, nn::AdapterTarget::v, nn::AdapterTarget::out,
-                                            nn::AdapterTarget::fc1, nn::AdapterTarget::fc2}))
+    for (auto& site : adapter_sites(model, {nn::AdapterTarget::q, nn::AdapterTarget::k, nn::AdapterTarget::v,
+                                            nn::AdapterTarget::out, nn::AdapterTarget::fc1, nn::AdapterTarget::fc2}))
         if (site.adapter()) attached.push_back(std::move(site));
     return attached;
 }
@@ -84,24 +82,22 @@ nn::AdapterHandle<T> make_adapter(const AdapterOptions& options, const Tensor<T>
 
 // Gives every site of `options` a fresh adapter (LoRA's A drawn from `generator`). The base
 // weights are left as they are, frozen or not: freeze them first (adapters train by default).
-template <Floating T>
-void attach_adapters(CLIP<T>& model, const AdapterOptions& options, Generator& generator) {
+template <Floating T> void attach_adapters(CLIP<T>& model, const AdapterOptions& options, Generator& generator) {
     if (!options.vision && !options.text) fail("attach_adapters: no tower chosen; adapt vision, text or both");
     for (auto& site : adapter_sites(model, options.targets, options.vision, options.text)) {
-        if (site.adapter()) fail("attach_adapters: ", site.openai_name, " (", nn::target_name(site.target), ") already has an adapter");
+        if (site.adapter())
+            fail("attach_adapters: ", site.openai_name, " (", nn::target_name(site.target), ") already has an adapter");
         site.set_adapter(make_adapter(options, site.weight, generator));
     }
 }
 
 // Folds every adapter into its weight and removes it: the model becomes a plain CLIP.
-template <Floating T>
-void merge_adapters(CLIP<T>& model) {
+template <Floating T> void merge_adapters(CLIP<T>& model) {
     for (auto& site : attached_adapter_sites(model)) nn::merge_adapter(site);
 }
 
 // The number of parameter values that receive gradients.
-template <Floating T>
-std::int64_t trainable_parameter_count(const nn::Module<T>& module) {
+template <Floating T> std::int64_t trainable_parameter_count(const nn::Module<T>& module) {
     std::int64_t count = 0;
     for (const auto& [name, parameter] : module.named_parameters())
         if (parameter.requires_grad()) count += parameter.numel();
@@ -110,8 +106,7 @@ std::int64_t trainable_parameter_count(const nn::Module<T>& module) {
 
 // A fingerprint of a model's parameters (names, shapes and float32 values; FNV-1a, 64 bits, in hex),
 // the same for a checkpoint in either layout. Adapters' and prompts' parameters are left out.
-template <Floating T>
-std::string parameter_hash(const nn::Module<T>& module) {
+template <Floating T> std::string parameter_hash(const nn::Module<T>& module) {
     std::uint64_t hash = 14695981039346656037ull;
     auto mix = [&](const void* data, std::size_t bytes) {
         const unsigned char* p = static_cast<const unsigned char*>(data);
@@ -148,9 +143,13 @@ void save_adapters(CLIP<T>& model, const AdapterOptions& options, const std::str
     std::ostringstream dropout;
     dropout << std::setprecision(17) << options.lora.dropout;
     io::save_safetensors(path, tensors,
-                         {{"format", "pt"}, {"method", adapter_method_name(options.method)}, {"rank", std::to_string(options.lora.rank)},
-                          {"lora_alpha", alpha.str()}, {"lora_dropout", dropout.str()},
-                          {"targets", nn::join_target_names(options.targets)}, {"towers", adapter_tower_names(options)},
+                         {{"format", "pt"},
+                          {"method", adapter_method_name(options.method)},
+                          {"rank", std::to_string(options.lora.rank)},
+                          {"lora_alpha", alpha.str()},
+                          {"lora_dropout", dropout.str()},
+                          {"targets", nn::join_target_names(options.targets)},
+                          {"towers", adapter_tower_names(options)},
                           {"base_model_hash", base_model_hash}});
 }
 
@@ -159,7 +158,8 @@ inline AdapterOptions read_adapter_options(const io::SafetensorsFile& file) {
     const std::string where = file.path().string();
     auto text = [&](const char* key) {
         if (!file.metadata().contains(key))
-            fail(where, ": not an adapter file (no metadata '", key, "'); pass the adapter.safetensors of clipft finetune --method lora|svd");
+            fail(where, ": not an adapter file (no metadata '", key,
+                 "'); pass the adapter.safetensors of clipft finetune --method lora|svd");
         return file.metadata().at(key);
     };
     AdapterOptions options;
@@ -186,14 +186,14 @@ inline AdapterOptions read_adapter_options(const io::SafetensorsFile& file) {
 // Attaches the adapters of an adapter file to `model` (its base weights unchanged) and loads their
 // factors; the model then computes as the merged checkpoint does. Refuses a file trained on other
 // base weights.
-template <Floating T>
-AdapterOptions apply_adapters(CLIP<T>& model, const std::filesystem::path& path) {
+template <Floating T> AdapterOptions apply_adapters(CLIP<T>& model, const std::filesystem::path& path) {
     io::SafetensorsFile file = io::load_safetensors(path);
     AdapterOptions options = read_adapter_options(file);
-    const std::string expected = file.metadata().contains("base_model_hash") ? file.metadata().at("base_model_hash") : "";
+    const std::string expected =
+        file.metadata().contains("base_model_hash") ? file.metadata().at("base_model_hash") : "";
     if (!expected.empty() && expected != parameter_hash(model))
-        fail(path.string(), ": the adapter was trained on another base model (hash ", expected, ", this model ", parameter_hash(model),
-             "); pass the --model it was fine-tuned from");
+        fail(path.string(), ": the adapter was trained on another base model (hash ", expected, ", this model ",
+             parameter_hash(model), "); pass the --model it was fine-tuned from");
     Generator unused;
     attach_adapters(model, options, unused);
     std::size_t expected_tensors = 0;
@@ -201,16 +201,19 @@ AdapterOptions apply_adapters(CLIP<T>& model, const std::filesystem::path& path)
     for (auto& site : attached_adapter_sites(model))
         for (auto& [name, parameter] : site.adapter()->named_parameters()) {
             const std::string stored = site.huggingface_name + "." + name;
-            if (!file.contains(stored)) fail(path.string(), ": no tensor '", stored, "' (the metadata names target ", nn::target_name(site.target), ")");
+            if (!file.contains(stored))
+                fail(path.string(), ": no tensor '", stored, "' (the metadata names target ",
+                     nn::target_name(site.target), ")");
             Tensor<float> values = file.get<float>(stored);
             if (values.shape() != parameter.shape())
-                fail(path.string(), ": tensor '", stored, "' has shape ", values.shape(), ", the model's adapter ", parameter.shape());
+                fail(path.string(), ": tensor '", stored, "' has shape ", values.shape(), ", the model's adapter ",
+                     parameter.shape());
             Tensor<T>(parameter).copy_(values.template to<T>());
             ++expected_tensors;
         }
     if (expected_tensors != file.names().size())
-        fail(path.string(), ": holds ", file.names().size(), " tensors, the adapters of its metadata read ", expected_tensors,
-             "; is it an adapter file of this model?");
+        fail(path.string(), ": holds ", file.names().size(), " tensors, the adapters of its metadata read ",
+             expected_tensors, "; is it an adapter file of this model?");
     return options;
 }
 

@@ -40,12 +40,12 @@ inline std::int64_t required_integer(const io::Json& json, const char* key, cons
     return io::json_integer(required(json, key, source), source + ": config value '" + key + "'");
 }
 
-inline std::int64_t integer_or(const io::Json& json, const char* key, std::int64_t fallback, const std::string& source) {
+inline std::int64_t integer_or(const io::Json& json, const char* key, std::int64_t fallback,
+                               const std::string& source) {
     return json.contains(key) ? io::json_integer(json.at(key), source + ": config value '" + key + "'") : fallback;
 }
 
-template <typename Value>
-Value value_or(const io::Json& json, const char* key, Value fallback) {
+template <typename Value> Value value_or(const io::Json& json, const char* key, Value fallback) {
     return json.contains(key) ? json.at(key).get<Value>() : fallback;
 }
 
@@ -105,7 +105,8 @@ inline CLIPConfig config_from_json(const io::Json& json, const std::string& sour
             config.text.heads = required_integer(json, "transformer_heads", source);
             config.text.layers = required_integer(json, "transformer_layers", source);
             config.text.mlp_width = detail::four_times(config.text.width, source);
-            nn::Activation activation = nn::activation_from_name(value_or<std::string>(json, "activation", "quick_gelu"));
+            nn::Activation activation =
+                nn::activation_from_name(value_or<std::string>(json, "activation", "quick_gelu"));
             config.vision.activation = config.text.activation = activation;
             config.vision.layer_norm_eps = config.text.layer_norm_eps = value_or(json, "layer_norm_eps", 1e-5);
         }
@@ -121,14 +122,17 @@ inline std::string openai_config_string(const CLIPConfig& config) {
     std::ostringstream out;
     auto activation_name = [](nn::Activation activation) {
         switch (activation) {
-        case nn::Activation::quick_gelu: return "quick_gelu";
-        case nn::Activation::gelu: return "gelu";
-        case nn::Activation::gelu_tanh: return "gelu_pytorch_tanh";
+        case nn::Activation::quick_gelu:
+            return "quick_gelu";
+        case nn::Activation::gelu:
+            return "gelu";
+        case nn::Activation::gelu_tanh:
+            return "gelu_pytorch_tanh";
         }
         return "quick_gelu";
     };
-    out << "{\"activation\": \"" << activation_name(config.text.activation) << "\", \"context_length\": "
-        << config.text.context_length << ", \"embed_dim\": " << config.embed_dim
+    out << "{\"activation\": \"" << activation_name(config.text.activation)
+        << "\", \"context_length\": " << config.text.context_length << ", \"embed_dim\": " << config.embed_dim
         << ", \"image_resolution\": " << config.vision.image_size
         << ", \"layer_norm_eps\": " << detail::python_float(config.text.layer_norm_eps)
         << ", \"transformer_heads\": " << config.text.heads << ", \"transformer_layers\": " << config.text.layers
@@ -145,23 +149,31 @@ inline io::Json huggingface_config_json(const CLIPConfig& config) {
                : activation == nn::Activation::gelu     ? "gelu"
                                                         : "gelu_pytorch_tanh";
     };
-    io::Json text = {{"model_type", "clip_text_model"}, {"vocab_size", config.text.vocab_size},
-                     {"hidden_size", config.text.width}, {"intermediate_size", config.text.mlp_width},
-                     {"projection_dim", config.embed_dim}, {"num_hidden_layers", config.text.layers},
+    io::Json text = {{"model_type", "clip_text_model"},
+                     {"vocab_size", config.text.vocab_size},
+                     {"hidden_size", config.text.width},
+                     {"intermediate_size", config.text.mlp_width},
+                     {"projection_dim", config.embed_dim},
+                     {"num_hidden_layers", config.text.layers},
                      {"num_attention_heads", config.text.heads},
                      {"max_position_embeddings", config.text.context_length},
                      {"hidden_act", activation_name(config.text.activation)},
-                     {"layer_norm_eps", config.text.layer_norm_eps}, {"bos_token_id", 49406},
+                     {"layer_norm_eps", config.text.layer_norm_eps},
+                     {"bos_token_id", 49406},
                      {"eos_token_id", config.text.end_of_text_id}};
-    io::Json vision = {{"model_type", "clip_vision_model"}, {"hidden_size", config.vision.width},
-                       {"intermediate_size", config.vision.mlp_width}, {"projection_dim", config.embed_dim},
-                       {"num_hidden_layers", config.vision.layers}, {"num_attention_heads", config.vision.heads},
-                       {"num_channels", 3}, {"image_size", config.vision.image_size},
+    io::Json vision = {{"model_type", "clip_vision_model"},
+                       {"hidden_size", config.vision.width},
+                       {"intermediate_size", config.vision.mlp_width},
+                       {"projection_dim", config.embed_dim},
+                       {"num_hidden_layers", config.vision.layers},
+                       {"num_attention_heads", config.vision.heads},
+                       {"num_channels", 3},
+                       {"image_size", config.vision.image_size},
                        {"patch_size", config.vision.patch_size},
                        {"hidden_act", activation_name(config.vision.activation)},
                        {"layer_norm_eps", config.vision.layer_norm_eps}};
     return {{"architectures", {"CLIPModel"}}, {"model_type", "clip"}, {"projection_dim", config.embed_dim},
-            {"torch_dtype", "float32"}, {"text_config", text}, {"vision_config", vision}};
+            {"torch_dtype", "float32"},       {"text_config", text},  {"vision_config", vision}};
 }
 
 // ---- reading a checkpoint under OpenAI names -----------------------------------------------------
@@ -171,7 +183,8 @@ class CheckpointReader {
 public:
     explicit CheckpointReader(io::SafetensorsFile file) : file_(std::move(file)) {
         for (const std::string& name : file_.names())
-            if (name.rfind("vision_model.", 0) == 0 || name.rfind("text_model.", 0) == 0) layout_ = CheckpointLayout::huggingface;
+            if (name.rfind("vision_model.", 0) == 0 || name.rfind("text_model.", 0) == 0)
+                layout_ = CheckpointLayout::huggingface;
     }
 
     CheckpointLayout layout() const { return layout_; }
@@ -189,7 +202,8 @@ public:
         // Parts joined along their first dimension; {-1} (no tensor's shape) when they cannot be.
         for (std::size_t i = 1; i < source.names.size(); ++i) {
             const Shape& more = file_.info(source.names[i]).shape;
-            if (shape.empty() || more.size() != shape.size() || !std::equal(shape.begin() + 1, shape.end(), more.begin() + 1) ||
+            if (shape.empty() || more.size() != shape.size() ||
+                !std::equal(shape.begin() + 1, shape.end(), more.begin() + 1) ||
                 __builtin_add_overflow(shape[0], more[0], &shape[0]))
                 return {-1};
         }
@@ -197,8 +211,7 @@ public:
         return shape;
     }
 
-    template <Floating T>
-    Tensor<T> get(const std::string& name) const {
+    template <Floating T> Tensor<T> get(const std::string& name) const {
         HuggingFaceSource source = sources(name);
         std::vector<Tensor<T>> parts;
         for (const std::string& stored : source.names) parts.push_back(file_.get<T>(stored));
@@ -237,32 +250,39 @@ inline std::int64_t count_layers(const CheckpointReader& reader, const std::stri
 // guessed as width / 64, which is what OpenAI's own models use; other models need a config.
 inline CLIPConfig infer_config(const CheckpointReader& reader) {
     const std::string& path = reader.file().path().string();
-    for (const char* name : {"visual.conv1.weight", "visual.positional_embedding", "text_projection", "positional_embedding",
-                             "token_embedding.weight", "ln_final.weight"})
-        if (!reader.contains(name)) fail(path, ": no config found and the tensor for '", name, "' is missing, so the model shape cannot be inferred");
+    for (const char* name : {"visual.conv1.weight", "visual.positional_embedding", "text_projection",
+                             "positional_embedding", "token_embedding.weight", "ln_final.weight"})
+        if (!reader.contains(name))
+            fail(path, ": no config found and the tensor for '", name,
+                 "' is missing, so the model shape cannot be inferred");
     // Extent `dim` of a tensor that must have `rank` dimensions (a hostile file may give any shape).
     auto extent = [&](const char* name, std::size_t rank, std::size_t dim) {
         Shape shape = reader.shape(name);
         if (shape.size() != rank)
-            fail(path, ": tensor '", name, "' has shape ", shape, "; a CLIP checkpoint has ", rank, " dimensions there");
+            fail(path, ": tensor '", name, "' has shape ", shape, "; a CLIP checkpoint has ", rank,
+                 " dimensions there");
         return shape[dim];
     };
     CLIPConfig config;
-    const std::int64_t grid = std::llround(std::sqrt(double(std::max<std::int64_t>(extent("visual.positional_embedding", 2, 0) - 1, 0))));
+    const std::int64_t grid =
+        std::llround(std::sqrt(double(std::max<std::int64_t>(extent("visual.positional_embedding", 2, 0) - 1, 0))));
     config.vision.width = extent("visual.conv1.weight", 4, 0);
     config.vision.patch_size = extent("visual.conv1.weight", 4, 3);
     if (__builtin_mul_overflow(config.vision.patch_size, grid, &config.vision.image_size))
-        fail(path, ": the patch size ", config.vision.patch_size, " and the ", grid, "x", grid, " patch grid of the shapes give no image size");
+        fail(path, ": the patch size ", config.vision.patch_size, " and the ", grid, "x", grid,
+             " patch grid of the shapes give no image size");
     config.vision.layers = detail::count_layers(reader, "visual.transformer.resblocks.");
     config.vision.heads = config.vision.width / 64;
-    config.vision.mlp_width = config.vision.layers ? extent("visual.transformer.resblocks.0.mlp.c_fc.weight", 2, 0) : detail::four_times(config.vision.width, path);
+    config.vision.mlp_width = config.vision.layers ? extent("visual.transformer.resblocks.0.mlp.c_fc.weight", 2, 0)
+                                                   : detail::four_times(config.vision.width, path);
     config.embed_dim = extent("text_projection", 2, 1);
     config.text.context_length = extent("positional_embedding", 2, 0);
     config.text.vocab_size = extent("token_embedding.weight", 2, 0);
     config.text.width = extent("ln_final.weight", 1, 0);
     config.text.heads = config.text.width / 64;
     config.text.layers = detail::count_layers(reader, "transformer.resblocks.");
-    config.text.mlp_width = config.text.layers ? extent("transformer.resblocks.0.mlp.c_fc.weight", 2, 0) : detail::four_times(config.text.width, path);
+    config.text.mlp_width = config.text.layers ? extent("transformer.resblocks.0.mlp.c_fc.weight", 2, 0)
+                                               : detail::four_times(config.text.width, path);
     config.validate();
     return config;
 }
@@ -283,8 +303,9 @@ inline void check_model_fits_file(const CLIPConfig& config, const io::Safetensor
     std::uint64_t values = 0;
     for (const std::string& name : file.names()) values += std::uint64_t(file.info(name).numel());
     if (parameters / 2 > values)
-        fail(file.path().string(), ": the config describes a model of ", parameters, " parameters, more than twice the ",
-             values, " values the file holds; the config does not match the weights");
+        fail(file.path().string(), ": the config describes a model of ", parameters,
+             " parameters, more than twice the ", values,
+             " values the file holds; the config does not match the weights");
 }
 
 } // namespace detail
@@ -293,12 +314,14 @@ inline void check_model_fits_file(const CLIPConfig& config, const io::Safetensor
 // config comes from its "config" metadata, else a config.json beside it, else its tensor shapes.
 inline Checkpoint open_checkpoint(const std::filesystem::path& path, const io::Limits& limits = io::limits()) {
     namespace fs = std::filesystem;
-    if (!fs::exists(path)) fail(path.string(), ": no such file or directory (expected a .safetensors file or a model directory)");
+    if (!fs::exists(path))
+        fail(path.string(), ": no such file or directory (expected a .safetensors file or a model directory)");
     fs::path weights = path, config_file;
     if (fs::is_directory(path)) {
         weights = path / "model.safetensors";
         if (!fs::exists(weights))
-            fail(path.string(), ": the directory has no model.safetensors (a HuggingFace checkout holds config.json and model.safetensors)");
+            fail(path.string(), ": the directory has no model.safetensors (a HuggingFace checkout holds config.json "
+                                "and model.safetensors)");
         config_file = path / "config.json";
     } else {
         config_file = path.parent_path() / "config.json";
@@ -323,14 +346,15 @@ inline Checkpoint open_checkpoint(const std::filesystem::path& path, const io::L
 // names. With `check_unknown`, tensors of the checkpoint that no parameter reads are errors too.
 // NaN or infinite weights are refused, reported or let through as `non_finite` says.
 template <Floating T>
-void load_parameters(nn::Module<T>& module, const std::string& prefix, const CheckpointReader& reader, bool check_unknown,
-                     io::NonFiniteWeights non_finite = io::limits().non_finite_weights) {
+void load_parameters(nn::Module<T>& module, const std::string& prefix, const CheckpointReader& reader,
+                     bool check_unknown, io::NonFiniteWeights non_finite = io::limits().non_finite_weights) {
     std::vector<std::string> missing, misshaped, names;
     auto parameters = module.named_parameters();
     for (const auto& [name, parameter] : parameters) {
         std::string full = prefix + name;
         names.push_back(full);
-        if (!reader.contains(full)) missing.push_back(full);
+        if (!reader.contains(full))
+            missing.push_back(full);
         else if (reader.shape(full) != parameter.shape()) {
             std::ostringstream text;
             text << full << " (checkpoint " << reader.shape(full) << ", model " << parameter.shape() << ")";
@@ -383,8 +407,7 @@ std::unique_ptr<CLIP<T>> load_clip(const std::filesystem::path& path, const io::
 
 // With io::limits(); an overload rather than a default argument, so that &load_clip<float> stays
 // a loader taking a path.
-template <Floating T = float>
-std::unique_ptr<CLIP<T>> load_clip(const std::filesystem::path& path) {
+template <Floating T = float> std::unique_ptr<CLIP<T>> load_clip(const std::filesystem::path& path) {
     return load_clip<T>(path, io::limits());
 }
 
@@ -402,8 +425,7 @@ std::unique_ptr<VisionTransformer<T>> load_vision_tower(const std::filesystem::p
     return load_tower<VisionTransformer<T>>(path, "visual.");
 }
 
-template <Floating T = float>
-std::unique_ptr<TextTransformer<T>> load_text_tower(const std::filesystem::path& path) {
+template <Floating T = float> std::unique_ptr<TextTransformer<T>> load_text_tower(const std::filesystem::path& path) {
     return load_tower<TextTransformer<T>>(path, "");
 }
 
@@ -421,7 +443,8 @@ inline void append_in_layout(io::NamedTensors& tensors, const std::string& prefi
     Tensor<float> stored = source.transposed ? value.transpose(0, 1) : value;
     std::int64_t rows = stored.dim() ? stored.size(0) / std::int64_t(source.names.size()) : 0;
     for (std::size_t i = 0; i < source.names.size(); ++i)
-        tensors.emplace_back(prefix + source.names[i], source.names.size() == 1 ? stored : stored.narrow(0, std::int64_t(i) * rows, rows));
+        tensors.emplace_back(prefix + source.names[i],
+                             source.names.size() == 1 ? stored : stored.narrow(0, std::int64_t(i) * rows, rows));
 }
 
 // The model's tensors under the names of `layout`, with the metadata the reference writers use.
@@ -448,8 +471,7 @@ io::NamedTensors checkpoint_tensors(const CLIP<T>& model, CheckpointLayout layou
 
 // Writes a .safetensors file (path ending in .safetensors) or a directory with config.json and
 // model.safetensors, in either layout. Files are replaced atomically.
-template <Floating T>
-void save_clip(const CLIP<T>& model, const std::filesystem::path& path, CheckpointLayout layout) {
+template <Floating T> void save_clip(const CLIP<T>& model, const std::filesystem::path& path, CheckpointLayout layout) {
     io::Metadata metadata;
     io::NamedTensors tensors = checkpoint_tensors(model, layout, metadata);
     if (path.extension() == ".safetensors") return io::save_safetensors(path, tensors, metadata);

@@ -26,9 +26,11 @@ inline bool starts_with_then(const std::string& name, const std::string& prefix,
 
 // A block's parameter, relative to the block: "ln_1.weight" -> "layer_norm1.weight", ...
 inline HuggingFaceSource huggingface_block_source(const std::string& layer_prefix, const std::string& rest) {
-    static const std::vector<std::pair<std::string, std::string>> renames = {
-        {"ln_1.", "layer_norm1."}, {"ln_2.", "layer_norm2."}, {"attn.out_proj.", "self_attn.out_proj."},
-        {"mlp.c_fc.", "mlp.fc1."}, {"mlp.c_proj.", "mlp.fc2."}};
+    static const std::vector<std::pair<std::string, std::string>> renames = {{"ln_1.", "layer_norm1."},
+                                                                             {"ln_2.", "layer_norm2."},
+                                                                             {"attn.out_proj.", "self_attn.out_proj."},
+                                                                             {"mlp.c_fc.", "mlp.fc1."},
+                                                                             {"mlp.c_proj.", "mlp.fc2."}};
     for (const auto& [openai, huggingface] : renames) {
         std::string leaf;
         if (starts_with_then(rest, openai, leaf)) return {{layer_prefix + huggingface + leaf}};
@@ -61,8 +63,9 @@ inline HuggingFaceSource huggingface_source(const std::string& openai_name) {
         if (openai_name == openai) return {{huggingface}};
     if (openai_name == "text_projection") return {{"text_projection.weight"}, true};
     if (openai_name == "visual.proj") return {{"visual_projection.weight"}, true};
-    for (auto [openai_prefix, huggingface_prefix] : {std::pair<std::string, std::string>{"visual.transformer.resblocks.", "vision_model.encoder.layers."},
-                                                     {"transformer.resblocks.", "text_model.encoder.layers."}}) {
+    for (auto [openai_prefix, huggingface_prefix] :
+         {std::pair<std::string, std::string>{"visual.transformer.resblocks.", "vision_model.encoder.layers."},
+          {"transformer.resblocks.", "text_model.encoder.layers."}}) {
         std::string rest;
         if (!detail::starts_with_then(openai_name, openai_prefix, rest)) continue;
         std::size_t dot = rest.find('.');

@@ -8,8 +8,7 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::models {
 
-template <Floating T>
-struct VisionTransformer : nn::Module<T> {
+template <Floating T> struct VisionTransformer : nn::Module<T> {
     VisionConfig config;
     Tensor<T> class_embedding, positional_embedding, proj;
     struct PatchEmbedding : nn::Module<T> {
@@ -28,7 +27,8 @@ struct VisionTransformer : nn::Module<T> {
           ln_post(c.width, c.layer_norm_eps) {
         this->register_module("conv1", conv1);
         class_embedding = this->register_parameter("class_embedding", Tensor<T>::zeros({c.width}));
-        positional_embedding = this->register_parameter("positional_embedding", Tensor<T>::zeros({c.tokens(), c.width}));
+        positional_embedding =
+            this->register_parameter("positional_embedding", Tensor<T>::zeros({c.tokens(), c.width}));
         this->register_module("ln_pre", ln_pre);
         this->register_module("transformer", transformer);
         this->register_module("ln_post", ln_post);
@@ -41,8 +41,9 @@ struct VisionTransformer : nn::Module<T> {
     Tensor<T> hidden_states(const Tensor<T>& pixels, std::vector<Tensor<T>>* states = nullptr) const {
         check_images(pixels);
         std::int64_t n = pixels.size(0), width = config.width;
-        Tensor<T> patches = ops::conv2d(pixels, conv1.weight, {}, config.patch_size)   // [N, W, g, g]
-                                .permute({0, 2, 3, 1}).reshape({n, -1, width});         // [N, g*g, W]
+        Tensor<T> patches = ops::conv2d(pixels, conv1.weight, {}, config.patch_size) // [N, W, g, g]
+                                .permute({0, 2, 3, 1})
+                                .reshape({n, -1, width}); // [N, g*g, W]
         Tensor<T> cls = class_embedding.reshape({1, 1, width}).expand({n, 1, width});
         Tensor<T> x = ops::concat<T>({cls, patches}, 1) + positional_embedding;
         return transformer(ln_pre(x), {}, states);
@@ -60,8 +61,7 @@ struct VisionTransformer : nn::Module<T> {
     }
 };
 
-template <Floating T>
-struct TextTransformer : nn::Module<T> {
+template <Floating T> struct TextTransformer : nn::Module<T> {
     TextConfig config;
     nn::Embedding<T> token_embedding;
     Tensor<T> positional_embedding, text_projection, causal_mask;
@@ -74,7 +74,8 @@ struct TextTransformer : nn::Module<T> {
           transformer(c.width, c.layers, c.heads, c.mlp_width, c.activation, c.layer_norm_eps),
           ln_final(c.width, c.layer_norm_eps) {
         this->register_module("token_embedding", token_embedding);
-        positional_embedding = this->register_parameter("positional_embedding", Tensor<T>::zeros({c.context_length, c.width}));
+        positional_embedding =
+            this->register_parameter("positional_embedding", Tensor<T>::zeros({c.context_length, c.width}));
         this->register_module("transformer", transformer);
         this->register_module("ln_final", ln_final);
         text_projection = this->register_parameter("text_projection", Tensor<T>::zeros({c.width, embed_dim}));
@@ -93,7 +94,8 @@ struct TextTransformer : nn::Module<T> {
 
     // Text embeddings [B, embed_dim] (not normalised), pooled at each row's first end-of-text token.
     Tensor<T> operator()(const Tensor<std::int64_t>& ids) const {
-        return ops::matmul(ops::select_positions(hidden_states(ids), end_of_text_positions(prompted_ids(ids))), text_projection);
+        return ops::matmul(ops::select_positions(hidden_states(ids), end_of_text_positions(prompted_ids(ids))),
+                           text_projection);
     }
 
     // The ids as the transformer sees them: with room for the prompt context, if any.
@@ -104,7 +106,8 @@ struct TextTransformer : nn::Module<T> {
     // Its parameter is then this tower's "prompt.context"; none removes the prompt.
     void set_prompt(std::shared_ptr<PromptContext<T>> replacement) {
         if (replacement && replacement->width() != config.width)
-            fail("TextTransformer: a prompt context of width ", replacement->width(), " for a text tower of width ", config.width);
+            fail("TextTransformer: a prompt context of width ", replacement->width(), " for a text tower of width ",
+                 config.width);
         if (prompt) this->unregister_module(*prompt);
         prompt = std::move(replacement);
         if (prompt) this->register_module("prompt", *prompt);
@@ -112,7 +115,8 @@ struct TextTransformer : nn::Module<T> {
 
     Tensor<std::int64_t> end_of_text_positions(const Tensor<std::int64_t>& ids) const {
         // Found on the host, where ids on any device are copied: a few hundred values.
-        Tensor<std::int64_t> dense = ids.to(Device::cpu()).contiguous(), positions = Tensor<std::int64_t>::empty({ids.size(0)});
+        Tensor<std::int64_t> dense = ids.to(Device::cpu()).contiguous(),
+                             positions = Tensor<std::int64_t>::empty({ids.size(0)});
         std::int64_t length = ids.size(1);
         for (std::int64_t b = 0; b < ids.size(0); ++b) {
             const std::int64_t* row = dense.data() + b * length;
@@ -126,14 +130,14 @@ struct TextTransformer : nn::Module<T> {
     }
 };
 
-template <Floating T>
-struct CLIP : nn::Module<T> {
+template <Floating T> struct CLIP : nn::Module<T> {
     CLIPConfig config;
     VisionTransformer<T> visual;
     TextTransformer<T> text;
     Tensor<T> logit_scale; // log of the softmax temperature's inverse
 
-    explicit CLIP(const CLIPConfig& c) : config((c.validate(), c)), visual(c.vision, c.embed_dim), text(c.text, c.embed_dim) {
+    explicit CLIP(const CLIPConfig& c)
+        : config((c.validate(), c)), visual(c.vision, c.embed_dim), text(c.text, c.embed_dim) {
         this->register_module("visual", visual);
         this->register_module("", text); // OpenAI checkpoints keep the text tower at the top level
         logit_scale = this->register_parameter("logit_scale", Tensor<T>::scalar(T(std::log(1 / 0.07))));

@@ -69,7 +69,8 @@ struct CLIPConfig {
         for (double eps : {vision.layer_norm_eps, text.layer_norm_eps})
             if (!(eps > 0 && eps < 1)) fail("CLIP config: layer_norm_eps must lie in (0, 1), got ", eps);
         if (vision.image_size % vision.patch_size != 0)
-            fail("CLIP config: image size ", vision.image_size, " is not a multiple of the patch size ", vision.patch_size);
+            fail("CLIP config: image size ", vision.image_size, " is not a multiple of the patch size ",
+                 vision.patch_size);
         if (vision.width % vision.heads != 0 || text.width % text.heads != 0)
             fail("CLIP config: a tower's width is not divisible by its head count");
     }

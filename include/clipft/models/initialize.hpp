@@ -22,20 +22,17 @@ namespace clipft::inline CLIPFT_BACKENDS::models {
 
 namespace detail {
 
-template <Floating T>
-void uniform_bound_(Tensor<T> tensor, Generator& generator, double bound) {
+template <Floating T> void uniform_bound_(Tensor<T> tensor, Generator& generator, double bound) {
     uniform_(tensor, generator, -bound, bound);
 }
 
-template <Floating T>
-void reset_layer_norm(nn::LayerNorm<T>& norm) {
+template <Floating T> void reset_layer_norm(nn::LayerNorm<T>& norm) {
     norm.weight.fill_(T(1));
     norm.bias.fill_(T(0));
 }
 
 // A linear layer's default PyTorch initialisation: weight and bias U(+-1/sqrt(fan_in)).
-template <Floating T>
-void reset_linear_default(nn::Linear<T>& layer, Generator& generator) {
+template <Floating T> void reset_linear_default(nn::Linear<T>& layer, Generator& generator) {
     double bound = 1.0 / std::sqrt(double(layer.weight.size(1)));
     uniform_bound_(layer.weight, generator, bound);
     uniform_bound_(layer.bias, generator, bound);
@@ -43,8 +40,7 @@ void reset_linear_default(nn::Linear<T>& layer, Generator& generator) {
 
 // The parts every block shares: layer norms at identity, attention biases at zero, MLP biases at
 // PyTorch's default.
-template <Floating T>
-void reset_block_common(nn::ResidualAttentionBlock<T>& block, Generator& generator) {
+template <Floating T> void reset_block_common(nn::ResidualAttentionBlock<T>& block, Generator& generator) {
     reset_layer_norm(block.ln_1);
     reset_layer_norm(block.ln_2);
     block.attn.in_proj_bias.fill_(T(0));
@@ -55,8 +51,7 @@ void reset_block_common(nn::ResidualAttentionBlock<T>& block, Generator& generat
 
 } // namespace detail
 
-template <Floating T>
-void initialize_vision_tower(VisionTransformer<T>& visual, Generator& generator) {
+template <Floating T> void initialize_vision_tower(VisionTransformer<T>& visual, Generator& generator) {
     NoGradGuard no_grad;
     const double width = double(visual.config.width), scale = 1.0 / std::sqrt(width);
     const Shape& patch = visual.conv1.weight.shape();
@@ -69,14 +64,14 @@ void initialize_vision_tower(VisionTransformer<T>& visual, Generator& generator)
         detail::uniform_bound_(block->attn.in_proj_weight, generator, std::sqrt(6.0 / (width + 3 * width)));
         detail::uniform_bound_(block->attn.out_proj.weight, generator, scale);
         detail::uniform_bound_(block->mlp.c_fc.weight, generator, scale);
-        detail::uniform_bound_(block->mlp.c_proj.weight, generator, 1.0 / std::sqrt(double(block->mlp.c_proj.weight.size(1))));
+        detail::uniform_bound_(block->mlp.c_proj.weight, generator,
+                               1.0 / std::sqrt(double(block->mlp.c_proj.weight.size(1))));
     }
     detail::reset_layer_norm(visual.ln_post);
     normal_(visual.proj, generator, 0.0, scale);
 }
 
-template <Floating T>
-void initialize_text_tower(TextTransformer<T>& text, Generator& generator) {
+template <Floating T> void initialize_text_tower(TextTransformer<T>& text, Generator& generator) {
     NoGradGuard no_grad;
     const double width = double(text.config.width), layers = double(text.config.layers);
     const double attention_std = 1.0 / std::sqrt(width), projection_std = attention_std / std::sqrt(2 * layers),
@@ -94,8 +89,7 @@ void initialize_text_tower(TextTransformer<T>& text, Generator& generator) {
     normal_(text.text_projection, generator, 0.0, attention_std);
 }
 
-template <Floating T>
-void initialize_clip(CLIP<T>& model, Generator& generator) {
+template <Floating T> void initialize_clip(CLIP<T>& model, Generator& generator) {
     initialize_vision_tower(model.visual, generator);
     initialize_text_tower(model.text, generator);
     NoGradGuard no_grad;

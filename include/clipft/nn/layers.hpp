@@ -23,12 +23,14 @@ inline Activation activation_from_name(const std::string& name) {
     fail("unknown activation '", name, "': expected quick_gelu, gelu, gelu_new or gelu_pytorch_tanh");
 }
 
-template <Floating T>
-Tensor<T> activate(const Tensor<T>& x, Activation activation) {
+template <Floating T> Tensor<T> activate(const Tensor<T>& x, Activation activation) {
     switch (activation) {
-    case Activation::quick_gelu: return ops::quick_gelu(x);
-    case Activation::gelu: return ops::gelu(x);
-    case Activation::gelu_tanh: return ops::gelu_tanh(x);
+    case Activation::quick_gelu:
+        return ops::quick_gelu(x);
+    case Activation::gelu:
+        return ops::gelu(x);
+    case Activation::gelu_tanh:
+        return ops::gelu_tanh(x);
     }
     fail("activate: unknown activation");
 }
@@ -36,13 +38,12 @@ Tensor<T> activate(const Tensor<T>& x, Activation activation) {
 template <Floating T>
 void check_adapter_fits(const AdapterHandle<T>& adapter, std::int64_t out_features, std::int64_t in_features) {
     if (adapter && (adapter->out_features != out_features || adapter->in_features != in_features))
-        fail("adapter for a weight [", adapter->out_features, ", ", adapter->in_features, "] given to a layer whose weight is [",
-             out_features, ", ", in_features, "]");
+        fail("adapter for a weight [", adapter->out_features, ", ", adapter->in_features,
+             "] given to a layer whose weight is [", out_features, ", ", in_features, "]");
 }
 
-template <Floating T>
-struct Linear : Module<T> {
-    Tensor<T> weight, bias; // weight [out, in]; bias [out] or undefined
+template <Floating T> struct Linear : Module<T> {
+    Tensor<T> weight, bias;   // weight [out, in]; bias [out] or undefined
     AdapterHandle<T> adapter; // a trainable change of weight (nn/adapters/), or none
 
     Linear(std::int64_t in_features, std::int64_t out_features, bool with_bias = true) {
@@ -63,8 +64,7 @@ struct Linear : Module<T> {
     }
 };
 
-template <Floating T>
-struct LayerNorm : Module<T> {
+template <Floating T> struct LayerNorm : Module<T> {
     Tensor<T> weight, bias;
     double eps;
 
@@ -75,8 +75,7 @@ struct LayerNorm : Module<T> {
     Tensor<T> operator()(const Tensor<T>& x) const { return ops::layer_norm(x, weight, bias, eps); }
 };
 
-template <Floating T>
-struct Embedding : Module<T> {
+template <Floating T> struct Embedding : Module<T> {
     Tensor<T> weight; // [vocabulary, width]
 
     Embedding(std::int64_t vocabulary, std::int64_t width) {
@@ -86,15 +85,15 @@ struct Embedding : Module<T> {
 };
 
 // Multi-head self-attention with one fused q/k/v projection (rows q, k, v of in_proj_weight).
-template <Floating T>
-struct MultiheadAttention : Module<T> {
+template <Floating T> struct MultiheadAttention : Module<T> {
     std::int64_t width, heads;
     Tensor<T> in_proj_weight, in_proj_bias; // [3W, W], [3W]
     Linear<T> out_proj;
     // Trainable changes of the q, k and v rows of in_proj_weight (nn/adapters/), each optional.
     std::array<AdapterHandle<T>, 3> projection_adapters;
 
-    MultiheadAttention(std::int64_t width_, std::int64_t heads_) : width(width_), heads(heads_), out_proj(width_, width_) {
+    MultiheadAttention(std::int64_t width_, std::int64_t heads_)
+        : width(width_), heads(heads_), out_proj(width_, width_) {
         if (heads < 1 || width % heads != 0)
             fail("MultiheadAttention: width ", width, " is not divisible into ", heads, " heads");
         in_proj_weight = this->register_parameter("in_proj_weight", Tensor<T>::zeros({3 * width, width}));
@@ -112,7 +111,8 @@ struct MultiheadAttention : Module<T> {
         for (std::int64_t i = 0; i < 3; ++i) {
             projected[i] = qkv.select(0, i);
             if (projection_adapters[i])
-                projected[i] = projected[i] + projection_adapters[i]->output_change(x)
+                projected[i] = projected[i] + projection_adapters[i]
+                                                  ->output_change(x)
                                                   .reshape({batch, length, heads, width / heads})
                                                   .permute({0, 2, 1, 3});
         }
@@ -123,7 +123,8 @@ struct MultiheadAttention : Module<T> {
     // The adapter of projection 0 (q), 1 (k) or 2 (v), registered as "q_adapter", ...; none removes it.
     void set_projection_adapter(std::int64_t projection, AdapterHandle<T> replacement) {
         static const char* names[] = {"q_adapter", "k_adapter", "v_adapter"};
-        if (projection < 0 || projection > 2) fail("MultiheadAttention: projection ", projection, " is not 0 (q), 1 (k) or 2 (v)");
+        if (projection < 0 || projection > 2)
+            fail("MultiheadAttention: projection ", projection, " is not 0 (q), 1 (k) or 2 (v)");
         check_adapter_fits(replacement, width, width);
         AdapterHandle<T>& slot = projection_adapters[std::size_t(projection)];
         if (slot) this->unregister_module(*slot);
@@ -132,8 +133,7 @@ struct MultiheadAttention : Module<T> {
     }
 };
 
-template <Floating T>
-struct MLP : Module<T> {
+template <Floating T> struct MLP : Module<T> {
     Linear<T> c_fc, c_proj;
     Activation activation;
 
@@ -146,8 +146,7 @@ struct MLP : Module<T> {
 };
 
 // Pre-LayerNorm residual block: x + attn(ln_1(x)), then + mlp(ln_2(x)).
-template <Floating T>
-struct ResidualAttentionBlock : Module<T> {
+template <Floating T> struct ResidualAttentionBlock : Module<T> {
     LayerNorm<T> ln_1;
     MultiheadAttention<T> attn;
     LayerNorm<T> ln_2;
@@ -167,8 +166,7 @@ struct ResidualAttentionBlock : Module<T> {
     }
 };
 
-template <Floating T>
-struct Transformer : Module<T> {
+template <Floating T> struct Transformer : Module<T> {
     std::vector<std::unique_ptr<ResidualAttentionBlock<T>>> resblocks;
     // Keep only each block's input for the backward pass and compute the block again there
     // (autograd.hpp, checkpointed): far less memory for one more forward pass of the blocks.
@@ -186,9 +184,11 @@ struct Transformer : Module<T> {
         if (states) states->push_back(x);
         for (const auto& block : resblocks) {
             const ResidualAttentionBlock<T>& layer = *block;
-            x = checkpoint_activations ? checkpointed("checkpointed block", [&layer, mask](const Tensor<T>& input) { return layer(input, mask); },
-                                                      x, layer.parameters())
-                                       : layer(x, mask);
+            x = checkpoint_activations
+                    ? checkpointed(
+                          "checkpointed block", [&layer, mask](const Tensor<T>& input) { return layer(input, mask); },
+                          x, layer.parameters())
+                    : layer(x, mask);
             if (states) states->push_back(x);
         }
         return x;

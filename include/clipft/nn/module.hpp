@@ -15,8 +15,7 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::nn {
 
-template <Floating T>
-class Module {
+template <Floating T> class Module {
 public:
     Module() = default;
     // Sub-modules are registered by address: a module never moves.
@@ -90,8 +89,7 @@ protected:
 
     // Registers a member sub-module under `name`; an empty name merges its parameters into this
     // module's namespace (CLIP's text tower lives at the top level of OpenAI checkpoints).
-    template <typename Child>
-    Child& register_module(const std::string& name, Child& child) {
+    template <typename Child> Child& register_module(const std::string& name, Child& child) {
         children_.push_back({name, &child});
         return child;
     }

@@ -25,15 +25,15 @@ using backend::cpu::StridedMatrix;
 using backend::AttentionShape;
 
 // Head (b, h) of a [B, H, rows, columns] tensor, read in place through its strides.
-template <typename T>
-StridedMatrix<T> head_matrix(const Tensor<T>& x, std::int64_t b, std::int64_t h) {
+template <typename T> StridedMatrix<T> head_matrix(const Tensor<T>& x, std::int64_t b, std::int64_t h) {
     const Shape& s = x.strides();
     return {x.data() + b * s[0] + h * s[1], s[2], s[3]};
 }
 
 // Runs body(head, b, h, product, scratch) for every head (head = b * H + h), spread over the pool;
 // each thread owns one HeadProduct and scratch_size elements of scratch.
-// Heads run in parallel, each in our single-threaded kernels: faster than per-head threaded OpenBLAS (L=77: 2.8 vs 3.7 ms).
+// Heads run in parallel, each in our single-threaded kernels: faster than per-head threaded OpenBLAS (L=77: 2.8 vs 3.7
+// ms).
 template <typename T, typename Body>
 void for_each_head(const AttentionShape& shape, std::int64_t scratch_size, Body&& body) {
     backend::parallel_for(shape.batch * shape.heads, 1, [&](std::int64_t begin, std::int64_t end) {
@@ -54,43 +54,43 @@ Tensor<T> attention_on_device(const Tensor<T>& query, const Tensor<T>& key, cons
         return AttentionOperand<T>{x.data(), {x.strides()[0], x.strides()[1], x.strides()[2], x.strides()[3]}};
     };
     Device device = query.device();
-    Tensor<T> q = query.detach(), k = key.detach(), v = value.detach(), mask_values = mask.defined() ? mask.detach() : Tensor<T>();
+    Tensor<T> q = query.detach(), k = key.detach(), v = value.detach(),
+              mask_values = mask.defined() ? mask.detach() : Tensor<T>();
     AttentionOperand<T> mask_operand{mask_values.defined() ? mask_values.data() : nullptr,
                                      {mask_strides[0], mask_strides[1], mask_strides[2], mask_strides[3]}};
     Tensor<T> out = Tensor<T>::empty({shape.batch, shape.heads, shape.query_length, shape.value_dim}, device);
     Tensor<T> log_normalisers = Tensor<T>::empty({shape.batch, shape.heads, shape.query_length}, device);
-    backend::cuda::attention_forward(operand(q), operand(k), operand(v), mask_operand, shape, double(factor), out.data(),
-                                     log_normalisers.data());
+    backend::cuda::attention_forward(operand(q), operand(k), operand(v), mask_operand, shape, double(factor),
+                                     out.data(), log_normalisers.data());
     bool grad_query = needs_grad(query), grad_key = needs_grad(key), grad_value = needs_grad(value);
     if (!grad_query && !grad_key && !grad_value) return out;
-    record("scaled_dot_product_attention", out, {query, key, value},
-           [=, output = out.detach()](const Tensor<T>& grad) {
-               Tensor<T> grad_out = dense(grad);
-               Tensor<T> delta = Tensor<T>::empty(log_normalisers.shape(), device);
-               auto gradient_of = [&](bool wanted, std::int64_t length, std::int64_t dim) {
-                   return wanted ? Tensor<T>::empty({shape.batch, shape.heads, length, dim}, device) : Tensor<T>();
-               };
-               Tensor<T> grad_q = gradient_of(grad_query, shape.query_length, shape.head_dim);
-               Tensor<T> grad_k = gradient_of(grad_key, shape.key_length, shape.head_dim);
-               Tensor<T> grad_v = gradient_of(grad_value, shape.key_length, shape.value_dim);
-               auto pointer = [](const Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
-               backend::cuda::attention_backward(operand(q), operand(k), operand(v), mask_operand, shape, double(factor),
-                                                 output.data(), grad_out.data(), log_normalisers.data(), delta.data(),
-                                                 pointer(grad_q), pointer(grad_k), pointer(grad_v));
-               return std::vector<Tensor<T>>{grad_q, grad_k, grad_v};
-           });
+    record("scaled_dot_product_attention", out, {query, key, value}, [=, output = out.detach()](const Tensor<T>& grad) {
+        Tensor<T> grad_out = dense(grad);
+        Tensor<T> delta = Tensor<T>::empty(log_normalisers.shape(), device);
+        auto gradient_of = [&](bool wanted, std::int64_t length, std::int64_t dim) {
+            return wanted ? Tensor<T>::empty({shape.batch, shape.heads, length, dim}, device) : Tensor<T>();
+        };
+        Tensor<T> grad_q = gradient_of(grad_query, shape.query_length, shape.head_dim);
+        Tensor<T> grad_k = gradient_of(grad_key, shape.key_length, shape.head_dim);
+        Tensor<T> grad_v = gradient_of(grad_value, shape.key_length, shape.value_dim);
+        auto pointer = [](const Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
+        backend::cuda::attention_backward(operand(q), operand(k), operand(v), mask_operand, shape, double(factor),
+                                          output.data(), grad_out.data(), log_normalisers.data(), delta.data(),
+                                          pointer(grad_q), pointer(grad_k), pointer(grad_v));
+        return std::vector<Tensor<T>>{grad_q, grad_k, grad_v};
+    });
     return out;
 }
 
 } // namespace detail
 
 // CLIP's causal attention mask: 0 on and below the diagonal, -inf above (a token sees no later one).
-template <Floating T>
-Tensor<T> causal_mask(std::int64_t length) {
+template <Floating T> Tensor<T> causal_mask(std::int64_t length) {
     if (length < 0) fail("causal_mask: length ", length, " is negative");
     Tensor<T> mask = Tensor<T>::zeros({length, length});
     for (std::int64_t i = 0; i < length; ++i)
-        std::fill(mask.data() + i * length + i + 1, mask.data() + (i + 1) * length, -std::numeric_limits<T>::infinity());
+        std::fill(mask.data() + i * length + i + 1, mask.data() + (i + 1) * length,
+                  -std::numeric_limits<T>::infinity());
     return mask;
 }
 
@@ -110,7 +110,8 @@ Tensor<T> scaled_dot_product_attention(const Tensor<T>& query, const Tensor<T>& 
     const Shape& ks = key.shape();
     const Shape& vs = value.shape();
     if (ks[0] != qs[0] || vs[0] != qs[0] || ks[1] != qs[1] || vs[1] != qs[1] || ks[3] != qs[3] || vs[2] != ks[2])
-        fail(op, ": query ", qs, ", key ", ks, " and value ", vs, " do not fit: expected query [B, H, Lq, D], "
+        fail(op, ": query ", qs, ", key ", ks, " and value ", vs,
+             " do not fit: expected query [B, H, Lq, D], "
              "key [B, H, Lk, D] and value [B, H, Lk, Dv]");
     if (qs[3] == 0 && scale == 0) fail(op, ": head dimension 0 (query ", qs, ") has no default scale 1/sqrt(0)");
     detail::AttentionShape shape{qs[0], qs[1], qs[2], ks[2], qs[3], vs[3]};
@@ -125,7 +126,8 @@ Tensor<T> scaled_dot_product_attention(const Tensor<T>& query, const Tensor<T>& 
         }
         if (!fits)
             fail(op, ": mask of shape ", mask.shape(), " does not broadcast to the scores' shape ", scores_shape,
-                 " ([B, H, Lq, Lk] for query ", qs, " and key ", ks, "); give it shape [Lq, Lk] or [B, 1 or H, Lq, Lk]");
+                 " ([B, H, Lq, Lk] for query ", qs, " and key ", ks,
+                 "); give it shape [Lq, Lk] or [B, 1 or H, Lq, Lk]");
     }
     T factor = T(scale == 0 ? 1 / std::sqrt(double(shape.head_dim)) : scale);
     if (device.is_cuda()) return detail::attention_on_device(query, key, value, mask, mask_strides, shape, factor);
@@ -138,51 +140,58 @@ Tensor<T> scaled_dot_product_attention(const Tensor<T>& query, const Tensor<T>& 
     Tensor<T> probabilities = saving ? Tensor<T>::empty(scores_shape, query.device()) : Tensor<T>();
     std::int64_t head_scores = shape.query_length * shape.key_length;
     const T* mask_data = mask.defined() ? mask.data() : nullptr;
-    detail::for_each_head<T>(shape, saving ? 0 : head_scores, [&](std::int64_t head, std::int64_t b, std::int64_t h,
-                                                                   detail::HeadProduct<T>& product, T* scratch) {
-        T* p = saving ? probabilities.data() + head * head_scores : scratch;
-        product(shape.query_length, shape.key_length, shape.head_dim, factor, detail::head_matrix(q, b, h),
-                detail::head_matrix(k, b, h).transposed(), p, shape.key_length);
-        for (std::int64_t i = 0; i < shape.query_length; ++i) {
-            T* row = p + i * shape.key_length;
-            if (mask_data) {
-                const T* mask_row = mask_data + b * mask_strides[0] + h * mask_strides[1] + i * mask_strides[2];
-                for (std::int64_t j = 0; j < shape.key_length; ++j) row[j] += mask_row[j * mask_strides[3]];
+    detail::for_each_head<T>(
+        shape, saving ? 0 : head_scores,
+        [&](std::int64_t head, std::int64_t b, std::int64_t h, detail::HeadProduct<T>& product, T* scratch) {
+            T* p = saving ? probabilities.data() + head * head_scores : scratch;
+            product(shape.query_length, shape.key_length, shape.head_dim, factor, detail::head_matrix(q, b, h),
+                    detail::head_matrix(k, b, h).transposed(), p, shape.key_length);
+            for (std::int64_t i = 0; i < shape.query_length; ++i) {
+                T* row = p + i * shape.key_length;
+                if (mask_data) {
+                    const T* mask_row = mask_data + b * mask_strides[0] + h * mask_strides[1] + i * mask_strides[2];
+                    for (std::int64_t j = 0; j < shape.key_length; ++j) row[j] += mask_row[j * mask_strides[3]];
+                }
+                backend::cpu::softmax_row(row, shape.key_length, row);
             }
-            backend::cpu::softmax_row(row, shape.key_length, row);
-        }
-        product(shape.query_length, shape.value_dim, shape.key_length, T(1), {p, shape.key_length, 1},
-                detail::head_matrix(v, b, h), out.data() + head * shape.query_length * shape.value_dim, shape.value_dim);
-    });
+            product(shape.query_length, shape.value_dim, shape.key_length, T(1), {p, shape.key_length, 1},
+                    detail::head_matrix(v, b, h), out.data() + head * shape.query_length * shape.value_dim,
+                    shape.value_dim);
+        });
     if (!saving) return out;
 
-    record(op, out, {query, key, value},
-           [shape, factor, grad_query, grad_key, grad_value, probabilities, q = grad_key ? q : Tensor<T>(),
-            k = grad_query ? k : Tensor<T>(), v = grad_query || grad_key ? v : Tensor<T>()](const Tensor<T>& grad) {
-               Tensor<T> grad_out = dense(grad);
-               auto gradient_of = [&](bool wanted, std::int64_t length, std::int64_t dim) {
-                   return wanted ? Tensor<T>::empty({shape.batch, shape.heads, length, dim}, grad.device()) : Tensor<T>();
-               };
-               Tensor<T> grad_q = gradient_of(grad_query, shape.query_length, shape.head_dim);
-               Tensor<T> grad_k = gradient_of(grad_key, shape.key_length, shape.head_dim);
-               Tensor<T> grad_v = gradient_of(grad_value, shape.key_length, shape.value_dim);
-               std::int64_t lq = shape.query_length, lk = shape.key_length, d = shape.head_dim, dv = shape.value_dim;
-               bool through_scores = grad_query || grad_key;
-               detail::for_each_head<T>(shape, through_scores ? lq * lk : 0, [&](std::int64_t head, std::int64_t b, std::int64_t h,
-                                                                               detail::HeadProduct<T>& product, T* ds) {
-                   detail::StridedMatrix<T> p{probabilities.data() + head * lq * lk, lk, 1};
-                   detail::StridedMatrix<T> dout{grad_out.data() + head * lq * dv, dv, 1};
-                   if (grad_value) product(lk, dv, lq, T(1), p.transposed(), dout, grad_v.data() + head * lk * dv, dv);
-                   if (!through_scores) return;
-                   product(lq, lk, dv, T(1), dout, detail::head_matrix(v, b, h).transposed(), ds, lk);
-                   for (std::int64_t i = 0; i < lq; ++i) backend::cpu::softmax_backward_row(ds + i * lk, p.data + i * lk, lk, ds + i * lk);
-                   if (grad_query)
-                       product(lq, d, lk, factor, {ds, lk, 1}, detail::head_matrix(k, b, h), grad_q.data() + head * lq * d, d);
-                   if (grad_key)
-                       product(lk, d, lq, factor, {ds, 1, lk}, detail::head_matrix(q, b, h), grad_k.data() + head * lk * d, d);
-               });
-               return std::vector<Tensor<T>>{grad_q, grad_k, grad_v};
-           });
+    record(
+        op, out, {query, key, value},
+        [shape, factor, grad_query, grad_key, grad_value, probabilities, q = grad_key ? q : Tensor<T>(),
+         k = grad_query ? k : Tensor<T>(), v = grad_query || grad_key ? v : Tensor<T>()](const Tensor<T>& grad) {
+            Tensor<T> grad_out = dense(grad);
+            auto gradient_of = [&](bool wanted, std::int64_t length, std::int64_t dim) {
+                return wanted ? Tensor<T>::empty({shape.batch, shape.heads, length, dim}, grad.device()) : Tensor<T>();
+            };
+            Tensor<T> grad_q = gradient_of(grad_query, shape.query_length, shape.head_dim);
+            Tensor<T> grad_k = gradient_of(grad_key, shape.key_length, shape.head_dim);
+            Tensor<T> grad_v = gradient_of(grad_value, shape.key_length, shape.value_dim);
+            std::int64_t lq = shape.query_length, lk = shape.key_length, d = shape.head_dim, dv = shape.value_dim;
+            bool through_scores = grad_query || grad_key;
+            detail::for_each_head<T>(
+                shape, through_scores ? lq * lk : 0,
+                [&](std::int64_t head, std::int64_t b, std::int64_t h, detail::HeadProduct<T>& product, T* ds) {
+                    detail::StridedMatrix<T> p{probabilities.data() + head * lq * lk, lk, 1};
+                    detail::StridedMatrix<T> dout{grad_out.data() + head * lq * dv, dv, 1};
+                    if (grad_value) product(lk, dv, lq, T(1), p.transposed(), dout, grad_v.data() + head * lk * dv, dv);
+                    if (!through_scores) return;
+                    product(lq, lk, dv, T(1), dout, detail::head_matrix(v, b, h).transposed(), ds, lk);
+                    for (std::int64_t i = 0; i < lq; ++i)
+                        backend::cpu::softmax_backward_row(ds + i * lk, p.data + i * lk, lk, ds + i * lk);
+                    if (grad_query)
+                        product(lq, d, lk, factor, {ds, lk, 1}, detail::head_matrix(k, b, h),
+                                grad_q.data() + head * lq * d, d);
+                    if (grad_key)
+                        product(lk, d, lq, factor, {ds, 1, lk}, detail::head_matrix(q, b, h),
+                                grad_k.data() + head * lk * d, d);
+                });
+            return std::vector<Tensor<T>>{grad_q, grad_k, grad_v};
+        });
     return out;
 }
 

@@ -10,8 +10,7 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
-template <typename T>
-void check_defined(const char* op, const Tensor<T>& x, const char* what = "input") {
+template <typename T> void check_defined(const char* op, const Tensor<T>& x, const char* what = "input") {
     if (!x.defined()) fail(op, ": the ", what, " is an undefined tensor");
 }
 
@@ -30,7 +29,8 @@ Device common_device(const char* op, const Tensor<T>& first, const More&... more
     (check_defined(op, more), ...);
     Device device = first.device();
     for (Device other : std::initializer_list<Device>{more.device()...})
-        if (other != device) fail(op, ": inputs are on different devices (", device, " and ", other, "); move them to one device");
+        if (other != device)
+            fail(op, ": inputs are on different devices (", device, " and ", other, "); move them to one device");
     if (!device.is_cpu() && !backend::cuda::available) fail_without_cuda_backend(op, ": no kernel for device ", device);
     return device;
 }
@@ -43,10 +43,7 @@ void check_devices(const char* op, const Tensor<T>& first, const More&... more) 
 }
 
 // A contiguous copy (or the tensor itself) that is not recorded in the graph, for kernels.
-template <typename T>
-Tensor<T> dense(const Tensor<T>& x) {
-    return x.detach().contiguous();
-}
+template <typename T> Tensor<T> dense(const Tensor<T>& x) { return x.detach().contiguous(); }
 
 } // namespace clipft::ops
 

@@ -28,11 +28,10 @@ void for_each_patch_run(const Shape& shape, const Shape& strides, std::int64_t s
 }
 
 // [N * (H / P) * (W / P), C * P * P]: the non-overlapping P x P patches of images [N, C, H, W].
-template <Floating T>
-Tensor<T> patch_rows(const Tensor<T>& images, std::int64_t size) {
+template <Floating T> Tensor<T> patch_rows(const Tensor<T>& images, std::int64_t size) {
     const Shape& shape = images.shape();
-    Tensor<T> rows = Tensor<T>::empty({shape[0] * (shape[2] / size) * (shape[3] / size), shape[1] * size * size},
-                                      images.device());
+    Tensor<T> rows =
+        Tensor<T>::empty({shape[0] * (shape[2] / size) * (shape[3] / size), shape[1] * size * size}, images.device());
     const T* pixels = images.data();
     std::int64_t step = images.strides()[3];
     for_each_patch_run(shape, images.strides(), size, [&](std::int64_t image_offset, std::int64_t patch_offset) {
@@ -57,7 +56,8 @@ Tensor<T> patch_rows(const Tensor<T>& images, std::int64_t size) {
 // [N, patches, O] token layout ViTs want is permute({0, 2, 3, 1}).reshape({N, -1, O}) without a copy.
 template <Floating T>
 Tensor<T> conv2d(const Tensor<T>& input, const Tensor<T>& weight, const Tensor<T>& bias, std::int64_t stride) {
-    Device device = bias.defined() ? common_device("conv2d", input, weight, bias) : common_device("conv2d", input, weight);
+    Device device =
+        bias.defined() ? common_device("conv2d", input, weight, bias) : common_device("conv2d", input, weight);
     if (input.dim() != 4 || weight.dim() != 4)
         fail("conv2d: input of shape ", input.shape(), " and weight of shape ", weight.shape(),
              ": the input must be [N, C, H, W] and the weight [out_channels, C, P, P]");

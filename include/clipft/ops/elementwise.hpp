@@ -19,8 +19,7 @@ template <Floating T> Tensor<T> neg(const Tensor<T>& x);
 namespace detail {
 
 // Strides that read `x` as if it had the broadcast shape `target` (0 along broadcast axes).
-template <typename T>
-Shape broadcast_strides(const Tensor<T>& x, const Shape& target) {
+template <typename T> Shape broadcast_strides(const Tensor<T>& x, const Shape& target) {
     Shape strides(target.size(), 0);
     std::size_t lead = target.size() - x.shape().size();
     for (std::size_t i = lead; i < target.size(); ++i)
@@ -36,8 +35,7 @@ void map_contiguous(Device device, T* out, std::int64_t n, F f, const In*... in)
 }
 
 // out = f(a, b) with broadcasting; no graph is recorded here.
-template <typename T, typename F>
-Tensor<T> broadcast_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
+template <typename T, typename F> Tensor<T> broadcast_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
     Device device = common_device(op, a, b);
     Shape shape = broadcast_shapes(op, a.shape(), b.shape());
     Tensor<T> out = Tensor<T>::empty(shape, device);
@@ -45,8 +43,9 @@ Tensor<T> broadcast_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, 
         backend::cuda::use_device(device);
         if (a.shape() == shape && b.shape() == shape && a.is_contiguous() && b.is_contiguous())
             backend::cuda::map_contiguous(out.data(), out.numel(), f, a.data(), b.data());
-        else backend::cuda::broadcast_map(out.data(), out.strides(), a.data(), broadcast_strides(a, shape), b.data(),
-                                     broadcast_strides(b, shape), shape, f);
+        else
+            backend::cuda::broadcast_map(out.data(), out.strides(), a.data(), broadcast_strides(a, shape), b.data(),
+                                         broadcast_strides(b, shape), shape, f);
         return out;
     }
     if (a.shape() == shape && b.shape() == shape && a.is_contiguous() && b.is_contiguous()) {
@@ -56,15 +55,20 @@ Tensor<T> broadcast_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, 
     Shape out_strides = out.strides(), a_strides = broadcast_strides(a, shape), b_strides = broadcast_strides(b, shape);
     const T* pa = a.data();
     const T* pb = b.data();
-    backend::cpu::for_each_row<3>(shape, {&out_strides, &a_strides, &b_strides},
+    backend::cpu::for_each_row<3>(
+        shape, {&out_strides, &a_strides, &b_strides},
         [&](const std::array<std::int64_t, 3>& at, std::int64_t n, const std::array<std::int64_t, 3>& step) {
             T* o = out.data() + at[0];
             const T* x = pa + at[1];
             const T* y = pb + at[2];
-            if (step[1] == 1 && step[2] == 1) backend::cpu::map_contiguous(o, n, f, x, y);
-            else if (step[1] == 1 && step[2] == 0) backend::cpu::map_with_scalar_right(o, n, f, x, *y);
-            else if (step[1] == 0 && step[2] == 1) backend::cpu::map_with_scalar_left(o, n, f, *x, y);
-            else for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i * step[1]], y[i * step[2]]);
+            if (step[1] == 1 && step[2] == 1)
+                backend::cpu::map_contiguous(o, n, f, x, y);
+            else if (step[1] == 1 && step[2] == 0)
+                backend::cpu::map_with_scalar_right(o, n, f, x, *y);
+            else if (step[1] == 0 && step[2] == 1)
+                backend::cpu::map_with_scalar_left(o, n, f, *x, y);
+            else
+                for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i * step[1]], y[i * step[2]]);
         });
     return out;
 }
@@ -90,8 +94,7 @@ struct Divide {
 
 // ---- binary ops ----------------------------------------------------------------------------
 
-template <Floating T>
-Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+template <Floating T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
     Tensor<T> out = detail::broadcast_map("add", a, b, functions::Plus{});
     record("add", out, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor<T>& grad) {
         return std::vector<Tensor<T>>{sum_to_shape(grad, sa), sum_to_shape(grad, sb)};
@@ -99,8 +102,7 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
     return out;
 }
 
-template <Floating T>
-Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+template <Floating T> Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
     Tensor<T> out = detail::broadcast_map("sub", a, b, functions::Minus{});
     record("sub", out, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor<T>& grad) {
         return std::vector<Tensor<T>>{sum_to_shape(grad, sa), sum_to_shape(neg(grad), sb)};
@@ -108,21 +110,20 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
     return out;
 }
 
-template <Floating T>
-Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+template <Floating T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
     Tensor<T> out = detail::broadcast_map("mul", a, b, functions::Times{});
     bool ga = needs_grad(a), gb = needs_grad(b);
     // Each side saves only what the other side's gradient needs.
-    record("mul", out, {a, b}, [sa = a.shape(), sb = b.shape(), ad = gb ? a.detach() : Tensor<T>(),
-                                bd = ga ? b.detach() : Tensor<T>()](const Tensor<T>& grad) {
-        return std::vector<Tensor<T>>{bd.defined() ? sum_to_shape(mul(grad, bd), sa) : Tensor<T>(),
-                                      ad.defined() ? sum_to_shape(mul(grad, ad), sb) : Tensor<T>()};
-    });
+    record("mul", out, {a, b},
+           [sa = a.shape(), sb = b.shape(), ad = gb ? a.detach() : Tensor<T>(),
+            bd = ga ? b.detach() : Tensor<T>()](const Tensor<T>& grad) {
+               return std::vector<Tensor<T>>{bd.defined() ? sum_to_shape(mul(grad, bd), sa) : Tensor<T>(),
+                                             ad.defined() ? sum_to_shape(mul(grad, ad), sb) : Tensor<T>()};
+           });
     return out;
 }
 
-template <Floating T>
-Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+template <Floating T> Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
     Tensor<T> out = detail::broadcast_map("div", a, b, functions::Divide{});
     bool ga = needs_grad(a), gb = needs_grad(b);
     record("div", out, {a, b}, [ga, gb, sa = a.shape(), bd = b.detach(), od = out.detach()](const Tensor<T>& grad) {
@@ -170,12 +171,16 @@ struct Sigmoid {
 struct Relu {
     static constexpr const char* name = "relu";
     template <typename V> CLIPFT_HOST_DEVICE V value(V x) const { return backend::math::where_positive(x, x); }
-    template <typename V> CLIPFT_HOST_DEVICE V derivative(V g, V x, V) const { return backend::math::where_positive(x, g); }
+    template <typename V> CLIPFT_HOST_DEVICE V derivative(V g, V x, V) const {
+        return backend::math::where_positive(x, g);
+    }
 };
 // GELU with the exact Gaussian CDF: x * Phi(x).
 struct Gelu {
     static constexpr const char* name = "gelu";
-    template <typename V> CLIPFT_HOST_DEVICE V value(V x) const { return V(0.5) * x * (V(1) + backend::math::erf(x * V(std::numbers::sqrt2 / 2))); }
+    template <typename V> CLIPFT_HOST_DEVICE V value(V x) const {
+        return V(0.5) * x * (V(1) + backend::math::erf(x * V(std::numbers::sqrt2 / 2)));
+    }
     template <typename V> CLIPFT_HOST_DEVICE V derivative(V g, V x, V) const {
         V cdf = V(0.5) * (V(1) + backend::math::erf(x * V(std::numbers::sqrt2 / 2)));
         V pdf = backend::math::exp(V(-0.5) * x * x) * V(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
@@ -187,7 +192,9 @@ struct GeluTanh {
     static constexpr const char* name = "gelu_tanh";
     static constexpr double k = 0.7978845608028654; // sqrt(2 / pi)
     static constexpr double c = 0.044715;
-    template <typename V> CLIPFT_HOST_DEVICE V value(V x) const { return V(0.5) * x * (V(1) + backend::math::tanh(V(k) * (x + V(c) * x * x * x))); }
+    template <typename V> CLIPFT_HOST_DEVICE V value(V x) const {
+        return V(0.5) * x * (V(1) + backend::math::tanh(V(k) * (x + V(c) * x * x * x)));
+    }
     template <typename V> CLIPFT_HOST_DEVICE V derivative(V g, V x, V) const {
         V t = backend::math::tanh(V(k) * (x + V(c) * x * x * x));
         return g * (V(0.5) * (V(1) + t) + V(0.5) * x * (V(1) - t * t) * V(k) * (V(1) + V(3 * c) * x * x));
@@ -196,7 +203,9 @@ struct GeluTanh {
 // CLIP's activation: x * sigmoid(1.702 x).
 struct QuickGelu {
     static constexpr const char* name = "quick_gelu";
-    template <typename V> CLIPFT_HOST_DEVICE V value(V x) const { return x / (V(1) + backend::math::exp(V(-1.702) * x)); }
+    template <typename V> CLIPFT_HOST_DEVICE V value(V x) const {
+        return x / (V(1) + backend::math::exp(V(-1.702) * x));
+    }
     template <typename V> CLIPFT_HOST_DEVICE V derivative(V g, V x, V) const {
         V s = V(1) / (V(1) + backend::math::exp(V(-1.702) * x));
         return g * (s + V(1.702) * x * s * (V(1) - s));
@@ -206,7 +215,9 @@ struct Pow {
     static constexpr const char* name = "pow";
     double exponent;
     template <typename V> CLIPFT_HOST_DEVICE V value(V x) const { return backend::math::pow(x, V(exponent)); }
-    template <typename V> CLIPFT_HOST_DEVICE V derivative(V g, V x, V) const { return g * V(exponent) * backend::math::pow(x, V(exponent - 1)); }
+    template <typename V> CLIPFT_HOST_DEVICE V derivative(V g, V x, V) const {
+        return g * V(exponent) * backend::math::pow(x, V(exponent - 1));
+    }
 };
 
 } // namespace functions
@@ -214,13 +225,11 @@ struct Pow {
 namespace detail {
 
 // A unary functor's value and derivative as the call operators that map_contiguous applies.
-template <typename Function>
-struct ValueOf {
+template <typename Function> struct ValueOf {
     Function function;
     template <typename V> CLIPFT_HOST_DEVICE V operator()(V x) const { return function.value(x); }
 };
-template <typename Function>
-struct DerivativeOf {
+template <typename Function> struct DerivativeOf {
     Function function;
     template <typename V> CLIPFT_HOST_DEVICE V operator()(V g, V x, V y) const { return function.derivative(g, x, y); }
 };
@@ -228,8 +237,7 @@ struct DerivativeOf {
 } // namespace detail
 
 // Applies one functor element-wise and records its derivative.
-template <typename Function, Floating T>
-Tensor<T> elementwise(const Tensor<T>& x, Function function) {
+template <typename Function, Floating T> Tensor<T> elementwise(const Tensor<T>& x, Function function) {
     Device device = common_device(Function::name, x);
     Tensor<T> input = dense(x);
     Tensor<T> out = Tensor<T>::empty(x.shape(), device);
@@ -254,7 +262,9 @@ template <Floating T> Tensor<T> relu(const Tensor<T>& x) { return elementwise(x,
 template <Floating T> Tensor<T> gelu(const Tensor<T>& x) { return elementwise(x, functions::Gelu{}); }
 template <Floating T> Tensor<T> gelu_tanh(const Tensor<T>& x) { return elementwise(x, functions::GeluTanh{}); }
 template <Floating T> Tensor<T> quick_gelu(const Tensor<T>& x) { return elementwise(x, functions::QuickGelu{}); }
-template <Floating T> Tensor<T> pow(const Tensor<T>& x, double exponent) { return elementwise(x, functions::Pow{exponent}); }
+template <Floating T> Tensor<T> pow(const Tensor<T>& x, double exponent) {
+    return elementwise(x, functions::Pow{exponent});
+}
 
 } // namespace clipft::ops
 
@@ -267,13 +277,29 @@ template <Floating T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b
 template <Floating T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return ops::mul(a, b); }
 template <Floating T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return ops::div(a, b); }
 template <Floating T> Tensor<T> operator-(const Tensor<T>& a) { return ops::neg(a); }
-template <Floating T> Tensor<T> operator+(const Tensor<T>& a, T s) { return ops::add(a, Tensor<T>::full({}, s, a.device())); }
-template <Floating T> Tensor<T> operator-(const Tensor<T>& a, T s) { return ops::sub(a, Tensor<T>::full({}, s, a.device())); }
-template <Floating T> Tensor<T> operator*(const Tensor<T>& a, T s) { return ops::mul(a, Tensor<T>::full({}, s, a.device())); }
-template <Floating T> Tensor<T> operator/(const Tensor<T>& a, T s) { return ops::div(a, Tensor<T>::full({}, s, a.device())); }
-template <Floating T> Tensor<T> operator+(T s, const Tensor<T>& a) { return ops::add(Tensor<T>::full({}, s, a.device()), a); }
-template <Floating T> Tensor<T> operator-(T s, const Tensor<T>& a) { return ops::sub(Tensor<T>::full({}, s, a.device()), a); }
-template <Floating T> Tensor<T> operator*(T s, const Tensor<T>& a) { return ops::mul(Tensor<T>::full({}, s, a.device()), a); }
-template <Floating T> Tensor<T> operator/(T s, const Tensor<T>& a) { return ops::div(Tensor<T>::full({}, s, a.device()), a); }
+template <Floating T> Tensor<T> operator+(const Tensor<T>& a, T s) {
+    return ops::add(a, Tensor<T>::full({}, s, a.device()));
+}
+template <Floating T> Tensor<T> operator-(const Tensor<T>& a, T s) {
+    return ops::sub(a, Tensor<T>::full({}, s, a.device()));
+}
+template <Floating T> Tensor<T> operator*(const Tensor<T>& a, T s) {
+    return ops::mul(a, Tensor<T>::full({}, s, a.device()));
+}
+template <Floating T> Tensor<T> operator/(const Tensor<T>& a, T s) {
+    return ops::div(a, Tensor<T>::full({}, s, a.device()));
+}
+template <Floating T> Tensor<T> operator+(T s, const Tensor<T>& a) {
+    return ops::add(Tensor<T>::full({}, s, a.device()), a);
+}
+template <Floating T> Tensor<T> operator-(T s, const Tensor<T>& a) {
+    return ops::sub(Tensor<T>::full({}, s, a.device()), a);
+}
+template <Floating T> Tensor<T> operator*(T s, const Tensor<T>& a) {
+    return ops::mul(Tensor<T>::full({}, s, a.device()), a);
+}
+template <Floating T> Tensor<T> operator/(T s, const Tensor<T>& a) {
+    return ops::div(Tensor<T>::full({}, s, a.device()), a);
+}
 
 } // namespace clipft

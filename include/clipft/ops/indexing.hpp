@@ -24,8 +24,10 @@ struct AxisSplit {
 inline AxisSplit split_at(const Shape& shape, std::int64_t axis) {
     AxisSplit split;
     for (std::int64_t a = 0; a < std::int64_t(shape.size()); ++a) {
-        if (a < axis) split.outer *= shape[a];
-        else if (a > axis) split.inner *= shape[a];
+        if (a < axis)
+            split.outer *= shape[a];
+        else if (a > axis)
+            split.inner *= shape[a];
     }
     split.extent = shape[axis];
     return split;
@@ -61,7 +63,8 @@ Tensor<T> scatter_add_slices(const Shape& shape, const AxisSplit& split, const T
                           std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(count * columns_per_task, 1)),
                           [&](std::int64_t begin, std::int64_t end) {
                               for (std::int64_t task = begin; task < end; ++task) {
-                                  std::int64_t o = task / column_blocks, first = task % column_blocks * columns_per_task;
+                                  std::int64_t o = task / column_blocks,
+                                               first = task % column_blocks * columns_per_task;
                                   std::int64_t last = std::min(inner, first + columns_per_task);
                                   for (std::int64_t k = 0; k < count; ++k) {
                                       T* target = out + (o * split.extent + indices[k]) * inner;
@@ -91,8 +94,7 @@ Tensor<T> join(const char* op, const std::vector<Tensor<T>>& tensors, const Shap
     return out;
 }
 
-template <typename T>
-void check_not_empty(const char* op, const std::vector<Tensor<T>>& tensors) {
+template <typename T> void check_not_empty(const char* op, const std::vector<Tensor<T>>& tensors) {
     if (tensors.empty()) fail(op, ": needs at least one tensor, got an empty list");
 }
 
@@ -109,7 +111,8 @@ void check_joinable(const char* op, const std::vector<Tensor<T>>& tensors, std::
             matches = std::int64_t(a) == free_axis || shape[a] == first[a];
         if (!matches) {
             if (free_axis < 0)
-                fail(op, ": tensor ", i, " has shape ", shape, " but tensor 0 has shape ", first, "; all shapes must be equal");
+                fail(op, ": tensor ", i, " has shape ", shape, " but tensor 0 has shape ", first,
+                     "; all shapes must be equal");
             fail(op, ": tensor ", i, " has shape ", shape, " but tensor 0 has shape ", first,
                  "; shapes must be equal except along axis ", free_axis);
         }
@@ -154,8 +157,7 @@ Tensor<T> embedding_on_device(const Tensor<std::int64_t>& ids, const Tensor<T>& 
 
 // Rows of `weight` [V, D] picked by `ids` of any shape [...]: the result has shape [..., D]. The
 // gradient of `weight` is dense [V, D], zero except the rows used (repeated ids add up).
-template <Floating T>
-Tensor<T> embedding(const Tensor<std::int64_t>& ids, const Tensor<T>& weight) {
+template <Floating T> Tensor<T> embedding(const Tensor<std::int64_t>& ids, const Tensor<T>& weight) {
     Device device = common_device("embedding", weight, ids);
     check_rank("embedding", weight, 2, "weight");
     std::int64_t rows = weight.shape()[0];
@@ -172,14 +174,14 @@ Tensor<T> embedding(const Tensor<std::int64_t>& ids, const Tensor<T>& weight) {
     detail::AxisSplit split = detail::split_at(weight.shape(), 0);
     detail::gather_slices(out.data(), dense(weight).data(), split, indices.data(), indices.numel());
     record("embedding", out, {weight}, [indices, split, weight_shape = weight.shape()](const Tensor<T>& grad) {
-        return std::vector<Tensor<T>>{detail::scatter_add_slices(weight_shape, split, grad, indices.data(), indices.numel())};
+        return std::vector<Tensor<T>>{
+            detail::scatter_add_slices(weight_shape, split, grad, indices.data(), indices.numel())};
     });
     return out;
 }
 
 // Joins tensors along an existing axis; all other extents must match.
-template <Storable T>
-Tensor<T> concat(const std::vector<Tensor<T>>& tensors, std::int64_t axis) {
+template <Storable T> Tensor<T> concat(const std::vector<Tensor<T>>& tensors, std::int64_t axis) {
     detail::check_not_empty("concat", tensors);
     axis = normalize_axis("concat", axis, tensors[0].dim());
     detail::check_joinable("concat", tensors, axis);
@@ -193,8 +195,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& tensors, std::int64_t axis) {
 }
 
 // Joins equally shaped tensors along a new axis (stack(tensors, 0) -> [N, ...]).
-template <Storable T>
-Tensor<T> stack(const std::vector<Tensor<T>>& tensors, std::int64_t axis) {
+template <Storable T> Tensor<T> stack(const std::vector<Tensor<T>>& tensors, std::int64_t axis) {
     detail::check_not_empty("stack", tensors);
     detail::check_joinable("stack", tensors, -1);
     axis = normalize_axis("stack", axis, tensors[0].dim() + 1);
@@ -220,7 +221,8 @@ Tensor<T> index_select(const Tensor<T>& x, std::int64_t axis, const Tensor<std::
     shape[axis] = indices.numel();
     if (device.is_cuda()) { // a row gather of x with `axis` moved first and the others flattened
         std::vector<std::int64_t> order{axis}, inverse(x.dim());
-        for (std::int64_t a = 0; a < x.dim(); ++a) if (a != axis) order.push_back(a);
+        for (std::int64_t a = 0; a < x.dim(); ++a)
+            if (a != axis) order.push_back(a);
         for (std::int64_t i = 0; i < x.dim(); ++i) inverse[order[i]] = i;
         Tensor<T> rows = x.permute(order);
         Shape moved_shape = rows.shape();
@@ -235,22 +237,22 @@ Tensor<T> index_select(const Tensor<T>& x, std::int64_t axis, const Tensor<std::
     detail::AxisSplit split = detail::split_at(x.shape(), axis);
     detail::gather_slices(out.data(), dense(x).data(), split, positions.data(), positions.numel());
     record("index_select", out, {x}, [positions, split, input_shape = x.shape()](const Tensor<T>& grad) {
-        return std::vector<Tensor<T>>{detail::scatter_add_slices(input_shape, split, grad, positions.data(), positions.numel())};
+        return std::vector<Tensor<T>>{
+            detail::scatter_add_slices(input_shape, split, grad, positions.data(), positions.numel())};
     });
     return out;
 }
 
 // One position per batch row: x [B, L, D], positions [B] -> [B, D] with row b = x[b, positions[b], :].
 // CLIP pools its text features this way at each sequence's end-of-text token (see argmax).
-template <Floating T>
-Tensor<T> select_positions(const Tensor<T>& x, const Tensor<std::int64_t>& positions) {
+template <Floating T> Tensor<T> select_positions(const Tensor<T>& x, const Tensor<std::int64_t>& positions) {
     Device device = common_device("select_positions", x, positions);
     check_rank("select_positions", x, 3);
     check_rank("select_positions", positions, 1, "positions");
     std::int64_t batch = x.shape()[0], length = x.shape()[1], width = x.shape()[2];
     if (positions.numel() != batch)
-        fail("select_positions: positions of shape ", positions.shape(), " do not match the batch of the input of shape ",
-             x.shape(), "; pass one position per batch row");
+        fail("select_positions: positions of shape ", positions.shape(),
+             " do not match the batch of the input of shape ", x.shape(), "; pass one position per batch row");
     Tensor<std::int64_t> picked = detail::checked_indices("select_positions", positions, length, [&] {
         std::ostringstream message;
         message << "is out of range for a sequence of length " << length << " (input shape " << x.shape() << ")";
@@ -288,8 +290,7 @@ Tensor<T> select_positions(const Tensor<T>& x, const Tensor<std::int64_t>& posit
 // Index of the largest value along `axis` (the first one on ties; NaN counts as largest). With
 // CLIP's tokenizer the end-of-text id is the largest id, so argmax(ids, -1) finds each sequence's
 // end-of-text position.
-template <Storable T>
-Tensor<std::int64_t> argmax(const Tensor<T>& x, std::int64_t axis = -1, bool keepdim = false) {
+template <Storable T> Tensor<std::int64_t> argmax(const Tensor<T>& x, std::int64_t axis = -1, bool keepdim = false) {
     Device device = common_device("argmax", x);
     // On a CUDA device through the host: argmax picks positions from ids, a few hundred values.
     if (device.is_cuda()) return argmax(x.to(Device::cpu()), axis, keepdim).to(device);
@@ -298,29 +299,35 @@ Tensor<std::int64_t> argmax(const Tensor<T>& x, std::int64_t axis = -1, bool kee
     std::int64_t extent = x.shape()[axis];
     if (extent == 0) fail("argmax: axis ", axis, " of shape ", x.shape(), " is empty");
     std::vector<std::int64_t> order;
-    for (std::int64_t a = 0; a < x.dim(); ++a) if (a != axis) order.push_back(a);
+    for (std::int64_t a = 0; a < x.dim(); ++a)
+        if (a != axis) order.push_back(a);
     order.push_back(axis);
     Tensor<T> rows = dense(x.detach().permute(order));
     Shape shape = x.shape();
-    if (keepdim) shape[axis] = 1;
-    else shape.erase(shape.begin() + axis);
+    if (keepdim)
+        shape[axis] = 1;
+    else
+        shape.erase(shape.begin() + axis);
     Tensor<std::int64_t> out = Tensor<std::int64_t>::empty(shape, x.device());
     // Integers compare exactly as themselves, floating types as doubles (exact for every one).
     auto value = [](T v) {
-        if constexpr (std::is_integral_v<T>) return v;
-        else return convert_scalar<double>(v);
+        if constexpr (std::is_integral_v<T>)
+            return v;
+        else
+            return convert_scalar<double>(v);
     };
     const T* in = rows.data();
     std::int64_t* result = out.data();
-    backend::parallel_for(out.numel(), std::max<std::int64_t>(1, 16384 / extent), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t r = begin; r < end; ++r) {
-            const T* row = in + r * extent;
-            std::int64_t best = 0;
-            for (std::int64_t j = 1; j < extent && value(row[best]) == value(row[best]); ++j) // stop at a NaN
-                if (value(row[j]) > value(row[best]) || value(row[j]) != value(row[j])) best = j;
-            result[r] = best;
-        }
-    });
+    backend::parallel_for(
+        out.numel(), std::max<std::int64_t>(1, 16384 / extent), [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t r = begin; r < end; ++r) {
+                const T* row = in + r * extent;
+                std::int64_t best = 0;
+                for (std::int64_t j = 1; j < extent && value(row[best]) == value(row[best]); ++j) // stop at a NaN
+                    if (value(row[j]) > value(row[best]) || value(row[j]) != value(row[j])) best = j;
+                result[r] = best;
+            }
+        });
     return out;
 }
 

@@ -24,18 +24,19 @@ Tensor<T> layer_norm_on_device(const Tensor<T>& x, const Tensor<T>& weight, cons
     backend::cuda::layer_norm(input.data(), scale.data(), shift.data(), rows, extent, eps, out.data(), means.data(),
                               rstds.data());
     bool grad_x = needs_grad(x), grad_weight = needs_grad(weight), grad_bias = needs_grad(bias);
-    record("layer_norm", out, {x, weight, bias}, [input, scale, means, rstds, rows, extent, grad_x, grad_weight,
-                                                grad_bias](const Tensor<T>& grad) {
-        Tensor<T> g = dense(grad);
-        Device grad_device = g.device();
-        Tensor<T> dx = grad_x ? Tensor<T>::empty(input.shape(), grad_device) : Tensor<T>();
-        Tensor<T> dweight = grad_weight ? Tensor<T>::empty({extent}, grad_device) : Tensor<T>();
-        Tensor<T> dbias = grad_bias ? Tensor<T>::empty({extent}, grad_device) : Tensor<T>();
-        auto pointer = [](const Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
-        backend::cuda::layer_norm_backward(grad_device, g.data(), input.data(), scale.data(), means.data(), rstds.data(),
-                                           rows, extent, pointer(dx), pointer(dweight), pointer(dbias));
-        return std::vector<Tensor<T>>{dx, dweight, dbias};
-    });
+    record("layer_norm", out, {x, weight, bias},
+           [input, scale, means, rstds, rows, extent, grad_x, grad_weight, grad_bias](const Tensor<T>& grad) {
+               Tensor<T> g = dense(grad);
+               Device grad_device = g.device();
+               Tensor<T> dx = grad_x ? Tensor<T>::empty(input.shape(), grad_device) : Tensor<T>();
+               Tensor<T> dweight = grad_weight ? Tensor<T>::empty({extent}, grad_device) : Tensor<T>();
+               Tensor<T> dbias = grad_bias ? Tensor<T>::empty({extent}, grad_device) : Tensor<T>();
+               auto pointer = [](const Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
+               backend::cuda::layer_norm_backward(grad_device, g.data(), input.data(), scale.data(), means.data(),
+                                                  rstds.data(), rows, extent, pointer(dx), pointer(dweight),
+                                                  pointer(dbias));
+               return std::vector<Tensor<T>>{dx, dweight, dbias};
+           });
     return out;
 }
 
@@ -68,59 +69,70 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = {}, const Ten
         T m = T(mean), r = T(1.0 / std::sqrt(variance + eps));
         means.data()[row] = m;
         rstds.data()[row] = r;
-        backend::cpu::map_row(out.data() + row * extent, extent, [m, r](auto v, auto w, auto b) {
-            using V = decltype(v);
-            return (v - V(m)) * V(r) * w + b;
-        }, in, scale.data(), shift.data());
+        backend::cpu::map_row(
+            out.data() + row * extent, extent,
+            [m, r](auto v, auto w, auto b) {
+                using V = decltype(v);
+                return (v - V(m)) * V(r) * w + b;
+            },
+            in, scale.data(), shift.data());
     });
 
     bool grad_x = needs_grad(x), grad_weight = needs_grad(weight), grad_bias = needs_grad(bias);
-    record("layer_norm", out, {x, weight, bias}, [input, scale, means, rstds, rows, extent, grad_x, grad_weight,
-                                                grad_bias](const Tensor<T>& grad) {
-        Tensor<T> g = dense(grad);
-        Tensor<T> dx = grad_x ? Tensor<T>::empty(input.shape(), input.device()) : Tensor<T>();
-        // Rows are split into at most one chunk per thread; each chunk adds its rows' dweight and
-        // dbias terms into its own slice of `partial`, and the slices are summed in chunk order,
-        // so the result does not depend on thread timing.
-        std::int64_t grain = backend::cpu::rows_per_task(extent);
-        std::int64_t chunks = std::clamp<std::int64_t>((rows + grain - 1) / grain, 1, backend::num_threads());
-        Tensor<T> partial = grad_weight || grad_bias ? Tensor<T>::zeros({chunks, 2, extent}, g.device()) : Tensor<T>();
-        const T* w = scale.data();
-        backend::parallel_for(chunks, 1, [&](std::int64_t first_chunk, std::int64_t end_chunk) {
-            for (std::int64_t chunk = first_chunk; chunk < end_chunk; ++chunk)
-                for (std::int64_t row = rows * chunk / chunks; row < rows * (chunk + 1) / chunks; ++row) {
-                    const T* in = input.data() + row * extent;
-                    const T* gr = g.data() + row * extent;
-                    T r = rstds.data()[row];
-                    auto normalised = [m = means.data()[row], r](auto v) {
-                        using V = decltype(v);
-                        return (v - V(m)) * V(r);
-                    };
-                    if (partial.defined()) {
-                        T* dweight = partial.data() + chunk * 2 * extent;
-                        T* dbias = dweight + extent;
-                        backend::cpu::map_row(dweight, extent, [normalised](auto total, auto gv, auto v) {
-                            return total + gv * normalised(v);
-                        }, dweight, gr, in);
-                        backend::cpu::map_row(dbias, extent, [](auto total, auto gv) { return total + gv; }, dbias, gr);
-                    }
-                    if (dx.defined()) { // dx = rstd * (g*w - mean(g*w) - xhat * mean(g*w*xhat))
-                        T mean_gw = backend::cpu::row_sum(extent, [](auto gv, auto wv) { return gv * wv; }, gr, w) / T(extent);
-                        T mean_gwx = backend::cpu::row_sum(extent, [normalised](auto gv, auto wv, auto v) {
-                            return gv * wv * normalised(v);
-                        }, gr, w, in) / T(extent);
-                        auto gradient = [normalised, r, mean_gw, mean_gwx](auto gv, auto wv, auto v) {
-                            using V = decltype(v);
-                            return V(r) * (gv * wv - V(mean_gw) - normalised(v) * V(mean_gwx));
-                        };
-                        backend::cpu::map_row(dx.data() + row * extent, extent, gradient, gr, w, in);
-                    }
-                }
-        });
-        Tensor<T> totals = partial.defined() ? sum(partial, {0}, false) : Tensor<T>();
-        return std::vector<Tensor<T>>{dx, grad_weight ? totals.select(0, 0) : Tensor<T>(),
-                                      grad_bias ? totals.select(0, 1) : Tensor<T>()};
-    });
+    record("layer_norm", out, {x, weight, bias},
+           [input, scale, means, rstds, rows, extent, grad_x, grad_weight, grad_bias](const Tensor<T>& grad) {
+               Tensor<T> g = dense(grad);
+               Tensor<T> dx = grad_x ? Tensor<T>::empty(input.shape(), input.device()) : Tensor<T>();
+               // Rows are split into at most one chunk per thread; each chunk adds its rows' dweight and
+               // dbias terms into its own slice of `partial`, and the slices are summed in chunk order,
+               // so the result does not depend on thread timing.
+               std::int64_t grain = backend::cpu::rows_per_task(extent);
+               std::int64_t chunks = std::clamp<std::int64_t>((rows + grain - 1) / grain, 1, backend::num_threads());
+               Tensor<T> partial =
+                   grad_weight || grad_bias ? Tensor<T>::zeros({chunks, 2, extent}, g.device()) : Tensor<T>();
+               const T* w = scale.data();
+               backend::parallel_for(chunks, 1, [&](std::int64_t first_chunk, std::int64_t end_chunk) {
+                   for (std::int64_t chunk = first_chunk; chunk < end_chunk; ++chunk)
+                       for (std::int64_t row = rows * chunk / chunks; row < rows * (chunk + 1) / chunks; ++row) {
+                           const T* in = input.data() + row * extent;
+                           const T* gr = g.data() + row * extent;
+                           T r = rstds.data()[row];
+                           auto normalised = [m = means.data()[row], r](auto v) {
+                               using V = decltype(v);
+                               return (v - V(m)) * V(r);
+                           };
+                           if (partial.defined()) {
+                               T* dweight = partial.data() + chunk * 2 * extent;
+                               T* dbias = dweight + extent;
+                               backend::cpu::map_row(
+                                   dweight, extent,
+                                   [normalised](auto total, auto gv, auto v) { return total + gv * normalised(v); },
+                                   dweight, gr, in);
+                               backend::cpu::map_row(
+                                   dbias, extent, [](auto total, auto gv) { return total + gv; }, dbias, gr);
+                           }
+                           if (dx.defined()) { // dx = rstd * (g*w - mean(g*w) - xhat * mean(g*w*xhat))
+                               T mean_gw = backend::cpu::row_sum(
+                                               extent, [](auto gv, auto wv) { return gv * wv; }, gr, w) /
+                                           T(extent);
+                               T mean_gwx =
+                                   backend::cpu::row_sum(
+                                       extent,
+                                       [normalised](auto gv, auto wv, auto v) { return gv * wv * normalised(v); }, gr,
+                                       w, in) /
+                                   T(extent);
+                               auto gradient = [normalised, r, mean_gw, mean_gwx](auto gv, auto wv, auto v) {
+                                   using V = decltype(v);
+                                   return V(r) * (gv * wv - V(mean_gw) - normalised(v) * V(mean_gwx));
+                               };
+                               backend::cpu::map_row(dx.data() + row * extent, extent, gradient, gr, w, in);
+                           }
+                       }
+               });
+               Tensor<T> totals = partial.defined() ? sum(partial, {0}, false) : Tensor<T>();
+               return std::vector<Tensor<T>>{dx, grad_weight ? totals.select(0, 0) : Tensor<T>(),
+                                             grad_bias ? totals.select(0, 1) : Tensor<T>()};
+           });
     return out;
 }
 

@@ -28,28 +28,31 @@ Tensor<T> cross_entropy_on_device(const Tensor<T>& logits, const Tensor<std::int
     Tensor<T> losses = Tensor<T>::empty({samples}, device), log_normalisers = Tensor<T>::empty({samples}, device);
     backend::cuda::cross_entropy(input.data(), device_labels.data(), weights.defined() ? weights.data() : nullptr,
                                  samples, classes, losses.data(), log_normalisers.data());
-    std::vector<T> host_losses = losses.to_vector(), host_weights = weights.defined() ? weights.to_vector() : std::vector<T>();
+    std::vector<T> host_losses = losses.to_vector(),
+                   host_weights = weights.defined() ? weights.to_vector() : std::vector<T>();
     std::vector<T> target_weights(samples, T(1));
     double total_loss = 0, total_weight = 0;
     for (std::int64_t i = 0; i < samples; ++i) {
         if (weights.defined()) target_weights[i] = host_weights[labels.data()[i]];
         total_loss += host_losses[i], total_weight += target_weights[i];
     }
-    Tensor<T> out = reduction == Reduction::none
-                        ? losses
-                        : Tensor<T>::full({}, T(reduction == Reduction::sum ? total_loss : total_loss / total_weight), device);
+    Tensor<T> out =
+        reduction == Reduction::none
+            ? losses
+            : Tensor<T>::full({}, T(reduction == Reduction::sum ? total_loss : total_loss / total_weight), device);
     T normaliser = T(reduction == Reduction::mean ? total_weight : 1.0);
     for (T& weight : target_weights) weight /= normaliser;
     Tensor<T> scaled_weights = Tensor<T>::from_vector(target_weights).to(device);
-    record("cross_entropy", out, {logits}, [input, device_labels, log_normalisers, scaled_weights, samples,
-                                            classes](const Tensor<T>& grad) {
-        // coefficient_i = w[y_i] / normaliser * upstream gradient of loss_i (one shared upstream for mean and sum)
-        Tensor<T> coefficients = broadcast_map("cross_entropy", dense(grad), scaled_weights, functions::Times{});
-        Tensor<T> dx = Tensor<T>::empty({samples, classes}, input.device());
-        backend::cuda::cross_entropy_backward(input.data(), device_labels.data(), log_normalisers.data(),
-                                              coefficients.data(), samples, classes, dx.data());
-        return std::vector<Tensor<T>>{dx};
-    });
+    record("cross_entropy", out, {logits},
+           [input, device_labels, log_normalisers, scaled_weights, samples, classes](const Tensor<T>& grad) {
+               // coefficient_i = w[y_i] / normaliser * upstream gradient of loss_i (one shared upstream for mean and
+               // sum)
+               Tensor<T> coefficients = broadcast_map("cross_entropy", dense(grad), scaled_weights, functions::Times{});
+               Tensor<T> dx = Tensor<T>::empty({samples, classes}, input.device());
+               backend::cuda::cross_entropy_backward(input.data(), device_labels.data(), log_normalisers.data(),
+                                                     coefficients.data(), samples, classes, dx.data());
+               return std::vector<Tensor<T>>{dx};
+           });
     return out;
 }
 
@@ -95,28 +98,33 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<std::int64_t>& tar
     });
     double total_loss = 0, total_weight = 0;
     for (std::int64_t i = 0; i < samples; ++i) total_loss += losses.data()[i], total_weight += target_weight(i);
-    Tensor<T> out = reduction == Reduction::none ? losses
-                  : Tensor<T>::scalar(T(reduction == Reduction::sum ? total_loss : total_loss / total_weight));
+    Tensor<T> out = reduction == Reduction::none
+                        ? losses
+                        : Tensor<T>::scalar(T(reduction == Reduction::sum ? total_loss : total_loss / total_weight));
 
     // d loss_i / d logits[i] = w[y_i] * (softmax(logits[i]) - onehot(y_i)), times the upstream
     // gradient of loss_i (divided by the weight total for mean).
     T normaliser = T(reduction == Reduction::mean ? total_weight : 1.0);
-    record("cross_entropy", out, {logits}, [input, labels, log_normalisers, target_weight, normaliser, reduction,
-                                            samples, classes](const Tensor<T>& grad) {
-        Tensor<T> g = dense(grad);
-        Tensor<T> dx = Tensor<T>::empty({samples, classes}, g.device());
-        backend::cpu::parallel_rows(samples, classes, [&](std::int64_t i) {
-            T upstream = reduction == Reduction::none ? g.data()[i] : g.data()[0];
-            T coefficient = target_weight(i) * upstream / normaliser;
-            T* out_row = dx.data() + i * classes;
-            backend::cpu::map_row(out_row, classes, [shift = log_normalisers.data()[i], coefficient](auto v) {
-                using V = decltype(v);
-                return xsimd::exp(v - V(shift)) * V(coefficient);
-            }, input.data() + i * classes);
-            out_row[labels.data()[i]] -= coefficient;
-        });
-        return std::vector<Tensor<T>>{dx};
-    });
+    record("cross_entropy", out, {logits},
+           [input, labels, log_normalisers, target_weight, normaliser, reduction, samples,
+            classes](const Tensor<T>& grad) {
+               Tensor<T> g = dense(grad);
+               Tensor<T> dx = Tensor<T>::empty({samples, classes}, g.device());
+               backend::cpu::parallel_rows(samples, classes, [&](std::int64_t i) {
+                   T upstream = reduction == Reduction::none ? g.data()[i] : g.data()[0];
+                   T coefficient = target_weight(i) * upstream / normaliser;
+                   T* out_row = dx.data() + i * classes;
+                   backend::cpu::map_row(
+                       out_row, classes,
+                       [shift = log_normalisers.data()[i], coefficient](auto v) {
+                           using V = decltype(v);
+                           return xsimd::exp(v - V(shift)) * V(coefficient);
+                       },
+                       input.data() + i * classes);
+                   out_row[labels.data()[i]] -= coefficient;
+               });
+               return std::vector<Tensor<T>>{dx};
+           });
     return out;
 }
 

@@ -57,8 +57,7 @@ inline std::int64_t batch_count(const Shape& shape) { return element_count(Shape
 
 // An operand as BLAS reads it: the tensor (unrecorded; the input itself, or a contiguous copy when
 // BLAS cannot read the input's layout) and the layout of its matrices.
-template <Floating T>
-struct BlasMatrix {
+template <Floating T> struct BlasMatrix {
     Tensor<T> tensor;
     MatrixLayout layout{};
 
@@ -68,16 +67,14 @@ struct BlasMatrix {
     }
 };
 
-template <Floating T, typename LayoutOf>
-BlasMatrix<T> readable(const Tensor<T>& x, LayoutOf layout_of) {
+template <Floating T, typename LayoutOf> BlasMatrix<T> readable(const Tensor<T>& x, LayoutOf layout_of) {
     if (auto layout = layout_of(x)) return {x.detach(), *layout};
     Tensor<T> copy = dense(x);
     return {copy, *layout_of(copy)};
 }
 
 // The matrices in the last two axes of x.
-template <Floating T>
-BlasMatrix<T> matrices_of(const Tensor<T>& x) {
+template <Floating T> BlasMatrix<T> matrices_of(const Tensor<T>& x) {
     return readable(x, [](const Tensor<T>& t) {
         std::int64_t rank = t.dim();
         return matrix_layout(t.shape()[rank - 2], t.shape()[rank - 1], t.strides()[rank - 2], t.strides()[rank - 1]);
@@ -85,8 +82,7 @@ BlasMatrix<T> matrices_of(const Tensor<T>& x) {
 }
 
 // x as the row-major matrix [row_count, last extent].
-template <Floating T>
-BlasMatrix<T> rows_of(const Tensor<T>& x) {
+template <Floating T> BlasMatrix<T> rows_of(const Tensor<T>& x) {
     return readable(x, [](const Tensor<T>& t) { return row_layout(t.shape(), t.strides()); });
 }
 
@@ -98,16 +94,17 @@ void multiply_in_16_bits(Device device, std::int64_t m, std::int64_t n, std::int
                          std::int64_t a_stride, std::int64_t b_stride, std::int64_t c_stride) {
     auto converted = [&](backend::cpu::MatrixOperand operand, std::int64_t rows, std::int64_t columns,
                          std::int64_t stride) {
-        std::int64_t stored_rows = operand.transposed ? columns : rows, stored_columns = operand.transposed ? rows : columns;
+        std::int64_t stored_rows = operand.transposed ? columns : rows,
+                     stored_columns = operand.transposed ? rows : columns;
         std::int64_t span = (batch - 1) * stride + (stored_rows - 1) * operand.leading + stored_columns;
         Tensor<Half16> copy = Tensor<Half16>::empty({span}, device);
         backend::cuda::strided_copy(copy.data(), {1}, static_cast<const float*>(operand.data), {1}, {span});
         return copy;
     };
     Tensor<Half16> left = converted(a, m, k, a_stride), right = converted(b, k, n, b_stride);
-    backend::cuda::gemm_strided_batched<Half16, float>(device, m, n, k, {left.data(), a.transposed, a.leading, a_stride},
-                                                       {right.data(), b.transposed, b.leading, b_stride}, beta, c,
-                                                       ldc, c_stride, batch);
+    backend::cuda::gemm_strided_batched<Half16, float>(
+        device, m, n, k, {left.data(), a.transposed, a.leading, a_stride},
+        {right.data(), b.transposed, b.leading, b_stride}, beta, c, ldc, c_stride, batch);
 }
 
 // c[b][m x n] = op(a[b]) @ op(b[b]) + beta * c[b] for `batch` products whose operands lie evenly
@@ -123,9 +120,11 @@ void multiply(Device device, std::int64_t m, std::int64_t n, std::int64_t k, bac
         if (k == 0 && beta == T(0)) return backend::cuda::zero_matrices(device, m, n, c, ldc, c_stride, batch);
         if constexpr (std::is_same_v<T, float>) {
             if (k > 0 && AutocastGuard::precision() == Precision::bfloat16)
-                return multiply_in_16_bits<BFloat16>(device, m, n, k, a, b, beta, c, ldc, batch, a_stride, b_stride, c_stride);
+                return multiply_in_16_bits<BFloat16>(device, m, n, k, a, b, beta, c, ldc, batch, a_stride, b_stride,
+                                                     c_stride);
             if (k > 0 && AutocastGuard::precision() == Precision::float16)
-                return multiply_in_16_bits<Half>(device, m, n, k, a, b, beta, c, ldc, batch, a_stride, b_stride, c_stride);
+                return multiply_in_16_bits<Half>(device, m, n, k, a, b, beta, c, ldc, batch, a_stride, b_stride,
+                                                 c_stride);
         }
         backend::cuda::gemm_strided_batched<T>(device, m, n, k, {a.data, a.transposed, a.leading, a_stride},
                                                {b.data, b.transposed, b.leading, b_stride}, double(beta), c, ldc,
@@ -156,8 +155,7 @@ Tensor<T> rows_transposed_product(const BlasMatrix<T>& x, const BlasMatrix<T>& y
 }
 
 // out[batch..., m, n] = a @ b, batch axes broadcast to `batch`; nothing is recorded.
-template <Floating T>
-Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, const Shape& batch) {
+template <Floating T> Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, const Shape& batch) {
     std::int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
     Shape out_shape = batch;
     out_shape.insert(out_shape.end(), {m, n});
@@ -208,11 +206,11 @@ Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, const Shape& b
 
 // Matrix product of the last two axes, [..., m, k] @ [..., k, n] -> [..., m, n]; the batch axes (all
 // but the last two) broadcast like NumPy. Both operands need rank >= 2.
-template <Floating T>
-Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
+template <Floating T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     common_device("matmul", a, b);
     if (a.dim() < 2 || b.dim() < 2)
-        fail("matmul: shapes ", a.shape(), " and ", b.shape(), ": both operands need rank >= 2 (matrices or batches "
+        fail("matmul: shapes ", a.shape(), " and ", b.shape(),
+             ": both operands need rank >= 2 (matrices or batches "
              "of matrices); unsqueeze a vector into a [1, n] or [n, 1] matrix");
     if (a.size(-1) != b.size(-2))
         fail("matmul: shapes ", a.shape(), " and ", b.shape(), " do not chain: the first has ", a.size(-1),
@@ -222,32 +220,33 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
         batch = broadcast_shapes("matmul", Shape(a.shape().begin(), a.shape().end() - 2),
                                  Shape(b.shape().begin(), b.shape().end() - 2));
     } catch (const Error&) {
-        fail("matmul: shapes ", a.shape(), " and ", b.shape(), " have batch axes (all but the last two) that cannot "
+        fail("matmul: shapes ", a.shape(), " and ", b.shape(),
+             " have batch axes (all but the last two) that cannot "
              "be broadcast together; each pair must be equal or 1");
     }
     Tensor<T> out = detail::batched_product(a, b, batch);
     bool ga = needs_grad(a), gb = needs_grad(b);
     // grad_a = grad @ b^T and grad_b = a^T @ grad; the transposes are views, so BLAS gets flags.
-    record("matmul", out, {a, b}, [ad = gb ? a.detach() : Tensor<T>(), bd = ga ? b.detach() : Tensor<T>(),
-                                   sa = a.shape(), sb = b.shape()](const Tensor<T>& grad) {
-        Tensor<T> grad_a, grad_b;
-        if (bd.defined()) grad_a = sum_to_shape(matmul(grad, bd.transpose(-1, -2)), sa);
-        if (ad.defined()) {
-            // b shared by all batches: its gradient is one GEMM over the folded rows of a and grad.
-            if (sa.size() > 2 && detail::batch_count(sb) == 1)
-                grad_b = detail::rows_transposed_product(detail::rows_of(ad), detail::rows_of(grad), sb);
-            else
-                grad_b = sum_to_shape(matmul(ad.transpose(-1, -2), grad), sb);
-        }
-        return std::vector<Tensor<T>>{grad_a, grad_b};
-    });
+    record("matmul", out, {a, b},
+           [ad = gb ? a.detach() : Tensor<T>(), bd = ga ? b.detach() : Tensor<T>(), sa = a.shape(),
+            sb = b.shape()](const Tensor<T>& grad) {
+               Tensor<T> grad_a, grad_b;
+               if (bd.defined()) grad_a = sum_to_shape(matmul(grad, bd.transpose(-1, -2)), sa);
+               if (ad.defined()) {
+                   // b shared by all batches: its gradient is one GEMM over the folded rows of a and grad.
+                   if (sa.size() > 2 && detail::batch_count(sb) == 1)
+                       grad_b = detail::rows_transposed_product(detail::rows_of(ad), detail::rows_of(grad), sb);
+                   else
+                       grad_b = sum_to_shape(matmul(ad.transpose(-1, -2), grad), sb);
+               }
+               return std::vector<Tensor<T>>{grad_a, grad_b};
+           });
     return out;
 }
 
 // y = x W^T + b for x [..., in], weight [out, in] (PyTorch's layout) and bias [out] or an undefined
 // tensor: one GEMM over all leading axes of x, with the bias preloaded into the output.
-template <Floating T>
-Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = {}) {
+template <Floating T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = {}) {
     Device device = bias.defined() ? common_device("linear", x, weight, bias) : common_device("linear", x, weight);
     if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
         fail("linear: input of shape ", x.shape(), " does not fit weight of shape ", weight.shape(),
@@ -276,20 +275,20 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
     // grad_x = grad @ W, grad_W = grad^T @ x and grad_b = column sums of grad, over the rows of x.
     // Chosen before the capture: nvcc 13's device front end crashes on these as conditional init-captures.
     detail::BlasMatrix<T> saved_x = gw ? x_rows : detail::BlasMatrix<T>{}, saved_w = gx ? w : detail::BlasMatrix<T>{};
-    record("linear", out, {x, weight, bias}, [x_rows = saved_x, w = saved_w, x_shape = x.shape(),
-                                              gb](const Tensor<T>& grad) {
-        detail::BlasMatrix<T> g = detail::rows_of(grad);
-        std::int64_t outputs = grad.shape().back(), inputs = x_shape.back();
-        Tensor<T> grad_x, grad_w, grad_b;
-        if (w.tensor.defined()) {
-            grad_x = Tensor<T>::empty(x_shape, grad.device());
-            detail::multiply(grad.device(), detail::row_count(x_shape), inputs, outputs, g.operand(),
-                             w.operand(), T(0), grad_x.data(), inputs);
-        }
-        if (x_rows.tensor.defined()) grad_w = detail::rows_transposed_product(g, x_rows, {outputs, inputs});
-        if (gb) grad_b = sum_to_shape(g.tensor, {outputs});
-        return std::vector<Tensor<T>>{grad_x, grad_w, grad_b};
-    });
+    record("linear", out, {x, weight, bias},
+           [x_rows = saved_x, w = saved_w, x_shape = x.shape(), gb](const Tensor<T>& grad) {
+               detail::BlasMatrix<T> g = detail::rows_of(grad);
+               std::int64_t outputs = grad.shape().back(), inputs = x_shape.back();
+               Tensor<T> grad_x, grad_w, grad_b;
+               if (w.tensor.defined()) {
+                   grad_x = Tensor<T>::empty(x_shape, grad.device());
+                   detail::multiply(grad.device(), detail::row_count(x_shape), inputs, outputs, g.operand(),
+                                    w.operand(), T(0), grad_x.data(), inputs);
+               }
+               if (x_rows.tensor.defined()) grad_w = detail::rows_transposed_product(g, x_rows, {outputs, inputs});
+               if (gb) grad_b = sum_to_shape(g.tensor, {outputs});
+               return std::vector<Tensor<T>>{grad_x, grad_w, grad_b};
+           });
     return out;
 }
 

@@ -29,8 +29,10 @@ inline std::vector<bool> reduced_axes(const char* op, std::vector<std::int64_t> 
 inline Shape reduced_shape(const Shape& shape, const std::vector<bool>& reduced, bool keepdim) {
     Shape result;
     for (std::size_t axis = 0; axis < shape.size(); ++axis) {
-        if (!reduced[axis]) result.push_back(shape[axis]);
-        else if (keepdim) result.push_back(1);
+        if (!reduced[axis])
+            result.push_back(shape[axis]);
+        else if (keepdim)
+            result.push_back(1);
     }
     return result;
 }
@@ -38,8 +40,7 @@ inline Shape reduced_shape(const Shape& shape, const std::vector<bool>& reduced,
 // Sums the reduced axes of x; the result has the keepdim shape. Contiguous inputs whose reduced
 // axes are all trailing (row sums) or all leading (column sums) are summed in place; anything else
 // is first permuted so that the reduced axes trail.
-template <Floating T>
-Tensor<T> sum_kernel(const Tensor<T>& x, const std::vector<bool>& reduced) {
+template <Floating T> Tensor<T> sum_kernel(const Tensor<T>& x, const std::vector<bool>& reduced) {
     std::int64_t rank = x.dim();
     Tensor<T> out = Tensor<T>::empty(reduced_shape(x.shape(), reduced, true), x.device());
     std::int64_t first_reduced = rank, last_reduced = -1;
@@ -65,12 +66,16 @@ Tensor<T> sum_kernel(const Tensor<T>& x, const std::vector<bool>& reduced) {
     }
     std::int64_t kept = out.numel(), total = x.numel();
     if (x.device().is_cuda()) {
-        if (trailing) backend::cuda::sum_rows(x.data(), kept, total / kept, out.data());
-        else backend::cuda::sum_columns(x.device(), x.data(), total / kept, kept, out.data());
+        if (trailing)
+            backend::cuda::sum_rows(x.data(), kept, total / kept, out.data());
+        else
+            backend::cuda::sum_columns(x.device(), x.data(), total / kept, kept, out.data());
         return out;
     }
-    if (trailing) backend::cpu::sum_rows(x.data(), kept, total / kept, out.data());
-    else backend::cpu::sum_columns(x.data(), total / kept, kept, out.data());
+    if (trailing)
+        backend::cpu::sum_rows(x.data(), kept, total / kept, out.data());
+    else
+        backend::cpu::sum_columns(x.data(), total / kept, kept, out.data());
     return out;
 }
 
@@ -94,15 +99,15 @@ Tensor<T> mean(const Tensor<T>& x, const std::vector<std::int64_t>& axes = {}, b
     Device device = common_device("mean", x);
     std::vector<bool> reduced = detail::reduced_axes("mean", axes, x.dim());
     std::int64_t count = 1;
-    for (std::int64_t axis = 0; axis < x.dim(); ++axis) if (reduced[axis]) count *= x.shape()[axis];
+    for (std::int64_t axis = 0; axis < x.dim(); ++axis)
+        if (reduced[axis]) count *= x.shape()[axis];
     if (count == 0) fail("mean: reducing shape ", x.shape(), " over an empty axis");
     return mul(sum(x, axes, keepdim), Tensor<T>::full({}, T(1.0 / double(count)), device));
 }
 
 // Maximum along one axis: the values at argmax's positions (the first largest entry, NaN counting
 // as largest). The gradient goes to those positions.
-template <Floating T>
-Tensor<T> max(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
+template <Floating T> Tensor<T> max(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
     Device device = common_device("max", x);
     // No kernel of its own on a CUDA device: through the host, where the copies are recorded, so the
     // gradient flows back to the device.
@@ -111,7 +116,8 @@ Tensor<T> max(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
     std::int64_t extent = x.shape()[axis];
     if (extent == 0) fail("max: axis ", axis, " of shape ", x.shape(), " is empty");
     std::vector<std::int64_t> order; // the axis moved last: rows in the order of argmax's output
-    for (std::int64_t a = 0; a < x.dim(); ++a) if (a != axis) order.push_back(a);
+    for (std::int64_t a = 0; a < x.dim(); ++a)
+        if (a != axis) order.push_back(a);
     order.push_back(axis);
     Tensor<T> rows = dense(x.detach().permute(order));
     Tensor<std::int64_t> best = argmax(x, axis).contiguous();
@@ -130,16 +136,18 @@ Tensor<T> max(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
 }
 
 // Sums `x` down to `shape`, the inverse of broadcasting `shape` up to x's shape.
-template <Floating T>
-Tensor<T> sum_to_shape(const Tensor<T>& x, const Shape& shape) {
+template <Floating T> Tensor<T> sum_to_shape(const Tensor<T>& x, const Shape& shape) {
     if (x.shape() == shape) return x;
     if (shape.size() > x.shape().size()) fail("sum_to_shape: cannot reduce shape ", x.shape(), " to ", shape);
     std::size_t lead = x.shape().size() - shape.size();
     std::vector<std::int64_t> axes;
     for (std::size_t axis = 0; axis < x.shape().size(); ++axis) {
-        if (axis < lead) axes.push_back(std::int64_t(axis));
-        else if (shape[axis - lead] == 1 && x.shape()[axis] != 1) axes.push_back(std::int64_t(axis));
-        else if (shape[axis - lead] != x.shape()[axis]) fail("sum_to_shape: cannot reduce shape ", x.shape(), " to ", shape);
+        if (axis < lead)
+            axes.push_back(std::int64_t(axis));
+        else if (shape[axis - lead] == 1 && x.shape()[axis] != 1)
+            axes.push_back(std::int64_t(axis));
+        else if (shape[axis - lead] != x.shape()[axis])
+            fail("sum_to_shape: cannot reduce shape ", x.shape(), " to ", shape);
     }
     if (axes.empty()) return x.reshape(shape);
     return sum(x, axes, true).reshape(shape);

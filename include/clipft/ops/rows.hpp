@@ -15,8 +15,8 @@ public:
     RowsAlong(const char* op, const Shape& shape, std::int64_t axis) {
         std::int64_t rank = std::int64_t(shape.size());
         if (axis < -rank || axis >= rank)
-            fail(op, ": axis ", axis, " is out of range for a tensor of shape ", shape, "; use an axis in [",
-                 -rank, ", ", rank, ")");
+            fail(op, ": axis ", axis, " is out of range for a tensor of shape ", shape, "; use an axis in [", -rank,
+                 ", ", rank, ")");
         if (axis < 0) axis += rank;
         extent_ = shape[axis];
         rows_ = 1;
@@ -31,11 +31,9 @@ public:
     std::int64_t extent() const { return extent_; }
 
     // x (unrecorded) as contiguous rows.
-    template <typename T>
-    Tensor<T> gather(const Tensor<T>& x) const { return dense(x.detach().permute(order_)); }
+    template <typename T> Tensor<T> gather(const Tensor<T>& x) const { return dense(x.detach().permute(order_)); }
     // Contiguous rows back in the original layout, as a contiguous tensor.
-    template <typename T>
-    Tensor<T> scatter(const Tensor<T>& rows) const { return rows.permute(inverse_).contiguous(); }
+    template <typename T> Tensor<T> scatter(const Tensor<T>& rows) const { return rows.permute(inverse_).contiguous(); }
 
     // out = kernel applied to every row: kernel(row, n, out_row, in_rows...), threaded over rows.
     // Inputs have the shape this layout was made for; the result has it too.

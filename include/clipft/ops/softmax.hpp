@@ -11,8 +11,7 @@ namespace clipft::inline CLIPFT_BACKENDS::ops {
 namespace detail {
 
 // softmax (or log_softmax) of x's rows along the layout's axis, and its backward, on a CUDA device.
-template <Floating T>
-Tensor<T> softmax_on_device(const RowsAlong& layout, const Tensor<T>& x, bool logarithm) {
+template <Floating T> Tensor<T> softmax_on_device(const RowsAlong& layout, const Tensor<T>& x, bool logarithm) {
     Tensor<T> rows = layout.gather(x);
     Tensor<T> out = Tensor<T>::empty(rows.shape(), rows.device());
     backend::cuda::softmax_rows(rows.data(), layout.rows(), layout.extent(), out.data(), logarithm);
@@ -31,8 +30,7 @@ Tensor<T> softmax_backward_on_device(const RowsAlong& layout, const Tensor<T>& g
 } // namespace detail
 
 // exp(x) / sum(exp(x)) along `axis`, computed with the row maximum subtracted.
-template <Floating T>
-Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis = -1) {
+template <Floating T> Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis = -1) {
     Device device = common_device("softmax", x);
     detail::RowsAlong layout("softmax", x.shape(), axis);
     if (device.is_cuda()) {
@@ -42,21 +40,19 @@ Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis = -1) {
         });
         return out;
     }
-    Tensor<T> out = layout.map([](std::int64_t, std::int64_t n, T* y, const T* in) {
-        backend::cpu::softmax_row(in, n, y);
-    }, x);
+    Tensor<T> out =
+        layout.map([](std::int64_t, std::int64_t n, T* y, const T* in) { backend::cpu::softmax_row(in, n, y); }, x);
     // Only the output is saved.
     record("softmax", out, {x}, [layout, output = out.detach()](const Tensor<T>& grad) {
-        return std::vector<Tensor<T>>{layout.map([](std::int64_t, std::int64_t n, T* dx, const T* g, const T* y) {
-            backend::cpu::softmax_backward_row(g, y, n, dx);
-        }, grad, output)};
+        return std::vector<Tensor<T>>{layout.map([](std::int64_t, std::int64_t n, T* dx, const T* g,
+                                                    const T* y) { backend::cpu::softmax_backward_row(g, y, n, dx); },
+                                                 grad, output)};
     });
     return out;
 }
 
 // x - log(sum(exp(x))) along `axis`; finite wherever x is, however large.
-template <Floating T>
-Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis = -1) {
+template <Floating T> Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis = -1) {
     Device device = common_device("log_softmax", x);
     detail::RowsAlong layout("log_softmax", x.shape(), axis);
     if (device.is_cuda()) {
@@ -66,14 +62,14 @@ Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis = -1) {
         });
         return out;
     }
-    Tensor<T> out = layout.map([](std::int64_t, std::int64_t n, T* y, const T* in) {
-        backend::cpu::log_softmax_row(in, n, y);
-    }, x);
+    Tensor<T> out =
+        layout.map([](std::int64_t, std::int64_t n, T* y, const T* in) { backend::cpu::log_softmax_row(in, n, y); }, x);
     // Only the output is saved.
     record("log_softmax", out, {x}, [layout, output = out.detach()](const Tensor<T>& grad) {
-        return std::vector<Tensor<T>>{layout.map([](std::int64_t, std::int64_t n, T* dx, const T* g, const T* y) {
-            backend::cpu::log_softmax_backward_row(g, y, n, dx);
-        }, grad, output)};
+        return std::vector<Tensor<T>>{
+            layout.map([](std::int64_t, std::int64_t n, T* dx, const T* g,
+                          const T* y) { backend::cpu::log_softmax_backward_row(g, y, n, dx); },
+                       grad, output)};
     });
     return out;
 }

@@ -23,12 +23,10 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::optim {
 
-template <Floating T>
-using NamedParameters = std::vector<std::pair<std::string, Tensor<T>>>;
+template <Floating T> using NamedParameters = std::vector<std::pair<std::string, Tensor<T>>>;
 
 // Parameters that share a weight decay.
-template <Floating T>
-struct ParameterGroup {
+template <Floating T> struct ParameterGroup {
     NamedParameters<T> parameters;
     double weight_decay = 0.0;
 };
@@ -64,12 +62,10 @@ std::vector<ParameterGroup<T>> single_group(const NamedParameters<T>& parameters
 
 // The update of one element with the scalars of one parameter's step (each rounded to T once, the
 // scalars PyTorch's kernels see), written once for SIMD batches, scalars and CUDA threads.
-template <Floating T>
-struct AdamWUpdate {
+template <Floating T> struct AdamWUpdate {
     T decay, keep1, new1, keep2, new2, correction2_root, eps, step_size;
 
-    template <typename V>
-    CLIPFT_HOST_DEVICE void operator()(V& p, V& m, V& v, V g) const {
+    template <typename V> CLIPFT_HOST_DEVICE void operator()(V& p, V& m, V& v, V g) const {
         p = p * V(decay);
         m = m * V(keep1) + g * V(new1);
         v = v * V(keep2) + V(new2) * g * g;
@@ -77,8 +73,7 @@ struct AdamWUpdate {
     }
 };
 
-template <Floating T>
-class AdamW {
+template <Floating T> class AdamW {
 public:
     struct Moments {
         Tensor<T> exp_avg, exp_avg_sq;
@@ -94,7 +89,8 @@ public:
         for (const auto& group : groups_)
             for (const auto& [name, tensor] : group.parameters) {
                 if (!tensor.requires_grad())
-                    fail("AdamW: parameter '", name, "' does not require gradients (frozen); leave it out of the optimizer");
+                    fail("AdamW: parameter '", name,
+                         "' does not require gradients (frozen); leave it out of the optimizer");
                 if (seen[name]++) fail("AdamW: parameter '", name, "' is given twice");
             }
     }
@@ -120,11 +116,13 @@ public:
                 Tensor<T> grad = parameter.grad();
                 if (!grad.defined()) continue;
                 if (grad.shape() != parameter.shape())
-                    fail("AdamW: the gradient of '", name, "' has shape ", grad.shape(), ", the parameter ", parameter.shape());
+                    fail("AdamW: the gradient of '", name, "' has shape ", grad.shape(), ", the parameter ",
+                         parameter.shape());
                 if (!parameter.is_contiguous()) fail("AdamW: parameter '", name, "' is not contiguous");
                 Device device = parameter.device();
                 if (!device.is_cpu()) {
-                    if (!backend::cuda::available) fail_without_cuda_backend("AdamW: parameter '", name, "' on ", device);
+                    if (!backend::cuda::available)
+                        fail_without_cuda_backend("AdamW: parameter '", name, "' on ", device);
                     if (gpu && *gpu != device)
                         fail("AdamW: parameters on ", *gpu, " and ", device, " ('", name,
                              "'); keep a model's parameters on one device");
@@ -138,12 +136,14 @@ public:
             if (!moments.exp_avg.defined()) {
                 moments.exp_avg = Tensor<T>::zeros(item.parameter.shape(), item.parameter.device());
                 moments.exp_avg_sq = Tensor<T>::zeros(item.parameter.shape(), item.parameter.device());
-            } else if (moments.exp_avg.device() != item.parameter.device()) { // restored on the host, or the model moved
+            } else if (moments.exp_avg.device() !=
+                       item.parameter.device()) { // restored on the host, or the model moved
                 moments.exp_avg = moments.exp_avg.to(item.parameter.device()).contiguous();
                 moments.exp_avg_sq = moments.exp_avg_sq.to(item.parameter.device()).contiguous();
             }
             AdamWUpdate<T> update = next_update(moments, item.weight_decay);
-            if (item.parameter.device().is_cpu()) update_on_cpu(item.parameter, item.gradient, moments, update);
+            if (item.parameter.device().is_cpu())
+                update_on_cpu(item.parameter, item.gradient, moments, update);
             else
                 device_slots.push_back({item.parameter.data(), moments.exp_avg.data(), moments.exp_avg_sq.data(),
                                         item.gradient.data(), item.parameter.numel(), update});
@@ -164,7 +164,8 @@ public:
         for (const auto& [name, moments] : state) {
             const Tensor<T>* parameter = find(name);
             if (!parameter)
-                fail("AdamW: the saved optimizer state has moments for '", name, "', which is not a parameter of this optimizer");
+                fail("AdamW: the saved optimizer state has moments for '", name,
+                     "', which is not a parameter of this optimizer");
             if (moments.exp_avg.shape() != parameter->shape() || moments.exp_avg_sq.shape() != parameter->shape())
                 fail("AdamW: saved moments of '", name, "' have shape ", moments.exp_avg.shape(), ", the parameter ",
                      parameter->shape());
@@ -186,8 +187,14 @@ private:
         const double lr = options_.learning_rate, beta1 = options_.beta1, beta2 = options_.beta2;
         const double bias_correction1 = 1 - std::pow(beta1, double(moments.step));
         const double bias_correction2 = 1 - std::pow(beta2, double(moments.step));
-        return {T(1 - lr * weight_decay), T(beta1), T(1 - beta1), T(beta2), T(1 - beta2),
-                T(std::sqrt(bias_correction2)), T(options_.eps), T(-(lr / bias_correction1))};
+        return {T(1 - lr * weight_decay),
+                T(beta1),
+                T(1 - beta1),
+                T(beta2),
+                T(1 - beta2),
+                T(std::sqrt(bias_correction2)),
+                T(options_.eps),
+                T(-(lr / bias_correction1))};
     }
 
     // One pass over the four arrays; the same update on SIMD batches and on the scalar tail.
@@ -198,17 +205,19 @@ private:
         T* v = moments.exp_avg_sq.data();
         const T* g = grad.data();
         using Batch = backend::cpu::Batch<T>;
-        backend::parallel_for(parameter.numel(), backend::cpu::elementwise_grain, [&](std::int64_t begin, std::int64_t end) {
-            std::int64_t i = begin;
-            for (; i + std::int64_t(Batch::size) <= end; i += Batch::size) {
-                Batch pb = Batch::load_unaligned(p + i), mb = Batch::load_unaligned(m + i), vb = Batch::load_unaligned(v + i);
-                update(pb, mb, vb, Batch::load_unaligned(g + i));
-                pb.store_unaligned(p + i);
-                mb.store_unaligned(m + i);
-                vb.store_unaligned(v + i);
-            }
-            for (; i < end; ++i) update(p[i], m[i], v[i], g[i]);
-        });
+        backend::parallel_for(parameter.numel(), backend::cpu::elementwise_grain,
+                              [&](std::int64_t begin, std::int64_t end) {
+                                  std::int64_t i = begin;
+                                  for (; i + std::int64_t(Batch::size) <= end; i += Batch::size) {
+                                      Batch pb = Batch::load_unaligned(p + i), mb = Batch::load_unaligned(m + i),
+                                            vb = Batch::load_unaligned(v + i);
+                                      update(pb, mb, vb, Batch::load_unaligned(g + i));
+                                      pb.store_unaligned(p + i);
+                                      mb.store_unaligned(m + i);
+                                      vb.store_unaligned(v + i);
+                                  }
+                                  for (; i < end; ++i) update(p[i], m[i], v[i], g[i]);
+                              });
     }
 
     std::vector<ParameterGroup<T>> groups_;

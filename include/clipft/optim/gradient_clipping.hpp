@@ -14,8 +14,7 @@ namespace clipft::inline CLIPFT_BACKENDS::optim {
 // Returns the norm before clipping: accumulated in double on the CPU; on a GPU each gradient's
 // squares are summed there (in float) and read back once for all. Parameters without a gradient
 // are skipped.
-template <Floating T>
-double clip_gradient_norm(const std::vector<Tensor<T>>& parameters, double max_norm) {
+template <Floating T> double clip_gradient_norm(const std::vector<Tensor<T>>& parameters, double max_norm) {
     if (!(max_norm > 0)) fail("clip_gradient_norm: max_norm must be positive, got ", max_norm);
     NoGradGuard no_grad;
     double squares = 0;

@@ -32,8 +32,9 @@ struct LbfgsResult {
 
 // Minimises `objective`, which returns f(x) and writes its gradient into the second argument, from
 // the starting point x (overwritten with the minimiser).
-inline LbfgsResult minimize_lbfgs(const std::function<double(const std::vector<double>&, std::vector<double>&)>& objective,
-                                  std::vector<double>& x, const LbfgsOptions& options = {}) {
+inline LbfgsResult
+minimize_lbfgs(const std::function<double(const std::vector<double>&, std::vector<double>&)>& objective,
+               std::vector<double>& x, const LbfgsOptions& options = {}) {
     const std::size_t n = x.size();
     auto dot = [n](const std::vector<double>& a, const std::vector<double>& b) {
         double sum = 0;
@@ -95,11 +96,13 @@ inline LbfgsResult minimize_lbfgs(const std::function<double(const std::vector<d
         double curvature = dot(s, y);
         if (curvature > 1e-12 * std::sqrt(dot(s, s) * dot(y, y))) {
             steps.push_back(std::move(s)), changes.push_back(std::move(y)), inverse_curvatures.push_back(1 / curvature);
-            if (std::int64_t(steps.size()) > options.history) steps.pop_front(), changes.pop_front(), inverse_curvatures.pop_front();
+            if (std::int64_t(steps.size()) > options.history)
+                steps.pop_front(), changes.pop_front(), inverse_curvatures.pop_front();
         }
         double decrease = value - candidate_value;
         std::swap(x, candidate), std::swap(gradient, candidate_gradient), value = candidate_value;
-        if (decrease <= options.value_tolerance * std::max(1.0, std::abs(value)) && max_abs(gradient) <= 1e3 * gradient_bar) {
+        if (decrease <= options.value_tolerance * std::max(1.0, std::abs(value)) &&
+            max_abs(gradient) <= 1e3 * gradient_bar) {
             result.converged = true;
             ++result.iterations;
             break;

@@ -27,8 +27,8 @@ struct LossScalerOptions {
 class DynamicLossScaler {
 public:
     explicit DynamicLossScaler(LossScalerOptions options = {}) : options_(options), scale_(options.initial_scale) {
-        if (!(options.initial_scale > 0) || !(options.growth_factor > 1) || !(options.backoff_factor > 0 && options.backoff_factor < 1) ||
-            options.growth_interval < 1)
+        if (!(options.initial_scale > 0) || !(options.growth_factor > 1) ||
+            !(options.backoff_factor > 0 && options.backoff_factor < 1) || options.growth_interval < 1)
             fail("DynamicLossScaler: invalid options (initial scale ", options.initial_scale, ", growth factor ",
                  options.growth_factor, ", backoff factor ", options.backoff_factor, ", growth interval ",
                  options.growth_interval, "); need a scale > 0, growth > 1, backoff in (0, 1) and an interval >= 1");
@@ -38,14 +38,12 @@ public:
     std::int64_t skipped_steps() const { return skipped_steps_; }
 
     // The loss to call backward() on.
-    template <Floating T>
-    Tensor<T> scale_loss(const Tensor<T>& loss) const { return loss * T(scale_); }
+    template <Floating T> Tensor<T> scale_loss(const Tensor<T>& loss) const { return loss * T(scale_); }
 
     // Divides every gradient of `parameters` by the scale, in place; true when all are finite. The
     // check is one sum over every gradient (a single read-back from a GPU); an infinite sum of
     // finite gradients counts as an overflow, which only makes the scaler more careful.
-    template <Floating T>
-    bool unscale(const std::vector<Tensor<T>>& parameters) const {
+    template <Floating T> bool unscale(const std::vector<Tensor<T>>& parameters) const {
         NoGradGuard no_grad;
         std::vector<Tensor<T>> sums;
         for (const Tensor<T>& parameter : parameters) {
@@ -82,7 +80,9 @@ public:
     }
 
     // What a training checkpoint keeps, so that a resumed run scales as the uninterrupted one.
-    io::Json state() const { return {{"scale", scale_}, {"clean_steps", clean_steps_}, {"skipped_steps", skipped_steps_}}; }
+    io::Json state() const {
+        return {{"scale", scale_}, {"clean_steps", clean_steps_}, {"skipped_steps", skipped_steps_}};
+    }
     void load_state(const io::Json& state) {
         double scale = state.at("scale").get<double>();
         if (!(scale > 0)) fail("DynamicLossScaler::load_state: the scale must be positive, got ", scale);

@@ -13,8 +13,8 @@ namespace clipft::inline CLIPFT_BACKENDS::optim {
 
 struct LearningRateSchedule {
     enum class Kind {
-        constant,             // peak at every step
-        step,                 // peak * gamma^(step / step_size)
+        constant,              // peak at every step
+        step,                  // peak * gamma^(step / step_size)
         warmup_cosine_restarts // the thesis' recipe, below
     };
     Kind kind = Kind::constant;
@@ -49,8 +49,10 @@ struct LearningRateSchedule {
     double operator()(std::int64_t step) const {
         if (step < 0) fail("LearningRateSchedule: negative step ", step);
         switch (kind) {
-        case Kind::constant: return peak;
-        case Kind::step: return peak * std::pow(gamma, double(step / step_size));
+        case Kind::constant:
+            return peak;
+        case Kind::step:
+            return peak * std::pow(gamma, double(step / step_size));
         case Kind::warmup_cosine_restarts: {
             std::int64_t cycle_length = warmup_steps + cosine_steps, cycle = step / cycle_length,
                          position = step % cycle_length;
@@ -67,11 +69,13 @@ struct LearningRateSchedule {
     LearningRateSchedule validated() const {
         if (!(peak >= 0)) fail("LearningRateSchedule: the peak learning rate must be >= 0, got ", peak);
         if (kind == Kind::step && (step_size < 1 || !(gamma > 0)))
-            fail("LearningRateSchedule: step decay needs step_size >= 1 and gamma > 0, got ", step_size, " and ", gamma);
+            fail("LearningRateSchedule: step decay needs step_size >= 1 and gamma > 0, got ", step_size, " and ",
+                 gamma);
         if (kind == Kind::warmup_cosine_restarts &&
             (warmup_steps < 0 || cosine_steps < 1 || !(peak_decay > 0) || !(minimum >= 0) || minimum > peak))
             fail("LearningRateSchedule: warm-up/cosine needs warmup_steps >= 0, cosine_steps >= 1, peak_decay > 0 and "
-                 "0 <= minimum <= peak; got ", warmup_steps, ", ", cosine_steps, ", ", peak_decay, ", ", minimum);
+                 "0 <= minimum <= peak; got ",
+                 warmup_steps, ", ", cosine_steps, ", ", peak_decay, ", ", minimum);
         return *this;
     }
 };

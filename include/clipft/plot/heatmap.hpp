@@ -28,7 +28,8 @@ inline std::array<int, 3> viridis_rgb(double fraction) {
     double t = position - double(below);
     std::array<int, 3> rgb{};
     for (std::size_t c = 0; c < 3; ++c)
-        rgb[c] = int(std::lround(viridis_points[below][c] + t * (viridis_points[below + 1][c] - viridis_points[below][c])));
+        rgb[c] =
+            int(std::lround(viridis_points[below][c] + t * (viridis_points[below + 1][c] - viridis_points[below][c])));
     return rgb;
 }
 
@@ -58,9 +59,10 @@ public:
         Layout layout = make_layout();
         std::string svg;
         svg += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-        svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + detail::coordinate(layout.width) + "\" height=\"" +
-               detail::coordinate(layout.height) + "\" viewBox=\"0 0 " + detail::coordinate(layout.width) + " " +
-               detail::coordinate(layout.height) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+        svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + detail::coordinate(layout.width) +
+               "\" height=\"" + detail::coordinate(layout.height) + "\" viewBox=\"0 0 " +
+               detail::coordinate(layout.width) + " " + detail::coordinate(layout.height) +
+               "\" font-family=\"sans-serif\" font-size=\"12\">\n";
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
         if (!title.empty())
             svg += "<text class=\"title\" x=\"" + detail::coordinate(layout.width / 2) +
@@ -104,13 +106,15 @@ private:
             fail("Heatmap '", title, "': no values; give at least one row with at least one value");
         for (std::size_t row = 0; row < values.size(); ++row)
             if (values[row].size() != values.front().size())
-                fail("Heatmap '", title, "': row ", row, " has ", values[row].size(), " values, row 0 has ", values.front().size(),
-                     "; every row needs as many");
+                fail("Heatmap '", title, "': row ", row, " has ", values[row].size(), " values, row 0 has ",
+                     values.front().size(), "; every row needs as many");
         if (!row_labels.empty() && row_labels.size() != values.size())
             fail("Heatmap '", title, "': ", row_labels.size(), " row labels for ", values.size(), " rows");
         if (!column_labels.empty() && column_labels.size() != values.front().size())
-            fail("Heatmap '", title, "': ", column_labels.size(), " column labels for ", values.front().size(), " columns");
-        if (value_range && !(std::isfinite(value_range->min) && std::isfinite(value_range->max) && value_range->min < value_range->max))
+            fail("Heatmap '", title, "': ", column_labels.size(), " column labels for ", values.front().size(),
+                 " columns");
+        if (value_range && !(std::isfinite(value_range->min) && std::isfinite(value_range->max) &&
+                             value_range->min < value_range->max))
             fail("Heatmap '", title, "': the value range [", value_range->min, ", ", value_range->max,
                  "] must be finite with min < max");
         if (cell_size < 8) fail("Heatmap '", title, "': cell_size ", cell_size, " is too small; use at least 8 pixels");
@@ -145,9 +149,11 @@ private:
         layout.scale_left = layout.grid_left + layout.grid_width + scale_gap;
         double tick_characters = 0;
         Ticks ticks = scale_ticks();
-        for (double tick : ticks.values) tick_characters = std::max(tick_characters, double(format_tick(tick, ticks.step).size()));
+        for (double tick : ticks.values)
+            tick_characters = std::max(tick_characters, double(format_tick(tick, ticks.step).size()));
         layout.width = layout.scale_left + scale_width + 8 + tick_characters * character_width + margin;
-        layout.height = layout.grid_top + layout.grid_height + column_label_height + (x_label.empty() ? 0 : axis_label_space) + margin;
+        layout.height = layout.grid_top + layout.grid_height + column_label_height +
+                        (x_label.empty() ? 0 : axis_label_space) + margin;
         return layout;
     }
 
@@ -168,19 +174,24 @@ private:
         svg += "<g class=\"cells\">\n";
         for (std::size_t row = 0; row < values.size(); ++row)
             for (std::size_t column = 0; column < values[row].size(); ++column) {
-                double value = values[row][column], x = layout.grid_left + cell * double(column), y = layout.grid_top + cell * double(row);
+                double value = values[row][column], x = layout.grid_left + cell * double(column),
+                       y = layout.grid_top + cell * double(row);
                 bool finite = std::isfinite(value);
-                std::array<int, 3> rgb = finite ? detail::viridis_rgb(fraction_of(value)) : std::array<int, 3>{0xbb, 0xbb, 0xbb};
-                svg += "<rect class=\"cell\" data-row=\"" + std::to_string(row) + "\" data-column=\"" + std::to_string(column) +
-                       "\" x=\"" + coordinate(x) + "\" y=\"" + coordinate(y) + "\" width=\"" + coordinate(cell) + "\" height=\"" +
-                       coordinate(cell) + "\" fill=\"" + detail::hex_colour(rgb) + "\"/>\n";
+                std::array<int, 3> rgb =
+                    finite ? detail::viridis_rgb(fraction_of(value)) : std::array<int, 3>{0xbb, 0xbb, 0xbb};
+                svg += "<rect class=\"cell\" data-row=\"" + std::to_string(row) + "\" data-column=\"" +
+                       std::to_string(column) + "\" x=\"" + coordinate(x) + "\" y=\"" + coordinate(y) + "\" width=\"" +
+                       coordinate(cell) + "\" height=\"" + coordinate(cell) + "\" fill=\"" + detail::hex_colour(rgb) +
+                       "\"/>\n";
                 if (!show_values || !finite) continue;
                 // Dark text on the light end of the scale, white on the dark end (perceived brightness).
                 bool light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 140;
                 std::string text = detail::format_number(value_format.c_str(), value);
-                if (text.find_first_not_of("-0.") == std::string::npos) text = detail::format_number(value_format.c_str(), 0.0); // no "-0.00"
-                svg += "<text class=\"value\" x=\"" + coordinate(x + cell / 2) + "\" y=\"" + coordinate(y + cell / 2 + 4) +
-                       "\" text-anchor=\"middle\" font-size=\"10\" fill=\"" + (light ? "black" : "white") + "\">" + text + "</text>\n";
+                if (text.find_first_not_of("-0.") == std::string::npos)
+                    text = detail::format_number(value_format.c_str(), 0.0); // no "-0.00"
+                svg += "<text class=\"value\" x=\"" + coordinate(x + cell / 2) + "\" y=\"" +
+                       coordinate(y + cell / 2 + 4) + "\" text-anchor=\"middle\" font-size=\"10\" fill=\"" +
+                       (light ? "black" : "white") + "\">" + text + "</text>\n";
             }
         svg += "</g>\n";
     }
@@ -191,17 +202,18 @@ private:
         svg += "<g class=\"row-labels\" text-anchor=\"end\">\n";
         for (std::size_t row = 0; row < layout.rows.size(); ++row)
             svg += "<text x=\"" + coordinate(layout.grid_left - 6) + "\" y=\"" +
-                   coordinate(layout.grid_top + cell * (double(row) + 0.5) + 4) + "\">" + detail::escape_xml(layout.rows[row]) +
-                   "</text>\n";
+                   coordinate(layout.grid_top + cell * (double(row) + 0.5) + 4) + "\">" +
+                   detail::escape_xml(layout.rows[row]) + "</text>\n";
         svg += "</g>\n";
         double label_top = layout.grid_top + layout.grid_height + 6;
-        svg += std::string("<g class=\"column-labels\" text-anchor=\"") + (layout.rotate_column_labels ? "end" : "middle") + "\">\n";
+        svg += std::string("<g class=\"column-labels\" text-anchor=\"") +
+               (layout.rotate_column_labels ? "end" : "middle") + "\">\n";
         for (std::size_t column = 0; column < layout.columns.size(); ++column) {
             double x = layout.grid_left + cell * (double(column) + 0.5);
             if (layout.rotate_column_labels) {
                 std::string page_x = coordinate(x + 4), page_y = coordinate(label_top);
-                svg += "<text x=\"" + page_x + "\" y=\"" + page_y + "\" transform=\"rotate(-90 " + page_x + " " + page_y + ")\">" +
-                       detail::escape_xml(layout.columns[column]) + "</text>\n";
+                svg += "<text x=\"" + page_x + "\" y=\"" + page_y + "\" transform=\"rotate(-90 " + page_x + " " +
+                       page_y + ")\">" + detail::escape_xml(layout.columns[column]) + "</text>\n";
             } else {
                 svg += "<text x=\"" + coordinate(x) + "\" y=\"" + coordinate(label_top + 10) + "\">" +
                        detail::escape_xml(layout.columns[column]) + "</text>\n";
@@ -210,7 +222,8 @@ private:
         svg += "</g>\n";
         if (!x_label.empty())
             svg += "<text class=\"x-label\" x=\"" + coordinate(layout.grid_left + layout.grid_width / 2) + "\" y=\"" +
-                   coordinate(layout.height - margin - 4) + "\" text-anchor=\"middle\">" + detail::escape_xml(x_label) + "</text>\n";
+                   coordinate(layout.height - margin - 4) + "\" text-anchor=\"middle\">" + detail::escape_xml(x_label) +
+                   "</text>\n";
         if (!y_label.empty()) {
             std::string x = coordinate(margin + 10), y = coordinate(layout.grid_top + layout.grid_height / 2);
             svg += "<text class=\"y-label\" x=\"" + x + "\" y=\"" + y + "\" transform=\"rotate(-90 " + x + " " + y +
@@ -224,19 +237,21 @@ private:
         AxisRange range = scale();
         svg += "<defs><linearGradient id=\"clipft-heatmap-scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n";
         for (std::size_t i = 0; i < detail::viridis_points.size(); ++i)
-            svg += "<stop offset=\"" + detail::format_number("%.3f", double(i) / double(detail::viridis_points.size() - 1)) +
+            svg += "<stop offset=\"" +
+                   detail::format_number("%.3f", double(i) / double(detail::viridis_points.size() - 1)) +
                    "\" stop-color=\"" + detail::hex_colour(detail::viridis_points[i]) + "\"/>\n";
         svg += "</linearGradient></defs>\n";
-        svg += "<g class=\"scale\">\n<rect x=\"" + coordinate(layout.scale_left) + "\" y=\"" + coordinate(layout.grid_top) +
-               "\" width=\"" + coordinate(scale_width) + "\" height=\"" + coordinate(layout.grid_height) +
-               "\" fill=\"url(#clipft-heatmap-scale)\" stroke=\"#999999\"/>\n";
+        svg += "<g class=\"scale\">\n<rect x=\"" + coordinate(layout.scale_left) + "\" y=\"" +
+               coordinate(layout.grid_top) + "\" width=\"" + coordinate(scale_width) + "\" height=\"" +
+               coordinate(layout.grid_height) + "\" fill=\"url(#clipft-heatmap-scale)\" stroke=\"#999999\"/>\n";
         Ticks ticks = scale_ticks();
         for (double tick : ticks.values) {
             double y = layout.grid_top + layout.grid_height * (1 - (tick - range.min) / (range.max - range.min));
-            svg += "<line x1=\"" + coordinate(layout.scale_left + scale_width) + "\" y1=\"" + coordinate(y) + "\" x2=\"" +
-                   coordinate(layout.scale_left + scale_width + 4) + "\" y2=\"" + coordinate(y) + "\" stroke=\"black\"/>\n";
-            svg += "<text x=\"" + coordinate(layout.scale_left + scale_width + 7) + "\" y=\"" + coordinate(y + 4) + "\">" +
-                   format_tick(tick, ticks.step) + "</text>\n";
+            svg += "<line x1=\"" + coordinate(layout.scale_left + scale_width) + "\" y1=\"" + coordinate(y) +
+                   "\" x2=\"" + coordinate(layout.scale_left + scale_width + 4) + "\" y2=\"" + coordinate(y) +
+                   "\" stroke=\"black\"/>\n";
+            svg += "<text x=\"" + coordinate(layout.scale_left + scale_width + 7) + "\" y=\"" + coordinate(y + 4) +
+                   "\">" + format_tick(tick, ticks.step) + "</text>\n";
         }
         svg += "</g>\n";
     }

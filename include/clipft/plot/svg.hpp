@@ -64,12 +64,23 @@ inline std::string escape_xml(std::string_view text) {
     escaped.reserve(text.size());
     for (char c : text) {
         switch (c) {
-        case '&': escaped += "&amp;"; break;
-        case '<': escaped += "&lt;"; break;
-        case '>': escaped += "&gt;"; break;
-        case '"': escaped += "&quot;"; break;
-        case '\'': escaped += "&apos;"; break;
-        default: escaped += c;
+        case '&':
+            escaped += "&amp;";
+            break;
+        case '<':
+            escaped += "&lt;";
+            break;
+        case '>':
+            escaped += "&gt;";
+            break;
+        case '"':
+            escaped += "&quot;";
+            break;
+        case '\'':
+            escaped += "&apos;";
+            break;
+        default:
+            escaped += c;
         }
     }
     return escaped;
@@ -127,7 +138,8 @@ public:
 
     std::string to_svg() const {
         for (const Series& one : series) check_series(one);
-        if (width < 200 || height < 150) fail("LinePlot '", title, "': ", width, " x ", height, " pixels is too small; use at least 200 x 150");
+        if (width < 200 || height < 150)
+            fail("LinePlot '", title, "': ", width, " x ", height, " pixels is too small; use at least 200 x 150");
         Frame frame = make_frame();
         std::string svg;
         svg += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -175,7 +187,8 @@ private:
     static Axis make_axis(const std::optional<AxisRange>& fixed, double data_min, double data_max, const char* which) {
         if (fixed) {
             if (!std::isfinite(fixed->min) || !std::isfinite(fixed->max) || !(fixed->min < fixed->max))
-                fail("LinePlot: the fixed ", which, " range [", fixed->min, ", ", fixed->max, "] must be finite with min < max");
+                fail("LinePlot: the fixed ", which, " range [", fixed->min, ", ", fixed->max,
+                     "] must be finite with min < max");
             return {fixed->min, fixed->max, nice_ticks(fixed->min, fixed->max, false)};
         }
         if (data_min > data_max) data_min = 0, data_max = 1; // no finite point: a unit axis
@@ -197,8 +210,12 @@ private:
                 x_min = std::min(x_min, one.x[i]), x_max = std::max(x_max, one.x[i]);
                 y_min = std::min(y_min, one.y[i]), y_max = std::max(y_max, one.y[i]);
             }
-        return {make_axis(x_range, x_min, x_max, "x"), make_axis(y_range, y_min, y_max, "y"), left_margin, top_margin,
-                width - right_margin, height - bottom_margin};
+        return {make_axis(x_range, x_min, x_max, "x"),
+                make_axis(y_range, y_min, y_max, "y"),
+                left_margin,
+                top_margin,
+                width - right_margin,
+                height - bottom_margin};
     }
 
     void add_axes(std::string& svg, const Frame& frame) const {
@@ -211,9 +228,9 @@ private:
             svg += "<line x1=\"" + coordinate(frame.left) + "\" y1=\"" + coordinate(frame.page_y(value)) + "\" x2=\"" +
                    coordinate(frame.right) + "\" y2=\"" + coordinate(frame.page_y(value)) + "\"/>\n";
         svg += "</g>\n";
-        svg += "<rect class=\"frame\" x=\"" + coordinate(frame.left) + "\" y=\"" + coordinate(frame.top) + "\" width=\"" +
-               coordinate(frame.right - frame.left) + "\" height=\"" + coordinate(frame.bottom - frame.top) +
-               "\" fill=\"none\" stroke=\"black\"/>\n";
+        svg += "<rect class=\"frame\" x=\"" + coordinate(frame.left) + "\" y=\"" + coordinate(frame.top) +
+               "\" width=\"" + coordinate(frame.right - frame.left) + "\" height=\"" +
+               coordinate(frame.bottom - frame.top) + "\" fill=\"none\" stroke=\"black\"/>\n";
         svg += "<g class=\"x-ticks\" text-anchor=\"middle\">\n";
         for (double value : frame.x.ticks.values)
             svg += "<text x=\"" + coordinate(frame.page_x(value)) + "\" y=\"" + coordinate(frame.bottom + 16) + "\">" +
@@ -257,7 +274,8 @@ private:
         svg += "<defs><clipPath id=\"clipft-plot-area\"><rect x=\"" + coordinate(frame.left - reach) + "\" y=\"" +
                coordinate(frame.top - reach) + "\" width=\"" + coordinate(frame.right - frame.left + 2 * reach) +
                "\" height=\"" + coordinate(frame.bottom - frame.top + 2 * reach) + "\"/></clipPath></defs>\n";
-        svg += "<g clip-path=\"url(#clipft-plot-area)\" fill=\"none\" stroke-width=\"1.8\" stroke-linejoin=\"round\">\n";
+        svg +=
+            "<g clip-path=\"url(#clipft-plot-area)\" fill=\"none\" stroke-width=\"1.8\" stroke-linejoin=\"round\">\n";
         for (std::size_t index = 0; index < series.size(); ++index) {
             const Series& one = series[index];
             std::string style = " stroke=\"" + detail::escape_xml(colour_of(index)) + "\"" +
@@ -278,8 +296,10 @@ private:
                 run.clear();
             };
             for (std::size_t i = 0; i < one.x.size(); ++i) {
-                if (std::isfinite(one.x[i]) && std::isfinite(one.y[i])) run.emplace_back(frame.page_x(one.x[i]), frame.page_y(one.y[i]));
-                else flush();
+                if (std::isfinite(one.x[i]) && std::isfinite(one.y[i]))
+                    run.emplace_back(frame.page_x(one.x[i]), frame.page_y(one.y[i]));
+                else
+                    flush();
             }
             flush();
             svg += "</g>\n";
@@ -292,7 +312,8 @@ private:
         std::vector<std::size_t> entries;
         std::size_t longest = 0;
         for (std::size_t index = 0; index < series.size(); ++index)
-            if (!series[index].name.empty()) entries.push_back(index), longest = std::max(longest, series[index].name.size());
+            if (!series[index].name.empty())
+                entries.push_back(index), longest = std::max(longest, series[index].name.size());
         if (entries.empty()) return;
         // Text width estimated at 7 px per character (12 px sans-serif): no font metrics without a renderer.
         double row = 18, box_width = 40 + 7.0 * double(longest), box_height = 8 + row * double(entries.size());
@@ -306,9 +327,10 @@ private:
         for (std::size_t entry = 0; entry < entries.size(); ++entry) {
             std::size_t index = entries[entry];
             double middle = y + 4 + row * (double(entry) + 0.5);
-            svg += "<line x1=\"" + coordinate(x + 8) + "\" y1=\"" + coordinate(middle) + "\" x2=\"" + coordinate(x + 30) +
-                   "\" y2=\"" + coordinate(middle) + "\" stroke=\"" + detail::escape_xml(colour_of(index)) +
-                   "\" stroke-width=\"1.8\"" + (dashed(index) ? " stroke-dasharray=\"6 4\"" : "") + "/>\n";
+            svg += "<line x1=\"" + coordinate(x + 8) + "\" y1=\"" + coordinate(middle) + "\" x2=\"" +
+                   coordinate(x + 30) + "\" y2=\"" + coordinate(middle) + "\" stroke=\"" +
+                   detail::escape_xml(colour_of(index)) + "\" stroke-width=\"1.8\"" +
+                   (dashed(index) ? " stroke-dasharray=\"6 4\"" : "") + "/>\n";
             svg += "<text x=\"" + coordinate(x + 36) + "\" y=\"" + coordinate(middle + 4) + "\">" +
                    detail::escape_xml(series[index].name) + "</text>\n";
         }

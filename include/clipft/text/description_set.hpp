@@ -196,8 +196,9 @@ inline std::vector<std::filesystem::path> description_search_folders() {
 // The folder of a description set given as a path or a name. A path that exists is used as it is;
 // otherwise `name_or_path` is looked up as a sub-folder of $CLIPFT_DESCRIPTIONS_DIR (when set), then
 // of each of `search_folders` in order (by default the shipped sets' folders above).
-inline std::filesystem::path find_description_set(const std::string& name_or_path,
-                                                  const std::vector<std::filesystem::path>& search_folders = description_search_folders()) {
+inline std::filesystem::path
+find_description_set(const std::string& name_or_path,
+                     const std::vector<std::filesystem::path>& search_folders = description_search_folders()) {
     std::error_code error;
     if (std::filesystem::exists(name_or_path, error)) return name_or_path;
     std::vector<std::filesystem::path> folders;
@@ -211,7 +212,8 @@ inline std::filesystem::path find_description_set(const std::string& name_or_pat
         searched += "; " + folder.string() + (names.empty() ? " holds no sets" : " holds " + detail::join_names(names));
     }
     fail("description set \"", name_or_path, "\": no such folder", folders.empty() ? "" : " and no set of that name",
-         searched, "; pass a folder with one <class>.txt file per class, or a set's name (CLIPFT_DESCRIPTIONS_DIR "
+         searched,
+         "; pass a folder with one <class>.txt file per class, or a set's name (CLIPFT_DESCRIPTIONS_DIR "
          "adds a folder to search)");
 }
 

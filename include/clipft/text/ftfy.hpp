@@ -45,8 +45,8 @@ namespace detail {
 
 struct Charset {
     std::string_view name;
-    bool sloppy;                          // undefined bytes pass through as Latin-1; byte 0x1A means U+FFFD
-    std::array<char32_t, 256> decode{};   // byte -> code point
+    bool sloppy;                        // undefined bytes pass through as Latin-1; byte 0x1A means U+FFFD
+    std::array<char32_t, 256> decode{}; // byte -> code point
     std::unordered_map<char32_t, std::uint8_t> encode;
 };
 
@@ -276,20 +276,20 @@ inline std::string replace_lossy_sequences(std::string_view bytes) {
 // ---------------------------------------------------------------------------------------------------
 
 enum Category : std::uint16_t {
-    common = 1 << 0,         // appear in many contexts
-    c1 = 1 << 1,             // C1 controls
-    bad = 1 << 2,            // nearly only ever in mojibake
-    law = 1 << 3,            // ¶ §
+    common = 1 << 0, // appear in many contexts
+    c1 = 1 << 1,     // C1 controls
+    bad = 1 << 2,    // nearly only ever in mojibake
+    law = 1 << 3,    // ¶ §
     currency = 1 << 4,
     start_punctuation = 1 << 5,
     end_punctuation = 1 << 6,
     numeric = 1 << 7,
-    kaomoji = 1 << 8,        // letters that emoticons use, so allowed in odd company
+    kaomoji = 1 << 8, // letters that emoticons use, so allowed in odd company
     upper_accented = 1 << 9,
     lower_accented = 1 << 10,
-    upper_common = 1 << 11,  // capital thorn, Greek and Cyrillic capitals
-    lower_common = 1 << 12,  // Greek and Cyrillic small letters
-    box = 1 << 13,           // box drawing and blocks
+    upper_common = 1 << 11, // capital thorn, Greek and Cyrillic capitals
+    lower_common = 1 << 12, // Greek and Cyrillic small letters
+    box = 1 << 13,          // box drawing and blocks
 };
 
 struct CategoryRange {
@@ -299,73 +299,193 @@ struct CategoryRange {
 
 inline constexpr CategoryRange category_ranges[] = {
     // common: NBSP, soft hyphen, middle dot, acute accent, en/em dash, horizontal bar, ellipsis, ’
-    {0xA0, 0xA0, common}, {0xAD, 0xAD, common}, {0xB7, 0xB7, common}, {0xB4, 0xB4, common},
-    {0x2013, 0x2015, common}, {0x2026, 0x2026, common}, {0x2019, 0x2019, common},
+    {0xA0, 0xA0, common},
+    {0xAD, 0xAD, common},
+    {0xB7, 0xB7, common},
+    {0xB4, 0xB4, common},
+    {0x2013, 0x2015, common},
+    {0x2026, 0x2026, common},
+    {0x2019, 0x2019, common},
     {0x80, 0x9F, c1},
     // bad: ¦ ¤ ¨ ¬ ¯ ¸ ƒ ˆ ˇ ˘ ˛ ˜ † ‡ ‰ ⌐ ◊ � ª º
-    {0xA6, 0xA6, bad}, {0xA4, 0xA4, bad}, {0xA8, 0xA8, bad}, {0xAC, 0xAC, bad}, {0xAF, 0xAF, bad},
-    {0xB8, 0xB8, bad}, {0x192, 0x192, bad}, {0x2C6, 0x2C7, bad}, {0x2D8, 0x2D8, bad}, {0x2DB, 0x2DC, bad},
-    {0x2020, 0x2021, bad}, {0x2030, 0x2030, bad}, {0x2310, 0x2310, bad}, {0x25CA, 0x25CA, bad},
-    {0xFFFD, 0xFFFD, bad}, {0xAA, 0xAA, bad}, {0xBA, 0xBA, bad},
-    {0xB6, 0xB6, law}, {0xA7, 0xA7, law},
+    {0xA6, 0xA6, bad},
+    {0xA4, 0xA4, bad},
+    {0xA8, 0xA8, bad},
+    {0xAC, 0xAC, bad},
+    {0xAF, 0xAF, bad},
+    {0xB8, 0xB8, bad},
+    {0x192, 0x192, bad},
+    {0x2C6, 0x2C7, bad},
+    {0x2D8, 0x2D8, bad},
+    {0x2DB, 0x2DC, bad},
+    {0x2020, 0x2021, bad},
+    {0x2030, 0x2030, bad},
+    {0x2310, 0x2310, bad},
+    {0x25CA, 0x25CA, bad},
+    {0xFFFD, 0xFFFD, bad},
+    {0xAA, 0xAA, bad},
+    {0xBA, 0xBA, bad},
+    {0xB6, 0xB6, law},
+    {0xA7, 0xA7, law},
     // currency: ¢ £ ¥ ₧ €
-    {0xA2, 0xA3, currency}, {0xA5, 0xA5, currency}, {0x20A7, 0x20A7, currency}, {0x20AC, 0x20AC, currency},
+    {0xA2, 0xA3, currency},
+    {0xA5, 0xA5, currency},
+    {0x20A7, 0x20A7, currency},
+    {0x20AC, 0x20AC, currency},
     // start punctuation: ¡ « ¿ © ΄ ΅ ‘ ‚ “ „ • ‹ and U+F8FF (the Apple logo)
-    {0xA1, 0xA1, start_punctuation}, {0xAB, 0xAB, start_punctuation}, {0xBF, 0xBF, start_punctuation},
-    {0xA9, 0xA9, start_punctuation}, {0x384, 0x385, start_punctuation}, {0x2018, 0x2018, start_punctuation},
-    {0x201A, 0x201A, start_punctuation}, {0x201C, 0x201C, start_punctuation}, {0x201E, 0x201E, start_punctuation},
-    {0x2022, 0x2022, start_punctuation}, {0x2039, 0x2039, start_punctuation}, {0xF8FF, 0xF8FF, start_punctuation},
+    {0xA1, 0xA1, start_punctuation},
+    {0xAB, 0xAB, start_punctuation},
+    {0xBF, 0xBF, start_punctuation},
+    {0xA9, 0xA9, start_punctuation},
+    {0x384, 0x385, start_punctuation},
+    {0x2018, 0x2018, start_punctuation},
+    {0x201A, 0x201A, start_punctuation},
+    {0x201C, 0x201C, start_punctuation},
+    {0x201E, 0x201E, start_punctuation},
+    {0x2022, 0x2022, start_punctuation},
+    {0x2039, 0x2039, start_punctuation},
+    {0xF8FF, 0xF8FF, start_punctuation},
     // end punctuation: ® » ˝ ” › ™
-    {0xAE, 0xAE, end_punctuation}, {0xBB, 0xBB, end_punctuation}, {0x2DD, 0x2DD, end_punctuation},
-    {0x201D, 0x201D, end_punctuation}, {0x203A, 0x203A, end_punctuation}, {0x2122, 0x2122, end_punctuation},
+    {0xAE, 0xAE, end_punctuation},
+    {0xBB, 0xBB, end_punctuation},
+    {0x2DD, 0x2DD, end_punctuation},
+    {0x201D, 0x201D, end_punctuation},
+    {0x203A, 0x203A, end_punctuation},
+    {0x2122, 0x2122, end_punctuation},
     // numeric: ² ³ ¹ ± ¼ ½ ¾ × µ ÷ ⁄ ∂ ∆ ∏ ∑ √ ∞ ∩ ∫ ≈ ≠ ≡ ≤ ≥ №
-    {0xB2, 0xB3, numeric}, {0xB9, 0xB9, numeric}, {0xB1, 0xB1, numeric}, {0xBC, 0xBE, numeric},
-    {0xD7, 0xD7, numeric}, {0xB5, 0xB5, numeric}, {0xF7, 0xF7, numeric}, {0x2044, 0x2044, numeric},
-    {0x2202, 0x2202, numeric}, {0x2206, 0x2206, numeric}, {0x220F, 0x220F, numeric}, {0x2211, 0x2211, numeric},
-    {0x221A, 0x221A, numeric}, {0x221E, 0x221E, numeric}, {0x2229, 0x2229, numeric}, {0x222B, 0x222B, numeric},
-    {0x2248, 0x2248, numeric}, {0x2260, 0x2261, numeric}, {0x2264, 0x2265, numeric}, {0x2116, 0x2116, numeric},
+    {0xB2, 0xB3, numeric},
+    {0xB9, 0xB9, numeric},
+    {0xB1, 0xB1, numeric},
+    {0xBC, 0xBE, numeric},
+    {0xD7, 0xD7, numeric},
+    {0xB5, 0xB5, numeric},
+    {0xF7, 0xF7, numeric},
+    {0x2044, 0x2044, numeric},
+    {0x2202, 0x2202, numeric},
+    {0x2206, 0x2206, numeric},
+    {0x220F, 0x220F, numeric},
+    {0x2211, 0x2211, numeric},
+    {0x221A, 0x221A, numeric},
+    {0x221E, 0x221E, numeric},
+    {0x2229, 0x2229, numeric},
+    {0x222B, 0x222B, numeric},
+    {0x2248, 0x2248, numeric},
+    {0x2260, 0x2261, numeric},
+    {0x2264, 0x2265, numeric},
+    {0x2116, 0x2116, numeric},
     // kaomoji: Ò-Ö Ù-Ü ò-ö ø-ü Ő Ō Ū Ų °
-    {0xD2, 0xD6, kaomoji}, {0xD9, 0xDC, kaomoji}, {0xF2, 0xF6, kaomoji}, {0xF8, 0xFC, kaomoji},
-    {0x150, 0x150, kaomoji}, {0x14C, 0x14C, kaomoji}, {0x16A, 0x16A, kaomoji}, {0x172, 0x172, kaomoji},
+    {0xD2, 0xD6, kaomoji},
+    {0xD9, 0xDC, kaomoji},
+    {0xF2, 0xF6, kaomoji},
+    {0xF8, 0xFC, kaomoji},
+    {0x150, 0x150, kaomoji},
+    {0x14C, 0x14C, kaomoji},
+    {0x16A, 0x16A, kaomoji},
+    {0x172, 0x172, kaomoji},
     {0xB0, 0xB0, kaomoji},
     // upper accented: À-Ñ Ø Ü Ý Ă Ā Ą Ć Č Ď Đ Ę Ě Ē Ė Ğ Ģ İ Ī Ķ Ĺ Ľ Ł Ļ Ń Ň Ņ Œ Ř Ś Ş Š Ţ Ť Ů Ű Ÿ Ź Ż Ž Ґ
-    {0xC0, 0xD1, upper_accented}, {0xD8, 0xD8, upper_accented}, {0xDC, 0xDD, upper_accented},
-    {0x100, 0x100, upper_accented}, {0x102, 0x102, upper_accented}, {0x104, 0x104, upper_accented},
-    {0x106, 0x106, upper_accented}, {0x10C, 0x10C, upper_accented}, {0x10E, 0x10E, upper_accented},
-    {0x110, 0x110, upper_accented}, {0x112, 0x112, upper_accented}, {0x116, 0x116, upper_accented},
-    {0x118, 0x118, upper_accented}, {0x11A, 0x11A, upper_accented}, {0x11E, 0x11E, upper_accented},
-    {0x122, 0x122, upper_accented}, {0x12A, 0x12A, upper_accented}, {0x130, 0x130, upper_accented},
-    {0x136, 0x136, upper_accented}, {0x139, 0x139, upper_accented}, {0x13B, 0x13B, upper_accented},
-    {0x13D, 0x13D, upper_accented}, {0x141, 0x141, upper_accented}, {0x143, 0x143, upper_accented},
-    {0x145, 0x145, upper_accented}, {0x147, 0x147, upper_accented}, {0x152, 0x152, upper_accented},
-    {0x158, 0x158, upper_accented}, {0x15A, 0x15A, upper_accented}, {0x15E, 0x15E, upper_accented},
-    {0x160, 0x160, upper_accented}, {0x162, 0x162, upper_accented}, {0x164, 0x164, upper_accented},
-    {0x16E, 0x16E, upper_accented}, {0x170, 0x170, upper_accented}, {0x178, 0x179, upper_accented},
-    {0x17B, 0x17B, upper_accented}, {0x17D, 0x17D, upper_accented}, {0x490, 0x490, upper_accented},
+    {0xC0, 0xD1, upper_accented},
+    {0xD8, 0xD8, upper_accented},
+    {0xDC, 0xDD, upper_accented},
+    {0x100, 0x100, upper_accented},
+    {0x102, 0x102, upper_accented},
+    {0x104, 0x104, upper_accented},
+    {0x106, 0x106, upper_accented},
+    {0x10C, 0x10C, upper_accented},
+    {0x10E, 0x10E, upper_accented},
+    {0x110, 0x110, upper_accented},
+    {0x112, 0x112, upper_accented},
+    {0x116, 0x116, upper_accented},
+    {0x118, 0x118, upper_accented},
+    {0x11A, 0x11A, upper_accented},
+    {0x11E, 0x11E, upper_accented},
+    {0x122, 0x122, upper_accented},
+    {0x12A, 0x12A, upper_accented},
+    {0x130, 0x130, upper_accented},
+    {0x136, 0x136, upper_accented},
+    {0x139, 0x139, upper_accented},
+    {0x13B, 0x13B, upper_accented},
+    {0x13D, 0x13D, upper_accented},
+    {0x141, 0x141, upper_accented},
+    {0x143, 0x143, upper_accented},
+    {0x145, 0x145, upper_accented},
+    {0x147, 0x147, upper_accented},
+    {0x152, 0x152, upper_accented},
+    {0x158, 0x158, upper_accented},
+    {0x15A, 0x15A, upper_accented},
+    {0x15E, 0x15E, upper_accented},
+    {0x160, 0x160, upper_accented},
+    {0x162, 0x162, upper_accented},
+    {0x164, 0x164, upper_accented},
+    {0x16E, 0x16E, upper_accented},
+    {0x170, 0x170, upper_accented},
+    {0x178, 0x179, upper_accented},
+    {0x17B, 0x17B, upper_accented},
+    {0x17D, 0x17D, upper_accented},
+    {0x490, 0x490, upper_accented},
     // lower accented: ß à-ñ ă ą ā ć č ď đ ę ě ē ė ğ ģ į ī ķ ĺ ľ ł ļ œ ŕ ś ş š ť ü ź ż ž ґ ﬁ ﬂ
-    {0xDF, 0xDF, lower_accented}, {0xE0, 0xF1, lower_accented}, {0xFC, 0xFC, lower_accented},
-    {0x101, 0x101, lower_accented}, {0x103, 0x103, lower_accented}, {0x105, 0x105, lower_accented},
-    {0x107, 0x107, lower_accented}, {0x10D, 0x10D, lower_accented}, {0x10F, 0x10F, lower_accented},
-    {0x111, 0x111, lower_accented}, {0x113, 0x113, lower_accented}, {0x117, 0x117, lower_accented},
-    {0x119, 0x119, lower_accented}, {0x11B, 0x11B, lower_accented}, {0x11F, 0x11F, lower_accented},
-    {0x123, 0x123, lower_accented}, {0x12B, 0x12B, lower_accented}, {0x12F, 0x12F, lower_accented},
-    {0x137, 0x137, lower_accented}, {0x13A, 0x13A, lower_accented}, {0x13C, 0x13C, lower_accented},
-    {0x13E, 0x13E, lower_accented}, {0x142, 0x142, lower_accented}, {0x153, 0x153, lower_accented},
-    {0x155, 0x155, lower_accented}, {0x15B, 0x15B, lower_accented}, {0x15F, 0x15F, lower_accented},
-    {0x161, 0x161, lower_accented}, {0x165, 0x165, lower_accented}, {0x17A, 0x17A, lower_accented},
-    {0x17C, 0x17C, lower_accented}, {0x17E, 0x17E, lower_accented}, {0x491, 0x491, lower_accented},
+    {0xDF, 0xDF, lower_accented},
+    {0xE0, 0xF1, lower_accented},
+    {0xFC, 0xFC, lower_accented},
+    {0x101, 0x101, lower_accented},
+    {0x103, 0x103, lower_accented},
+    {0x105, 0x105, lower_accented},
+    {0x107, 0x107, lower_accented},
+    {0x10D, 0x10D, lower_accented},
+    {0x10F, 0x10F, lower_accented},
+    {0x111, 0x111, lower_accented},
+    {0x113, 0x113, lower_accented},
+    {0x117, 0x117, lower_accented},
+    {0x119, 0x119, lower_accented},
+    {0x11B, 0x11B, lower_accented},
+    {0x11F, 0x11F, lower_accented},
+    {0x123, 0x123, lower_accented},
+    {0x12B, 0x12B, lower_accented},
+    {0x12F, 0x12F, lower_accented},
+    {0x137, 0x137, lower_accented},
+    {0x13A, 0x13A, lower_accented},
+    {0x13C, 0x13C, lower_accented},
+    {0x13E, 0x13E, lower_accented},
+    {0x142, 0x142, lower_accented},
+    {0x153, 0x153, lower_accented},
+    {0x155, 0x155, lower_accented},
+    {0x15B, 0x15B, lower_accented},
+    {0x15F, 0x15F, lower_accented},
+    {0x161, 0x161, lower_accented},
+    {0x165, 0x165, lower_accented},
+    {0x17A, 0x17A, lower_accented},
+    {0x17C, 0x17C, lower_accented},
+    {0x17E, 0x17E, lower_accented},
+    {0x491, 0x491, lower_accented},
     {0xFB01, 0xFB02, lower_accented},
     // upper common: Þ, Greek capitals (with tonos, with dialytika), Cyrillic Ё-Я
-    {0xDE, 0xDE, upper_common}, {0x391, 0x3A9, upper_common}, {0x386, 0x386, upper_common},
-    {0x388, 0x38A, upper_common}, {0x38C, 0x38C, upper_common}, {0x38E, 0x38F, upper_common},
-    {0x3AA, 0x3AB, upper_common}, {0x401, 0x42F, upper_common},
+    {0xDE, 0xDE, upper_common},
+    {0x391, 0x3A9, upper_common},
+    {0x386, 0x386, upper_common},
+    {0x388, 0x38A, upper_common},
+    {0x38C, 0x38C, upper_common},
+    {0x38E, 0x38F, upper_common},
+    {0x3AA, 0x3AB, upper_common},
+    {0x401, 0x42F, upper_common},
     // lower common: Greek α-ω ά έ ή ί ΰ, Cyrillic а-џ
-    {0x3B1, 0x3C9, lower_common}, {0x3AC, 0x3B0, lower_common}, {0x430, 0x45F, lower_common},
+    {0x3B1, 0x3C9, lower_common},
+    {0x3AC, 0x3B0, lower_common},
+    {0x430, 0x45F, lower_common},
     // box: │ ┌ ┐ ┘ ├ ┤ ┬ ┼ ═-╬ ▀ ▄ █ ▌ ▐ ░ ▒ ▓ (not the plain horizontal line: kaomoji use it)
-    {0x2502, 0x2502, box}, {0x250C, 0x250C, box}, {0x2510, 0x2510, box}, {0x2518, 0x2518, box},
-    {0x251C, 0x251C, box}, {0x2524, 0x2524, box}, {0x252C, 0x252C, box}, {0x253C, 0x253C, box},
-    {0x2550, 0x256C, box}, {0x2580, 0x2580, box}, {0x2584, 0x2584, box}, {0x2588, 0x2588, box},
-    {0x258C, 0x258C, box}, {0x2590, 0x2593, box},
+    {0x2502, 0x2502, box},
+    {0x250C, 0x250C, box},
+    {0x2510, 0x2510, box},
+    {0x2518, 0x2518, box},
+    {0x251C, 0x251C, box},
+    {0x2524, 0x2524, box},
+    {0x252C, 0x252C, box},
+    {0x253C, 0x253C, box},
+    {0x2550, 0x256C, box},
+    {0x2580, 0x2580, box},
+    {0x2584, 0x2584, box},
+    {0x2588, 0x2588, box},
+    {0x258C, 0x258C, box},
+    {0x2590, 0x2593, box},
 };
 
 inline std::uint16_t categories_of(char32_t c) {
@@ -400,13 +520,20 @@ inline bool element_matches(const Element& element, char32_t c, std::uint16_t ca
     if (element.literals.find(c) != std::u32string_view::npos) return true;
     bool ascii_letter = c < 0x80 && (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
     switch (element.special) {
-    case Special::none: return false;
-    case Special::ascii_letter: return ascii_letter;
-    case Special::ascii_lower: return c >= 'a' && c <= 'z';
-    case Special::space: return is_python_space(c);
-    case Special::word: return is_python_word(c);
-    case Special::not_ascii_letter: return !ascii_letter;
-    case Special::not_newline: return c != U'\n';
+    case Special::none:
+        return false;
+    case Special::ascii_letter:
+        return ascii_letter;
+    case Special::ascii_lower:
+        return c >= 'a' && c <= 'z';
+    case Special::space:
+        return is_python_space(c);
+    case Special::word:
+        return is_python_word(c);
+    case Special::not_ascii_letter:
+        return !ascii_letter;
+    case Special::not_newline:
+        return c != U'\n';
     }
     return false;
 }
@@ -511,7 +638,6 @@ inline bool is_bad(std::u32string_view text) {
     return false;
 }
 
-
 // ---------------------------------------------------------------------------------------------------
 // The fixers
 // ---------------------------------------------------------------------------------------------------
@@ -550,8 +676,7 @@ inline bool is_ascii_alphanumeric(char32_t c) {
 }
 
 // Replaces each character for which `replacement(c, out)` appends something (and returns true).
-template <typename Replacement>
-void translate(std::u32string& text, Replacement&& replacement) {
+template <typename Replacement> void translate(std::u32string& text, Replacement&& replacement) {
     std::u32string out;
     out.reserve(text.size());
     for (char32_t c : text)
@@ -633,9 +758,9 @@ inline void fix_c1_controls(std::u32string& text) {
 // their own right).
 inline void fix_latin_ligatures(std::u32string& text) {
     static constexpr std::pair<char32_t, std::u32string_view> ligatures[] = {
-        {U'Ĳ', U"IJ"}, {U'ĳ', U"ij"}, {U'ŉ', U"ʼn"}, {U'Ǳ', U"DZ"}, {U'ǲ', U"Dz"}, {U'ǳ', U"dz"},
-        {U'Ǆ', U"DŽ"}, {U'ǅ', U"Dž"}, {U'ǆ', U"dž"}, {U'Ǉ', U"LJ"}, {U'ǈ', U"Lj"}, {U'ǉ', U"lj"},
-        {U'Ǌ', U"NJ"}, {U'ǋ', U"Nj"}, {U'ǌ', U"nj"}, {U'ﬀ', U"ff"}, {U'ﬁ', U"fi"}, {U'ﬂ', U"fl"},
+        {U'Ĳ', U"IJ"},  {U'ĳ', U"ij"},  {U'ŉ', U"ʼn"}, {U'Ǳ', U"DZ"}, {U'ǲ', U"Dz"}, {U'ǳ', U"dz"},
+        {U'Ǆ', U"DŽ"},  {U'ǅ', U"Dž"},  {U'ǆ', U"dž"}, {U'Ǉ', U"LJ"}, {U'ǈ', U"Lj"}, {U'ǉ', U"lj"},
+        {U'Ǌ', U"NJ"},  {U'ǋ', U"Nj"},  {U'ǌ', U"nj"}, {U'ﬀ', U"ff"}, {U'ﬁ', U"fi"}, {U'ﬂ', U"fl"},
         {U'ﬃ', U"ffi"}, {U'ﬄ', U"ffl"}, {U'ﬅ', U"ſt"}, {U'ﬆ', U"st"}};
     auto ligature = [](char32_t c) { return (c >= U'Ĳ' && c <= U'ǌ') || (c >= U'ﬀ' && c <= U'ﬆ'); };
     if (std::none_of(text.begin(), text.end(), ligature)) return;
@@ -662,8 +787,10 @@ inline void fix_character_width(std::u32string& text) {
 
 inline void uncurl_quotes(std::u32string& text) {
     for (char32_t& c : text) {
-        if (c == 0x02BC || (c >= 0x2018 && c <= 0x201B)) c = U'\'';
-        else if (c >= 0x201C && c <= 0x201F) c = U'"';
+        if (c == 0x02BC || (c >= 0x2018 && c <= 0x201B))
+            c = U'\'';
+        else if (c >= 0x201C && c <= 0x201F)
+            c = U'"';
     }
 }
 
@@ -754,10 +881,14 @@ inline std::size_t utf8_mojibake_end(std::u32string_view text, std::size_t pos) 
     std::size_t end = pos;
     while (end < text.size()) {
         char32_t c = text[end];
-        if (contains(clues.first_of_2, c) && continued(end + 1, 1)) end += 2;
-        else if (contains(clues.first_of_3, c) && continued(end + 1, 2)) end += 3;
-        else if (contains(clues.first_of_4, c) && continued(end + 1, 3)) end += 4;
-        else break;
+        if (contains(clues.first_of_2, c) && continued(end + 1, 1))
+            end += 2;
+        else if (contains(clues.first_of_3, c) && continued(end + 1, 2))
+            end += 3;
+        else if (contains(clues.first_of_4, c) && continued(end + 1, 3))
+            end += 4;
+        else
+            break;
     }
     return end;
 }
@@ -808,8 +939,10 @@ inline std::u32string fix_encoding_step(std::u32string_view text) {
         std::u32string fixed(text);
         bool defined = true;
         for (char32_t& c : fixed) {
-            if (c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D) defined = false;
-            else if (c >= 0x80 && c <= 0x9F) c = windows_1252.decode[c];
+            if (c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D)
+                defined = false;
+            else if (c >= 0x80 && c <= 0x9F)
+                c = windows_1252.decode[c];
         }
         if (defined && fixed != text) return fixed;
     }

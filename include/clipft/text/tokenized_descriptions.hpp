@@ -10,7 +10,7 @@
 namespace clipft::inline CLIPFT_BACKENDS::text {
 
 struct TokenizedDescriptions {
-    Tensor<std::int64_t> token_ids;           // [total, context]
+    Tensor<std::int64_t> token_ids;              // [total, context]
     std::vector<std::int64_t> first_row, counts; // per class
 
     static TokenizedDescriptions from_texts(const std::vector<std::vector<std::string>>& descriptions_of_class,
@@ -30,8 +30,10 @@ struct TokenizedDescriptions {
 
     std::int64_t classes() const { return std::int64_t(counts.size()); }
     std::int64_t row(std::int64_t class_index, std::int64_t description) const {
-        if (class_index < 0 || class_index >= classes() || description < 0 || description >= counts[std::size_t(class_index)])
-            fail("TokenizedDescriptions: no description ", description, " of class ", class_index, " (", classes(), " classes)");
+        if (class_index < 0 || class_index >= classes() || description < 0 ||
+            description >= counts[std::size_t(class_index)])
+            fail("TokenizedDescriptions: no description ", description, " of class ", class_index, " (", classes(),
+                 " classes)");
         return first_row[std::size_t(class_index)] + description;
     }
 };

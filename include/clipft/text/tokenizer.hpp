@@ -77,8 +77,8 @@ inline bool equal_ignoring_case(char32_t c, char32_t lower_ascii) {
 
 // The length of the first of CLIP's literal alternatives that matches at text[pos], or 0.
 inline std::size_t literal_match(std::u32string_view text, std::size_t pos) {
-    static constexpr std::u32string_view literals[] = {U"<|startoftext|>", U"<|endoftext|>", U"'s", U"'t", U"'re",
-                                                       U"'ve",             U"'m",             U"'ll", U"'d"};
+    static constexpr std::u32string_view literals[] = {
+        U"<|startoftext|>", U"<|endoftext|>", U"'s", U"'t", U"'re", U"'ve", U"'m", U"'ll", U"'d"};
     if (text[pos] != U'<' && text[pos] != U'\'') return 0;
     for (std::u32string_view literal : literals) {
         if (pos + literal.size() > text.size()) continue;
@@ -108,9 +108,12 @@ inline std::vector<std::u32string_view> pre_tokenize(std::u32string_view text) {
                 while (end < text.size() && member(text[end])) ++end;
                 return end - pos;
             };
-            if (is_letter(c)) length = run(is_letter);
-            else if (is_number(c)) length = 1;
-            else if (detail::is_other(c)) length = run(detail::is_other);
+            if (is_letter(c))
+                length = run(is_letter);
+            else if (is_number(c))
+                length = 1;
+            else if (detail::is_other(c))
+                length = run(detail::is_other);
         }
         if (length == 0) {
             ++pos; // whitespace, or U+0345 (see has_letter_or_number_case_variant)
@@ -223,10 +226,10 @@ private:
 };
 
 struct Vocabulary {
-    std::string source;                                  // the file(s), for messages
-    std::vector<std::string> tokens;                     // id -> token; empty where no token has the id
-    std::unordered_map<std::string, std::int32_t> ids;   // token -> id
-    std::vector<std::optional<std::string>> bytes;       // id -> the bytes its symbols stand for
+    std::string source;                                       // the file(s), for messages
+    std::vector<std::string> tokens;                          // id -> token; empty where no token has the id
+    std::unordered_map<std::string, std::int32_t> ids;        // token -> id
+    std::vector<std::optional<std::string>> bytes;            // id -> the bytes its symbols stand for
     std::array<std::int32_t, 256> byte_ids{}, byte_end_ids{}; // a byte's symbol inside / at the end of a word
     MergeTable merges;
     std::int32_t start_of_text = 0, end_of_text = 0;
@@ -308,8 +311,8 @@ public:
     // CLIP's bpe_simple_vocab_16e6.txt.gz: a version line, then one merge per line.
     static Tokenizer from_bpe_file(const std::filesystem::path& path, const io::Limits& limits = io::limits()) {
         const std::string source = path.string();
-        std::string text = detail::gunzip(io::read_file_text(path, limits.max_vocabulary_bytes, "max_vocabulary_bytes"), source,
-                                          limits.max_vocabulary_bytes);
+        std::string text = detail::gunzip(io::read_file_text(path, limits.max_vocabulary_bytes, "max_vocabulary_bytes"),
+                                          source, limits.max_vocabulary_bytes);
         std::vector<std::pair<std::string, std::string>> merges;
         merges.reserve(clip_merges);
         std::size_t line_start = text.find('\n');
@@ -349,16 +352,18 @@ public:
                                       const io::Limits& limits = io::limits()) {
         auto vocabulary = std::make_shared<detail::Vocabulary>();
         vocabulary->source = vocab_json.string() + " and " + merges_txt.string();
-        io::Json json = io::parse_json(io::read_file_text(vocab_json, limits.max_vocabulary_bytes, "max_vocabulary_bytes"),
-                                       vocab_json.string());
+        io::Json json = io::parse_json(
+            io::read_file_text(vocab_json, limits.max_vocabulary_bytes, "max_vocabulary_bytes"), vocab_json.string());
         if (!json.is_object()) fail(vocab_json.string(), ": expected a JSON object mapping tokens to ids");
         // Ids index a table, so a single huge id would allocate it: ids stay below the token limit.
-        const std::int64_t max_id =
-            std::int64_t(std::min<std::uint64_t>(limits.max_vocabulary_tokens, std::numeric_limits<std::int32_t>::max())) - 1;
+        const std::int64_t max_id = std::int64_t(std::min<std::uint64_t>(limits.max_vocabulary_tokens,
+                                                                         std::numeric_limits<std::int32_t>::max())) -
+                                    1;
         for (const auto& [token, value] : json.items()) {
             if (!value.is_number_integer() || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > max_id)
                 fail(vocab_json.string(), ": the id of \"", token, "\" is ", value.dump(), ", not an integer in 0..",
-                     max_id, " (ids lie below the limit max_vocabulary_tokens", io::how_to_raise("max_vocabulary_tokens"), ")");
+                     max_id, " (ids lie below the limit max_vocabulary_tokens",
+                     io::how_to_raise("max_vocabulary_tokens"), ")");
             auto id = std::size_t(value.get<std::int64_t>());
             if (id >= vocabulary->tokens.size()) vocabulary->tokens.resize(id + 1);
             if (!vocabulary->tokens[id].empty())

@@ -205,8 +205,7 @@ inline std::u32string from_utf16(std::u16string_view text) {
 
 // Runs an ICU string function `call(destination, capacity, error)` that reports the length it
 // needs, growing the buffer once when the first guess is short.
-template <typename Call>
-std::u32string call_icu(std::string_view operation, std::size_t guess, Call&& call) {
+template <typename Call> std::u32string call_icu(std::string_view operation, std::size_t guess, Call&& call) {
     std::u16string buffer(guess, u'\0');
     UErrorCode status = U_ZERO_ERROR;
     int32_t length = call(buffer.data(), int32_t(buffer.size()), &status);

@@ -12,11 +12,11 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::train {
 
-template <Floating T>
-GroupBatch<T> read_group_batch(const io::SafetensorsFile& file) {
+template <Floating T> GroupBatch<T> read_group_batch(const io::SafetensorsFile& file) {
     const std::string path = file.path().string();
     for (const char* name : {"pixel_values", "input_ids"})
-        if (!file.contains(name)) fail(path, ": no tensor '", name, "' (a batch file holds pixel_values and input_ids)");
+        if (!file.contains(name))
+            fail(path, ": no tensor '", name, "' (a batch file holds pixel_values and input_ids)");
     Tensor<T> pixels = file.get<T>("pixel_values");
     Tensor<std::int64_t> ids = file.get<std::int64_t>("input_ids");
     if (pixels.dim() != 5 || pixels.size(2) != 3)
@@ -27,7 +27,8 @@ GroupBatch<T> read_group_batch(const io::SafetensorsFile& file) {
     if (file.contains("class_ids")) {
         class_ids = file.get<std::int64_t>("class_ids");
         if (class_ids.shape() != Shape{groups, k})
-            fail(path, ": tensor 'class_ids' has shape ", class_ids.shape(), "; expected [", groups, ", ", k, "] to match pixel_values");
+            fail(path, ": tensor 'class_ids' has shape ", class_ids.shape(), "; expected [", groups, ", ", k,
+                 "] to match pixel_values");
     } else {
         if (ids.dim() != 2 || ids.size(0) != k)
             fail(path, ": a pair file without class_ids needs input_ids [", k, ", L] (one description per slot), got ",
@@ -38,7 +39,8 @@ GroupBatch<T> read_group_batch(const io::SafetensorsFile& file) {
     std::int64_t classes = ids.size(0);
     for (std::int64_t i = 0; i < class_ids.numel(); ++i)
         if (class_ids.data()[i] < 0 || class_ids.data()[i] >= classes)
-            fail(path, ": class id ", class_ids.data()[i], " at slot ", i, " has no description (input_ids has ", classes, " classes)");
+            fail(path, ": class id ", class_ids.data()[i], " at slot ", i, " has no description (input_ids has ",
+                 classes, " classes)");
 
     // Rows of the description table [C * D, L] each slot uses: class * D + choice.
     Tensor<std::int64_t> rows = class_ids.clone();
@@ -53,7 +55,8 @@ GroupBatch<T> read_group_batch(const io::SafetensorsFile& file) {
         for (std::int64_t i = 0; i < rows.numel(); ++i) {
             std::int64_t d = choice.data()[i];
             if (d < 0 || d >= per_class)
-                fail(path, ": desc_choice ", d, " at slot ", i, " is outside the ", per_class, " descriptions per class");
+                fail(path, ": desc_choice ", d, " at slot ", i, " is outside the ", per_class,
+                     " descriptions per class");
             rows.data()[i] = rows.data()[i] * per_class + d;
         }
         table = ids.reshape({classes * per_class, ids.size(2)});

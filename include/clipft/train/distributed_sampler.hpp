@@ -25,13 +25,15 @@ inline Shard shard_of(std::int64_t count, int rank, int ranks) {
 // The groups of `shard`, slots still in row-major [group, slot] order.
 inline SampledBatch take_groups(const SampledBatch& batch, Shard shard) {
     if (shard.begin < 0 || shard.end > batch.groups || shard.begin > shard.end)
-        fail("take_groups: groups [", shard.begin, ", ", shard.end, ") are not within the batch's ", batch.groups, " groups");
+        fail("take_groups: groups [", shard.begin, ", ", shard.end, ") are not within the batch's ", batch.groups,
+             " groups");
     auto slots = [&](const auto& values) {
         using Values = std::decay_t<decltype(values)>;
         if (values.empty()) return Values();
         return Values(values.begin() + shard.begin * batch.k, values.begin() + shard.end * batch.k);
     };
-    return {shard.size(), batch.k, slots(batch.classes), slots(batch.items), slots(batch.descriptions), slots(batch.seeds)};
+    return {shard.size(),      batch.k, slots(batch.classes), slots(batch.items), slots(batch.descriptions),
+            slots(batch.seeds)};
 }
 
 class DistributedGroupSampler {
@@ -40,8 +42,9 @@ public:
     DistributedGroupSampler(GroupSampler global, int rank, int ranks)
         : global_(std::move(global)), shard_(shard_of(global_.options().groups_per_batch, rank, ranks)) {
         if (global_.options().groups_per_batch < ranks)
-            fail("DistributedGroupSampler: a batch of ", global_.options().groups_per_batch, " groups cannot be shared out among ",
-                 ranks, " ranks; use at least one group per rank (a larger batch, or fewer processes)");
+            fail("DistributedGroupSampler: a batch of ", global_.options().groups_per_batch,
+                 " groups cannot be shared out among ", ranks,
+                 " ranks; use at least one group per rank (a larger batch, or fewer processes)");
     }
 
     SampledBatch next() { return take_groups(global_.next(), shard_); }

@@ -11,7 +11,7 @@
 namespace clipft::inline CLIPFT_BACKENDS::train {
 
 struct EarlyStopping {
-    std::int64_t patience = 3;                 // epochs without improvement before stopping; 0: never stop early
+    std::int64_t patience = 3; // epochs without improvement before stopping; 0: never stop early
     double min_relative_improvement = 0.05;
 
     double best_loss = std::numeric_limits<double>::infinity();
@@ -36,7 +36,9 @@ struct EarlyStopping {
     bool should_stop() const { return patience > 0 && epochs_without_improvement >= patience; }
 
     io::Json state() const {
-        return {{"best_loss", best_loss}, {"best_epoch", best_epoch}, {"reference_loss", reference_loss},
+        return {{"best_loss", best_loss},
+                {"best_epoch", best_epoch},
+                {"reference_loss", reference_loss},
                 {"epochs_without_improvement", epochs_without_improvement}};
     }
     void load_state(const io::Json& state) {
@@ -47,8 +49,8 @@ struct EarlyStopping {
         best_loss = number("best_loss");
         reference_loss = number("reference_loss");
         best_epoch = io::json_integer(state.at("best_epoch"), "EarlyStopping::load_state: best_epoch");
-        epochs_without_improvement =
-            io::json_integer(state.at("epochs_without_improvement"), "EarlyStopping::load_state: epochs_without_improvement");
+        epochs_without_improvement = io::json_integer(state.at("epochs_without_improvement"),
+                                                      "EarlyStopping::load_state: epochs_without_improvement");
     }
 };
 

@@ -31,13 +31,20 @@ struct FreezePolicy {
         std::istringstream words(text);
         std::string word;
         while (std::getline(words, word, '+')) {
-            if (word == "full") continue;
-            else if (word == "freeze-text") policy.train_text = false;
-            else if (word == "freeze-vision") policy.train_vision = false;
-            else if (word == "reset-vision") policy.reset_vision = true;
-            else if (word == "layer-norm") policy.layer_norms_only = true;
-            else if (word == "freeze-scale") policy.train_logit_scale = false;
-            else if (word == "none") policy.train_vision = policy.train_text = policy.train_logit_scale = false;
+            if (word == "full")
+                continue;
+            else if (word == "freeze-text")
+                policy.train_text = false;
+            else if (word == "freeze-vision")
+                policy.train_vision = false;
+            else if (word == "reset-vision")
+                policy.reset_vision = true;
+            else if (word == "layer-norm")
+                policy.layer_norms_only = true;
+            else if (word == "freeze-scale")
+                policy.train_logit_scale = false;
+            else if (word == "none")
+                policy.train_vision = policy.train_text = policy.train_logit_scale = false;
             else if (word.rfind("last-blocks=", 0) == 0) {
                 std::string count = word.substr(12);
                 std::size_t used = 0;
@@ -49,9 +56,10 @@ struct FreezePolicy {
                 if (count.empty() || used != count.size() || policy.last_blocks < 0)
                     fail("freeze policy '", text, "': last-blocks needs a whole number >= 0, got '", count, "'");
             } else
-                fail("freeze policy '", text, "': unknown word '", word,
-                     "'; use full, freeze-text, freeze-vision, reset-vision, layer-norm, last-blocks=K, freeze-scale or "
-                     "none, joined with '+'");
+                fail(
+                    "freeze policy '", text, "': unknown word '", word,
+                    "'; use full, freeze-text, freeze-vision, reset-vision, layer-norm, last-blocks=K, freeze-scale or "
+                    "none, joined with '+'");
         }
         return policy;
     }

@@ -39,7 +39,8 @@ public:
     io::Json state() const { return {{"order", order_}, {"position", position_}}; }
     void load_state(const io::Json& state) {
         order_.clear();
-        for (const io::Json& item : state.at("order")) order_.push_back(io::json_integer(item, "ReshuffledList::load_state: an item"));
+        for (const io::Json& item : state.at("order"))
+            order_.push_back(io::json_integer(item, "ReshuffledList::load_state: an item"));
         position_ = io::json_integer(state.at("position"), "ReshuffledList::load_state: the position");
         for (std::int64_t item : order_)
             if (item < 0 || item >= size_)
@@ -60,8 +61,8 @@ private:
 enum class DescriptionDraw { per_batch, per_group };
 
 struct GroupSamplerOptions {
-    std::int64_t k = 2;                 // distinct classes per group, 2 <= k <= the number of classes (N)
-    std::int64_t groups_per_batch = 8;  // "batch size 16" in the thesis = 8 pairs
+    std::int64_t k = 2;                // distinct classes per group, 2 <= k <= the number of classes (N)
+    std::int64_t groups_per_batch = 8; // "batch size 16" in the thesis = 8 pairs
     DescriptionDraw description_draw = DescriptionDraw::per_batch;
     std::uint64_t seed = 0;
     bool draw_seeds = false; // also draw a seed per slot (for augmentations that resume exactly)
@@ -95,15 +96,19 @@ public:
     // pair_keys (empty: none): one per dataset item; each group then takes all its images from one
     // key holding images of every class (items with key -1 are never drawn), and the seed of a slot
     // (with draw_seeds) is item_use_seed(seed, item, the key's use count).
-    GroupSampler(std::vector<std::vector<std::int64_t>> items_of_class, const std::vector<std::int64_t>& description_counts,
-                 const GroupSamplerOptions& options, const std::vector<std::int64_t>& pair_keys = {})
+    GroupSampler(std::vector<std::vector<std::int64_t>> items_of_class,
+                 const std::vector<std::int64_t>& description_counts, const GroupSamplerOptions& options,
+                 const std::vector<std::int64_t>& pair_keys = {})
         : items_of_class_(std::move(items_of_class)), options_(options), generator_(options.seed) {
         std::int64_t classes = std::int64_t(items_of_class_.size());
         if (std::int64_t(description_counts.size()) != classes)
-            fail("GroupSampler: ", classes, " classes of images but descriptions for ", description_counts.size(), " classes");
+            fail("GroupSampler: ", classes, " classes of images but descriptions for ", description_counts.size(),
+                 " classes");
         if (options.k < 2 || options.k > classes)
-            fail("GroupSampler: groups of k = ", options.k, " distinct classes need 2 <= k <= the number of classes (", classes, ")");
-        if (options.groups_per_batch < 1) fail("GroupSampler: groups_per_batch must be >= 1, got ", options.groups_per_batch);
+            fail("GroupSampler: groups of k = ", options.k, " distinct classes need 2 <= k <= the number of classes (",
+                 classes, ")");
+        if (options.groups_per_batch < 1)
+            fail("GroupSampler: groups_per_batch must be >= 1, got ", options.groups_per_batch);
         for (std::int64_t c = 0; c < classes; ++c) {
             if (items_of_class_[std::size_t(c)].empty())
                 fail("GroupSampler: class ", c, " has no images; every class needs at least one");
@@ -139,7 +144,8 @@ public:
                 if (options_.description_draw == DescriptionDraw::per_group || description < 0)
                     description = description_lists_[std::size_t(c)].next(generator_);
                 batch.classes.push_back(c);
-                batch.items.push_back(items_of_class_[std::size_t(c)][std::size_t(image_lists_[std::size_t(c)].next(generator_))]);
+                batch.items.push_back(
+                    items_of_class_[std::size_t(c)][std::size_t(image_lists_[std::size_t(c)].next(generator_))]);
                 batch.descriptions.push_back(description);
                 if (options_.draw_seeds) batch.seeds.push_back(generator_.next_bits());
             }
@@ -164,22 +170,27 @@ public:
         return state;
     }
     void load_state(const io::Json& state) {
-        if (state.at("images").size() != image_lists_.size() || state.at("descriptions").size() != description_lists_.size())
-            fail("GroupSampler::load_state: the saved sampler has ", state.at("images").size(), " classes, this one ", classes());
+        if (state.at("images").size() != image_lists_.size() ||
+            state.at("descriptions").size() != description_lists_.size())
+            fail("GroupSampler::load_state: the saved sampler has ", state.at("images").size(), " classes, this one ",
+                 classes());
         generator_.set_state(state.at("generator").get<std::string>());
         for (std::size_t c = 0; c < image_lists_.size(); ++c) {
             image_lists_[c].load_state(state.at("images")[c]);
             description_lists_[c].load_state(state.at("descriptions")[c]);
         }
-        if (pairs_.empty() != !state.contains("pairs") || (!pairs_.empty() && state.at("pairs").at("keys").size() != pairs_.size()))
+        if (pairs_.empty() != !state.contains("pairs") ||
+            (!pairs_.empty() && state.at("pairs").at("keys").size() != pairs_.size()))
             fail("GroupSampler::load_state: the saved sampler ", state.contains("pairs") ? "pairs" : "does not pair",
-                 " images by key, this one ", pairs_.empty() ? "does not" : "does (or with other keys); was the dataset changed?");
+                 " images by key, this one ",
+                 pairs_.empty() ? "does not" : "does (or with other keys); was the dataset changed?");
         if (pairs_.empty()) return;
         pair_list_.load_state(state.at("pairs").at("order"));
         for (std::size_t p = 0; p < pairs_.size(); ++p) {
             const io::Json& saved = state.at("pairs").at("keys")[p];
             pairs_[p].uses = io::json_integer(saved.at("uses"), "GroupSampler::load_state: a key's use count");
-            for (std::size_t c = 0; c < pairs_[p].lists.size(); ++c) pairs_[p].lists[c].load_state(saved.at("lists")[c]);
+            for (std::size_t c = 0; c < pairs_[p].lists.size(); ++c)
+                pairs_[p].lists[c].load_state(saved.at("lists")[c]);
         }
     }
 
@@ -190,7 +201,8 @@ private:
         std::iota(all.begin(), all.end(), std::int64_t(0));
         if (options_.k == classes()) return all;
         for (std::int64_t i = 0; i < options_.k; ++i) // the first k steps of a Fisher-Yates shuffle
-            std::swap(all[std::size_t(i)], all[std::size_t(i + std::int64_t(generator_.uniform_integer(std::uint64_t(classes() - i))))]);
+            std::swap(all[std::size_t(i)],
+                      all[std::size_t(i + std::int64_t(generator_.uniform_integer(std::uint64_t(classes() - i))))]);
         all.resize(std::size_t(options_.k));
         return all;
     }
@@ -204,7 +216,8 @@ private:
 
     void pair_by_keys(const std::vector<std::int64_t>& pair_keys) {
         if (options_.k != classes())
-            fail("GroupSampler: pairing by key draws every class into each group; k = ", options_.k, " of ", classes(), " classes");
+            fail("GroupSampler: pairing by key draws every class into each group; k = ", options_.k, " of ", classes(),
+                 " classes");
         std::map<std::int64_t, std::vector<std::vector<std::int64_t>>> by_key;
         for (std::int64_t c = 0; c < classes(); ++c)
             for (std::int64_t item : items_of_class_[std::size_t(c)]) {
@@ -217,13 +230,15 @@ private:
                 per_class[std::size_t(c)].push_back(item);
             }
         for (auto& [key, per_class] : by_key) {
-            if (std::any_of(per_class.begin(), per_class.end(), [](const auto& items) { return items.empty(); })) continue;
+            if (std::any_of(per_class.begin(), per_class.end(), [](const auto& items) { return items.empty(); }))
+                continue;
             Pair pair{std::move(per_class), {}, 0};
             for (const auto& items : pair.items) pair.lists.emplace_back(std::int64_t(items.size()));
             pairs_.push_back(std::move(pair));
         }
         if (pairs_.empty())
-            fail("GroupSampler: no pair key holds images of every class (e.g. no source video has both a real and a fake face); "
+            fail("GroupSampler: no pair key holds images of every class (e.g. no source video has both a real and a "
+                 "fake face); "
                  "pair by nothing, or check the manifest's source column");
         pair_list_ = ReshuffledList(std::int64_t(pairs_.size()));
     }
@@ -234,7 +249,8 @@ private:
             auto& description = batch_description[std::size_t(c)];
             if (options_.description_draw == DescriptionDraw::per_group || description < 0)
                 description = description_lists_[std::size_t(c)].next(generator_);
-            const std::int64_t item = pair.items[std::size_t(c)][std::size_t(pair.lists[std::size_t(c)].next(generator_))];
+            const std::int64_t item =
+                pair.items[std::size_t(c)][std::size_t(pair.lists[std::size_t(c)].next(generator_))];
             batch.classes.push_back(c);
             batch.items.push_back(item);
             batch.descriptions.push_back(description);

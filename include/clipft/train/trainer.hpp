@@ -63,21 +63,21 @@ namespace clipft::inline CLIPFT_BACKENDS::train {
 using data::ImageSet;
 
 struct TrainerOptions {
-    GroupSamplerOptions sampler;             // k, groups per batch, description draw, seed
-    std::int64_t accumulation_steps = 1;     // batches whose gradients are summed before each update
+    GroupSamplerOptions sampler;         // k, groups per batch, description draw, seed
+    std::int64_t accumulation_steps = 1; // batches whose gradients are summed before each update
     std::int64_t max_epochs = 100;
-    std::int64_t max_steps = -1;             // optimizer updates in all; -1: no limit
-    std::int64_t batches_per_epoch = 0;      // 0: one pass over the smallest class
-    std::int64_t validation_batches = 0;     // 0: one pass over the smallest validation class
+    std::int64_t max_steps = -1;         // optimizer updates in all; -1: no limit
+    std::int64_t batches_per_epoch = 0;  // 0: one pass over the smallest class
+    std::int64_t validation_batches = 0; // 0: one pass over the smallest validation class
     optim::AdamWOptions adamw{1e-3, 0.9, 0.98, 1e-6};
     double weight_decay = 0.2;
-    bool decay_all_parameters = false;       // false: no decay on gains, biases, embeddings, logit_scale
+    bool decay_all_parameters = false; // false: no decay on gains, biases, embeddings, logit_scale
     optim::LearningRateSchedule schedule = optim::LearningRateSchedule::constant_rate(1e-6);
-    double max_gradient_norm = 0;            // 0: no clipping
+    double max_gradient_norm = 0; // 0: no clipping
     EarlyStopping early_stopping;
-    std::int64_t checkpoint_every = 0;       // also checkpoint every this many updates; 0: at epoch ends only
-    std::int64_t log_every = 10;             // updates per training record in metrics.jsonl
-    std::int64_t positive_class = -1;        // class whose probability is the score for AUC; -1: the last class
+    std::int64_t checkpoint_every = 0; // also checkpoint every this many updates; 0: at epoch ends only
+    std::int64_t log_every = 10;       // updates per training record in metrics.jsonl
+    std::int64_t positive_class = -1;  // class whose probability is the score for AUC; -1: the last class
     eval::ScoringOptions scoring;
     std::filesystem::path output_dir = "run";
     bool progress = true;
@@ -86,7 +86,7 @@ struct TrainerOptions {
     bool prefetch = false;
     // The products' precision (autocast.hpp): bfloat16 on a GPU or a CPU with AVX512-BF16, float16 on a GPU.
     Precision precision = Precision::float32;
-    optim::LossScalerOptions loss_scaler; // for float16
+    optim::LossScalerOptions loss_scaler;                    // for float16
     std::shared_ptr<distributed::Communicator> communicator; // the ranks of a data-parallel run; null: one process
 };
 
@@ -107,23 +107,27 @@ public:
           sampler_(GroupSampler(train_.items_of_class(descriptions_.classes()), descriptions_.counts,
                                 with_seeds(options_.sampler, bool(train_.load_augmented)), train_.pair_keys),
                    communicator_->rank(), communicator_->size()),
-          optimizer_(options_.decay_all_parameters ? optim::single_group(model.named_parameters(), options_.weight_decay)
-                                                   : optim::decay_groups(model.named_parameters(), options_.weight_decay),
+          optimizer_(options_.decay_all_parameters
+                         ? optim::single_group(model.named_parameters(), options_.weight_decay)
+                         : optim::decay_groups(model.named_parameters(), options_.weight_decay),
                      options_.adamw),
           gradient_averager_(trainable_parameters()) {
         if (options_.precision == Precision::float16) loss_scaler_.emplace(options_.loss_scaler);
-        if (options_.accumulation_steps < 1) fail("Trainer: accumulation_steps must be >= 1, got ", options_.accumulation_steps);
+        if (options_.accumulation_steps < 1)
+            fail("Trainer: accumulation_steps must be >= 1, got ", options_.accumulation_steps);
         if (validation_.labels.empty()) fail("Trainer: the validation set is empty; give it images of every class");
         std::int64_t trainable = 0;
         for (const auto& group : optimizer_.groups()) trainable += std::int64_t(group.parameters.size());
         if (trainable == 0) fail("Trainer: no parameter is trainable (freeze policy 'none'?); nothing to fine-tune");
         positive_class_ = options_.positive_class < 0 ? descriptions_.classes() - 1 : options_.positive_class;
         if (positive_class_ >= descriptions_.classes())
-            fail("Trainer: positive class ", positive_class_, " does not exist (", descriptions_.classes(), " classes)");
+            fail("Trainer: positive class ", positive_class_, " does not exist (", descriptions_.classes(),
+                 " classes)");
         early_stopping_ = options_.early_stopping;
         if (!communicator_->is_root()) options_.progress = false; // one progress bar and log for the run
         std::filesystem::create_directories(options_.output_dir);
-        if (communicator_->is_root()) io::remove_abandoned_temporary_files(options_.output_dir); // what a killed run was writing
+        if (communicator_->is_root())
+            io::remove_abandoned_temporary_files(options_.output_dir); // what a killed run was writing
     }
 
     std::filesystem::path checkpoint_path() const { return options_.output_dir / "checkpoint.safetensors"; }
@@ -133,8 +137,9 @@ public:
     const std::vector<io::Json>& history() const { return history_; }
 
     std::int64_t batches_per_epoch() const {
-        return options_.batches_per_epoch > 0 ? options_.batches_per_epoch
-                                               : std::max<std::int64_t>(1, sampler_.batches_per_epoch() / options_.accumulation_steps);
+        return options_.batches_per_epoch > 0
+                   ? options_.batches_per_epoch
+                   : std::max<std::int64_t>(1, sampler_.batches_per_epoch() / options_.accumulation_steps);
     }
 
     // Continues the run saved in `checkpoint` (a checkpoint.safetensors of this trainer).
@@ -142,7 +147,8 @@ public:
         drop_look_ahead();
         io::SafetensorsFile file = io::load_safetensors(checkpoint);
         if (!file.metadata().contains("trainer"))
-            fail(checkpoint.string(), ": not a training checkpoint (no 'trainer' metadata); pass the checkpoint.safetensors of a run");
+            fail(checkpoint.string(),
+                 ": not a training checkpoint (no 'trainer' metadata); pass the checkpoint.safetensors of a run");
         io::Json state = io::parse_json(file.metadata().at("trainer"), checkpoint.string() + " (metadata 'trainer')");
         try {
             restore(checkpoint, file, state);
@@ -158,11 +164,12 @@ public:
         run_started_ = std::chrono::steady_clock::now();
         distributed::broadcast_parameters(*communicator_, model_.parameters());
         const std::int64_t per_epoch = batches_per_epoch();
-        const double images_per_step = double(options_.sampler.groups_per_batch * options_.sampler.k * options_.accumulation_steps);
+        const double images_per_step =
+            double(options_.sampler.groups_per_batch * options_.sampler.k * options_.accumulation_steps);
         bool stop = early_stopping_.should_stop();
         while (!stop && epoch_ < options_.max_epochs && !out_of_steps()) {
-            ProgressBar bar("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(options_.max_epochs), per_epoch,
-                            "img", options_.progress, batch_in_epoch_);
+            ProgressBar bar("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(options_.max_epochs),
+                            per_epoch, "img", options_.progress, batch_in_epoch_);
             while (batch_in_epoch_ < per_epoch && !out_of_steps() && !stop_agreed_) {
                 double loss = train_step();
                 ++batch_in_epoch_;
@@ -174,7 +181,8 @@ public:
                 status << "loss " << std::setprecision(4) << epoch_loss_sum_ / double(batch_in_epoch_) << "  lr "
                        << std::setprecision(3) << optimizer_.learning_rate();
                 bar.update(batch_in_epoch_, status.str(), images_per_step);
-                if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && batch_in_epoch_ < per_epoch)
+                if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 &&
+                    batch_in_epoch_ < per_epoch)
                     save_checkpoint();
             }
             if (batch_in_epoch_ < per_epoch || stop_agreed_) { // out of steps or interrupted: validate on resume
@@ -190,13 +198,15 @@ public:
             stop = end_epoch(per_epoch);
         }
         summary.stopped_early = stop;
-        summary.interrupted_by = stop_agreed_ && !stop_requested() ? SIGINT : stop_requested(); // a rank told by another
+        summary.interrupted_by =
+            stop_agreed_ && !stop_requested() ? SIGINT : stop_requested(); // a rank told by another
         summary.steps = step_;
         summary.epochs = epoch_;
         summary.best_epoch = early_stopping_.best_epoch;
         summary.best_validation_loss = early_stopping_.best_loss;
         for (const io::Json& record : history_)
-            if (record.at("kind") == "validation" && record.at("epoch") == early_stopping_.best_epoch + 1 && record.at("auc").is_number())
+            if (record.at("kind") == "validation" && record.at("epoch") == early_stopping_.best_epoch + 1 &&
+                record.at("auc").is_number())
                 summary.best_validation_auc = record.at("auc").get<double>();
         drop_look_ahead();
         if (early_stopping_.best_epoch >= 0) restore_best();
@@ -208,15 +218,18 @@ public:
         NoGradGuard no_grad;
         GroupSamplerOptions fixed = options_.sampler;
         fixed.seed = options_.sampler.seed + 1; // a stream of its own, reset at every validation
-        DistributedGroupSampler sampler(GroupSampler(validation_.items_of_class(descriptions_.classes()), descriptions_.counts, fixed,
-                                                     validation_.pair_keys),
+        DistributedGroupSampler sampler(GroupSampler(validation_.items_of_class(descriptions_.classes()),
+                                                     descriptions_.counts, fixed, validation_.pair_keys),
                                         communicator_->rank(), communicator_->size());
-        std::int64_t batches = options_.validation_batches > 0 ? options_.validation_batches : sampler.batches_per_epoch();
+        std::int64_t batches =
+            options_.validation_batches > 0 ? options_.validation_batches : sampler.batches_per_epoch();
         const double share = double(sampler.shard().size()) / double(sampler.global_groups());
         double sum = 0;
         AutocastGuard autocast(options_.precision);
         const Device device = model_.device();
-        for (std::int64_t b = 0; b < batches; ++b) sum += share * group_loss(model_, make_group_batch(sampler.next(), validation_, descriptions_).to(device)).item();
+        for (std::int64_t b = 0; b < batches; ++b)
+            sum += share *
+                   group_loss(model_, make_group_batch(sampler.next(), validation_, descriptions_).to(device)).item();
         communicator_->all_reduce_sum(std::span<double>(&sum, 1));
         return sum / double(batches);
     }
@@ -233,8 +246,9 @@ public:
             return validation_.load(items);
         };
         AutocastGuard autocast(options_.precision);
-        Tensor<float> probabilities = eval::class_probabilities(eval::encode_images(model_, mine), eval::encode_descriptions(model_, descriptions_),
-                                                                descriptions_.counts, model_.logit_scale.item(), options_.scoring);
+        Tensor<float> probabilities = eval::class_probabilities(
+            eval::encode_images(model_, mine), eval::encode_descriptions(model_, descriptions_), descriptions_.counts,
+            model_.logit_scale.item(), options_.scoring);
         if (communicator_->size() == 1) return probabilities;
         std::vector<float> all(std::size_t(images * classes), 0.0f);
         std::copy_n(probabilities.contiguous().data(), probabilities.numel(), all.begin() + shard.begin * classes);
@@ -252,16 +266,19 @@ private:
         std::vector<std::pair<Tensor<float>, Tensor<float>>> weights; // (parameter, saved)
         for (auto& [name, parameter] : model_.named_parameters()) {
             if (!file.contains("model." + name))
-                fail(checkpoint.string(), ": no tensor 'model.", name, "'; was the checkpoint written for another model?");
+                fail(checkpoint.string(), ": no tensor 'model.", name,
+                     "'; was the checkpoint written for another model?");
             Tensor<float> saved = file.get<float>("model." + name);
             if (saved.shape() != parameter.shape())
-                fail(checkpoint.string(), ": tensor 'model.", name, "' has shape ", saved.shape(), ", the model ", parameter.shape());
+                fail(checkpoint.string(), ": tensor 'model.", name, "' has shape ", saved.shape(), ", the model ",
+                     parameter.shape());
             weights.emplace_back(parameter, saved);
         }
         TrainerState saved_state = TrainerState::from_json(state, where);
         std::map<std::string, optim::AdamW<float>::Moments> moments;
         for (const auto& [name, steps] : saved_state.optimizer_steps)
-            moments[name] = {file.get<float>("exp_avg." + name).clone(), file.get<float>("exp_avg_sq." + name).clone(), steps};
+            moments[name] = {file.get<float>("exp_avg." + name).clone(), file.get<float>("exp_avg_sq." + name).clone(),
+                             steps};
         optim::AdamW<float> optimizer = optimizer_;
         DistributedGroupSampler sampler = sampler_;
         EarlyStopping early_stopping = early_stopping_;
@@ -304,10 +321,12 @@ private:
     // batches whether or not it prefetches.
     GroupBatch<float> next_training_batch() {
         SampledBatch sampled = sampler_.next();
-        GroupBatch<float> batch = next_batch_.pending() ? next_batch_.take() : make_group_batch(sampled, train_, descriptions_);
+        GroupBatch<float> batch =
+            next_batch_.pending() ? next_batch_.take() : make_group_batch(sampled, train_, descriptions_);
         if (options_.prefetch) {
             if (!look_ahead_) look_ahead_ = sampler_;
-            next_batch_.start([this, following = look_ahead_->next()] { return make_group_batch(following, train_, descriptions_); });
+            next_batch_.start(
+                [this, following = look_ahead_->next()] { return make_group_batch(following, train_, descriptions_); });
         }
         return batch.to(model_.device());
     }
@@ -345,11 +364,13 @@ private:
         const bool finite = !loss_scaler_ || loss_scaler_->unscale(trainable_parameters());
         // The global loss, and whether any rank was asked to stop: Ctrl-C reaches the ranks at
         // different moments, and they must all stop after the same update.
-        std::array<double, 2> shared = {share * sum / double(options_.accumulation_steps), double(stop_requested() != 0)};
+        std::array<double, 2> shared = {share * sum / double(options_.accumulation_steps),
+                                        double(stop_requested() != 0)};
         communicator_->all_reduce_sum(std::span<double>(shared));
         stop_agreed_ = shared[1] > 0;
         optimizer_.set_learning_rate(options_.schedule(step_));
-        if (finite && options_.max_gradient_norm > 0) optim::clip_gradient_norm(trainable_parameters(), options_.max_gradient_norm);
+        if (finite && options_.max_gradient_norm > 0)
+            optim::clip_gradient_norm(trainable_parameters(), options_.max_gradient_norm);
         if (finite) optimizer_.step();
         if (loss_scaler_) loss_scaler_->update(finite);
         optimizer_.zero_grad();
@@ -358,8 +379,11 @@ private:
     }
 
     void log_window() {
-        history_.push_back({{"kind", "train"}, {"step", step_}, {"epoch", epoch_ + 1},
-                            {"loss", window_loss_sum_ / double(window_steps_)}, {"lr", optimizer_.learning_rate()}});
+        history_.push_back({{"kind", "train"},
+                            {"step", step_},
+                            {"epoch", epoch_ + 1},
+                            {"loss", window_loss_sum_ / double(window_steps_)},
+                            {"lr", optimizer_.learning_rate()}});
         window_loss_sum_ = 0;
         window_steps_ = 0;
     }
@@ -375,17 +399,22 @@ private:
         auto [auc, accuracy] = validation_scores();
         bool best = decide_early_stopping(loss);
         if (best && communicator_->is_root()) models::save_clip(model_, best_path(), models::CheckpointLayout::openai);
-        history_.push_back({{"kind", "validation"}, {"step", step_}, {"epoch", epoch_ + 1},
-                            {"train_loss", epoch_loss_sum_ / double(per_epoch)}, {"loss", loss},
-                            {"auc", std::isnan(auc) ? io::Json() : io::Json(auc)}, {"lr", optimizer_.learning_rate()},
-                            {"best", best}, {"seconds", seconds()}});
+        history_.push_back({{"kind", "validation"},
+                            {"step", step_},
+                            {"epoch", epoch_ + 1},
+                            {"train_loss", epoch_loss_sum_ / double(per_epoch)},
+                            {"loss", loss},
+                            {"auc", std::isnan(auc) ? io::Json() : io::Json(auc)},
+                            {"lr", optimizer_.learning_rate()},
+                            {"best", best},
+                            {"seconds", seconds()}});
         if (!std::isnan(accuracy)) history_.back()["accuracy"] = accuracy;
         if (options_.progress) {
             char accuracy_text[32] = "";
             if (!std::isnan(accuracy)) std::snprintf(accuracy_text, sizeof accuracy_text, ", accuracy %.4f", accuracy);
-            std::fprintf(stderr, "epoch %lld: train loss %.4f, validation loss %.4f, %s %.4f%s%s\n", (long long)(epoch_ + 1),
-                         epoch_loss_sum_ / double(per_epoch), loss, std::isnan(accuracy) ? "AUC" : "macro AUC", auc, accuracy_text,
-                         best ? " (best so far)" : "");
+            std::fprintf(stderr, "epoch %lld: train loss %.4f, validation loss %.4f, %s %.4f%s%s\n",
+                         (long long)(epoch_ + 1), epoch_loss_sum_ / double(per_epoch), loss,
+                         std::isnan(accuracy) ? "AUC" : "macro AUC", auc, accuracy_text, best ? " (best so far)" : "");
         }
         ++epoch_;
         batch_in_epoch_ = 0;
@@ -405,7 +434,8 @@ private:
             if (std::count(counts.begin(), counts.end(), 0) > 0) return {NAN, NAN};
             std::vector<std::string> names;
             for (std::int64_t c = 0; c < classes; ++c) names.push_back(std::to_string(c));
-            eval::MulticlassMetrics metrics = eval::multiclass_metrics(validation_.labels, validation_probabilities(), names);
+            eval::MulticlassMetrics metrics =
+                eval::multiclass_metrics(validation_.labels, validation_probabilities(), names);
             return {metrics.macro_auc, metrics.accuracy};
         }
         std::vector<int> labels = eval::binary_labels(validation_.labels, positive_class_);
@@ -421,7 +451,8 @@ private:
         bool best = communicator_->is_root() && early_stopping_.record(epoch_, loss);
         if (communicator_->size() == 1) return best;
         io::Json decision = {{"best", best}, {"state", early_stopping_.state()}};
-        decision = io::parse_json(communicator_->broadcast_text(decision.dump(), 0), "rank 0's early-stopping decision");
+        decision =
+            io::parse_json(communicator_->broadcast_text(decision.dump(), 0), "rank 0's early-stopping decision");
         early_stopping_.load_state(decision.at("state"));
         return decision.at("best").get<bool>();
     }
@@ -439,19 +470,29 @@ private:
     void save_checkpoint() {
         if (!communicator_->is_root()) return;
         io::NamedTensors tensors;
-        for (const auto& [name, parameter] : model_.named_parameters()) tensors.emplace_back("model." + name, parameter);
-        TrainerState state{.step = step_, .epoch = epoch_, .batch_in_epoch = batch_in_epoch_, .window_steps = window_steps_,
-                           .epoch_loss_sum = epoch_loss_sum_, .window_loss_sum = window_loss_sum_, .seconds = seconds(),
-                           .sampler = sampler_.state(), .early_stopping = early_stopping_.state(),
+        for (const auto& [name, parameter] : model_.named_parameters())
+            tensors.emplace_back("model." + name, parameter);
+        TrainerState state{.step = step_,
+                           .epoch = epoch_,
+                           .batch_in_epoch = batch_in_epoch_,
+                           .window_steps = window_steps_,
+                           .epoch_loss_sum = epoch_loss_sum_,
+                           .window_loss_sum = window_loss_sum_,
+                           .seconds = seconds(),
+                           .sampler = sampler_.state(),
+                           .early_stopping = early_stopping_.state(),
                            .loss_scaler = loss_scaler_ ? loss_scaler_->state() : io::Json(),
-                           .optimizer_steps = {}, .history = history_};
+                           .optimizer_steps = {},
+                           .history = history_};
         for (const auto& [name, moments] : optimizer_.state()) {
             tensors.emplace_back("exp_avg." + name, moments.exp_avg);
             tensors.emplace_back("exp_avg_sq." + name, moments.exp_avg_sq);
             state.optimizer_steps[name] = moments.step;
         }
-        io::save_safetensors(checkpoint_path(), tensors, {{"format", "pt"}, {"config", models::openai_config_string(model_.config)},
-                                                          {"trainer", state.to_json().dump()}});
+        io::save_safetensors(checkpoint_path(), tensors,
+                             {{"format", "pt"},
+                              {"config", models::openai_config_string(model_.config)},
+                              {"trainer", state.to_json().dump()}});
         write_metrics();
     }
 
@@ -461,14 +502,17 @@ private:
             jsonl += record.dump() + "\n";
             if (record.at("kind") != "validation") continue;
             std::ostringstream row;
-            row << std::setprecision(9) << record.at("epoch").get<std::int64_t>() << ',' << record.at("step").get<std::int64_t>()
-                << ',' << record.at("train_loss").get<double>() << ',' << record.at("loss").get<double>() << ','
+            row << std::setprecision(9) << record.at("epoch").get<std::int64_t>() << ','
+                << record.at("step").get<std::int64_t>() << ',' << record.at("train_loss").get<double>() << ','
+                << record.at("loss").get<double>() << ','
                 << (record.at("auc").is_number() ? std::to_string(record.at("auc").get<double>()) : "") << ','
                 << record.at("lr").get<double>() << ',' << record.at("seconds").get<double>() << '\n';
             csv += row.str();
         }
-        io::write_file_atomically(options_.output_dir / "metrics.jsonl", [&](io::FileWriter& writer) { writer.write(jsonl); });
-        io::write_file_atomically(options_.output_dir / "metrics.csv", [&](io::FileWriter& writer) { writer.write(csv); });
+        io::write_file_atomically(options_.output_dir / "metrics.jsonl",
+                                  [&](io::FileWriter& writer) { writer.write(jsonl); });
+        io::write_file_atomically(options_.output_dir / "metrics.csv",
+                                  [&](io::FileWriter& writer) { writer.write(csv); });
         write_plots();
     }
 
@@ -490,7 +534,8 @@ private:
         loss.title = "Group contrastive loss";
         loss.x_label = "epoch";
         loss.y_label = "loss";
-        loss.add_series("training (every " + std::to_string(options_.log_every) + " updates)", window_epochs, window_losses);
+        loss.add_series("training (every " + std::to_string(options_.log_every) + " updates)", window_epochs,
+                        window_losses);
         loss.add_series("training (epoch mean)", epochs, train_losses);
         loss.add_series("validation", epochs, validation_losses);
         loss.save(options_.output_dir / "loss.svg");
@@ -519,9 +564,9 @@ private:
     double epoch_loss_sum_ = 0, window_loss_sum_ = 0, seconds_ = 0;
     std::vector<io::Json> history_;
     std::chrono::steady_clock::time_point run_started_ = std::chrono::steady_clock::now();
-    bool stop_agreed_ = false; // some rank was asked to stop (train_step)
+    bool stop_agreed_ = false;                          // some rank was asked to stop (train_step)
     std::optional<DistributedGroupSampler> look_ahead_; // with prefetching: sampler_ one draw ahead
-    data::Prefetcher<GroupBatch<float>> next_batch_; // last: its job reads the members above
+    data::Prefetcher<GroupBatch<float>> next_batch_;    // last: its job reads the members above
 };
 
 } // namespace clipft::train

@@ -16,16 +16,22 @@ struct TrainerState {
     std::int64_t step = 0, epoch = 0, batch_in_epoch = 0, window_steps = 0;
     double epoch_loss_sum = 0, window_loss_sum = 0, seconds = 0;
     io::Json sampler, early_stopping;
-    io::Json loss_scaler; // null without one (float16 training only)
+    io::Json loss_scaler;                                // null without one (float16 training only)
     std::map<std::string, std::int64_t> optimizer_steps; // per parameter, beside its moments
     std::vector<io::Json> history;
 
     io::Json to_json() const {
-        io::Json state = {{"step", step}, {"epoch", epoch}, {"batch_in_epoch", batch_in_epoch},
-                          {"epoch_loss_sum", epoch_loss_sum}, {"window_loss_sum", window_loss_sum},
-                          {"window_steps", window_steps}, {"seconds", seconds},
-                          {"sampler", sampler}, {"early_stopping", early_stopping},
-                          {"optimizer_steps", optimizer_steps}, {"history", history}};
+        io::Json state = {{"step", step},
+                          {"epoch", epoch},
+                          {"batch_in_epoch", batch_in_epoch},
+                          {"epoch_loss_sum", epoch_loss_sum},
+                          {"window_loss_sum", window_loss_sum},
+                          {"window_steps", window_steps},
+                          {"seconds", seconds},
+                          {"sampler", sampler},
+                          {"early_stopping", early_stopping},
+                          {"optimizer_steps", optimizer_steps},
+                          {"history", history}};
         if (!loss_scaler.is_null()) state["loss_scaler"] = loss_scaler;
         return state;
     }

@@ -44,7 +44,8 @@ public:
     explicit VideoReader(std::filesystem::path path, int decoder_threads = 1) : path_(std::move(path)) {
         std::error_code exists_error;
         if (!std::filesystem::is_regular_file(path_, exists_error))
-            fail(path_.string(), ": cannot read the video: ", std::filesystem::exists(path_, exists_error) ? "not a regular file" : "no such file");
+            fail(path_.string(), ": cannot read the video: ",
+                 std::filesystem::exists(path_, exists_error) ? "not a regular file" : "no such file");
         int result = avformat_open_input(&format_, path_.c_str(), nullptr, nullptr);
         if (result < 0) fail(path_.string(), ": cannot open the video: ", detail::error_text(result));
         try {
@@ -74,8 +75,10 @@ public:
     std::int64_t frame_count() const {
         if (stream()->nb_frames > 0) return stream()->nb_frames;
         double seconds = 0;
-        if (stream()->duration != AV_NOPTS_VALUE) seconds = double(stream()->duration) * av_q2d(stream()->time_base);
-        else if (format_->duration != AV_NOPTS_VALUE) seconds = double(format_->duration) / AV_TIME_BASE;
+        if (stream()->duration != AV_NOPTS_VALUE)
+            seconds = double(stream()->duration) * av_q2d(stream()->time_base);
+        else if (format_->duration != AV_NOPTS_VALUE)
+            seconds = double(format_->duration) / AV_TIME_BASE;
         return std::int64_t(std::llround(seconds * fps()));
     }
 
@@ -91,7 +94,8 @@ public:
 
     // Decodes the rest of the video and calls visit(index, frame) for the frames whose index (from
     // 0) is a multiple of `every`; only those are converted to RGB. Returns the frames decoded.
-    std::int64_t for_each_frame(std::int64_t every, const std::function<void(std::int64_t, const image::Image&)>& visit) {
+    std::int64_t for_each_frame(std::int64_t every,
+                                const std::function<void(std::int64_t, const image::Image&)>& visit) {
         if (every < 1) fail(path_.string(), ": frames are sampled every K-th with K >= 1, got ", every);
         return for_each_frame_where([every](std::int64_t index) { return index % every == 0; }, visit);
     }
@@ -115,7 +119,8 @@ private:
 
     void open_decoder(int decoder_threads) {
         int result = avformat_find_stream_info(format_, nullptr);
-        if (result < 0) fail(path_.string(), ": cannot read the video's stream information: ", detail::error_text(result));
+        if (result < 0)
+            fail(path_.string(), ": cannot read the video's stream information: ", detail::error_text(result));
         stream_index_ = av_find_best_stream(format_, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
         if (stream_index_ < 0) fail(path_.string(), ": the file holds no video stream");
         const AVCodec* codec = avcodec_find_decoder(stream()->codecpar->codec_id);
@@ -125,10 +130,12 @@ private:
         decoder_ = avcodec_alloc_context3(codec);
         if (!decoder_) fail(path_.string(), ": out of memory for the video decoder");
         result = avcodec_parameters_to_context(decoder_, stream()->codecpar);
-        if (result < 0) fail(path_.string(), ": cannot set up the ", codec->name, " decoder: ", detail::error_text(result));
+        if (result < 0)
+            fail(path_.string(), ": cannot set up the ", codec->name, " decoder: ", detail::error_text(result));
         decoder_->thread_count = decoder_threads;
         result = avcodec_open2(decoder_, codec, nullptr);
-        if (result < 0) fail(path_.string(), ": cannot open the ", codec->name, " decoder: ", detail::error_text(result));
+        if (result < 0)
+            fail(path_.string(), ": cannot open the ", codec->name, " decoder: ", detail::error_text(result));
         packet_ = av_packet_alloc();
         decoded_ = av_frame_alloc();
         if (!packet_ || !decoded_) fail(path_.string(), ": out of memory for video frames");
@@ -151,35 +158,48 @@ private:
                 draining_ = true; // the decoder still holds frames; an empty packet asks for them
                 result = avcodec_send_packet(decoder_, nullptr);
             } else if (result < 0) {
-                fail(path_.string(), ": cannot read the video after frame ", frames_read_, ": ", detail::error_text(result));
+                fail(path_.string(), ": cannot read the video after frame ", frames_read_, ": ",
+                     detail::error_text(result));
             } else {
                 if (packet_->stream_index == stream_index_) result = avcodec_send_packet(decoder_, packet_);
                 av_packet_unref(packet_);
             }
             if (result < 0 && result != AVERROR(EAGAIN))
-                fail(path_.string(), ": cannot decode the video after frame ", frames_read_, ": ", detail::error_text(result));
+                fail(path_.string(), ": cannot decode the video after frame ", frames_read_, ": ",
+                     detail::error_text(result));
         }
     }
 
     // decoded_ as RGB, honouring its colour matrix (BT.601 / BT.709 ...) and range (limited / full).
     void convert(image::Image& frame) {
         const int width = decoded_->width, height = decoded_->height;
-        if (frame.width != width || frame.height != height || frame.channels != 3) frame = image::Image(height, width, 3);
+        if (frame.width != width || frame.height != height || frame.channels != 3)
+            frame = image::Image(height, width, 3);
         AVPixelFormat format = AVPixelFormat(decoded_->format);
         bool full_range = decoded_->color_range == AVCOL_RANGE_JPEG;
         // The "J" formats are the same layouts marked full-range; swscale wants the range said apart.
         switch (format) {
-        case AV_PIX_FMT_YUVJ420P: format = AV_PIX_FMT_YUV420P, full_range = true; break;
-        case AV_PIX_FMT_YUVJ422P: format = AV_PIX_FMT_YUV422P, full_range = true; break;
-        case AV_PIX_FMT_YUVJ444P: format = AV_PIX_FMT_YUV444P, full_range = true; break;
-        case AV_PIX_FMT_YUVJ440P: format = AV_PIX_FMT_YUV440P, full_range = true; break;
-        default: break;
+        case AV_PIX_FMT_YUVJ420P:
+            format = AV_PIX_FMT_YUV420P, full_range = true;
+            break;
+        case AV_PIX_FMT_YUVJ422P:
+            format = AV_PIX_FMT_YUV422P, full_range = true;
+            break;
+        case AV_PIX_FMT_YUVJ444P:
+            format = AV_PIX_FMT_YUV444P, full_range = true;
+            break;
+        case AV_PIX_FMT_YUVJ440P:
+            format = AV_PIX_FMT_YUV440P, full_range = true;
+            break;
+        default:
+            break;
         }
         scaler_ = sws_getCachedContext(scaler_, width, height, format, width, height, AV_PIX_FMT_RGB24,
                                        SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr);
         if (!scaler_)
             fail(path_.string(), ": cannot convert frames of pixel format ", av_get_pix_fmt_name(format), " to RGB");
-        const int colorspace = decoded_->colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : int(decoded_->colorspace);
+        const int colorspace =
+            decoded_->colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : int(decoded_->colorspace);
         const int* coefficients = sws_getCoefficients(colorspace);
         sws_setColorspaceDetails(scaler_, coefficients, full_range ? 1 : 0, coefficients, 1, 0, 1 << 16, 1 << 16);
         std::uint8_t* planes[4] = {frame.pixels.data(), nullptr, nullptr, nullptr};

@@ -44,8 +44,8 @@ inline SbgemmFunction openblas_sbgemm() {
 
 inline bool cpu_has_avx512_bf16() {
 #ifdef CLIPFT_CPU_BFLOAT16_KERNEL
-    static bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512bf16");
+    static bool has =
+        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16");
     return has;
 #else
     return false;
@@ -93,10 +93,14 @@ inline BFloat16Kernel bfloat16_kernel() {
 
 inline const char* bfloat16_kernel_name(BFloat16Kernel kernel) {
     switch (kernel) {
-    case BFloat16Kernel::automatic: return "auto";
-    case BFloat16Kernel::own: return "clipft AVX512-BF16 kernel";
-    case BFloat16Kernel::sbgemm: return "OpenBLAS cblas_sbgemm";
-    case BFloat16Kernel::float32: return "float32 (no bfloat16 kernel)";
+    case BFloat16Kernel::automatic:
+        return "auto";
+    case BFloat16Kernel::own:
+        return "clipft AVX512-BF16 kernel";
+    case BFloat16Kernel::sbgemm:
+        return "OpenBLAS cblas_sbgemm";
+    case BFloat16Kernel::float32:
+        return "float32 (no bfloat16 kernel)";
     }
     return "?";
 }

@@ -30,11 +30,13 @@ struct StridedFloats {
 namespace bfloat16_gemm {
 
 constexpr std::int64_t tile_rows = 12, tile_columns = 32;
-constexpr std::int64_t depth_block = 1024;        // k per packed block (even): measured best, 384..1536
+constexpr std::int64_t depth_block = 1024;         // k per packed block (even): measured best, 384..1536
 constexpr std::int64_t row_block = 40 * tile_rows; // rows of A per packed block: A's block fits in L2
 
 // The first `count` of 16 lanes.
-inline __mmask16 first_lanes(std::int64_t count) { return __mmask16((1u << std::clamp<std::int64_t>(count, 0, 16)) - 1); }
+inline __mmask16 first_lanes(std::int64_t count) {
+    return __mmask16((1u << std::clamp<std::int64_t>(count, 0, 16)) - 1);
+}
 
 // Transposes 16 rows of 16 32-bit elements in place. The zero-masked forms with every lane kept: GCC
 // 12's plain forms start from an undefined register and warn (-Wuninitialized) wherever inlined.
@@ -71,8 +73,8 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
     std::int64_t pairs = (depth + 1) / 2;
     if (source.row_step == 1 && source.column_step != 1) {
         // Rows contiguous: two columns of 16 rows become 16 pairs in one conversion and one permute.
-        const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23,
-                                                    7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+        const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                                    22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
         for (std::int64_t pair = 0; pair < pairs; ++pair) {
             const float* even = source.data + 2 * pair * source.column_step;
             bool has_odd = 2 * pair + 1 < depth;
@@ -81,7 +83,8 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
                 std::int64_t valid = std::clamp<std::int64_t>(rows - r, 0, stored);
                 __mmask16 read = __mmask16((1u << valid) - 1), write = __mmask16((1u << stored) - 1);
                 __m512 low = _mm512_maskz_loadu_ps(read, even + r);
-                __m512 high = has_odd ? _mm512_maskz_loadu_ps(read, even + source.column_step + r) : _mm512_setzero_ps();
+                __m512 high =
+                    has_odd ? _mm512_maskz_loadu_ps(read, even + source.column_step + r) : _mm512_setzero_ps();
                 __m512bh both = _mm512_cvtne2ps_pbh(high, low);
                 __m512i pairs_of_rows = _mm512_permutexvar_epi16(interleave, reinterpret_cast<__m512i&>(both));
                 _mm512_mask_storeu_epi32(out + pair * Width + r, write, pairs_of_rows);
@@ -156,7 +159,8 @@ CLIPFT_TARGET_AVX512_BF16 void pack_panels(StridedFloats source, std::int64_t ro
                     std::int64_t panel = first / Width, end = std::min((panel + 1) * Width, last_row);
                     // Lane j holds row r + j, at element r + j - panel * Width of this pair's row.
                     std::uint32_t* lane_zero = out + panel * pairs * Width + (pair + i) * Width + r - panel * Width;
-                    _mm512_mask_storeu_epi32(lane_zero, __mmask16(first_lanes(end - r) & ~first_lanes(first - r)), block[i]);
+                    _mm512_mask_storeu_epi32(lane_zero, __mmask16(first_lanes(end - r) & ~first_lanes(first - r)),
+                                             block[i]);
                     first = end;
                 }
         }
@@ -165,8 +169,8 @@ CLIPFT_TARGET_AVX512_BF16 void pack_panels(StridedFloats source, std::int64_t ro
 // C[rows x columns] = alpha * (packed A tile) (packed B tile) + beta * C over `pairs` pairs of k;
 // beta 0 never reads C.
 CLIPFT_TARGET_AVX512_BF16 inline void multiply_tile(std::int64_t pairs, const std::uint32_t* a, const std::uint32_t* b,
-                                                    float* c, std::int64_t ldc, std::int64_t rows,
-                                                    std::int64_t columns, float alpha, float beta) {
+                                                    float* c, std::int64_t ldc, std::int64_t rows, std::int64_t columns,
+                                                    float alpha, float beta) {
     __m512 sum[tile_rows][2];
 #pragma GCC unroll 12
     for (int r = 0; r < tile_rows; ++r) sum[r][0] = sum[r][1] = _mm512_setzero_ps();
@@ -184,7 +188,9 @@ CLIPFT_TARGET_AVX512_BF16 inline void multiply_tile(std::int64_t pairs, const st
         }
     }
     __mmask16 mask0 = columns >= 16 ? __mmask16(0xffff) : __mmask16((1u << columns) - 1);
-    __mmask16 mask1 = columns >= 32 ? __mmask16(0xffff) : columns <= 16 ? __mmask16(0) : __mmask16((1u << (columns - 16)) - 1);
+    __mmask16 mask1 = columns >= 32   ? __mmask16(0xffff)
+                      : columns <= 16 ? __mmask16(0)
+                                      : __mmask16((1u << (columns - 16)) - 1);
     __m512 scale = _mm512_set1_ps(alpha), keep = _mm512_set1_ps(beta);
     for (std::int64_t r = 0; r < rows; ++r) {
         float* out = c + r * ldc;

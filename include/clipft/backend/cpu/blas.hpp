@@ -20,8 +20,8 @@ namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
 struct MatrixOperand {
     const void* data;
-    bool transposed;         // read as op(A) = A^T
-    std::int64_t leading;    // distance between rows of the stored (row-major) matrix
+    bool transposed;      // read as op(A) = A^T
+    std::int64_t leading; // distance between rows of the stored (row-major) matrix
 };
 
 namespace detail {
@@ -33,8 +33,7 @@ constexpr std::int64_t parallel_product_work = std::int64_t(1) << 18;
 // Runs block(row_begin, row_end, column_begin, column_end) over blocks of C spread on the pool:
 // blocks of columns when C is at least as wide as tall (each thread packs all of A, the smaller
 // operand then), else of rows; block edges on multiples of clipft's bfloat16 tile.
-template <typename Block>
-void split_product(std::int64_t m, std::int64_t n, std::int64_t k, Block&& block) {
+template <typename Block> void split_product(std::int64_t m, std::int64_t n, std::int64_t k, Block&& block) {
     // num_threads() first: it also makes OpenBLAS single-threaded before its first call.
     if (num_threads() == 1 || m * n * k < parallel_product_work) return block(std::int64_t(0), m, std::int64_t(0), n);
     if (n >= m) {
@@ -66,8 +65,8 @@ inline StridedFloats strided(const MatrixOperand& x) {
 }
 
 // The stored matrix behind op(X) [rows x columns] converted to contiguous bfloat16, for cblas_sbgemm.
-inline std::vector<std::uint16_t> converted_to_bfloat16(const MatrixOperand& x, std::int64_t rows,
-                                                        std::int64_t columns, std::int64_t& leading) {
+inline std::vector<std::uint16_t> converted_to_bfloat16(const MatrixOperand& x, std::int64_t rows, std::int64_t columns,
+                                                        std::int64_t& leading) {
     std::int64_t stored_rows = x.transposed ? columns : rows, stored_columns = x.transposed ? rows : columns;
     std::vector<std::uint16_t> converted(std::size_t(stored_rows * stored_columns));
     leading = stored_columns;

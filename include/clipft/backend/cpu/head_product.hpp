@@ -13,8 +13,7 @@ namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
 // A matrix read through strides: element (r, c) is data[r * row_stride + c * column_stride], so a
 // transposed operand is the same memory with the strides swapped.
-template <typename T>
-struct StridedMatrix {
+template <typename T> struct StridedMatrix {
     const T* data;
     std::int64_t row_stride, column_stride;
     T operator()(std::int64_t r, std::int64_t c) const { return data[r * row_stride + c * column_stride]; }
@@ -26,8 +25,7 @@ struct StridedMatrix {
 // over all of k, broadcasting A's elements against rows of B. Operands are read in place where their
 // layout allows (B with unit-stride rows, A with unit-stride columns); otherwise, and for the ragged
 // last tiles, they are first packed into panels. One instance per thread owns the buffers.
-template <typename T>
-class HeadProduct {
+template <typename T> class HeadProduct {
 public:
     void operator()(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, StridedMatrix<T> a, StridedMatrix<T> b,
                     T* c, std::int64_t ldc) {
@@ -49,9 +47,12 @@ public:
         packed_a_.resize(std::size_t(k * max_rows));
         for (std::int64_t i = 0; i < m; i += max_rows) {
             std::int64_t rows = std::min(max_rows, m - i);
-            if (rows > 8) row_panel<12>(i, rows, k, alpha, a, c, ldc, n);
-            else if (rows > 4) row_panel<8>(i, rows, k, alpha, a, c, ldc, n);
-            else row_panel<4>(i, rows, k, alpha, a, c, ldc, n);
+            if (rows > 8)
+                row_panel<12>(i, rows, k, alpha, a, c, ldc, n);
+            else if (rows > 4)
+                row_panel<8>(i, rows, k, alpha, a, c, ldc, n);
+            else
+                row_panel<4>(i, rows, k, alpha, a, c, ldc, n);
         }
     }
 
@@ -96,7 +97,8 @@ private:
 
     // packed[p * Rows + r] = row[r][p * step], unrolled over the rows.
     template <std::size_t... R>
-    static void pack_rows(const T* const* row, std::int64_t step, std::int64_t k, T* packed, std::index_sequence<R...>) {
+    static void pack_rows(const T* const* row, std::int64_t step, std::int64_t k, T* packed,
+                          std::index_sequence<R...>) {
         constexpr std::int64_t rows = sizeof...(R);
         for (std::int64_t p = 0; p < k; ++p) ((packed[p * rows + std::int64_t(R)] = row[R][p * step]), ...);
     }

@@ -14,8 +14,6 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
-
-
 // Rows of `extent` elements per pool task: row kernels make several passes over a row, some with
 // exp, so about 8192 elements (half an element-wise op's grain) already pay for a thread wake-up.
 inline std::int64_t rows_per_task(std::int64_t extent) {
@@ -23,8 +21,7 @@ inline std::int64_t rows_per_task(std::int64_t extent) {
 }
 
 // Runs body(row) for every row in [0, rows), rows of `extent` elements spread over the pool.
-template <typename Body>
-void parallel_rows(std::int64_t rows, std::int64_t extent, Body&& body) {
+template <typename Body> void parallel_rows(std::int64_t rows, std::int64_t extent, Body&& body) {
     parallel_for(rows, rows_per_task(extent), [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t row = begin; row < end; ++row) body(row);
     });
@@ -34,8 +31,7 @@ void parallel_rows(std::int64_t rows, std::int64_t extent, Body&& body) {
 // batch so that short rows (77 tokens) pay neither scalar exps nor copies. A row of at least one
 // batch takes its last `width` elements, overlapping the full batches; a shorter row is copied into
 // a zero-padded batch. `fresh` marks the lanes holding elements the full batches did not cover.
-template <typename T>
-class RowTail {
+template <typename T> class RowTail {
 public:
     static constexpr std::int64_t width = Batch<T>::size;
 
@@ -74,8 +70,7 @@ private:
 
 // out[i] = f(in0[i], in1[i], ...) over one row, f taking and returning SIMD batches; out may be
 // one of the inputs.
-template <typename T, typename F, typename... In>
-void map_row(T* out, std::int64_t n, F f, const In*... in) {
+template <typename T, typename F, typename... In> void map_row(T* out, std::int64_t n, F f, const In*... in) {
     constexpr std::int64_t width = Batch<T>::size;
     std::int64_t i = 0;
     for (; i + width <= n; i += width) f(Batch<T>::load_unaligned(in + i)...).store_unaligned(out + i);
@@ -85,8 +80,7 @@ void map_row(T* out, std::int64_t n, F f, const In*... in) {
 }
 
 // Sum over i < n of f(in0[i], in1[i], ...), f taking and returning SIMD batches.
-template <typename T, typename F, typename... In>
-T row_sum(std::int64_t n, F f, const T* first, const In*... more) {
+template <typename T, typename F, typename... In> T row_sum(std::int64_t n, F f, const T* first, const In*... more) {
     constexpr std::int64_t width = Batch<T>::size;
     Batch<T> lanes(T(0));
     std::int64_t i = 0;
@@ -99,22 +93,22 @@ T row_sum(std::int64_t n, F f, const T* first, const In*... more) {
     return xsimd::hadd(lanes);
 }
 
-template <typename T>
-T row_dot(const T* a, const T* b, std::int64_t n) {
-    return row_sum(n, [](auto x, auto y) { return x * y; }, a, b);
+template <typename T> T row_dot(const T* a, const T* b, std::int64_t n) {
+    return row_sum(
+        n, [](auto x, auto y) { return x * y; }, a, b);
 }
 
 // Largest element of a row; -infinity for an empty row. NaNs need no care here: they reach the
 // exponentials and make the row NaN, as in PyTorch.
-template <typename T>
-T row_max(const T* x, std::int64_t n) {
+template <typename T> T row_max(const T* x, std::int64_t n) {
     constexpr std::int64_t width = Batch<T>::size;
     Batch<T> lanes(-std::numeric_limits<T>::infinity());
     std::int64_t i = 0;
     for (; i + width <= n; i += width) lanes = xsimd::max(lanes, Batch<T>::load_unaligned(x + i));
     if (i < n) {
         RowTail<T> tail(n);
-        lanes = xsimd::max(lanes, xsimd::select(tail.fresh, tail.load(x), Batch<T>(-std::numeric_limits<T>::infinity())));
+        lanes =
+            xsimd::max(lanes, xsimd::select(tail.fresh, tail.load(x), Batch<T>(-std::numeric_limits<T>::infinity())));
     }
     alignas(64) T values[width];
     lanes.store_aligned(values);
@@ -122,8 +116,7 @@ T row_max(const T* x, std::int64_t n) {
 }
 
 // Sum of exp(x[i] - shift), also storing each exponential in `out` when it is not null.
-template <typename T>
-T row_exp_sum(const T* x, std::int64_t n, T shift, T* out) {
+template <typename T> T row_exp_sum(const T* x, std::int64_t n, T shift, T* out) {
     constexpr std::int64_t width = Batch<T>::size;
     Batch<T> lanes(T(0)), shift_lanes(shift);
     std::int64_t i = 0;
@@ -142,8 +135,7 @@ T row_exp_sum(const T* x, std::int64_t n, T shift, T* out) {
 }
 
 // log(sum(exp(x))) of a row, computed around the row's maximum so that no exponential overflows.
-template <typename T>
-T row_log_sum_exp(const T* x, std::int64_t n) {
+template <typename T> T row_log_sum_exp(const T* x, std::int64_t n) {
     T shift = row_max(x, n);
     return shift + std::log(row_exp_sum(x, n, shift, static_cast<T*>(nullptr)));
 }
@@ -152,8 +144,7 @@ T row_log_sum_exp(const T* x, std::int64_t n) {
 // first element, so neither float rounding nor the cancellation in E[d^2] - E[d]^2 costs accuracy
 // even when the mean is large against the spread; eight independent partial sums let the
 // compiler vectorise the loop.
-template <typename T>
-std::pair<double, double> row_mean_variance(const T* x, std::int64_t n) {
+template <typename T> std::pair<double, double> row_mean_variance(const T* x, std::int64_t n) {
     constexpr int lanes = 8;
     double origin = n ? double(x[0]) : 0.0;
     double sums[lanes] = {}, squares[lanes] = {};

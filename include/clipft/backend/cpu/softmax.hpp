@@ -12,41 +12,42 @@
 namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
 // out = softmax(in) over one row of n elements; out may be in.
-template <typename T>
-void softmax_row(const T* in, std::int64_t n, T* out) {
+template <typename T> void softmax_row(const T* in, std::int64_t n, T* out) {
     T top = row_max(in, n);
     if (top == -std::numeric_limits<T>::infinity()) {
         std::fill(out, out + n, T(0));
         return;
     }
     T inverse = T(1) / row_exp_sum(in, n, top, out);
-    map_row(out, n, [inverse](auto v) { return v * decltype(v)(inverse); }, out);
+    map_row(
+        out, n, [inverse](auto v) { return v * decltype(v)(inverse); }, out);
 }
 
 // out = log_softmax(in) over one row; out may be in.
-template <typename T>
-void log_softmax_row(const T* in, std::int64_t n, T* out) {
+template <typename T> void log_softmax_row(const T* in, std::int64_t n, T* out) {
     T top = row_max(in, n);
     if (top == -std::numeric_limits<T>::infinity()) {
         std::fill(out, out + n, -std::numeric_limits<T>::infinity());
         return;
     }
     T shift = top + std::log(row_exp_sum(in, n, top, static_cast<T*>(nullptr)));
-    map_row(out, n, [shift](auto v) { return v - decltype(v)(shift); }, in);
+    map_row(
+        out, n, [shift](auto v) { return v - decltype(v)(shift); }, in);
 }
 
 // The softmax backward of one row from its output y: dx = y * (g - sum(g * y)); dx may be g.
-template <typename T>
-void softmax_backward_row(const T* g, const T* y, std::int64_t n, T* dx) {
+template <typename T> void softmax_backward_row(const T* g, const T* y, std::int64_t n, T* dx) {
     T dot = row_dot(g, y, n);
-    map_row(dx, n, [dot](auto gv, auto yv) { return yv * (gv - decltype(gv)(dot)); }, g, y);
+    map_row(
+        dx, n, [dot](auto gv, auto yv) { return yv * (gv - decltype(gv)(dot)); }, g, y);
 }
 
 // The log_softmax backward of one row from its output y: dx = g - exp(y) * sum(g); dx may be g.
-template <typename T>
-void log_softmax_backward_row(const T* g, const T* y, std::int64_t n, T* dx) {
-    T total = row_sum(n, [](auto v) { return v; }, g);
-    map_row(dx, n, [total](auto gv, auto yv) { return gv - xsimd::exp(yv) * decltype(gv)(total); }, g, y);
+template <typename T> void log_softmax_backward_row(const T* g, const T* y, std::int64_t n, T* dx) {
+    T total = row_sum(
+        n, [](auto v) { return v; }, g);
+    map_row(
+        dx, n, [total](auto gv, auto yv) { return gv - xsimd::exp(yv) * decltype(gv)(total); }, g, y);
 }
 
 } // namespace clipft::backend::cpu

@@ -40,8 +40,8 @@ void for_each_row(const Shape& shape, const std::array<const Shape*, N>& strides
 
 // Copies src (any strides) into dst (any strides) of the same shape, converting element types.
 template <typename To, typename From, typename Convert>
-void strided_copy(To* dst, const Shape& dst_strides, const From* src, const Shape& src_strides,
-                  const Shape& shape, Convert convert) {
+void strided_copy(To* dst, const Shape& dst_strides, const From* src, const Shape& src_strides, const Shape& shape,
+                  Convert convert) {
     if constexpr (std::is_same_v<To, From>) {
         // Same type: the conversion is the identity, and dense data is one memcpy.
         if (dst_strides == src_strides && src_strides == contiguous_strides(shape)) {
@@ -51,16 +51,16 @@ void strided_copy(To* dst, const Shape& dst_strides, const From* src, const Shap
             return;
         }
     }
-    for_each_row<2>(shape, {&dst_strides, &src_strides},
-                    [&](const std::array<std::int64_t, 2>& offsets, std::int64_t length,
-                        const std::array<std::int64_t, 2>& step) {
-                        To* d = dst + offsets[0];
-                        const From* s = src + offsets[1];
-                        if (step[0] == 1 && step[1] == 1)
-                            for (std::int64_t i = 0; i < length; ++i) d[i] = convert(s[i]);
-                        else
-                            for (std::int64_t i = 0; i < length; ++i) d[i * step[0]] = convert(s[i * step[1]]);
-                    });
+    for_each_row<2>(
+        shape, {&dst_strides, &src_strides},
+        [&](const std::array<std::int64_t, 2>& offsets, std::int64_t length, const std::array<std::int64_t, 2>& step) {
+            To* d = dst + offsets[0];
+            const From* s = src + offsets[1];
+            if (step[0] == 1 && step[1] == 1)
+                for (std::int64_t i = 0; i < length; ++i) d[i] = convert(s[i]);
+            else
+                for (std::int64_t i = 0; i < length; ++i) d[i * step[0]] = convert(s[i * step[1]]);
+        });
 }
 
 } // namespace clipft::backend::cpu

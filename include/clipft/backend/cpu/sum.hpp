@@ -11,11 +11,10 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
-constexpr std::int64_t sum_block = 512;     // values per SIMD lane block along a row: 512 / lanes each
-constexpr std::int64_t column_block = 64;   // rows per block down a column: each value is its own lane
+constexpr std::int64_t sum_block = 512;   // values per SIMD lane block along a row: 512 / lanes each
+constexpr std::int64_t column_block = 64; // rows per block down a column: each value is its own lane
 
-template <typename T>
-double blocked_sum(const T* x, std::int64_t n) {
+template <typename T> double blocked_sum(const T* x, std::int64_t n) {
     constexpr std::int64_t width = Batch<T>::size;
     double total = 0;
     for (std::int64_t start = 0; start < n; start += sum_block) {
@@ -30,8 +29,7 @@ double blocked_sum(const T* x, std::int64_t n) {
 }
 
 // out[r] = sum of the r-th row of `inner` values, for `rows` rows.
-template <typename T>
-void sum_rows(const T* in, std::int64_t rows, std::int64_t inner, T* out) {
+template <typename T> void sum_rows(const T* in, std::int64_t rows, std::int64_t inner, T* out) {
     if (rows >= 4 * num_threads()) {
         parallel_for(rows, std::max<std::int64_t>(1, elementwise_grain / std::max<std::int64_t>(inner, 1)),
                      [&](std::int64_t begin, std::int64_t end) {
@@ -43,19 +41,20 @@ void sum_rows(const T* in, std::int64_t rows, std::int64_t inner, T* out) {
     for (std::int64_t r = 0; r < rows; ++r) {
         double total = 0;
         std::mutex merge;
-        parallel_for((inner + sum_block - 1) / sum_block, elementwise_grain / sum_block, [&](std::int64_t begin, std::int64_t end) {
-            double part = blocked_sum(in + r * inner + begin * sum_block, std::min(inner, end * sum_block) - begin * sum_block);
-            std::lock_guard lock(merge);
-            total += part;
-        });
+        parallel_for((inner + sum_block - 1) / sum_block, elementwise_grain / sum_block,
+                     [&](std::int64_t begin, std::int64_t end) {
+                         double part = blocked_sum(in + r * inner + begin * sum_block,
+                                                   std::min(inner, end * sum_block) - begin * sum_block);
+                         std::lock_guard lock(merge);
+                         total += part;
+                     });
         out[r] = T(total);
     }
 }
 
 // out[c] = sum over `rows` rows of in[i * columns + c]. Each task adds up a band of rows for every
 // column (SIMD across columns); the bands' totals are then merged.
-template <typename T>
-void sum_columns(const T* in, std::int64_t rows, std::int64_t columns, T* out) {
+template <typename T> void sum_columns(const T* in, std::int64_t rows, std::int64_t columns, T* out) {
     constexpr std::int64_t width = Batch<T>::size;
     std::vector<double> total(std::size_t(columns), 0.0);
     std::mutex merge;

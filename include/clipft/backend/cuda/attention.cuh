@@ -16,9 +16,9 @@
 namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
 // The same operand with CUDA's element type (half and bfloat16 to __half and __nv_bfloat16).
-template <typename T>
-AttentionOperand<DeviceType<T>> device_operand(const AttentionOperand<T>& operand) {
-    return {device_pointer(operand.data), {operand.strides[0], operand.strides[1], operand.strides[2], operand.strides[3]}};
+template <typename T> AttentionOperand<DeviceType<T>> device_operand(const AttentionOperand<T>& operand) {
+    return {device_pointer(operand.data),
+            {operand.strides[0], operand.strides[1], operand.strides[2], operand.strides[3]}};
 }
 
 using backend::AttentionShape;
@@ -41,8 +41,8 @@ __device__ void load_tile(A (*target)[Dim], const AttentionOperand<T>& operand, 
     for (int index = threadIdx.x; index < tile * Dim; index += blockDim.x) {
         int r = index / Dim, c = index % Dim;
         std::int64_t position = first + r;
-        target[r][c] = position < length && c < width ? convert<A>(operand.row(b, h, position)[c * operand.strides[3]])
-                                                      : A(0);
+        target[r][c] =
+            position < length && c < width ? convert<A>(operand.row(b, h, position)[c * operand.strides[3]]) : A(0);
     }
 }
 
@@ -105,7 +105,8 @@ __global__ void forward_kernel(AttentionOperand<T> query, AttentionOperand<T> ke
     bool masked = normaliser == A(0);
 #pragma unroll
     for (int c = 0; c < Dim; ++c)
-        if (c < shape.value_dim) out[row * shape.value_dim + c] = convert<T>(masked ? A(0) : accumulated[c] / normaliser);
+        if (c < shape.value_dim)
+            out[row * shape.value_dim + c] = convert<T>(masked ? A(0) : accumulated[c] / normaliser);
     log_normalisers[row] = masked ? A(INFINITY) : running_max + ::log(normaliser);
 }
 
@@ -165,9 +166,9 @@ __global__ void query_gradient_kernel(AttentionOperand<T> query, AttentionOperan
 
 // dK and dV: per key row, over query tiles; dv = sum p * dO, dk = scale * sum ds * q.
 template <typename T, int Dim>
-__global__ void key_value_gradient_kernel(AttentionOperand<T> query, AttentionOperand<T> key,
-                                          AttentionOperand<T> value, AttentionOperand<T> mask, AttentionShape shape,
-                                          double scale, const T* grad_out, const Accumulator<T>* log_normalisers,
+__global__ void key_value_gradient_kernel(AttentionOperand<T> query, AttentionOperand<T> key, AttentionOperand<T> value,
+                                          AttentionOperand<T> mask, AttentionShape shape, double scale,
+                                          const T* grad_out, const Accumulator<T>* log_normalisers,
                                           const Accumulator<T>* delta, T* grad_key, T* grad_value) {
     using A = Accumulator<T>;
     __shared__ A queries[tile][Dim], grad_outs[tile][Dim];
@@ -183,8 +184,9 @@ __global__ void key_value_gradient_kernel(AttentionOperand<T> query, AttentionOp
         grad_k[c] = grad_v[c] = 0;
     }
     std::int64_t head_rows = (b * shape.heads + h) * shape.query_length;
-    AttentionOperand<T> grad_out_rows{grad_out, {shape.heads * shape.query_length * shape.value_dim,
-                                                 shape.query_length * shape.value_dim, shape.value_dim, 1}};
+    AttentionOperand<T> grad_out_rows{
+        grad_out,
+        {shape.heads * shape.query_length * shape.value_dim, shape.query_length * shape.value_dim, shape.value_dim, 1}};
     for (std::int64_t first = 0; first < shape.query_length; first += tile) {
         load_tile<A, Dim>(queries, query, b, h, first, shape.query_length, shape.head_dim);
         load_tile<A, Dim>(grad_outs, grad_out_rows, b, h, first, shape.query_length, shape.value_dim);
@@ -217,13 +219,17 @@ __global__ void key_value_gradient_kernel(AttentionOperand<T> query, AttentionOp
 
 // Calls launch(std::integral_constant<int, Dim>) with the smallest register width that holds the
 // head and value dimensions.
-template <typename Launch>
-void with_head_width(const AttentionShape& shape, Launch launch) {
+template <typename Launch> void with_head_width(const AttentionShape& shape, Launch launch) {
     std::int64_t width = std::max(shape.head_dim, shape.value_dim);
-    if (width <= 32) launch(std::integral_constant<int, 32>{});
-    else if (width <= 64) launch(std::integral_constant<int, 64>{});
-    else if (width <= 128) launch(std::integral_constant<int, 128>{});
-    else fail("scaled_dot_product_attention on CUDA: head dimension ", width, " is above 128, the largest the fused kernel holds");
+    if (width <= 32)
+        launch(std::integral_constant<int, 32>{});
+    else if (width <= 64)
+        launch(std::integral_constant<int, 64>{});
+    else if (width <= 128)
+        launch(std::integral_constant<int, 128>{});
+    else
+        fail("scaled_dot_product_attention on CUDA: head dimension ", width,
+             " is above 128, the largest the fused kernel holds");
 }
 
 inline dim3 grid_over(std::int64_t rows, const AttentionShape& shape) {
@@ -269,14 +275,17 @@ void attention_backward(AttentionOperand<T> query, AttentionOperand<T> key, Atte
     with_head_width(shape, [&](auto width) {
         constexpr int Dim = decltype(width)::value;
         if (grad_query && shape.query_length > 0) {
-            query_gradient_kernel<D, Dim><<<grid_over(shape.query_length, shape), rows_per_block, 0, current_stream()>>>(
-                q, k, v, m, shape, scale, device_pointer(grad_out), log_normalisers, delta, device_pointer(grad_query));
+            query_gradient_kernel<D, Dim>
+                <<<grid_over(shape.query_length, shape), rows_per_block, 0, current_stream()>>>(
+                    q, k, v, m, shape, scale, device_pointer(grad_out), log_normalisers, delta,
+                    device_pointer(grad_query));
             check_launch("attention query_gradient_kernel");
         }
         if ((grad_key || grad_value) && shape.key_length > 0) {
-            key_value_gradient_kernel<D, Dim><<<grid_over(shape.key_length, shape), rows_per_block, 0, current_stream()>>>(
-                q, k, v, m, shape, scale, device_pointer(grad_out), log_normalisers, delta, device_pointer(grad_key),
-                device_pointer(grad_value));
+            key_value_gradient_kernel<D, Dim>
+                <<<grid_over(shape.key_length, shape), rows_per_block, 0, current_stream()>>>(
+                    q, k, v, m, shape, scale, device_pointer(grad_out), log_normalisers, delta,
+                    device_pointer(grad_key), device_pointer(grad_value));
             check_launch("attention key_value_gradient_kernel");
         }
     });

@@ -27,8 +27,8 @@ __global__ void broadcast_kernel(T* out, const T* a, const T* b, StridedOffsets<
 template <typename T, typename F, typename... In>
 void map_contiguous(T* out, std::int64_t count, F f, const In*... in) {
     if (count == 0) return;
-    map_contiguous_kernel<<<blocks_for(count), threads_per_block, 0, current_stream()>>>(
-        device_pointer(out), count, f, device_pointer(in)...);
+    map_contiguous_kernel<<<blocks_for(count), threads_per_block, 0, current_stream()>>>(device_pointer(out), count, f,
+                                                                                         device_pointer(in)...);
     check_launch("map_contiguous_kernel");
 }
 

@@ -24,22 +24,26 @@ template <typename T> using DeviceType = typename DeviceTypeOf<T>::type;
 
 static_assert(sizeof(Half) == sizeof(__half) && sizeof(BFloat16) == sizeof(__nv_bfloat16));
 
-template <typename T>
-DeviceType<T>* device_pointer(T* pointer) { return reinterpret_cast<DeviceType<T>*>(pointer); }
-template <typename T>
-const DeviceType<T>* device_pointer(const T* pointer) { return reinterpret_cast<const DeviceType<T>*>(pointer); }
+template <typename T> DeviceType<T>* device_pointer(T* pointer) { return reinterpret_cast<DeviceType<T>*>(pointer); }
+template <typename T> const DeviceType<T>* device_pointer(const T* pointer) {
+    return reinterpret_cast<const DeviceType<T>*>(pointer);
+}
 
-template <typename T>
-using Accumulator = std::conditional_t<std::is_same_v<T, double>, double, float>;
+template <typename T> using Accumulator = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
-template <typename To, typename From>
-__host__ __device__ inline To convert(From value) {
-    if constexpr (std::is_same_v<To, From>) return value;
-    else if constexpr (std::is_same_v<From, __half>) return To(__half2float(value));
-    else if constexpr (std::is_same_v<From, __nv_bfloat16>) return To(__bfloat162float(value));
-    else if constexpr (std::is_same_v<To, __half>) return __float2half_rn(float(value));
-    else if constexpr (std::is_same_v<To, __nv_bfloat16>) return __float2bfloat16_rn(float(value));
-    else return To(value);
+template <typename To, typename From> __host__ __device__ inline To convert(From value) {
+    if constexpr (std::is_same_v<To, From>)
+        return value;
+    else if constexpr (std::is_same_v<From, __half>)
+        return To(__half2float(value));
+    else if constexpr (std::is_same_v<From, __nv_bfloat16>)
+        return To(__bfloat162float(value));
+    else if constexpr (std::is_same_v<To, __half>)
+        return __float2half_rn(float(value));
+    else if constexpr (std::is_same_v<To, __nv_bfloat16>)
+        return __float2bfloat16_rn(float(value));
+    else
+        return To(value);
 }
 
 constexpr int threads_per_block = 256;
@@ -52,8 +56,7 @@ inline unsigned blocks_for(std::int64_t count, int threads = threads_per_block) 
 
 // Offsets of one element in up to `operands` strided tensors of one shape (rank at most 8), so
 // kernels can read views (transposes, broadcasts with stride 0) without copying them first.
-template <int operands>
-struct StridedOffsets {
+template <int operands> struct StridedOffsets {
     static constexpr int most_axes = 8;
     int rank = 0;
     std::int64_t shape[most_axes] = {};
@@ -79,8 +82,8 @@ struct StridedOffsets {
     }
 };
 
-#define CLIPFT_GRID_STRIDE_LOOP(index, count)                                                                  \
-    for (std::int64_t index = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; index < (count);          \
+#define CLIPFT_GRID_STRIDE_LOOP(index, count)                                                                          \
+    for (std::int64_t index = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; index < (count);                    \
          index += std::int64_t(blockDim.x) * gridDim.x)
 
 } // namespace clipft::backend::cuda

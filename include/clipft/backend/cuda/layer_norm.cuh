@@ -26,8 +26,8 @@ __global__ void layer_norm_kernel(const T* x, const T* weight, const T* bias, st
         }
         A rstd = A(1) / ::sqrt(block_sum(square, scratch) / A(extent) + A(eps));
         CLIPFT_FOR_EACH_ELEMENT_OF_ROW(i, extent)
-            y[row * extent + i] =
-                convert<T>((convert<A>(in[i]) - mean) * rstd * convert<A>(weight[i]) + convert<A>(bias[i]));
+        y[row * extent + i] =
+            convert<T>((convert<A>(in[i]) - mean) * rstd * convert<A>(weight[i]) + convert<A>(bias[i]));
         if (threadIdx.x == 0) {
             means[row] = convert<T>(mean);
             rstds[row] = convert<T>(rstd);

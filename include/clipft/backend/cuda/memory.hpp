@@ -22,19 +22,20 @@ inline CachingAllocator& device_allocator(int device) {
     if (!allocator) {
         std::ostringstream name;
         name << Device::cuda(device);
-        allocator = std::make_unique<CachingAllocator>(name.str(), CachingAllocator::RawMemory{
-            [device](std::size_t bytes) -> void* {
-                CLIPFT_CUDA_CHECK(cudaSetDevice(device));
-                void* block = nullptr;
-                cudaError_t status = cudaMalloc(&block, bytes);
-                if (status == cudaErrorMemoryAllocation) {
-                    cudaGetLastError(); // clear it: the allocator frees its cache and retries
-                    return nullptr;
-                }
-                check_cuda(status, "cudaMalloc");
-                return block;
-            },
-            [](void* block) { cudaFree(block); }});
+        allocator = std::make_unique<CachingAllocator>(
+            name.str(), CachingAllocator::RawMemory{
+                            [device](std::size_t bytes) -> void* {
+                                CLIPFT_CUDA_CHECK(cudaSetDevice(device));
+                                void* block = nullptr;
+                                cudaError_t status = cudaMalloc(&block, bytes);
+                                if (status == cudaErrorMemoryAllocation) {
+                                    cudaGetLastError(); // clear it: the allocator frees its cache and retries
+                                    return nullptr;
+                                }
+                                check_cuda(status, "cudaMalloc");
+                                return block;
+                            },
+                            [](void* block) { cudaFree(block); }});
     }
     return *allocator;
 }

@@ -25,7 +25,8 @@ __global__ void multi_tensor_kernel(const MultiTensorSlot<T, Update>* slots, con
         MultiTensorChunk chunk = chunks[c];
         const MultiTensorSlot<T, Update>& slot = slots[chunk.tensor];
         for (std::int64_t i = chunk.begin + threadIdx.x; i < chunk.end; i += blockDim.x) {
-            A p = convert<A>(slot.parameter[i]), m = convert<A>(slot.first_moment[i]), v = convert<A>(slot.second_moment[i]);
+            A p = convert<A>(slot.parameter[i]), m = convert<A>(slot.first_moment[i]),
+              v = convert<A>(slot.second_moment[i]);
             slot.update(p, m, v, convert<A>(slot.gradient[i]));
             slot.parameter[i] = convert<T>(p);
             slot.first_moment[i] = convert<T>(m);

@@ -11,14 +11,13 @@ namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 // A row-major matrix of a cuBLAS product, or a batch of them evenly spaced.
 struct DeviceMatrix {
     const void* data;
-    bool transposed;      // read as op(A) = A^T
-    std::int64_t leading; // distance between rows of the stored (row-major) matrix
+    bool transposed;               // read as op(A) = A^T
+    std::int64_t leading;          // distance between rows of the stored (row-major) matrix
     std::int64_t batch_stride = 0; // distance between consecutive matrices of a batch (0: one shared matrix)
 };
 
 // A [B, H, L, D] attention operand read through its strides.
-template <typename T>
-struct AttentionOperand {
+template <typename T> struct AttentionOperand {
     const T* data;
     std::int64_t strides[4]; // batch, head, position, feature
 
@@ -28,8 +27,7 @@ struct AttentionOperand {
 };
 
 // Three arrays updated in place (parameter and two moments) from one read-only array (gradient).
-template <typename T, typename Update>
-struct MultiTensorSlot {
+template <typename T, typename Update> struct MultiTensorSlot {
     T* parameter;
     T* first_moment;
     T* second_moment;

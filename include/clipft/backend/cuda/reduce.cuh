@@ -8,22 +8,19 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
-template <typename A>
-__device__ A warp_sum(A value) {
+template <typename A> __device__ A warp_sum(A value) {
     for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
     return value;
 }
 
-template <typename A>
-__device__ A warp_max(A value) {
+template <typename A> __device__ A warp_max(A value) {
     for (int offset = 16; offset > 0; offset /= 2) value = ::max(value, __shfl_xor_sync(0xffffffffu, value, offset));
     return value;
 }
 
 // The sum (or maximum) over the block of every thread's value, returned to every thread. The block
 // size is a multiple of 32; `scratch` holds 32 values.
-template <typename A, typename Combine>
-__device__ A block_reduce(A value, A identity, A* scratch, Combine combine) {
+template <typename A, typename Combine> __device__ A block_reduce(A value, A identity, A* scratch, Combine combine) {
     int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
     value = combine(value);
     __syncthreads(); // a previous reduction may still be reading the scratch
@@ -32,13 +29,11 @@ __device__ A block_reduce(A value, A identity, A* scratch, Combine combine) {
     return combine(lane < warps ? scratch[lane] : identity);
 }
 
-template <typename A>
-__device__ A block_sum(A value, A* scratch) {
+template <typename A> __device__ A block_sum(A value, A* scratch) {
     return block_reduce(value, A(0), scratch, [](A v) { return warp_sum(v); });
 }
 
-template <typename A>
-__device__ A block_max(A value, A* scratch) {
+template <typename A> __device__ A block_max(A value, A* scratch) {
     return block_reduce(value, A(-INFINITY), scratch, [](A v) { return warp_max(v); });
 }
 
@@ -46,8 +41,7 @@ __device__ A block_max(A value, A* scratch) {
 #define CLIPFT_FOR_EACH_ROW_OF_BLOCK(row, rows) for (std::int64_t row = blockIdx.x; row < (rows); row += gridDim.x)
 #define CLIPFT_FOR_EACH_ELEMENT_OF_ROW(i, extent) for (std::int64_t i = threadIdx.x; i < (extent); i += blockDim.x)
 
-template <typename T>
-__global__ void sum_rows_kernel(const T* x, std::int64_t rows, std::int64_t extent, T* out) {
+template <typename T> __global__ void sum_rows_kernel(const T* x, std::int64_t rows, std::int64_t extent, T* out) {
     using A = Accumulator<T>;
     __shared__ A scratch[32];
     CLIPFT_FOR_EACH_ROW_OF_BLOCK(row, rows) {
@@ -66,8 +60,8 @@ struct ColumnChunks {
     ColumnChunks(std::int64_t rows, std::int64_t columns) {
         constexpr std::int64_t target_blocks = 1024, most_chunks = 1024, fewest_rows = 32;
         std::int64_t column_blocks = (columns + threads_per_block - 1) / threads_per_block;
-        count = std::clamp<std::int64_t>(std::min(target_blocks / std::max<std::int64_t>(column_blocks, 1),
-                                                  rows / fewest_rows), 1, most_chunks);
+        count = std::clamp<std::int64_t>(
+            std::min(target_blocks / std::max<std::int64_t>(column_blocks, 1), rows / fewest_rows), 1, most_chunks);
         rows_per_chunk = (rows + count - 1) / count;
     }
     dim3 grid(std::int64_t columns) const {
@@ -101,14 +95,12 @@ __global__ void sum_chunks_kernel(const A* partial, std::int64_t chunks, std::in
 // Scratch for `count` values of A on `device`, held by the returned handle. Freed as soon as the
 // kernels using it are queued: the caching allocator hands it out again only to later work on
 // the same stream.
-template <typename A>
-std::shared_ptr<void> scratch(Device device, std::int64_t count) {
+template <typename A> std::shared_ptr<void> scratch(Device device, std::int64_t count) {
     return allocate(std::size_t(count) * sizeof(A), device);
 }
 
 // out[r] = sum of row r of the contiguous [rows, extent] matrix x.
-template <typename T>
-void sum_rows(const T* x, std::int64_t rows, std::int64_t extent, T* out) {
+template <typename T> void sum_rows(const T* x, std::int64_t rows, std::int64_t extent, T* out) {
     if (rows == 0) return;
     sum_rows_kernel<<<blocks_for(rows, 1), threads_per_block, 0, current_stream()>>>(device_pointer(x), rows, extent,
                                                                                      device_pointer(out));
@@ -116,8 +108,7 @@ void sum_rows(const T* x, std::int64_t rows, std::int64_t extent, T* out) {
 }
 
 // out[c] = sum of column c of the contiguous [rows, columns] matrix x on `device`.
-template <typename T>
-void sum_columns(Device device, const T* x, std::int64_t rows, std::int64_t columns, T* out) {
+template <typename T> void sum_columns(Device device, const T* x, std::int64_t rows, std::int64_t columns, T* out) {
     if (columns == 0) return;
     using A = Accumulator<DeviceType<T>>;
     ColumnChunks chunks(rows, columns);

@@ -25,7 +25,9 @@ __global__ void softmax_kernel(const T* x, std::int64_t rows, std::int64_t exten
         bool masked = largest == A(-INFINITY);
         CLIPFT_FOR_EACH_ELEMENT_OF_ROW(i, extent) {
             A v = convert<A>(in[i]);
-            out[i] = convert<T>(masked ? (logarithm ? A(-INFINITY) : A(0)) : logarithm ? v - shift : ::exp(v - largest) * scale);
+            out[i] = convert<T>(masked      ? (logarithm ? A(-INFINITY) : A(0))
+                                : logarithm ? v - shift
+                                            : ::exp(v - largest) * scale);
         }
     }
 }
@@ -40,7 +42,7 @@ __global__ void softmax_backward_kernel(const T* grad, const T* y, std::int64_t 
         const T* out = y + row * extent;
         A total = 0;
         CLIPFT_FOR_EACH_ELEMENT_OF_ROW(i, extent)
-            total += logarithm ? convert<A>(g[i]) : convert<A>(g[i]) * convert<A>(out[i]);
+        total += logarithm ? convert<A>(g[i]) : convert<A>(g[i]) * convert<A>(out[i]);
         total = block_sum(total, scratch);
         CLIPFT_FOR_EACH_ELEMENT_OF_ROW(i, extent) {
             A gv = convert<A>(g[i]), yv = convert<A>(out[i]);
@@ -49,8 +51,7 @@ __global__ void softmax_backward_kernel(const T* grad, const T* y, std::int64_t 
     }
 }
 
-template <typename T>
-void softmax_rows(const T* x, std::int64_t rows, std::int64_t extent, T* y, bool logarithm) {
+template <typename T> void softmax_rows(const T* x, std::int64_t rows, std::int64_t extent, T* y, bool logarithm) {
     if (rows == 0 || extent == 0) return;
     auto kernel = logarithm ? softmax_kernel<DeviceType<T>, true> : softmax_kernel<DeviceType<T>, false>;
     kernel<<<blocks_for(rows, 1), threads_per_block, 0, current_stream()>>>(device_pointer(x), rows, extent,
@@ -61,7 +62,8 @@ void softmax_rows(const T* x, std::int64_t rows, std::int64_t extent, T* y, bool
 template <typename T>
 void softmax_rows_backward(const T* grad, const T* y, std::int64_t rows, std::int64_t extent, T* dx, bool logarithm) {
     if (rows == 0 || extent == 0) return;
-    auto kernel = logarithm ? softmax_backward_kernel<DeviceType<T>, true> : softmax_backward_kernel<DeviceType<T>, false>;
+    auto kernel =
+        logarithm ? softmax_backward_kernel<DeviceType<T>, true> : softmax_backward_kernel<DeviceType<T>, false>;
     kernel<<<blocks_for(rows, 1), threads_per_block, 0, current_stream()>>>(device_pointer(grad), device_pointer(y),
                                                                             rows, extent, device_pointer(dx));
     check_launch("softmax_backward_kernel");

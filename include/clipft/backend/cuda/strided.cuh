@@ -42,8 +42,7 @@ void strided_copy(To* destination, const Shape& destination_strides, const From*
     check_launch("strided_copy_kernel");
 }
 
-template <typename T>
-void fill(T* destination, const Shape& strides, const Shape& shape, T value) {
+template <typename T> void fill(T* destination, const Shape& strides, const Shape& shape, T value) {
     std::int64_t count = element_count(shape);
     if (count == 0) return;
     const Shape* layout[1] = {&strides};

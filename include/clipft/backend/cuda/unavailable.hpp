@@ -33,13 +33,11 @@ template <typename To, typename From>
     fail_without_cuda_backend("copying a tensor on a CUDA device");
 }
 
-template <typename T>
-[[noreturn]] void fill(T*, const Shape&, const Shape&, T) {
+template <typename T> [[noreturn]] void fill(T*, const Shape&, const Shape&, T) {
     fail_without_cuda_backend("filling a tensor on a CUDA device");
 }
 
-template <typename T, typename F, typename... In>
-[[noreturn]] void map_contiguous(T*, std::int64_t, F, const In*...) {
+template <typename T, typename F, typename... In> [[noreturn]] void map_contiguous(T*, std::int64_t, F, const In*...) {
     fail_without_cuda_backend("an element-wise op on a CUDA device");
 }
 
@@ -48,18 +46,15 @@ template <typename T, typename F>
     fail_without_cuda_backend("an element-wise op on a CUDA device");
 }
 
-template <typename T>
-[[noreturn]] void sum_rows(const T*, std::int64_t, std::int64_t, T*) {
+template <typename T> [[noreturn]] void sum_rows(const T*, std::int64_t, std::int64_t, T*) {
     fail_without_cuda_backend("sum on a CUDA device");
 }
 
-template <typename T>
-[[noreturn]] void sum_columns(Device device, const T*, std::int64_t, std::int64_t, T*) {
+template <typename T> [[noreturn]] void sum_columns(Device device, const T*, std::int64_t, std::int64_t, T*) {
     fail_without_cuda_backend("sum on ", device);
 }
 
-template <typename T>
-[[noreturn]] void softmax_rows(const T*, std::int64_t, std::int64_t, T*, bool logarithm) {
+template <typename T> [[noreturn]] void softmax_rows(const T*, std::int64_t, std::int64_t, T*, bool logarithm) {
     fail_without_cuda_backend(logarithm ? "log_softmax" : "softmax", " on a CUDA device");
 }
 
@@ -79,8 +74,7 @@ template <typename T>
     fail_without_cuda_backend("layer_norm backward on ", device);
 }
 
-template <typename T>
-[[noreturn]] void gather_rows(const T*, const std::int64_t*, std::int64_t, std::int64_t, T*) {
+template <typename T> [[noreturn]] void gather_rows(const T*, const std::int64_t*, std::int64_t, std::int64_t, T*) {
     fail_without_cuda_backend("embedding on a CUDA device");
 }
 

@@ -32,13 +32,19 @@ inline Video celeb_df_video(const std::filesystem::path& root, const std::string
     if (folder == "YouTube-real" && std::regex_match(stem, youtube))
         return {root / path, "real", "", folder + "/" + stem, folder + "/" + stem, {"youtube-" + stem}};
     if (folder == "Celeb-synthesis" && std::regex_match(stem, match, synthesis))
-        return {root / path, "fake", "Celeb-synthesis", folder + "/" + stem,
-                "Celeb-real/" + match[1].str() + "_" + match[3].str(), {match[1], match[2]}};
-    fail(where, ": '", relative, "' is not a Celeb-DF v2 video name (Celeb-real/idA_NNNN.mp4, YouTube-real/NNNNN.mp4, "
+        return {root / path,
+                "fake",
+                "Celeb-synthesis",
+                folder + "/" + stem,
+                "Celeb-real/" + match[1].str() + "_" + match[3].str(),
+                {match[1], match[2]}};
+    fail(where, ": '", relative,
+         "' is not a Celeb-DF v2 video name (Celeb-real/idA_NNNN.mp4, YouTube-real/NNNNN.mp4, "
          "Celeb-synthesis/idA_idB_NNNN.mp4)");
 }
 
-inline VideoSplits import_celeb_df(const std::filesystem::path& root_given, double validation_fraction, std::uint64_t seed) {
+inline VideoSplits import_celeb_df(const std::filesystem::path& root_given, double validation_fraction,
+                                   std::uint64_t seed) {
     namespace fs = std::filesystem;
     const fs::path root = fs::absolute(root_given).lexically_normal();
     require_folder(root, "--root: the Celeb-DF v2 folder");
@@ -58,8 +64,8 @@ inline VideoSplits import_celeb_df(const std::filesystem::path& root_given, doub
             fail(where, ": expected '1 PATH' (real) or '0 PATH' (fake), found '", line, "'");
         Video video = celeb_df_video(root, relative, where);
         if ((label == "1") != (video.label == "real"))
-            fail(where, ": '", relative, "' is labelled ", label == "1" ? "real (1)" : "fake (0)", " but its folder holds ",
-                 video.label, " videos");
+            fail(where, ": '", relative, "' is labelled ", label == "1" ? "real (1)" : "fake (0)",
+                 " but its folder holds ", video.label, " videos");
         require_video_file(video.path, where);
         if (tested.insert(video.path.string()).second) splits.test.push_back(std::move(video));
     }

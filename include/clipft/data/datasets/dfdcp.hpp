@@ -13,21 +13,25 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::data::datasets {
 
-inline VideoSplits import_dfdc_preview(const std::filesystem::path& root_given, double validation_fraction, std::uint64_t seed) {
+inline VideoSplits import_dfdc_preview(const std::filesystem::path& root_given, double validation_fraction,
+                                       std::uint64_t seed) {
     namespace fs = std::filesystem;
     const fs::path root = fs::absolute(root_given).lexically_normal();
     require_folder(root, "--root: the DFDC Preview folder");
     const fs::path file = root / "dataset.json";
     std::error_code error;
-    if (!fs::is_regular_file(file, error)) fail(file.string(), ": no such file; the DFDC Preview lists its videos there");
+    if (!fs::is_regular_file(file, error))
+        fail(file.string(), ": no such file; the DFDC Preview lists its videos there");
     const io::Json json = io::read_json_file(file);
-    if (!json.is_object()) fail(file.string(), ": expected an object mapping video paths to {\"label\": ..., \"set\": ...}");
+    if (!json.is_object())
+        fail(file.string(), ": expected an object mapping video paths to {\"label\": ..., \"set\": ...}");
     VideoSplits splits;
     for (const auto& [relative, entry] : json.items()) {
         const std::string where = file.string() + ": \"" + relative + "\"";
         if (!entry.is_object() || !entry.contains("label") || !entry.contains("set") || !entry["label"].is_string() ||
             !entry["set"].is_string())
-            fail(where, ": expected {\"label\": \"real\"|\"fake\", \"set\": \"train\"|\"test\"}, found ", entry.dump().substr(0, 80));
+            fail(where, ": expected {\"label\": \"real\"|\"fake\", \"set\": \"train\"|\"test\"}, found ",
+                 entry.dump().substr(0, 80));
         const std::string label = entry["label"], set = entry["set"];
         if (label != "real" && label != "fake") fail(where, ": label '", label, "' is neither real nor fake");
         if (set != "train" && set != "test") fail(where, ": set '", set, "' is neither train nor test");

@@ -20,7 +20,8 @@ struct FaceForensicsOptions {
 };
 
 inline const std::vector<std::string>& face_forensics_methods() {
-    static const std::vector<std::string> methods = {"Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter"};
+    static const std::vector<std::string> methods = {"Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures",
+                                                     "FaceShifter"};
     return methods;
 }
 
@@ -28,21 +29,24 @@ inline const std::vector<std::string>& face_forensics_methods() {
 inline std::vector<std::pair<std::string, std::string>> read_face_forensics_pairs(const std::filesystem::path& file) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(file, error))
-        fail(file.string(), ": no such split file; FaceForensics++ keeps its official splits in R/splits/{train,val,test}.json");
+        fail(file.string(),
+             ": no such split file; FaceForensics++ keeps its official splits in R/splits/{train,val,test}.json");
     io::Json json = io::read_json_file(file);
     if (!json.is_array()) fail(file.string(), ": expected a list of [a, b] pairs of video numbers");
     std::vector<std::pair<std::string, std::string>> pairs;
     for (std::size_t i = 0; i < json.size(); ++i) {
         const io::Json& pair = json[i];
         if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
-            fail(file.string(), ": entry ", i, " is ", pair.dump().substr(0, 60), ", not a pair [\"a\", \"b\"] of video numbers");
+            fail(file.string(), ": entry ", i, " is ", pair.dump().substr(0, 60),
+                 ", not a pair [\"a\", \"b\"] of video numbers");
         pairs.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
     }
     if (pairs.empty()) fail(file.string(), ": the split lists no pairs");
     return pairs;
 }
 
-inline VideoSplits import_face_forensics(const std::filesystem::path& root_given, const FaceForensicsOptions& options = {}) {
+inline VideoSplits import_face_forensics(const std::filesystem::path& root_given,
+                                         const FaceForensicsOptions& options = {}) {
     namespace fs = std::filesystem;
     const fs::path root = fs::absolute(root_given).lexically_normal();
     require_folder(root, "--root: the FaceForensics++ folder");
@@ -50,8 +54,10 @@ inline VideoSplits import_face_forensics(const std::filesystem::path& root_given
         fail("FaceForensics++: compression '", options.compression, "' is none of raw, c23, c40");
     if (options.methods.empty()) fail("FaceForensics++: no manipulation methods given");
     for (const std::string& method : options.methods)
-        if (std::find(face_forensics_methods().begin(), face_forensics_methods().end(), method) == face_forensics_methods().end())
-            fail("FaceForensics++: unknown method '", method, "' (methods: Deepfakes, Face2Face, FaceSwap, NeuralTextures, FaceShifter)");
+        if (std::find(face_forensics_methods().begin(), face_forensics_methods().end(), method) ==
+            face_forensics_methods().end())
+            fail("FaceForensics++: unknown method '", method,
+                 "' (methods: Deepfakes, Face2Face, FaceSwap, NeuralTextures, FaceShifter)");
     const fs::path originals = root / "original_sequences" / "youtube" / options.compression / "videos";
     VideoSplits splits;
     for (auto [name, split] : {std::pair{"train", &splits.train}, {"val", &splits.val}, {"test", &splits.test}}) {
@@ -64,7 +70,8 @@ inline VideoSplits import_face_forensics(const std::filesystem::path& root_given
             }
             for (const std::string& method : options.methods)
                 for (auto [target, face] : {std::pair{a, b}, {b, a}}) {
-                    fs::path path = root / "manipulated_sequences" / method / options.compression / "videos" / (target + "_" + face + ".mp4");
+                    fs::path path = root / "manipulated_sequences" / method / options.compression / "videos" /
+                                    (target + "_" + face + ".mp4");
                     require_video_file(path, file.string());
                     split->push_back({path, "fake", method, target + "_" + face, target, {target, face}});
                 }

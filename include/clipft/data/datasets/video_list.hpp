@@ -46,7 +46,8 @@ inline std::string joined_identities(const Video& video) {
 inline void require_video_file(const std::filesystem::path& path, const std::string& where) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(path, error))
-        fail(where, ": names the video ", path.string(), ", which does not exist; is --root the dataset's folder"
+        fail(where, ": names the video ", path.string(),
+             ", which does not exist; is --root the dataset's folder"
              " (and --compression the one downloaded)?");
 }
 
@@ -74,11 +75,15 @@ inline std::vector<std::filesystem::path> video_files(const std::filesystem::pat
 inline void hold_out_validation(VideoSplits& splits, double fraction, std::uint64_t seed) {
     std::vector<std::vector<std::string>> identities;
     std::vector<std::int64_t> labels;
-    for (const Video& video : splits.train) identities.push_back(video.identities), labels.push_back(video.label == "fake");
-    std::vector<SplitPart> parts = split_by_identity(identities, labels, 2, fraction, seed, "the validation split of the training videos");
+    for (const Video& video : splits.train)
+        identities.push_back(video.identities), labels.push_back(video.label == "fake");
+    std::vector<SplitPart> parts =
+        split_by_identity(identities, labels, 2, fraction, seed, "the validation split of the training videos");
     std::vector<Video> train;
     for (std::size_t i = 0; i < parts.size(); ++i)
-        (parts[i] == SplitPart::train ? train : parts[i] == SplitPart::held_out ? splits.val : splits.dropped)
+        (parts[i] == SplitPart::train      ? train
+         : parts[i] == SplitPart::held_out ? splits.val
+                                           : splits.dropped)
             .push_back(std::move(splits.train[i]));
     splits.train = std::move(train);
 }
@@ -116,7 +121,8 @@ inline void drop_test_identities(VideoSplits& splits) {
 
 // DIR/train.csv, val.csv, test.csv and split.csv (video, subset, label, split: where each video
 // went, dropped ones included). Refuses an empty train or test split before writing anything.
-inline void write_video_splits(const VideoSplits& splits, const std::filesystem::path& out, const std::string& dataset) {
+inline void write_video_splits(const VideoSplits& splits, const std::filesystem::path& out,
+                               const std::string& dataset) {
     if (splits.train.empty()) fail(dataset, ": no training videos found");
     if (splits.test.empty()) fail(dataset, ": no test videos found");
     std::filesystem::create_directories(out);
@@ -124,7 +130,8 @@ inline void write_video_splits(const VideoSplits& splits, const std::filesystem:
     auto write = [&](const std::vector<Video>& videos, const std::string& name) {
         std::vector<std::vector<std::string>> rows;
         for (const Video& video : videos) {
-            rows.push_back({video.path.string(), video.label, video.subset, video.video, video.source, joined_identities(video)});
+            rows.push_back(
+                {video.path.string(), video.label, video.subset, video.video, video.source, joined_identities(video)});
             records.push_back({video.video, video.subset, video.label, name});
         }
         if (name != "dropped") io::write_csv(out / (name + ".csv"), video_manifest_columns(), rows);

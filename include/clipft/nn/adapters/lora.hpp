@@ -13,14 +13,13 @@ namespace clipft::inline CLIPFT_BACKENDS::nn {
 
 struct LoRAOptions {
     std::int64_t rank = 8;
-    double alpha = -1;   // < 0: 2·rank
-    double dropout = 0;  // probability, on the adapter's input
+    double alpha = -1;  // < 0: 2·rank
+    double dropout = 0; // probability, on the adapter's input
     double scale() const { return (alpha < 0 ? 2.0 * double(rank) : alpha) / double(rank); }
     double alpha_or_default() const { return alpha < 0 ? 2.0 * double(rank) : alpha; }
 };
 
-template <Floating T>
-struct LoRA : WeightAdapter<T> {
+template <Floating T> struct LoRA : WeightAdapter<T> {
     LoRAOptions options;
     Tensor<T> lora_A, lora_B; // [R, in], [out, R]
 
@@ -30,7 +29,8 @@ struct LoRA : WeightAdapter<T> {
         if (options.rank < 1 || options.rank > std::min(inputs, outputs))
             fail("LoRA: rank ", options.rank, " must be between 1 and min(out, in) = ", std::min(inputs, outputs),
                  " for a weight [", outputs, ", ", inputs, "]");
-        if (!(options.dropout >= 0 && options.dropout < 1)) fail("LoRA: dropout ", options.dropout, " is outside [0, 1)");
+        if (!(options.dropout >= 0 && options.dropout < 1))
+            fail("LoRA: dropout ", options.dropout, " is outside [0, 1)");
         Tensor<T> a = Tensor<T>::empty({options.rank, inputs});
         const double bound = 1.0 / std::sqrt(double(inputs));
         for (std::int64_t i = 0; i < a.numel(); ++i) a.data()[i] = T(-bound + 2 * bound * generator.uniform());

@@ -9,7 +9,8 @@
 #include <vector>
 
 extern "C" void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s, double* u,
-                        const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork, int* iwork, int* info);
+                        const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork, int* iwork,
+                        int* info);
 
 namespace clipft::inline CLIPFT_BACKENDS::nn {
 
@@ -27,7 +28,8 @@ inline SingularValueDecomposition singular_value_decomposition(const Tensor<doub
     // decomposition Wᵀ = U'·S·V'ᵀ gives W = V'·S·U'ᵀ, and V'ᵀ (column-major [k, m]) read row-major is
     // W's U [m, k], while U' (column-major [n, k]) read row-major is W's Vᵀ [k, n].
     Tensor<double> a = matrix.to(Device::cpu()).contiguous().clone();
-    SingularValueDecomposition result{Tensor<double>::empty({m, k}), Tensor<double>::empty({k}), Tensor<double>::empty({k, n})};
+    SingularValueDecomposition result{Tensor<double>::empty({m, k}), Tensor<double>::empty({k}),
+                                      Tensor<double>::empty({k, n})};
     const char jobz = 'S';
     int info = 0, lwork = -1;
     std::vector<int> iwork(std::size_t(8 * k));
@@ -37,8 +39,8 @@ inline SingularValueDecomposition singular_value_decomposition(const Tensor<doub
     lwork = int(query);
     std::vector<double> work(std::size_t(std::max(1, lwork)));
     if (info == 0)
-        dgesdd_(&jobz, &n, &m, a.data(), &n, result.S.data(), result.Vt.data(), &n, result.U.data(), &k, work.data(), &lwork,
-                iwork.data(), &info);
+        dgesdd_(&jobz, &n, &m, a.data(), &n, result.S.data(), result.Vt.data(), &n, result.U.data(), &k, work.data(),
+                &lwork, iwork.data(), &info);
     if (info != 0)
         fail("singular_value_decomposition of a matrix ", matrix.shape(), ": LAPACK's dgesdd failed (info ", info,
              info > 0 ? ": did not converge; is the matrix finite?)" : ")");

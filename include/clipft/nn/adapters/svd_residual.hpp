@@ -12,18 +12,18 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::nn {
 
-template <Floating T>
-struct SVDResidual : WeightAdapter<T> {
+template <Floating T> struct SVDResidual : WeightAdapter<T> {
     std::int64_t rank;
-    Tensor<T> svd_U, svd_S, svd_V;               // trained: [out, R], [R], [R, in]
-    Tensor<T> initial_U, initial_S, initial_V;   // frozen buffers: the residual as decomposed
+    Tensor<T> svd_U, svd_S, svd_V;             // trained: [out, R], [R], [R, in]
+    Tensor<T> initial_U, initial_S, initial_V; // frozen buffers: the residual as decomposed
 
     // `weight` [out, in]: the base weight this adapter changes (read, never written).
     SVDResidual(const Tensor<T>& weight, std::int64_t residual_rank)
         : WeightAdapter<T>(weight.size(1), weight.size(0)), rank(residual_rank) {
         const std::int64_t k = std::min(weight.size(0), weight.size(1));
         if (rank < 1 || rank > k)
-            fail("SVDResidual: rank ", rank, " must be between 1 and min(out, in) = ", k, " for a weight ", weight.shape());
+            fail("SVDResidual: rank ", rank, " must be between 1 and min(out, in) = ", k, " for a weight ",
+                 weight.shape());
         SingularValueDecomposition svd = [&] {
             NoGradGuard no_grad;
             return singular_value_decomposition(weight.detach().template to<double>());

@@ -13,8 +13,7 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::nn {
 
-template <Floating T>
-struct WeightAdapter : Module<T> {
+template <Floating T> struct WeightAdapter : Module<T> {
     std::int64_t in_features, out_features;
 
     WeightAdapter(std::int64_t inputs, std::int64_t outputs) : in_features(inputs), out_features(outputs) {}
@@ -25,12 +24,10 @@ struct WeightAdapter : Module<T> {
     virtual Tensor<T> weight_change() const = 0;
 };
 
-template <Floating T>
-using AdapterHandle = std::shared_ptr<WeightAdapter<T>>;
+template <Floating T> using AdapterHandle = std::shared_ptr<WeightAdapter<T>>;
 
 // x·Aᵀ·Bᵀ: a rank-R product of x [..., in] with B [out, R] · A [R, in], never forming B·A.
-template <Floating T>
-Tensor<T> low_rank_product(const Tensor<T>& x, const Tensor<T>& a, const Tensor<T>& b) {
+template <Floating T> Tensor<T> low_rank_product(const Tensor<T>& x, const Tensor<T>& a, const Tensor<T>& b) {
     return ops::linear(ops::linear(x, a), b);
 }
 
