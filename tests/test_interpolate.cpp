@@ -58,8 +58,8 @@ TEST_CASE("interpolate: theta = (1 - alpha) from + alpha to, across layouts; alp
             io::SafetensorsFile written = io::load_safetensors(out), target = models::open_checkpoint(to).reader.file();
             CHECK(std::set<std::string>(written.names().begin(), written.names().end()) ==
                   std::set<std::string>(target.names().begin(), target.names().end()));
-            for (const std::string& name : {"visual.proj", "visual.transformer.resblocks.1.attn.in_proj_weight",
-                                            "logit_scale", "text_projection"}) {
+            for (const char* name : {"visual.proj", "visual.transformer.resblocks.1.attn.in_proj_weight", "logit_scale",
+                                     "text_projection"}) {
                 Tensor<double> a = parameter(from, name), b = parameter(to, name), got = parameter(out, name);
                 for (std::int64_t i = 0; i < got.numel(); ++i) {
                     double expected = (1 - alpha) * a.data()[i] + alpha * b.data()[i];

@@ -154,11 +154,14 @@ TEST_CASE("make_group_batch of a sampled batch: the sampler's images, classes an
 }
 
 TEST_CASE("Dataset::with_subsets_as_classes: each subset a class, images of no subset keep theirs") {
-    data::Dataset dataset{{"real", "fake"},
-                          {{"r0.png", 0, "", ""},
-                           {"f0.png", 1, "FaceSwap", ""},
-                           {"f1.png", 1, "SelfBlended", ""},
-                           {"r1.png", 0, "", ""}}};
+    data::Dataset dataset;
+    dataset.classes = {"real", "fake"};
+    for (auto [path, label, subset] :
+         {std::tuple{"r0.png", 0, ""}, {"f0.png", 1, "FaceSwap"}, {"f1.png", 1, "SelfBlended"}, {"r1.png", 0, ""}}) {
+        data::Sample sample;
+        sample.path = path, sample.label = label, sample.subset = subset;
+        dataset.samples.push_back(sample);
+    }
     data::Dataset by_subset = dataset.with_subsets_as_classes({"real", "SelfBlended", "FaceSwap"});
     CHECK(by_subset.classes == std::vector<std::string>{"real", "SelfBlended", "FaceSwap"});
     CHECK(by_subset.labels() == std::vector<std::int64_t>{0, 2, 1, 0});

@@ -41,10 +41,10 @@ TEST_CASE("a started value is computed in the background and taken once") {
 // waits, then at normal priority; and never at idle priority where it could not come back.
 TEST_CASE("the background thread runs at idle priority until the caller waits for it") {
     auto policy = [] {
-        int policy = -1;
+        int current = -1;
         sched_param parameters{};
-        pthread_getschedparam(pthread_self(), &policy, &parameters);
-        return policy;
+        pthread_getschedparam(pthread_self(), &current, &parameters);
+        return current;
     };
     if (!data::can_leave_idle_priority()) {
         data::Prefetcher<int> prefetcher;

@@ -228,7 +228,9 @@ TEST_CASE("invalid plots are errors") {
                        figure.add_series("bad", {1, 2}, {1});
                    }),
                    "series 'bad' has 2 x values but 1 y values"));
-    figure.series.push_back({.name = "direct", .x = {1}, .y = {}});
+    plot::Series direct;
+    direct.name = "direct", direct.x = {1};
+    figure.series.push_back(direct);
     CHECK(contains(error_message([&] { figure.to_svg(); }), "series 'direct'"));
     figure.series.clear();
     figure.y_range = plot::AxisRange{1, 0};

@@ -102,8 +102,9 @@ int evaluate(const Options& options) {
     }
     autocast.reset();
 
-    eval::ScoredSet scored{
-        eval::binary_labels(dataset.labels(), positive), eval::class_scores(probabilities, positive), {}, {}};
+    eval::ScoredSet scored;
+    scored.labels = eval::binary_labels(dataset.labels(), positive);
+    scored.scores = eval::class_scores(probabilities, positive);
     bool has_subsets = false, has_videos = false;
     for (const data::Sample& sample : dataset.samples)
         has_subsets |= !sample.subset.empty(), has_videos |= !sample.video.empty();

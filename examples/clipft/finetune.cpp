@@ -274,13 +274,15 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
         if (self_blended)
             throw UsageError("--pair-by source pairs the dataset's own fakes; with --fakes " + fakes +
                              " each real is paired with its own blend");
-        for (auto [dataset, images] : {std::pair{&train_data, &train_images}, {&validation_data, &validation_images}}) {
+        for (auto [dataset, image_set] :
+             {std::pair{&train_data, &train_images}, {&validation_data, &validation_images}}) {
             std::map<std::string, std::int64_t> key_of;
             for (const data::Sample& sample : dataset->samples) {
                 if (sample.source.empty())
                     fail(sample.path.string(), ": no source video; --pair-by source needs the manifest's source column "
                                                "(written by clipft dataset and kept by clipft faces --manifest)");
-                images->pair_keys.push_back(key_of.emplace(sample.source, std::int64_t(key_of.size())).first->second);
+                image_set->pair_keys.push_back(
+                    key_of.emplace(sample.source, std::int64_t(key_of.size())).first->second);
             }
         }
     }

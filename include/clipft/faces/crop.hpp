@@ -40,7 +40,9 @@ inline EyeCenters eye_centers(const std::vector<Point>& landmarks) {
         fail("eye_centers: ", landmarks.size(), " landmarks given; the eyes are points 36-47 of the 68-point scheme");
     auto mean = [&](std::size_t first) {
         Point sum{0, 0};
-        for (std::size_t i = first; i < first + 6; ++i) sum = {sum.x + landmarks[i].x, sum.y + landmarks[i].y};
+        // at(), though the size is checked above: GCC 12 warns (-Warray-bounds) on [] where a caller's
+        // shorter list is inlined here, not seeing that fail() never returns.
+        for (std::size_t i = first; i < first + 6; ++i) sum = {sum.x + landmarks.at(i).x, sum.y + landmarks.at(i).y};
         return Point{sum.x / 6, sum.y / 6};
     };
     return {mean(36), mean(42)};

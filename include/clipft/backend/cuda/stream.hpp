@@ -56,13 +56,13 @@ private:
 // Asked of the driver once: every op checks its device against it.
 inline int device_count() {
     static const int count = [] {
-        int count = 0;
+        int devices = 0;
         // No driver or no device both mean "no CUDA device here", which callers test for.
-        if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        if (cudaGetDeviceCount(&devices) != cudaSuccess) {
             cudaGetLastError();
             return 0;
         }
-        return count;
+        return devices;
     }();
     return count;
 }
