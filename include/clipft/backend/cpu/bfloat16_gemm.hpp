@@ -9,6 +9,7 @@
 // the float masters as they are now.
 #include <clipft/backends.hpp>
 #include <clipft/backend/cpu/bfloat16_convert.hpp>
+#include <clipft/backend/cpu/strided_matrix.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -17,14 +18,7 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
-// A float matrix read through strides: element (r, c) is data[r * row_step + c * column_step].
-struct StridedFloats {
-    const float* data;
-    std::int64_t row_step, column_step;
-    StridedFloats at(std::int64_t row, std::int64_t column) const {
-        return {data + row * row_step + column * column_step, row_step, column_step};
-    }
-};
+using StridedFloats = StridedMatrix<float>;
 
 #ifdef CLIPFT_CPU_BFLOAT16_KERNEL
 namespace bfloat16_gemm {
@@ -69,19 +63,19 @@ template <std::int64_t Width>
 CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t rows, std::int64_t depth,
                                           std::uint32_t* out) {
     std::int64_t pairs = (depth + 1) / 2;
-    if (source.row_step == 1 && source.column_step != 1) {
+    if (source.row_stride == 1 && source.column_stride != 1) {
         // Rows contiguous: two columns of 16 rows become 16 pairs in one conversion and one permute.
         const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23,
                                                     7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
         for (std::int64_t pair = 0; pair < pairs; ++pair) {
-            const float* even = source.data + 2 * pair * source.column_step;
+            const float* even = source.data + 2 * pair * source.column_stride;
             bool has_odd = 2 * pair + 1 < depth;
             for (std::int64_t r = 0; r < Width; r += 16) {
                 std::int64_t stored = std::min<std::int64_t>(16, Width - r);
                 std::int64_t valid = std::clamp<std::int64_t>(rows - r, 0, stored);
                 __mmask16 read = __mmask16((1u << valid) - 1), write = __mmask16((1u << stored) - 1);
                 __m512 low = _mm512_maskz_loadu_ps(read, even + r);
-                __m512 high = has_odd ? _mm512_maskz_loadu_ps(read, even + source.column_step + r) : _mm512_setzero_ps();
+                __m512 high = has_odd ? _mm512_maskz_loadu_ps(read, even + source.column_stride + r) : _mm512_setzero_ps();
                 __m512bh both = _mm512_cvtne2ps_pbh(high, low);
                 __m512i pairs_of_rows = _mm512_permutexvar_epi16(interleave, reinterpret_cast<__m512i&>(both));
                 _mm512_mask_storeu_epi32(out + pair * Width + r, write, pairs_of_rows);
@@ -89,7 +83,7 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
         }
         return;
     }
-    if (source.column_step == 1 && Width % 16 == 0) {
+    if (source.column_stride == 1 && Width % 16 == 0) {
         // Columns contiguous (B = a weight read transposed): 16 rows of 16 pairs each, converted and
         // transposed in registers.
         for (std::int64_t r = 0; r < Width; r += 16)
@@ -98,7 +92,7 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
                 __mmask16 low = first_lanes(columns), high = first_lanes(columns - 16);
                 __m512i block[16];
                 for (std::int64_t i = 0; i < 16; ++i) {
-                    const float* row = source.data + (r + i) * source.row_step + 2 * pair;
+                    const float* row = source.data + (r + i) * source.row_stride + 2 * pair;
                     __m512bh both = r + i < rows ? _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, row + 16),
                                                                        _mm512_maskz_loadu_ps(low, row))
                                                  : __m512bh(_mm512_setzero_si512());
@@ -117,7 +111,7 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
             for (std::int64_t pair = 0; pair < pairs; ++pair) out[pair * Width + r] = 0;
             continue;
         }
-        convert_to_bfloat16(source.data + r * source.row_step, source.column_step, depth, row);
+        convert_to_bfloat16(source.data + r * source.row_stride, source.column_stride, depth, row);
         row[depth] = 0;
         for (std::int64_t pair = 0; pair < pairs; ++pair)
             out[pair * Width + r] = std::uint32_t(row[2 * pair]) | std::uint32_t(row[2 * pair + 1]) << 16;
@@ -132,7 +126,7 @@ template <std::int64_t Width>
 CLIPFT_TARGET_AVX512_BF16 void pack_panels(StridedFloats source, std::int64_t rows, std::int64_t depth,
                                            std::uint32_t* out) {
     std::int64_t pairs = (depth + 1) / 2, padded_rows = (rows + Width - 1) / Width * Width;
-    if (source.column_step != 1) {
+    if (source.column_stride != 1) {
         for (std::int64_t r = 0; r < rows; r += Width)
             pack_pairs<Width>(source.at(r, 0), std::min(Width, rows - r), depth, out + r * pairs);
         return;
@@ -143,7 +137,7 @@ CLIPFT_TARGET_AVX512_BF16 void pack_panels(StridedFloats source, std::int64_t ro
             __mmask16 low = first_lanes(columns), high = first_lanes(columns - 16);
             __m512i block[16];
             for (std::int64_t i = 0; i < 16; ++i) {
-                const float* row = source.data + (r + i) * source.row_step + 2 * pair;
+                const float* row = source.data + (r + i) * source.row_stride + 2 * pair;
                 __m512bh both = r + i < rows ? _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, row + 16),
                                                                    _mm512_maskz_loadu_ps(low, row))
                                              : __m512bh(_mm512_setzero_si512());

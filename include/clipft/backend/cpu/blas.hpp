@@ -86,12 +86,11 @@ inline std::vector<std::uint16_t> converted_to_bfloat16(const MatrixOperand& x, 
 // C[m x n] = alpha * op(A)[m x k] @ op(B)[k x n] + beta * C, all row-major; k > 0.
 inline void gemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, MatrixOperand a, MatrixOperand b,
                  float beta, float* c, std::int64_t ldc) {
-    BFloat16Kernel kernel =
-        AutocastGuard::precision() == Precision::bfloat16 ? bfloat16_kernel() : BFloat16Kernel::float32;
+    BFloat16Kernel kernel = active_product_kernel();
 #ifdef CLIPFT_CPU_BFLOAT16_KERNEL
     if (kernel == BFloat16Kernel::own) {
         StridedFloats left = detail::strided(a), right = detail::strided(b);
-        StridedFloats right_transposed{right.data, right.column_step, right.row_step}; // op(B)^T, n x k
+        StridedFloats right_transposed = right.transposed(); // op(B)^T, n x k
         return detail::split_product(m, n, k, [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
             bfloat16_gemm::multiply(i1 - i0, j1 - j0, k, alpha, left.at(i0, 0), right_transposed.at(j0, 0), beta,
                                     c + i0 * ldc + j0, ldc);
