@@ -58,7 +58,8 @@ CLIPFT_TARGET_AVX512_BF16 inline void transpose_16x16(__m512i rows[16]) {
 }
 
 // Packs `rows` rows (of Width, the rest zero) of `source` over `depth` columns into
-// out[pair][Width] bfloat16 pairs (column 2 pair in the low half), an odd last column paired with 0.
+// out[pair][Width] bfloat16 pairs (column 2 pair in the low half), an odd last column paired with 0;
+// for sources whose columns are not contiguous (pack_panels packs the others).
 template <std::int64_t Width>
 CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t rows, std::int64_t depth,
                                           std::uint32_t* out) {
@@ -83,28 +84,7 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
         }
         return;
     }
-    if (source.column_stride == 1 && Width % 16 == 0) {
-        // Columns contiguous (B = a weight read transposed): 16 rows of 16 pairs each, converted and
-        // transposed in registers.
-        for (std::int64_t r = 0; r < Width; r += 16)
-            for (std::int64_t pair = 0; pair < pairs; pair += 16) {
-                std::int64_t columns = depth - 2 * pair;
-                __mmask16 low = first_lanes(columns), high = first_lanes(columns - 16);
-                __m512i block[16];
-                for (std::int64_t i = 0; i < 16; ++i) {
-                    const float* row = source.data + (r + i) * source.row_stride + 2 * pair;
-                    __m512bh both = r + i < rows ? _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, row + 16),
-                                                                       _mm512_maskz_loadu_ps(low, row))
-                                                 : __m512bh(_mm512_setzero_si512());
-                    block[i] = reinterpret_cast<__m512i&>(both);
-                }
-                transpose_16x16(block);
-                for (std::int64_t i = 0; i < 16 && pair + i < pairs; ++i)
-                    _mm512_storeu_si512(out + (pair + i) * Width + r, block[i]);
-            }
-        return;
-    }
-    // Rows of A read in place (or neither layout): each row converted on its own, then its pairs spread out.
+    // Neither rows nor columns contiguous: each row converted on its own, then its pairs spread out.
     alignas(64) std::uint16_t row[depth_block + 2];
     for (std::int64_t r = 0; r < Width; ++r) {
         if (r >= rows) {
@@ -120,8 +100,8 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
 
 // Packs `rows` rows of `source` over `depth` columns into consecutive panels of Width rows, as
 // pack_pairs does each (panel p at out + p * pairs * Width), the last one zero-padded. Rows with
-// contiguous columns (A read in place) go 16 rows at a time through the transpose, each pair's 16 rows
-// stored with at most two masked stores, one per panel they fall in.
+// contiguous columns (A read in place, B a weight read transposed) go 16 rows at a time through the
+// transpose, each pair's 16 rows stored with at most two masked stores, one per panel they fall in.
 template <std::int64_t Width>
 CLIPFT_TARGET_AVX512_BF16 void pack_panels(StridedFloats source, std::int64_t rows, std::int64_t depth,
                                            std::uint32_t* out) {
@@ -207,7 +187,7 @@ inline void multiply(std::int64_t m, std::int64_t n, std::int64_t k, float alpha
             pack_panels<tile_rows>(a.at(row, depth), block_rows, block_depth, packed_a.data());
             for (std::int64_t j = 0; j < n; j += tile_columns) {
                 std::int64_t columns = std::min(tile_columns, n - j);
-                pack_pairs<tile_columns>(b_transposed.at(j, depth), columns, block_depth, packed_b.data());
+                pack_panels<tile_columns>(b_transposed.at(j, depth), columns, block_depth, packed_b.data());
                 for (std::int64_t i = 0; i < block_rows; i += tile_rows)
                     multiply_tile(pairs, packed_a.data() + i * pairs, packed_b.data(), c + (row + i) * ldc + j, ldc,
                                   std::min(tile_rows, block_rows - i), columns, alpha, block_beta);
