@@ -25,7 +25,10 @@ using clipft::Shape;
 
 std::string shape_name(const Shape& shape) {
     std::string name;
-    for (std::int64_t extent : shape) name += (name.empty() ? "" : "x") + std::to_string(extent);
+    for (std::int64_t extent : shape) {
+        if (!name.empty()) name += 'x'; // appended, not "x" + a temporary: GCC 12's false -Wrestrict
+        name += std::to_string(extent);
+    }
     return name;
 }
 
@@ -92,7 +95,7 @@ struct Block {
     Tensor ln_2_weight, ln_2_bias, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias;
     Tensor mask; // undefined for the image tower, causal for the text tower
 
-    Block(std::int64_t width, std::int64_t heads, std::int64_t length, bool causal) : heads(heads) {
+    Block(std::int64_t width, std::int64_t heads_, std::int64_t length, bool causal) : heads(heads_) {
         std::uint64_t seed = 10;
         auto weight = [&](const Shape& shape) { return leaf(random_normal(shape, seed++, 0.02)); };
         ln_1_weight = leaf(Tensor::ones({width}));
