@@ -25,7 +25,10 @@ using clipft::Shape;
 
 std::string shape_name(const Shape& shape) {
     std::string name;
-    for (std::int64_t extent : shape) name += (name.empty() ? "" : "x") + std::to_string(extent);
+    for (std::int64_t extent : shape) {
+        if (!name.empty()) name += 'x'; // appended, not "x" + a temporary: GCC 12's false -Wrestrict
+        name += std::to_string(extent);
+    }
     return name;
 }
 
@@ -92,7 +95,7 @@ struct Block {
     Tensor ln_2_weight, ln_2_bias, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias;
     Tensor mask; // undefined for the image tower, causal for the text tower
 
-    Block(std::int64_t width, std::int64_t heads, std::int64_t length, bool causal) : heads(heads) {
+    Block(std::int64_t width, std::int64_t heads_, std::int64_t length, bool causal) : heads(heads_) {
         std::uint64_t seed = 10;
         auto weight = [&](const Shape& shape) { return leaf(random_normal(shape, seed++, 0.02)); };
         ln_1_weight = leaf(Tensor::ones({width}));
@@ -125,8 +128,10 @@ struct Block {
             clipft::scaled_dot_product_attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), mask);
         attended = attended.permute({0, 2, 1, 3}).reshape({batch, length, width});
         Tensor h = x + clipft::linear(attended, out_proj_weight, out_proj_bias);
-        Tensor hidden = clipft::linear(clipft::layer_norm(h, ln_2_weight, ln_2_bias), c_fc_weight, c_fc_bias);
-        return h + clipft::linear(clipft::quick_gelu(hidden), c_proj_weight, c_proj_bias);
+        // As nn::MLP computes it: c_fc's bias and QuickGELU fused into its product.
+        Tensor hidden = clipft::linear_activation(clipft::layer_norm(h, ln_2_weight, ln_2_bias), c_fc_weight, c_fc_bias,
+                                                  clipft::ops::functions::QuickGelu{});
+        return h + clipft::linear(hidden, c_proj_weight, c_proj_bias);
     }
 };
 
@@ -141,6 +146,31 @@ LazyCase block_case(const std::string& op, std::int64_t batch, std::int64_t leng
             }};
 }
 
+// The MLP's first layer, quick_gelu(x W^T + b) for x [rows, width] and W [4 width, width]: as the
+// separate ops linear and quick_gelu, or fused (linear_activation), measured side by side.
+LazyCase mlp_input_case(const std::string& op, std::int64_t rows, std::int64_t width, bool fused) {
+    return {op + "/" + shape_name({rows, width, 4 * width}), [=]() -> Case {
+                Tensor x = leaf(random_normal({rows, width}, 1));
+                Tensor weight = leaf(random_normal({4 * width, width}, 2, 0.02)),
+                       bias = leaf(random_normal({4 * width}, 3, 0.02));
+                if (fused)
+                    return {{x, weight, bias}, [=] {
+                                return clipft::linear_activation(x, weight, bias, clipft::ops::functions::QuickGelu{});
+                            }};
+                return {{x, weight, bias}, [=] { return clipft::quick_gelu(clipft::linear(x, weight, bias)); }};
+            }};
+}
+
+// Attention alone, as the text tower runs it: softmax(q k^T / sqrt(D) + causal mask) v over 8 texts of
+// 8 heads of 77 tokens and 64 dimensions.
+LazyCase causal_attention_case() {
+    return {"causal_attention/8x8x77x64", []() -> Case {
+                Tensor q = leaf(random_normal({8, 8, 77, 64}, 1)), k = leaf(random_normal({8, 8, 77, 64}, 2));
+                Tensor v = leaf(random_normal({8, 8, 77, 64}, 3)), mask = clipft::causal_mask<float>(77);
+                return {{q, k, v}, [=] { return clipft::scaled_dot_product_attention(q, k, v, mask); }};
+            }};
+}
+
 std::vector<std::shared_ptr<LazyCase>> cases() {
     std::vector<std::shared_ptr<LazyCase>> all;
     auto add = [&](LazyCase c) { all.push_back(std::make_shared<LazyCase>(std::move(c))); };
@@ -151,6 +181,9 @@ std::vector<std::shared_ptr<LazyCase>> cases() {
         add(unary_case("gelu", shape, 2.0, [](const Tensor& x) { return clipft::gelu(x); }));
         add(unary_case("quick_gelu", shape, 2.0, [](const Tensor& x) { return clipft::quick_gelu(x); }));
     }
+    add(causal_attention_case());
+    add(mlp_input_case("linear_quick_gelu", 400, 768, false)); // ViT-B/32, 8 images
+    add(mlp_input_case("linear_quick_gelu_fused", 400, 768, true));
     add(block_case("attention_block", 16, 50, 768, 12, false));     // ViT-B/32 image tower
     add(block_case("causal_attention_block", 8, 77, 512, 8, true)); // text tower
     return all;

@@ -116,6 +116,25 @@ def block_case(op, batch, length, width, heads, causal):
     return Case(f"{op}/{shape_name((batch, length, width))}h{heads}", [x] + block.parameters(), lambda: block(x))
 
 
+def causal_attention_case():
+    q, k, v = (leaf(randn((8, 8, 77, 64))) for _ in range(3))
+    mask = torch.full((77, 77), float("-inf")).triu(1)
+
+    def attention():
+        scores = torch.matmul(q * (1.0 / math.sqrt(64)), k.transpose(-2, -1)) + mask
+        return torch.matmul(torch.softmax(scores, dim=-1), v)
+
+    return Case("causal_attention/8x8x77x64", [q, k, v], attention)
+
+
+def mlp_input_case(op, rows, width):
+    """The MLP's first layer, quick_gelu(x W^T + b); PyTorch has no fused form, so both of clipft's
+    names (linear_quick_gelu, linear_quick_gelu_fused) measure the same code here."""
+    x, weight, bias = leaf(randn((rows, width))), leaf(randn((4 * width, width), 0.02)), leaf(randn((4 * width,), 0.02))
+    return Case(f"{op}/{shape_name((rows, width, 4 * width))}", [x, weight, bias],
+                lambda: quick_gelu(F.linear(x, weight, bias)))
+
+
 def cases():
     all_cases = [layer_norm_case(shape) for shape in [(400, 768), (8 * 77, 512), (16 * 257, 1024)]]
     all_cases += [unary_case("softmax", shape, 3.0, lambda x: torch.softmax(x, dim=-1))
@@ -123,6 +142,8 @@ def cases():
     for shape in [(400, 3072), (16 * 257, 4096)]:
         all_cases.append(unary_case("gelu", shape, 2.0, F.gelu))
         all_cases.append(unary_case("quick_gelu", shape, 2.0, quick_gelu))
+    all_cases.append(causal_attention_case())
+    all_cases += [mlp_input_case(op, 400, 768) for op in ("linear_quick_gelu", "linear_quick_gelu_fused")]
     all_cases.append(block_case("attention_block", 16, 50, 768, 12, causal=False))  # ViT-B/32 image tower
     all_cases.append(block_case("causal_attention_block", 8, 77, 512, 8, causal=True))  # text tower
     return all_cases

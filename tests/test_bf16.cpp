@@ -1,8 +1,8 @@
-// bfloat16 products on the CPU (AutocastGuard(Precision::bfloat16)): every product path against a
-// double reference of its bfloat16-rounded operands and within bfloat16's tolerance of float, on
-// each kernel this machine has (clipft's AVX512-BF16 kernel, OpenBLAS's cblas_sbgemm); the forced
-// float fallback exactly float; gradients, tiny-a's embeddings and a short fine-tuning run against
-// float32.
+// bfloat16 products on the CPU (AutocastGuard(Precision::bfloat16)): every product path (matmul,
+// linear, the patch embedding, attention's per-head products) against a double reference of its
+// bfloat16-rounded operands and within bfloat16's tolerance of float, on each kernel this machine
+// has (clipft's AVX512-BF16 kernel, OpenBLAS's cblas_sbgemm); the forced float fallback exactly
+// float; gradients, tiny-a's embeddings and a short fine-tuning run against float32.
 #include "assertions.hpp"
 #include "fixtures.hpp"
 #include "training_data.hpp"
@@ -103,7 +103,105 @@ double cosine(const std::vector<float>& a, const std::vector<float>& b) {
     return dot / std::sqrt(aa * bb);
 }
 
+// softmax(q k^T / sqrt(D) + mask) v in double for q, k, v [B, H, L, D] and mask [L, L], with the
+// operands of both products (q, k; the probabilities, v) rounded to bfloat16 or not.
+std::vector<double> reference_attention(const Tensor<float>& query, const Tensor<float>& key,
+                                        const Tensor<float>& value, const Tensor<float>& mask, bool round) {
+    std::int64_t heads = query.size(0) * query.size(1), length = query.size(2), d = query.size(3);
+    std::vector<float> q = query.contiguous().to_vector(), k = key.contiguous().to_vector(),
+                       v = value.contiguous().to_vector();
+    std::vector<float> m = mask.contiguous().to_vector();
+    auto operand = [round](double x) { return round ? rounded(float(x)) : x; };
+    std::vector<double> out;
+    for (std::int64_t head = 0; head < heads; ++head) {
+        const float* qh = q.data() + head * length * d;
+        const float* kh = k.data() + head * length * d;
+        const float* vh = v.data() + head * length * d;
+        for (std::int64_t i = 0; i < length; ++i) {
+            std::vector<double> p(static_cast<std::size_t>(length));
+            double top = -1e300, total = 0;
+            for (std::int64_t j = 0; j < length; ++j) {
+                double dot = 0;
+                for (std::int64_t e = 0; e < d; ++e) dot += operand(qh[i * d + e]) * operand(kh[j * d + e]);
+                p[j] = dot / std::sqrt(double(d)) + m[i * length + j];
+                top = std::max(top, p[j]);
+            }
+            for (double& x : p) total += x = std::exp(x - top);
+            for (std::int64_t e = 0; e < d; ++e) {
+                double sum = 0;
+                for (std::int64_t j = 0; j < length; ++j) sum += operand(p[j] / total) * operand(vh[j * d + e]);
+                out.push_back(sum);
+            }
+        }
+    }
+    return out;
+}
+
+double mean_difference(const std::vector<float>& actual, const std::vector<double>& expected) {
+    double total = 0;
+    for (std::size_t i = 0; i < actual.size(); ++i) total += std::abs(actual[i] - expected[i]);
+    return total / double(actual.size());
+}
+
+// CLIP's text attention on a small scale: q, k and v strided views of one fused projection
+// [B, L, 3, H, D] (an odd D and L: ragged pairs in both products), the causal mask; forward and
+// backward each in their precision. Returns the output and the projection's gradient.
+struct AttentionRun {
+    Tensor<float> query, key, value, output, gradient;
+};
+AttentionRun run_attention(Precision forward_precision, Precision backward_precision) {
+    constexpr std::int64_t batch = 2, length = 21, heads = 2, d = 23;
+    Tensor<float> qkv = random({batch, length, 3, heads, d}, 20).requires_grad_(true);
+    Tensor<float> projected = qkv.permute({2, 0, 3, 1, 4}); // [3, B, H, L, D]
+    AttentionRun run{
+        projected.select(0, 0).detach(), projected.select(0, 1).detach(), projected.select(0, 2).detach(), {}, {}};
+    {
+        AutocastGuard autocast(forward_precision);
+        run.output = ops::scaled_dot_product_attention(projected.select(0, 0), projected.select(0, 1),
+                                                       projected.select(0, 2), ops::causal_mask<float>(length));
+    }
+    {
+        AutocastGuard autocast(backward_precision);
+        ops::sum(run.output * random({batch, heads, length, d}, 21)).backward();
+    }
+    run.output = run.output.detach();
+    run.gradient = qkv.grad();
+    return run;
+}
+
 } // namespace
+
+TEST_CASE("bfloat16 attention: the per-head products of forward and backward read bfloat16") {
+    AttentionRun in_float = run_attention(Precision::float32, Precision::float32);
+    Tensor<float> mask = ops::causal_mask<float>(21);
+    std::vector<double> of_rounded = reference_attention(in_float.query, in_float.key, in_float.value, mask, true);
+    std::vector<double> exact = reference_attention(in_float.query, in_float.key, in_float.value, mask, false);
+    CHECK(mean_difference(in_float.output.to_vector(), exact) < 1e-6);
+    std::vector<float> float_gradient = in_float.gradient.to_vector();
+    for (BFloat16Kernel kernel : bfloat16_kernels()) {
+        KernelChoice choice(kernel);
+        CAPTURE(backend::cpu::bfloat16_kernel_name(kernel));
+        AttentionRun in_bfloat16 = run_attention(Precision::bfloat16, Precision::bfloat16);
+        std::vector<float> output = in_bfloat16.output.to_vector();
+        // Both products from bfloat16 operands: far nearer the rounded reference than the exact one,
+        // and within bfloat16's tolerance of it.
+        double to_rounded = mean_difference(output, of_rounded), to_exact = mean_difference(output, exact);
+        CHECK(to_exact > 1e-4);
+        CHECK(to_rounded < 0.1 * to_exact);
+        CHECK(testing::excess(in_bfloat16.output, in_float.output, 2e-2) <= 2e-2);
+        CHECK(cosine(in_bfloat16.gradient.to_vector(), float_gradient) > 0.9995);
+        // Backward alone in bfloat16 (forward and its saved probabilities float): its products differ from float's.
+        AttentionRun backward_only = run_attention(Precision::float32, Precision::bfloat16);
+        CHECK(backward_only.output.to_vector() == in_float.output.to_vector());
+        std::vector<float> gradient = backward_only.gradient.to_vector();
+        CHECK(gradient != float_gradient);
+        CHECK(cosine(gradient, float_gradient) > 0.9995);
+    }
+    KernelChoice fallback(BFloat16Kernel::float32);
+    AttentionRun forced = run_attention(Precision::bfloat16, Precision::bfloat16);
+    CHECK(forced.output.to_vector() == in_float.output.to_vector());
+    CHECK(forced.gradient.to_vector() == float_gradient);
+}
 
 TEST_CASE("bfloat16 matmul reads every operand layout as bfloat16 and accumulates in float") {
     for (BFloat16Kernel kernel : bfloat16_kernels()) {

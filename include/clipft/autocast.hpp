@@ -1,6 +1,6 @@
 #pragma once
 // Mixed precision, one switch for both devices: inside an AutocastGuard, the matrix products of
-// float tensors (linear, matmul, the patch embedding; on CUDA also attention's) read their operands
+// float tensors (linear, matmul, the patch embedding, attention's per-head products) read their operands
 // in bfloat16 (or, on a CUDA device, float16) and accumulate and store in float: on the tensor
 // cores, and on CPUs with AVX512-BF16 in vdpbf16ps (backend/cpu/bfloat16_gemm.hpp; other CPUs keep
 // float products, backend/cpu/bfloat16_dispatch.hpp). Everything else (normalisations, softmax,

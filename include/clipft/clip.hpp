@@ -67,6 +67,7 @@ using ops::index_select;
 using ops::l2_normalize;
 using ops::layer_norm;
 using ops::linear;
+using ops::linear_activation;
 using ops::log;
 using ops::log_softmax;
 using ops::matmul;

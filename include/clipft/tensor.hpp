@@ -3,6 +3,7 @@
 // state of that view. Copies of a Tensor are handles to the same tensor; views share storage.
 #include <clipft/backends.hpp>
 #include <clipft/autograd.hpp>
+#include <clipft/backend/cpu/host_memory.hpp>
 #include <clipft/backend/cpu/strided.hpp>
 #include <clipft/backend/cuda.hpp>
 #include <clipft/device.hpp>
@@ -27,16 +28,10 @@ template <Storable T> struct Storage {
 };
 
 template <Storable T> Storage<T> allocate_storage(std::int64_t size, Device device) {
-    if (device.is_cuda()) {
-        std::shared_ptr<void> owner = backend::cuda::allocate(std::size_t(size) * sizeof(T), device);
-        return {static_cast<T*>(owner.get()), size, device, std::move(owner)};
-    }
-    constexpr std::size_t alignment = 64; // a cache line, and an AVX-512 vector
-    std::size_t bytes =
-        std::max<std::size_t>(alignment, (std::size_t(size) * sizeof(T) + alignment - 1) / alignment * alignment);
-    void* memory = std::aligned_alloc(alignment, bytes);
-    if (!memory) fail("out of memory allocating ", bytes, " bytes for a tensor of ", size, " elements");
-    return {static_cast<T*>(memory), size, device, std::shared_ptr<void>(memory, std::free)};
+    std::size_t bytes = std::size_t(size) * sizeof(T);
+    std::shared_ptr<void> owner =
+        device.is_cuda() ? backend::cuda::allocate(bytes, device) : backend::cpu::allocate_host(bytes);
+    return {static_cast<T*>(owner.get()), size, device, std::move(owner)};
 }
 
 template <typename T> struct TensorImpl {

@@ -23,16 +23,21 @@ inline Activation activation_from_name(const std::string& name) {
     fail("unknown activation '", name, "': expected quick_gelu, gelu, gelu_new or gelu_pytorch_tanh");
 }
 
-template <Floating T> Tensor<T> activate(const Tensor<T>& x, Activation activation) {
+// apply(functor) with the element-wise functor (ops/elementwise.hpp) of `activation`.
+template <typename Apply> auto with_activation_function(Activation activation, Apply&& apply) {
     switch (activation) {
     case Activation::quick_gelu:
-        return ops::quick_gelu(x);
+        return apply(ops::functions::QuickGelu{});
     case Activation::gelu:
-        return ops::gelu(x);
+        return apply(ops::functions::Gelu{});
     case Activation::gelu_tanh:
-        return ops::gelu_tanh(x);
+        return apply(ops::functions::GeluTanh{});
     }
     fail("activate: unknown activation");
+}
+
+template <Floating T> Tensor<T> activate(const Tensor<T>& x, Activation activation) {
+    return with_activation_function(activation, [&](auto function) { return ops::elementwise(x, function); });
 }
 
 template <Floating T>
@@ -53,6 +58,13 @@ template <Floating T> struct Linear : Module<T> {
     Tensor<T> operator()(const Tensor<T>& x) const {
         Tensor<T> y = ops::linear(x, weight, bias);
         return adapter ? y + adapter->output_change(x) : y;
+    }
+    // activate(this(x), activation), the activation fused into the product (ops::linear_activation)
+    // unless an adapter's change comes between them.
+    Tensor<T> operator()(const Tensor<T>& x, Activation activation) const {
+        if (adapter) return activate((*this)(x), activation);
+        return with_activation_function(
+            activation, [&](auto function) { return ops::linear_activation(x, weight, bias, function); });
     }
 
     // Its parameters are then this layer's, under "adapter."; none removes the adapter.
@@ -142,7 +154,7 @@ template <Floating T> struct MLP : Module<T> {
         this->register_module("c_fc", c_fc);
         this->register_module("c_proj", c_proj);
     }
-    Tensor<T> operator()(const Tensor<T>& x) const { return c_proj(activate(c_fc(x), activation)); }
+    Tensor<T> operator()(const Tensor<T>& x) const { return c_proj(c_fc(x, activation)); }
 };
 
 // Pre-LayerNorm residual block: x + attn(ln_1(x)), then + mlp(ln_2(x)).

@@ -1,8 +1,11 @@
 #pragma once
-// Scaled dot-product attention, fused: per (batch, head) one product S = scale * Q K^T, the additive
-// mask and the softmax applied in place on S's rows, then O = P V. Backward reuses the saved
-// probabilities P. Query, key and value may be any strided views (CLIP takes them from one fused
-// qkv projection): the kernels read them through their strides, never as contiguous copies.
+// Scaled dot-product attention, fused: per (batch, head) one product S = scale * Q K^T (the scale
+// applied as the product stores S), the additive mask and the softmax applied in place on S's rows
+// (the mask added in the softmax's first pass), then O = P V. Backward reuses the saved
+// probabilities P. Under bfloat16 autocast the four products of forward and backward read bfloat16
+// operands and accumulate in float, like every other product; the softmax stays float. Query, key
+// and value may be any strided views (CLIP takes them from one fused qkv projection): the kernels
+// read them through their strides, never as contiguous copies.
 #include <clipft/backends.hpp>
 #include <clipft/backend/attention_shape.hpp>
 #include <clipft/backend/cpu/head_product.hpp>
@@ -31,13 +34,15 @@ template <typename T> StridedMatrix<T> head_matrix(const Tensor<T>& x, std::int6
 }
 
 // Runs body(head, b, h, product, scratch) for every head (head = b * H + h), spread over the pool;
-// each thread owns one HeadProduct and scratch_size elements of scratch.
+// each thread owns one HeadProduct (in the calling thread's precision) and scratch_size elements of
+// scratch.
 // Heads run in parallel, each in our single-threaded kernels: faster than per-head threaded OpenBLAS (L=77: 2.8 vs 3.7
 // ms).
 template <typename T, typename Body>
 void for_each_head(const AttentionShape& shape, std::int64_t scratch_size, Body&& body) {
+    backend::cpu::BFloat16Kernel kernel = backend::cpu::active_product_kernel();
     backend::parallel_for(shape.batch * shape.heads, 1, [&](std::int64_t begin, std::int64_t end) {
-        HeadProduct<T> product;
+        HeadProduct<T> product(kernel);
         std::vector<T> scratch(static_cast<std::size_t>(scratch_size));
         for (std::int64_t head = begin; head < end; ++head)
             body(head, head / shape.heads, head % shape.heads, product, scratch.data());
@@ -148,11 +153,9 @@ Tensor<T> scaled_dot_product_attention(const Tensor<T>& query, const Tensor<T>& 
                     detail::head_matrix(k, b, h).transposed(), p, shape.key_length);
             for (std::int64_t i = 0; i < shape.query_length; ++i) {
                 T* row = p + i * shape.key_length;
-                if (mask_data) {
-                    const T* mask_row = mask_data + b * mask_strides[0] + h * mask_strides[1] + i * mask_strides[2];
-                    for (std::int64_t j = 0; j < shape.key_length; ++j) row[j] += mask_row[j * mask_strides[3]];
-                }
-                backend::cpu::softmax_row(row, shape.key_length, row);
+                const T* mask_row =
+                    mask_data ? mask_data + b * mask_strides[0] + h * mask_strides[1] + i * mask_strides[2] : nullptr;
+                backend::cpu::masked_softmax_row(row, mask_row, mask_strides[3], shape.key_length);
             }
             product(shape.query_length, shape.value_dim, shape.key_length, T(1), {p, shape.key_length, 1},
                     detail::head_matrix(v, b, h), out.data() + head * shape.query_length * shape.value_dim,

@@ -12,6 +12,8 @@
 #include <clipft/ops/reduction.hpp>
 
 #include <optional>
+#include <type_traits>
+#include <vector>
 
 namespace clipft::inline CLIPFT_BACKENDS::ops {
 
@@ -244,17 +246,78 @@ template <Floating T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     return out;
 }
 
+namespace detail {
+
+// linear's checks; returns the common device.
+template <Floating T>
+Device check_linear(const char* op, const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
+    Device device = bias.defined() ? common_device(op, x, weight, bias) : common_device(op, x, weight);
+    if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
+        fail(op, ": input of shape ", x.shape(), " does not fit weight of shape ", weight.shape(),
+             "; the weight must be [out_features, in_features] with in_features the input's last extent");
+    if (bias.defined() && bias.shape() != Shape{weight.size(0)})
+        fail(op, ": bias of shape ", bias.shape(), " does not match weight of shape ", weight.shape(), "; it must be [",
+             weight.size(0), "]");
+    return device;
+}
+
+// The gradients of x W^T + b for x [..., in] (read as the rows x_rows, saved when W needs its
+// gradient) and W (w, saved when x needs its gradient), from `grad` of shape [..., out]:
+// grad_x = grad @ W, grad_W = grad^T @ x and grad_b = column sums of grad, over the rows of x.
+template <Floating T>
+std::vector<Tensor<T>> linear_gradients(const Tensor<T>& grad, const BlasMatrix<T>& x_rows, const BlasMatrix<T>& w,
+                                        const Shape& x_shape, bool grad_bias) {
+    BlasMatrix<T> g = rows_of(grad);
+    std::int64_t outputs = grad.shape().back(), inputs = x_shape.back();
+    Tensor<T> grad_x, grad_w, grad_b;
+    if (w.tensor.defined()) {
+        grad_x = Tensor<T>::empty(x_shape, grad.device());
+        multiply(grad.device(), row_count(x_shape), inputs, outputs, g.operand(), w.operand(), T(0), grad_x.data(),
+                 inputs);
+    }
+    if (x_rows.tensor.defined()) grad_w = rows_transposed_product(g, x_rows, {outputs, inputs});
+    if (grad_bias) grad_b = sum_to_shape(g.tensor, {outputs});
+    return std::vector<Tensor<T>>{grad_x, grad_w, grad_b};
+}
+
+// Rows [i0, i1) and columns [j0, j1) of c (rows ldc apart): c = f(c + bias) and, where slope is not
+// null, slope = f'(c + bias) at the same places; bias (null: none) indexed by column.
+template <typename T, typename Function>
+void bias_activation_block(T* c, T* slope, std::int64_t ldc, const T* bias, Function f, std::int64_t i0,
+                           std::int64_t i1, std::int64_t j0, std::int64_t j1) {
+    using backend::cpu::Batch;
+    constexpr std::int64_t width = Batch<T>::size;
+    auto apply = [&](auto z, T* value_at, T* slope_at) {
+        using V = decltype(z);
+        V y = f.value(z);
+        if constexpr (std::is_same_v<V, T>) {
+            *value_at = y;
+            if (slope_at) *slope_at = f.derivative(T(1), z, y);
+        } else {
+            y.store_unaligned(value_at);
+            if (slope_at) f.derivative(V(T(1)), z, y).store_unaligned(slope_at);
+        }
+    };
+    for (std::int64_t i = i0; i < i1; ++i) {
+        T* row = c + i * ldc;
+        T* slope_row = slope ? slope + i * ldc : nullptr;
+        std::int64_t j = j0;
+        for (; j + width <= j1; j += width) {
+            Batch<T> z = Batch<T>::load_unaligned(row + j);
+            if (bias) z += Batch<T>::load_unaligned(bias + j);
+            apply(z, row + j, slope_row ? slope_row + j : nullptr);
+        }
+        for (; j < j1; ++j) apply(bias ? row[j] + bias[j] : row[j], row + j, slope_row ? slope_row + j : nullptr);
+    }
+}
+
+} // namespace detail
+
 // y = x W^T + b for x [..., in], weight [out, in] (PyTorch's layout) and bias [out] or an undefined
 // tensor: one GEMM over all leading axes of x, with the bias preloaded into the output.
 template <Floating T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = {}) {
-    Device device = bias.defined() ? common_device("linear", x, weight, bias) : common_device("linear", x, weight);
-    if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
-        fail("linear: input of shape ", x.shape(), " does not fit weight of shape ", weight.shape(),
-             "; the weight must be [out_features, in_features] with in_features the input's last extent");
+    Device device = detail::check_linear("linear", x, weight, bias);
     std::int64_t out_features = weight.size(0), in_features = weight.size(1), rows = detail::row_count(x.shape());
-    if (bias.defined() && bias.shape() != Shape{out_features})
-        fail("linear: bias of shape ", bias.shape(), " does not match weight of shape ", weight.shape(),
-             "; it must be [", out_features, "]");
     Shape out_shape = x.shape();
     out_shape.back() = out_features;
     Tensor<T> out = Tensor<T>::empty(out_shape, x.device());
@@ -272,22 +335,49 @@ template <Floating T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weig
     detail::multiply(device, rows, out_features, in_features, x_rows.operand(), w.operand(0, true),
                      bias.defined() ? T(1) : T(0), out.data(), out_features);
     bool gx = needs_grad(x), gw = needs_grad(weight), gb = needs_grad(bias);
-    // grad_x = grad @ W, grad_W = grad^T @ x and grad_b = column sums of grad, over the rows of x.
     // Chosen before the capture: nvcc 13's device front end crashes on these as conditional init-captures.
     detail::BlasMatrix<T> saved_x = gw ? x_rows : detail::BlasMatrix<T>{}, saved_w = gx ? w : detail::BlasMatrix<T>{};
     record("linear", out, {x, weight, bias},
            [x_rows = saved_x, w = saved_w, x_shape = x.shape(), gb](const Tensor<T>& grad) {
-               detail::BlasMatrix<T> g = detail::rows_of(grad);
-               std::int64_t outputs = grad.shape().back(), inputs = x_shape.back();
-               Tensor<T> grad_x, grad_w, grad_b;
-               if (w.tensor.defined()) {
-                   grad_x = Tensor<T>::empty(x_shape, grad.device());
-                   detail::multiply(grad.device(), detail::row_count(x_shape), inputs, outputs, g.operand(),
-                                    w.operand(), T(0), grad_x.data(), inputs);
-               }
-               if (x_rows.tensor.defined()) grad_w = detail::rows_transposed_product(g, x_rows, {outputs, inputs});
-               if (gb) grad_b = sum_to_shape(g.tensor, {outputs});
-               return std::vector<Tensor<T>>{grad_x, grad_w, grad_b};
+               return detail::linear_gradients(grad, x_rows, w, x_shape, gb);
+           });
+    return out;
+}
+
+// activation(x W^T + b), for an element-wise functor of elementwise.hpp (functions::QuickGelu, Gelu,
+// ...), as one op: each block of the product gets its bias and activation on the thread that has
+// just computed it, while it is in cache, in place, so the product's output is written once and
+// updated once (unfused: the bias preloaded, the product adding to it, the activation reading it
+// into a second tensor). With gradients the same pass stores the activation's derivative at every
+// element, and backward multiplies the incoming gradient by it before linear's backward: nothing is
+// recomputed, and what is kept (output and derivative) is what the unfused ops keep (their
+// pre-activation and output). CUDA devices and empty products run the unfused ops.
+template <typename Function, Floating T>
+Tensor<T> linear_activation(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, Function activation) {
+    Device device = detail::check_linear("linear_activation", x, weight, bias);
+    std::int64_t out_features = weight.size(0), in_features = weight.size(1), rows = detail::row_count(x.shape());
+    if (device.is_cuda() || rows == 0 || out_features == 0 || in_features == 0)
+        return elementwise(linear(x, weight, bias), activation);
+    Shape out_shape = x.shape();
+    out_shape.back() = out_features;
+    Tensor<T> out = Tensor<T>::empty(out_shape, device);
+    bool gx = needs_grad(x), gw = needs_grad(weight), gb = needs_grad(bias);
+    Tensor<T> slope = gx || gw || gb ? Tensor<T>::empty(out_shape, device) : Tensor<T>();
+    Tensor<T> b = bias.defined() ? dense(bias) : Tensor<T>();
+    detail::BlasMatrix<T> x_rows = detail::rows_of(x), w = detail::matrices_of(weight);
+    backend::cpu::gemm(rows, out_features, in_features, T(1), x_rows.operand(), w.operand(0, true), T(0), out.data(),
+                       out_features, [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
+                           detail::bias_activation_block(out.data(), slope.defined() ? slope.data() : nullptr,
+                                                         out_features, b.defined() ? b.data() : nullptr, activation, i0,
+                                                         i1, j0, j1);
+                       });
+    if (!slope.defined()) return out;
+    detail::BlasMatrix<T> saved_x = gw ? x_rows : detail::BlasMatrix<T>{}, saved_w = gx ? w : detail::BlasMatrix<T>{};
+    record("linear_activation", out, {x, weight, bias},
+           [x_rows = saved_x, w = saved_w, slope, x_shape = x.shape(), gb](const Tensor<T>& grad) {
+               Tensor<T> g = dense(grad), grad_z = Tensor<T>::empty(g.shape(), g.device());
+               backend::cpu::map_contiguous(grad_z.data(), grad_z.numel(), functions::Times{}, g.data(), slope.data());
+               return detail::linear_gradients(grad_z, x_rows, w, x_shape, gb);
            });
     return out;
 }

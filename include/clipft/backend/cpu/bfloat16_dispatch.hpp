@@ -5,6 +5,7 @@
 // float products on every other CPU. CLIPFT_CPU_BF16=off|kernel|sbgemm|auto (default auto) or
 // set_bfloat16_kernel() chooses; tests force the float fallback with them.
 #include <clipft/backends.hpp>
+#include <clipft/autocast.hpp>
 #include <clipft/error.hpp>
 
 #include <cstdlib>
@@ -89,6 +90,13 @@ inline BFloat16Kernel bfloat16_kernel() {
     if (requested == BFloat16Kernel::own && !cpu_has_avx512_bf16()) return BFloat16Kernel::float32;
     if (requested == BFloat16Kernel::sbgemm && !openblas_sbgemm()) return BFloat16Kernel::float32;
     return requested;
+}
+
+// The kernel of the float products this thread starts now: bfloat16_kernel() under
+// AutocastGuard(Precision::bfloat16), else float. The precision is the thread's own, so work handed
+// to the pool reads it first.
+inline BFloat16Kernel active_product_kernel() {
+    return AutocastGuard::precision() == Precision::bfloat16 ? bfloat16_kernel() : BFloat16Kernel::float32;
 }
 
 inline const char* bfloat16_kernel_name(BFloat16Kernel kernel) {

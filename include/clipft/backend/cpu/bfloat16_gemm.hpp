@@ -9,6 +9,7 @@
 // the float masters as they are now.
 #include <clipft/backends.hpp>
 #include <clipft/backend/cpu/bfloat16_convert.hpp>
+#include <clipft/backend/cpu/strided_matrix.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -17,14 +18,7 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
-// A float matrix read through strides: element (r, c) is data[r * row_step + c * column_step].
-struct StridedFloats {
-    const float* data;
-    std::int64_t row_step, column_step;
-    StridedFloats at(std::int64_t row, std::int64_t column) const {
-        return {data + row * row_step + column * column_step, row_step, column_step};
-    }
-};
+using StridedFloats = StridedMatrix<float>;
 
 #ifdef CLIPFT_CPU_BFLOAT16_KERNEL
 namespace bfloat16_gemm {
@@ -66,17 +60,18 @@ CLIPFT_TARGET_AVX512_BF16 inline void transpose_16x16(__m512i rows[16]) {
 }
 
 // Packs `rows` rows (of Width, the rest zero) of `source` over `depth` columns into
-// out[pair][Width] bfloat16 pairs (column 2 pair in the low half), an odd last column paired with 0.
+// out[pair][Width] bfloat16 pairs (column 2 pair in the low half), an odd last column paired with 0;
+// for sources whose columns are not contiguous (pack_panels packs the others).
 template <std::int64_t Width>
 CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t rows, std::int64_t depth,
                                           std::uint32_t* out) {
     std::int64_t pairs = (depth + 1) / 2;
-    if (source.row_step == 1 && source.column_step != 1) {
+    if (source.row_stride == 1 && source.column_stride != 1) {
         // Rows contiguous: two columns of 16 rows become 16 pairs in one conversion and one permute.
         const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
                                                     22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
         for (std::int64_t pair = 0; pair < pairs; ++pair) {
-            const float* even = source.data + 2 * pair * source.column_step;
+            const float* even = source.data + 2 * pair * source.column_stride;
             bool has_odd = 2 * pair + 1 < depth;
             for (std::int64_t r = 0; r < Width; r += 16) {
                 std::int64_t stored = std::min<std::int64_t>(16, Width - r);
@@ -84,7 +79,7 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
                 __mmask16 read = __mmask16((1u << valid) - 1), write = __mmask16((1u << stored) - 1);
                 __m512 low = _mm512_maskz_loadu_ps(read, even + r);
                 __m512 high =
-                    has_odd ? _mm512_maskz_loadu_ps(read, even + source.column_step + r) : _mm512_setzero_ps();
+                    has_odd ? _mm512_maskz_loadu_ps(read, even + source.column_stride + r) : _mm512_setzero_ps();
                 __m512bh both = _mm512_cvtne2ps_pbh(high, low);
                 __m512i pairs_of_rows = _mm512_permutexvar_epi16(interleave, reinterpret_cast<__m512i&>(both));
                 _mm512_mask_storeu_epi32(out + pair * Width + r, write, pairs_of_rows);
@@ -92,35 +87,14 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
         }
         return;
     }
-    if (source.column_step == 1 && Width % 16 == 0) {
-        // Columns contiguous (B = a weight read transposed): 16 rows of 16 pairs each, converted and
-        // transposed in registers.
-        for (std::int64_t r = 0; r < Width; r += 16)
-            for (std::int64_t pair = 0; pair < pairs; pair += 16) {
-                std::int64_t columns = depth - 2 * pair;
-                __mmask16 low = first_lanes(columns), high = first_lanes(columns - 16);
-                __m512i block[16];
-                for (std::int64_t i = 0; i < 16; ++i) {
-                    const float* row = source.data + (r + i) * source.row_step + 2 * pair;
-                    __m512bh both = r + i < rows ? _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, row + 16),
-                                                                       _mm512_maskz_loadu_ps(low, row))
-                                                 : __m512bh(_mm512_setzero_si512());
-                    block[i] = reinterpret_cast<__m512i&>(both);
-                }
-                transpose_16x16(block);
-                for (std::int64_t i = 0; i < 16 && pair + i < pairs; ++i)
-                    _mm512_storeu_si512(out + (pair + i) * Width + r, block[i]);
-            }
-        return;
-    }
-    // Rows of A read in place (or neither layout): each row converted on its own, then its pairs spread out.
+    // Neither rows nor columns contiguous: each row converted on its own, then its pairs spread out.
     alignas(64) std::uint16_t row[depth_block + 2];
     for (std::int64_t r = 0; r < Width; ++r) {
         if (r >= rows) {
             for (std::int64_t pair = 0; pair < pairs; ++pair) out[pair * Width + r] = 0;
             continue;
         }
-        convert_to_bfloat16(source.data + r * source.row_step, source.column_step, depth, row);
+        convert_to_bfloat16(source.data + r * source.row_stride, source.column_stride, depth, row);
         row[depth] = 0;
         for (std::int64_t pair = 0; pair < pairs; ++pair)
             out[pair * Width + r] = std::uint32_t(row[2 * pair]) | std::uint32_t(row[2 * pair + 1]) << 16;
@@ -129,13 +103,13 @@ CLIPFT_TARGET_AVX512_BF16 void pack_pairs(StridedFloats source, std::int64_t row
 
 // Packs `rows` rows of `source` over `depth` columns into consecutive panels of Width rows, as
 // pack_pairs does each (panel p at out + p * pairs * Width), the last one zero-padded. Rows with
-// contiguous columns (A read in place) go 16 rows at a time through the transpose, each pair's 16 rows
-// stored with at most two masked stores, one per panel they fall in.
+// contiguous columns (A read in place, B a weight read transposed) go 16 rows at a time through the
+// transpose, each pair's 16 rows stored with at most two masked stores, one per panel they fall in.
 template <std::int64_t Width>
 CLIPFT_TARGET_AVX512_BF16 void pack_panels(StridedFloats source, std::int64_t rows, std::int64_t depth,
                                            std::uint32_t* out) {
     std::int64_t pairs = (depth + 1) / 2, padded_rows = (rows + Width - 1) / Width * Width;
-    if (source.column_step != 1) {
+    if (source.column_stride != 1) {
         for (std::int64_t r = 0; r < rows; r += Width)
             pack_pairs<Width>(source.at(r, 0), std::min(Width, rows - r), depth, out + r * pairs);
         return;
@@ -146,7 +120,7 @@ CLIPFT_TARGET_AVX512_BF16 void pack_panels(StridedFloats source, std::int64_t ro
             __mmask16 low = first_lanes(columns), high = first_lanes(columns - 16);
             __m512i block[16];
             for (std::int64_t i = 0; i < 16; ++i) {
-                const float* row = source.data + (r + i) * source.row_step + 2 * pair;
+                const float* row = source.data + (r + i) * source.row_stride + 2 * pair;
                 __m512bh both = r + i < rows ? _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, row + 16),
                                                                    _mm512_maskz_loadu_ps(low, row))
                                              : __m512bh(_mm512_setzero_si512());
@@ -219,7 +193,7 @@ inline void multiply(std::int64_t m, std::int64_t n, std::int64_t k, float alpha
             pack_panels<tile_rows>(a.at(row, depth), block_rows, block_depth, packed_a.data());
             for (std::int64_t j = 0; j < n; j += tile_columns) {
                 std::int64_t columns = std::min(tile_columns, n - j);
-                pack_pairs<tile_columns>(b_transposed.at(j, depth), columns, block_depth, packed_b.data());
+                pack_panels<tile_columns>(b_transposed.at(j, depth), columns, block_depth, packed_b.data());
                 for (std::int64_t i = 0; i < block_rows; i += tile_rows)
                     multiply_tile(pairs, packed_a.data() + i * pairs, packed_b.data(), c + (row + i) * ldc + j, ldc,
                                   std::min(tile_rows, block_rows - i), columns, alpha, block_beta);

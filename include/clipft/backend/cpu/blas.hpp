@@ -14,6 +14,7 @@
 #include <cblas.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
@@ -24,16 +25,27 @@ struct MatrixOperand {
     std::int64_t leading; // distance between rows of the stored (row-major) matrix
 };
 
+// Work on a block of C, rows [i0, i1) by columns [j0, j1), run by the thread that has just computed
+// it, while the block is still in its caches (a fused epilogue such as bias and activation).
+using BlockEpilogue = std::function<void(std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1)>;
+
 namespace detail {
 
 // Multiply-adds below which a product runs on the calling thread: a pool wake-up costs about as
 // much as 2^18 of them.
 constexpr std::int64_t parallel_product_work = std::int64_t(1) << 18;
 
-// Runs block(row_begin, row_end, column_begin, column_end) over blocks of C spread on the pool:
-// blocks of columns when C is at least as wide as tall (each thread packs all of A, the smaller
-// operand then), else of rows; block edges on multiples of clipft's bfloat16 tile.
-template <typename Block> void split_product(std::int64_t m, std::int64_t n, std::int64_t k, Block&& block) {
+// Runs compute(row_begin, row_end, column_begin, column_end), then after_block (if any) with the
+// same block, over blocks of C spread on the pool: blocks of columns when C is at least as wide as
+// tall (each thread packs all of A, the smaller operand then), else of rows; block edges on
+// multiples of clipft's bfloat16 tile.
+template <typename Compute>
+void split_product(std::int64_t m, std::int64_t n, std::int64_t k, Compute&& compute,
+                   const BlockEpilogue& after_block) {
+    auto block = [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
+        compute(i0, i1, j0, j1);
+        if (after_block) after_block(i0, i1, j0, j1);
+    };
     // num_threads() first: it also makes OpenBLAS single-threaded before its first call.
     if (num_threads() == 1 || m * n * k < parallel_product_work) return block(std::int64_t(0), m, std::int64_t(0), n);
     if (n >= m) {
@@ -82,50 +94,62 @@ inline std::vector<std::uint16_t> converted_to_bfloat16(const MatrixOperand& x, 
 
 } // namespace detail
 
-// C[m x n] = alpha * op(A)[m x k] @ op(B)[k x n] + beta * C, all row-major; k > 0.
+// C[m x n] = alpha * op(A)[m x k] @ op(B)[k x n] + beta * C, all row-major; k > 0; after_block, if
+// given, runs on each block of C as soon as it is computed.
 inline void gemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, MatrixOperand a, MatrixOperand b,
-                 float beta, float* c, std::int64_t ldc) {
-    BFloat16Kernel kernel =
-        AutocastGuard::precision() == Precision::bfloat16 ? bfloat16_kernel() : BFloat16Kernel::float32;
+                 float beta, float* c, std::int64_t ldc, const BlockEpilogue& after_block = {}) {
+    BFloat16Kernel kernel = active_product_kernel();
 #ifdef CLIPFT_CPU_BFLOAT16_KERNEL
     if (kernel == BFloat16Kernel::own) {
         StridedFloats left = detail::strided(a), right = detail::strided(b);
-        StridedFloats right_transposed{right.data, right.column_step, right.row_step}; // op(B)^T, n x k
-        return detail::split_product(m, n, k, [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
-            bfloat16_gemm::multiply(i1 - i0, j1 - j0, k, alpha, left.at(i0, 0), right_transposed.at(j0, 0), beta,
-                                    c + i0 * ldc + j0, ldc);
-        });
+        StridedFloats right_transposed = right.transposed(); // op(B)^T, n x k
+        return detail::split_product(
+            m, n, k,
+            [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
+                bfloat16_gemm::multiply(i1 - i0, j1 - j0, k, alpha, left.at(i0, 0), right_transposed.at(j0, 0), beta,
+                                        c + i0 * ldc + j0, ldc);
+            },
+            after_block);
     }
     if (kernel == BFloat16Kernel::sbgemm) {
         std::int64_t lda = 0, ldb = 0;
         std::vector<std::uint16_t> left = detail::converted_to_bfloat16(a, m, k, lda);
         std::vector<std::uint16_t> right = detail::converted_to_bfloat16(b, k, n, ldb);
         MatrixOperand a16{left.data(), a.transposed, lda}, b16{right.data(), b.transposed, ldb};
-        return detail::split_product(m, n, k, [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
-            openblas_sbgemm()(CblasRowMajor, detail::blas_transpose(a), detail::blas_transpose(b), int(i1 - i0),
-                              int(j1 - j0), int(k), alpha, detail::operand_at(left.data(), a16, i0, 0), int(lda),
-                              detail::operand_at(right.data(), b16, 0, j0), int(ldb), beta, c + i0 * ldc + j0,
-                              int(ldc));
-        });
+        return detail::split_product(
+            m, n, k,
+            [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
+                openblas_sbgemm()(CblasRowMajor, detail::blas_transpose(a), detail::blas_transpose(b), int(i1 - i0),
+                                  int(j1 - j0), int(k), alpha, detail::operand_at(left.data(), a16, i0, 0), int(lda),
+                                  detail::operand_at(right.data(), b16, 0, j0), int(ldb), beta, c + i0 * ldc + j0,
+                                  int(ldc));
+            },
+            after_block);
     }
 #endif
     (void)kernel;
-    detail::split_product(m, n, k, [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
-        cblas_sgemm(CblasRowMajor, detail::blas_transpose(a), detail::blas_transpose(b), int(i1 - i0), int(j1 - j0),
-                    int(k), alpha, detail::operand_at(static_cast<const float*>(a.data), a, i0, 0), int(a.leading),
-                    detail::operand_at(static_cast<const float*>(b.data), b, 0, j0), int(b.leading), beta,
-                    c + i0 * ldc + j0, int(ldc));
-    });
+    detail::split_product(
+        m, n, k,
+        [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
+            cblas_sgemm(CblasRowMajor, detail::blas_transpose(a), detail::blas_transpose(b), int(i1 - i0), int(j1 - j0),
+                        int(k), alpha, detail::operand_at(static_cast<const float*>(a.data), a, i0, 0), int(a.leading),
+                        detail::operand_at(static_cast<const float*>(b.data), b, 0, j0), int(b.leading), beta,
+                        c + i0 * ldc + j0, int(ldc));
+        },
+        after_block);
 }
 
 inline void gemm(std::int64_t m, std::int64_t n, std::int64_t k, double alpha, MatrixOperand a, MatrixOperand b,
-                 double beta, double* c, std::int64_t ldc) {
-    detail::split_product(m, n, k, [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
-        cblas_dgemm(CblasRowMajor, detail::blas_transpose(a), detail::blas_transpose(b), int(i1 - i0), int(j1 - j0),
-                    int(k), alpha, detail::operand_at(static_cast<const double*>(a.data), a, i0, 0), int(a.leading),
-                    detail::operand_at(static_cast<const double*>(b.data), b, 0, j0), int(b.leading), beta,
-                    c + i0 * ldc + j0, int(ldc));
-    });
+                 double beta, double* c, std::int64_t ldc, const BlockEpilogue& after_block = {}) {
+    detail::split_product(
+        m, n, k,
+        [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
+            cblas_dgemm(CblasRowMajor, detail::blas_transpose(a), detail::blas_transpose(b), int(i1 - i0), int(j1 - j0),
+                        int(k), alpha, detail::operand_at(static_cast<const double*>(a.data), a, i0, 0), int(a.leading),
+                        detail::operand_at(static_cast<const double*>(b.data), b, 0, j0), int(b.leading), beta,
+                        c + i0 * ldc + j0, int(ldc));
+        },
+        after_block);
 }
 
 } // namespace clipft::backend::cpu

@@ -1,34 +1,41 @@
 #pragma once
 // The small matrix products of one attention head on the CPU (ops/attention.hpp runs one per
-// (batch, head) on each thread of the pool): operands read in place through their strides.
+// (batch, head) on each thread of the pool): operands read in place through their strides. Under
+// bfloat16 autocast they run on the bfloat16 kernel that every other product uses.
 #include <clipft/backends.hpp>
+#include <clipft/backend/cpu/bfloat16_gemm.hpp>
 #include <clipft/backend/cpu/simd.hpp>
+#include <clipft/backend/cpu/strided_matrix.hpp>
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
-
-// A matrix read through strides: element (r, c) is data[r * row_stride + c * column_stride], so a
-// transposed operand is the same memory with the strides swapped.
-template <typename T> struct StridedMatrix {
-    const T* data;
-    std::int64_t row_stride, column_stride;
-    T operator()(std::int64_t r, std::int64_t c) const { return data[r * row_stride + c * column_stride]; }
-    StridedMatrix transposed() const { return {data, column_stride, row_stride}; }
-};
 
 // C[m x n] = alpha * A[m x k] B[k x n] for the small products of one attention head, in the style of
 // BLIS: a register-blocked kernel computes each tile of up to 12 rows by one SIMD batch of columns
 // over all of k, broadcasting A's elements against rows of B. Operands are read in place where their
 // layout allows (B with unit-stride rows, A with unit-stride columns); otherwise, and for the ragged
 // last tiles, they are first packed into panels. One instance per thread owns the buffers.
+//
+// `kernel` is the calling thread's active_product_kernel(), read before the heads go to the pool (the
+// precision is per thread). Its bfloat16 products of float heads run on clipft's kernel, which packs
+// strided operands in place, also where the other products take cblas_sbgemm (which reads only
+// contiguous bfloat16 copies); without AVX512-BF16 they stay float.
 template <typename T> class HeadProduct {
 public:
+    explicit HeadProduct(BFloat16Kernel kernel)
+        : in_bfloat16_(std::is_same_v<T, float> && kernel != BFloat16Kernel::float32 && cpu_has_avx512_bf16()) {}
+
     void operator()(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, StridedMatrix<T> a, StridedMatrix<T> b,
                     T* c, std::int64_t ldc) {
+#ifdef CLIPFT_CPU_BFLOAT16_KERNEL
+        if constexpr (std::is_same_v<T, float>)
+            if (in_bfloat16_ && k > 0) return bfloat16_gemm::multiply(m, n, k, alpha, a, b.transposed(), 0.0f, c, ldc);
+#endif
         panels_b_.clear();
         packed_b_.resize(std::size_t(((n + width - 1) / width) * k * width));
         for (std::int64_t j = 0; j < n; j += width) {
@@ -116,6 +123,7 @@ private:
         ((sum[R] = accumulator[R]), ...);
     }
 
+    bool in_bfloat16_;
     std::vector<T> packed_a_, packed_b_;
     std::vector<Panel> panels_b_;
 };

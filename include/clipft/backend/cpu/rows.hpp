@@ -98,6 +98,13 @@ template <typename T> T row_dot(const T* a, const T* b, std::int64_t n) {
         n, [](auto x, auto y) { return x * y; }, a, b);
 }
 
+// The largest of a batch's lanes.
+template <typename T> T largest_lane(const Batch<T>& lanes) {
+    alignas(64) T values[Batch<T>::size];
+    lanes.store_aligned(values);
+    return *std::max_element(values, values + Batch<T>::size);
+}
+
 // Largest element of a row; -infinity for an empty row. NaNs need no care here: they reach the
 // exponentials and make the row NaN, as in PyTorch.
 template <typename T> T row_max(const T* x, std::int64_t n) {
@@ -110,9 +117,28 @@ template <typename T> T row_max(const T* x, std::int64_t n) {
         lanes =
             xsimd::max(lanes, xsimd::select(tail.fresh, tail.load(x), Batch<T>(-std::numeric_limits<T>::infinity())));
     }
-    alignas(64) T values[width];
-    lanes.store_aligned(values);
-    return *std::max_element(values, values + width);
+    return largest_lane<T>(lanes);
+}
+
+// x[i] += y[i] over one row in the pass that finds the row's largest element (after the addition),
+// which it returns.
+template <typename T> T row_add_max(T* x, const T* y, std::int64_t n) {
+    constexpr std::int64_t width = Batch<T>::size;
+    Batch<T> lanes(-std::numeric_limits<T>::infinity());
+    std::int64_t i = 0;
+    for (; i + width <= n; i += width) {
+        Batch<T> sum = Batch<T>::load_unaligned(x + i) + Batch<T>::load_unaligned(y + i);
+        sum.store_unaligned(x + i);
+        lanes = xsimd::max(lanes, sum);
+    }
+    if (i < n) {
+        // The tail's lanes before the fresh ones already hold their sums: neither stored nor counted again.
+        RowTail<T> tail(n);
+        Batch<T> sum = tail.load(x) + tail.load(y);
+        tail.store(sum, x);
+        lanes = xsimd::max(lanes, xsimd::select(tail.fresh, sum, Batch<T>(-std::numeric_limits<T>::infinity())));
+    }
+    return largest_lane<T>(lanes);
 }
 
 // Sum of exp(x[i] - shift), also storing each exponential in `out` when it is not null.

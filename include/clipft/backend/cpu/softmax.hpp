@@ -11,9 +11,8 @@
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cpu {
 
-// out = softmax(in) over one row of n elements; out may be in.
-template <typename T> void softmax_row(const T* in, std::int64_t n, T* out) {
-    T top = row_max(in, n);
+// out = softmax(in) over one row of n elements whose largest element is `top`; out may be in.
+template <typename T> void softmax_row_with_max(const T* in, std::int64_t n, T top, T* out) {
     if (top == -std::numeric_limits<T>::infinity()) {
         std::fill(out, out + n, T(0));
         return;
@@ -21,6 +20,20 @@ template <typename T> void softmax_row(const T* in, std::int64_t n, T* out) {
     T inverse = T(1) / row_exp_sum(in, n, top, out);
     map_row(
         out, n, [inverse](auto v) { return v * decltype(v)(inverse); }, out);
+}
+
+// out = softmax(in) over one row of n elements; out may be in.
+template <typename T> void softmax_row(const T* in, std::int64_t n, T* out) {
+    softmax_row_with_max(in, n, row_max(in, n), out);
+}
+
+// row = softmax(row + mask) in place, for attention's scores: a mask row (null: none; elements
+// mask_step apart, 0 for one value broadcast along the row) added in the pass that finds the maximum.
+template <typename T> void masked_softmax_row(T* row, const T* mask, std::int64_t mask_step, std::int64_t n) {
+    if (mask && mask_step == 1) return softmax_row_with_max(row, n, row_add_max(row, mask, n), row);
+    if (mask)
+        for (std::int64_t j = 0; j < n; ++j) row[j] += mask[j * mask_step];
+    softmax_row(row, n, row);
 }
 
 // out = log_softmax(in) over one row; out may be in.
