@@ -70,7 +70,8 @@ struct TrainerOptions {
     std::int64_t max_steps = -1;             // optimizer updates in all; -1: no limit
     std::int64_t batches_per_epoch = 0;      // 0: one pass over the smallest class
     std::int64_t validation_batches = 0;     // 0: one pass over the smallest validation class
-    optim::AdamWOptions adamw{1e-3, 0.9, 0.98, 1e-6};
+    // AdamW's betas and eps (the thesis'); its learning rate is the schedule's, set before every update.
+    double beta1 = 0.9, beta2 = 0.98, eps = 1e-6;
     double weight_decay = 0.2;
     bool decay_all_parameters = false;       // false: no decay on gains, biases, embeddings, logit_scale
     optim::LearningRateSchedule schedule = optim::LearningRateSchedule::constant_rate(1e-6);
@@ -110,7 +111,7 @@ public:
                    communicator_->rank(), communicator_->size()),
           optimizer_(options_.decay_all_parameters ? optim::single_group(model.named_parameters(), options_.weight_decay)
                                                    : optim::decay_groups(model.named_parameters(), options_.weight_decay),
-                     options_.adamw),
+                     optim::AdamWOptions{options_.schedule(0), options_.beta1, options_.beta2, options_.eps}),
           gradient_averager_(trainable_parameters()), log_(options_.output_dir, options_.log_every) {
         if (options_.precision == Precision::float16) loss_scaler_.emplace(options_.loss_scaler);
         if (options_.accumulation_steps < 1) fail("Trainer: accumulation_steps must be >= 1, got ", options_.accumulation_steps);
