@@ -79,6 +79,9 @@ TEST_CASE("Trainer::resume from a checkpoint with a bad trainer state leaves the
     auto trainer = trainer_for(*fresh);
     for (auto spoil : std::vector<std::function<void(io::Json&)>>{
              [](io::Json& state) { state["history"] = "not a list"; },
+             [](io::Json& state) {
+                 state["history"] = io::Json::array({io::Json{{"kind", "train"}, {"step", "one"}}});
+             },
              [](io::Json& state) { state["window_steps"] = -0.5; },
              [](io::Json& state) { state["early_stopping"] = io::Json::array(); }}) {
         CHECK_THROWS_AS(trainer->resume(rewritten(spoil)), Error);

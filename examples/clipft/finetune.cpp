@@ -7,6 +7,7 @@
 #include "adapted_model.hpp"
 #include "class_from.hpp"
 #include "options.hpp"
+#include "recipe.hpp"
 #include "self_blend_options.hpp"
 
 #include <clipft/clip.hpp>
@@ -62,17 +63,6 @@ std::shared_ptr<models::PromptContext<float>> prompt_context_from(const Options&
     Tensor<float> initial =
         per_class ? words.reshape({1, length, -1}).expand({per_class, length, words.size(1)}) : words;
     return std::make_shared<models::PromptContext<float>>(initial);
-}
-
-optim::LearningRateSchedule schedule_from(const Options& settings) {
-    const std::string kind = settings.text("schedule");
-    const double peak = settings.number("lr");
-    if (kind == "constant") return optim::LearningRateSchedule::constant_rate(peak);
-    if (kind == "cosine")
-        return optim::LearningRateSchedule::warmup_cosine(peak, settings.integer("warmup"), settings.integer("cosine"));
-    if (kind == "step")
-        return optim::LearningRateSchedule::step_decay(peak, settings.integer("step-size"), settings.number("gamma"));
-    throw UsageError("--schedule must be cosine, constant or step, got '" + kind + "'");
 }
 
 int fine_tune(const Options& options, const std::shared_ptr<distributed::Communicator>& ranks) {
@@ -193,7 +183,7 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     }
     const std::int64_t trainable_parameters = models::trainable_parameter_count(*model);
 
-    train::TrainerOptions trainer_options;
+    train::TrainerOptions trainer_options = recipe_trainer_options(settings, table);
     const std::int64_t k = settings.integer("k"), images = settings.integer("batch");
     if (k < 2 || images % k != 0)
         throw UsageError("--batch (images) must be a multiple of --k (classes per group) >= 2");
@@ -210,17 +200,8 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
                                                                    : train::DescriptionDraw::per_group,
                                .seed = seed};
     trainer_options.accumulation_steps = settings.integer("accumulate");
-    trainer_options.max_epochs = settings.integer("epochs");
     trainer_options.max_steps = settings.integer("max-steps");
-    trainer_options.batches_per_epoch = settings.integer("batches-per-epoch");
-    trainer_options.adamw = {settings.number("lr"), settings.number("beta1"), settings.number("beta2"),
-                             settings.number("eps")};
-    trainer_options.weight_decay = settings.number("weight-decay");
-    trainer_options.decay_all_parameters = settings.flag("decay-all");
-    trainer_options.schedule = schedule_from(settings);
     trainer_options.max_gradient_norm = settings.number("clip-norm");
-    trainer_options.early_stopping.patience = settings.integer("patience");
-    trainer_options.early_stopping.min_relative_improvement = settings.number("min-improvement");
     trainer_options.checkpoint_every = settings.integer("checkpoint-every");
     trainer_options.scoring = eval::ScoringOptions::parse(settings.text("scoring"));
     trainer_options.output_dir = settings.text("out");

@@ -1,6 +1,7 @@
 // The clipft command: one program, one sub-command per job. Exit codes: 0 success, 2 usage error,
 // 1 any other failure (one line on stderr naming what is at fault).
 #include "options.hpp"
+#include "recipe_options.hpp"
 #include "self_blend_options.hpp"
 
 #include <iostream>
@@ -241,106 +242,95 @@ const std::map<std::string, Command>& commands() {
           "  data:      --classes real,fake  --validation DIR|CSV  --validation-fraction 0.1  --per-class N\n"
           "             --class-from label|subset  (subset: each subset its own class, e.g. --classes\n"
           "             real,FaceSwap,SelfBlended --k 3 on clipft synth's folders; validation: macro AUC, accuracy)\n"
-          "  groups:    --k 2  --batch 16 (images)  --description-draw batch|group  --accumulate 1\n"
-          "  length:    --epochs 100  --max-steps -1  --batches-per-epoch 0 (0: one pass over the smaller class)\n"
-          "  optimizer: --lr 6e-7  --schedule cosine|constant|step  --warmup 10000  --cosine 10000\n"
-          "             --step-size 1000 --gamma 0.5  --beta1 0.9  --beta2 0.98  --eps 1e-6\n"
-          "             --weight-decay 0.2  --decay-all  --clip-norm 0\n"
-          "  augment:   --augment SPEC  training images only, seeded per image, e.g. "
-          "\"flip,jitter=0.2,jpeg=60-95@0.5\"\n"
-          "             (see include/clipft/image/augment.hpp)\n"
-          "  model:     --freeze full|freeze-text|freeze-vision|reset-vision|layer-norm|last-blocks=K|none\n"
-          "             (joined with +)  --vocab PATH\n"
-          "  stopping:  --patience 3  --min-improvement 0.05  --scoring mean|ensemble|top-K|class-top-K\n"
-          "  run:       --seed 0  --threads N  --checkpoint-every 0  --resume  --quiet\n"
-          "             --prefetch  (decode the next batch on a background thread at idle priority)\n"
-          "  device:    --device cpu|cuda|cuda:N  --precision float32|bfloat16|float16 (the products' precision;\n"
-          "             bfloat16 also on CPUs with AVX512-BF16; float16 with dynamic loss scaling on a GPU only)\n"
-          "  ranks:     under `mpirun -np N`, N processes share every --batch (data-parallel; rank 0 writes DIR and\n"
-          "             prints)  --distributed auto|single|mpi|nccl  --collective-timeout 600 (seconds a rank waits\n"
-          "             for the others before the run stops with an error)\n"
-          "  adapters:  --method full|lora|svd|prompt  (full: what --freeze leaves; lora: W + (alpha/R)·B·A;\n"
-          "             svd: the residual of the R smallest singular values of W, Effort) --targets q,v (of "
-          "q,k,v,out,\n"
-          "             fc1,fc2, each block's linear layers by their HuggingFace names) --towers vision,text --rank 8\n"
-          "             --lora-alpha 2R --lora-dropout 0 --also-train WORDS (layer-norm, logit-scale, last-blocks=K;\n"
-          "             everything else, logit_scale included, is frozen). DIR/best.safetensors is then the merged\n"
-          "             plain checkpoint and DIR/adapter.safetensors the factors (clipft merge, --adapter of\n"
-          "             encode, eval, zero-shot). The JSON line reports trainable_parameters.\n"
-          "             --method prompt: --prompt-context 4 learned vectors after the start token of every\n"
-          "             description (CoOp; every CLIP weight frozen), from the embeddings of --prompt-init TEXT\n"
-          "             or random, --prompt-per-class: one context per class; DIR/prompts.safetensors\n"
-          "             (--prompts of encode, eval, zero-shot).\n"
-          "  memory:    --checkpoint-activations  (each block's activations recomputed in the backward pass)\n"
-          "Ctrl-C (or SIGTERM) finishes the current update, writes the checkpoint and exits with 130 (143);\n"
-          "--resume continues exactly there. A second Ctrl-C stops at once; the last checkpoint stays intact.\n"
-          "  fakes:     --fakes data|self-blended|self-blended+data  self-blended: real faces of a `clipft faces`\n"
-          "             manifest alone (its landmarks); each real is paired in its group with its own self-blend,\n"
-          "             made anew every epoch (seeded by the image and the epoch); +data adds the blends to the\n"
-          "             dataset's fakes (groups then unpaired)\n"
-          "  pairing:   --pair-by none|source  source: every group holds a real video and fakes made from it\n"
-          "             (the manifest's source column)\n"
-          "  split:     without --validation, --validation-fraction of the videos is held out by identity (FF++'s\n"
-          "             fake a_b, real a and real b on one side); DIR/split.csv records where each video went\n" +
+          "  groups:    --k 2 (images of distinct classes per group)  --description-draw batch|group  --accumulate "
+          "1\n" +
+              std::string(recipe_options_help) +
+              "  also:      --max-steps -1 (updates in all; -1: no limit)  --clip-norm 0 (0: no gradient clipping)\n"
+              "  augment:   --augment SPEC  training images only, seeded per image, e.g. "
+              "\"flip,jitter=0.2,jpeg=60-95@0.5\"\n"
+              "             (see include/clipft/image/augment.hpp)\n"
+              "  model:     --freeze full|freeze-text|freeze-vision|reset-vision|layer-norm|last-blocks=K|none\n"
+              "             (joined with +)  --vocab PATH\n"
+              "  scoring:   --scoring mean|ensemble|top-K|class-top-K (of the validation AUC)\n"
+              "  run:       --seed 0  --threads N  --checkpoint-every 0  --resume  --quiet\n"
+              "             --prefetch  (decode the next batch on a background thread at idle priority)\n"
+              "  device:    --device cpu|cuda|cuda:N  --precision float32|bfloat16|float16 (the products' precision;\n"
+              "             bfloat16 also on CPUs with AVX512-BF16; float16 with dynamic loss scaling on a GPU only)\n"
+              "  ranks:     under `mpirun -np N`, N processes share every --batch (data-parallel; rank 0 writes DIR "
+              "and\n"
+              "             prints)  --distributed auto|single|mpi|nccl  --collective-timeout 600 (seconds a rank "
+              "waits\n"
+              "             for the others before the run stops with an error)\n"
+              "  adapters:  --method full|lora|svd|prompt  (full: what --freeze leaves; lora: W + (alpha/R)·B·A;\n"
+              "             svd: the residual of the R smallest singular values of W, Effort) --targets q,v (of "
+              "q,k,v,out,\n"
+              "             fc1,fc2, each block's linear layers by their HuggingFace names) --towers vision,text "
+              "--rank 8\n"
+              "             --lora-alpha 2R --lora-dropout 0 --also-train WORDS (layer-norm, logit-scale, "
+              "last-blocks=K;\n"
+              "             everything else, logit_scale included, is frozen). DIR/best.safetensors is then the "
+              "merged\n"
+              "             plain checkpoint and DIR/adapter.safetensors the factors (clipft merge, --adapter of\n"
+              "             encode, eval, zero-shot). The JSON line reports trainable_parameters.\n"
+              "             --method prompt: --prompt-context 4 learned vectors after the start token of every\n"
+              "             description (CoOp; every CLIP weight frozen), from the embeddings of --prompt-init TEXT\n"
+              "             or random, --prompt-per-class: one context per class; DIR/prompts.safetensors\n"
+              "             (--prompts of encode, eval, zero-shot).\n"
+              "  memory:    --checkpoint-activations  (each block's activations recomputed in the backward pass)\n"
+              "Ctrl-C (or SIGTERM) finishes the current update, writes the checkpoint and exits with 130 (143);\n"
+              "--resume continues exactly there. A second Ctrl-C stops at once; the last checkpoint stays intact.\n"
+              "  fakes:     --fakes data|self-blended|self-blended+data  self-blended: real faces of a `clipft faces`\n"
+              "             manifest alone (its landmarks); each real is paired in its group with its own self-blend,\n"
+              "             made anew every epoch (seeded by the image and the epoch); +data adds the blends to the\n"
+              "             dataset's fakes (groups then unpaired)\n"
+              "  pairing:   --pair-by none|source  source: every group holds a real video and fakes made from it\n"
+              "             (the manifest's source column)\n"
+              "  split:     without --validation, --validation-fraction of the videos is held out by identity (FF++'s\n"
+              "             fake a_b, real a and real b on one side); DIR/split.csv records where each video went\n" +
               std::string(self_blend_options_help),
-          joined({{"model", Kind::value},
-                  {"data", Kind::value},
-                  {"descriptions", Kind::value},
-                  {"out", Kind::value},
-                  {"config", Kind::value, ""},
-                  {"classes", Kind::value, "real,fake"},
-                  {"validation", Kind::value, ""},
-                  {"validation-fraction", Kind::value, "0.1"},
-                  {"per-class", Kind::value, ""},
-                  {"k", Kind::value, "2"},
-                  {"batch", Kind::value, "16"},
-                  {"description-draw", Kind::value, "batch"},
-                  {"accumulate", Kind::value, "1"},
-                  {"epochs", Kind::value, "100"},
-                  {"max-steps", Kind::value, "-1"},
-                  {"batches-per-epoch", Kind::value, "0"},
-                  {"lr", Kind::value, "6e-7"},
-                  {"schedule", Kind::value, "cosine"},
-                  {"warmup", Kind::value, "10000"},
-                  {"cosine", Kind::value, "10000"},
-                  {"step-size", Kind::value, "1000"},
-                  {"gamma", Kind::value, "0.5"},
-                  {"beta1", Kind::value, "0.9"},
-                  {"beta2", Kind::value, "0.98"},
-                  {"eps", Kind::value, "1e-6"},
-                  {"weight-decay", Kind::value, "0.2"},
-                  {"decay-all", Kind::flag, ""},
-                  {"clip-norm", Kind::value, "0"},
-                  {"freeze", Kind::value, "full"},
-                  {"vocab", Kind::value, ""},
-                  {"patience", Kind::value, "3"},
-                  {"min-improvement", Kind::value, "0.05"},
-                  {"scoring", Kind::value, "mean"},
-                  {"seed", Kind::value, "0"},
-                  {"threads", Kind::value, ""},
-                  {"checkpoint-every", Kind::value, "0"},
-                  {"resume", Kind::flag, ""},
-                  {"quiet", Kind::flag, ""},
-                  {"augment", Kind::value, ""},
-                  {"prefetch", Kind::flag, ""},
-                  {"device", Kind::value, "cpu"},
-                  {"precision", Kind::value, "float32"},
-                  {"distributed", Kind::value, "auto"},
-                  {"collective-timeout", Kind::value, "600"},
-                  {"class-from", Kind::value, "label"},
-                  {"method", Kind::value, "full"},
-                  {"targets", Kind::value, "q,v"},
-                  {"towers", Kind::value, "vision,text"},
-                  {"rank", Kind::value, "8"},
-                  {"lora-alpha", Kind::value, ""},
-                  {"lora-dropout", Kind::value, "0"},
-                  {"also-train", Kind::value, ""},
-                  {"checkpoint-activations", Kind::flag, ""},
-                  {"prompt-context", Kind::value, "4"},
-                  {"prompt-init", Kind::value, ""},
-                  {"prompt-per-class", Kind::flag, ""},
-                  {"fakes", Kind::value, "data"},
-                  {"pair-by", Kind::value, "none"}},
+          joined(joined({{"model", Kind::value},
+                         {"data", Kind::value},
+                         {"descriptions", Kind::value},
+                         {"out", Kind::value},
+                         {"config", Kind::value, ""},
+                         {"classes", Kind::value, "real,fake"},
+                         {"validation", Kind::value, ""},
+                         {"validation-fraction", Kind::value, "0.1"},
+                         {"per-class", Kind::value, ""},
+                         {"k", Kind::value, "2"},
+                         {"description-draw", Kind::value, "batch"},
+                         {"accumulate", Kind::value, "1"},
+                         {"max-steps", Kind::value, "-1"},
+                         {"clip-norm", Kind::value, "0"},
+                         {"freeze", Kind::value, "full"},
+                         {"vocab", Kind::value, ""},
+                         {"scoring", Kind::value, "mean"},
+                         {"seed", Kind::value, "0"},
+                         {"threads", Kind::value, ""},
+                         {"checkpoint-every", Kind::value, "0"},
+                         {"resume", Kind::flag, ""},
+                         {"quiet", Kind::flag, ""},
+                         {"augment", Kind::value, ""},
+                         {"prefetch", Kind::flag, ""},
+                         {"device", Kind::value, "cpu"},
+                         {"precision", Kind::value, "float32"},
+                         {"distributed", Kind::value, "auto"},
+                         {"collective-timeout", Kind::value, "600"},
+                         {"class-from", Kind::value, "label"},
+                         {"method", Kind::value, "full"},
+                         {"targets", Kind::value, "q,v"},
+                         {"towers", Kind::value, "vision,text"},
+                         {"rank", Kind::value, "8"},
+                         {"lora-alpha", Kind::value, ""},
+                         {"lora-dropout", Kind::value, "0"},
+                         {"also-train", Kind::value, ""},
+                         {"checkpoint-activations", Kind::flag, ""},
+                         {"prompt-context", Kind::value, "4"},
+                         {"prompt-init", Kind::value, ""},
+                         {"prompt-per-class", Kind::flag, ""},
+                         {"fakes", Kind::value, "data"},
+                         {"pair-by", Kind::value, "none"}},
+                        recipe_option_specs()),
                  self_blend_option_specs()),
           finetune}},
         {"info",

@@ -6,6 +6,7 @@
 #include "../clipft/class_from.hpp"
 #include "../clipft/device_options.hpp"
 #include "../clipft/options.hpp"
+#include "../clipft/recipe.hpp"
 
 #include <clipft/clip.hpp>
 #include <clipft/data/identity_split.hpp>
@@ -72,24 +73,15 @@ inline std::vector<OptionSpec> test_options() {
     return {{"test", Kind::list, ""}, {"test-per-class", Kind::value, ""}};
 }
 
-// The fine-tuning experiments': the thesis' recipe by default (as clipft finetune's).
+// The fine-tuning experiments': their data, and the thesis' recipe by default (clipft finetune's).
 inline std::vector<OptionSpec> training_options() {
     using Kind = OptionSpec::Kind;
-    return {{"train", Kind::value},
-            {"validation", Kind::value, ""},
-            {"validation-fraction", Kind::value, "0.1"},
-            {"per-class", Kind::value, ""},
-            {"epochs", Kind::value, "100"},
-            {"batches-per-epoch", Kind::value, "0"},
-            {"batch", Kind::value, "16"},
-            {"lr", Kind::value, ""},
-            {"schedule", Kind::value, "cosine"},
-            {"warmup", Kind::value, "10000"},
-            {"cosine", Kind::value, "10000"},
-            {"patience", Kind::value, "3"},
-            {"min-improvement", Kind::value, "0.05"},
-            {"decay-all", Kind::flag, ""},
-            {"seeds", Kind::value, ""}};
+    return options_of({{{"train", Kind::value},
+                        {"validation", Kind::value, ""},
+                        {"validation-fraction", Kind::value, "0.1"},
+                        {"per-class", Kind::value, ""},
+                        {"seeds", Kind::value, ""}},
+                       cli::recipe_option_specs()});
 }
 
 inline const std::string common_usage =
@@ -104,13 +96,10 @@ inline const std::string test_usage =
 
 inline const std::string training_usage =
     "  training:  --train DIR|CSV  --validation DIR|CSV (else --validation-fraction 0.1 of --train, split by video)\n"
-    "             --per-class N (training images per class, shared among the manipulations)  --epochs 100\n"
-    "             --batches-per-epoch 0 (0: one pass over the smaller class)  --batch 16 (images: 8 real/fake pairs)\n"
-    "             --lr LR (default 6e-7 with one description per class, 8e-7 with several)\n"
-    "             --schedule cosine|constant  --warmup 10000  --cosine 10000  --patience 3  --min-improvement 0.05\n"
-    "             --decay-all (weight decay on every parameter, not only the weight matrices)\n"
+    "             --per-class N (training images per class, shared among the manipulations)\n"
     "             --seeds 1,2,3 (each configuration trained once per seed: a table of every seed's AUC %, and the\n"
-    "             configuration's row from the seed of the lowest validation loss)\n";
+    "             configuration's row from the seed of the lowest validation loss)\n" +
+    std::string(cli::recipe_options_help);
 
 // ---------------------------------------------------------------------------------------------
 // Test sets
@@ -208,6 +197,8 @@ public:
         device = cli::device_option(options);
         precision = cli::precision_option(options, device);
         std::vector<std::string> known = options.names();
+        // A bad --schedule fails before any data or model is read (the peak comes with the descriptions).
+        if (std::find(known.begin(), known.end(), "schedule") != known.end()) cli::schedule_option(options, 0);
         if (std::find(known.begin(), known.end(), "test") != known.end()) { // the experiment scores test sets
             for (const std::string& argument : options.list("test")) tests.push_back(open_test_set(argument));
             if (tests.empty()) throw UsageError("--test is required: one or more dataset folders or manifests");
@@ -607,31 +598,14 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
     if (configuration.prepare) configuration.prepare(*model, table, generator);
     experiment.to_device(*model);
 
-    bool several = std::any_of(table.counts.begin(), table.counts.end(), [](std::int64_t count) { return count > 1; });
-    const double lr = options.given("lr") ? options.number("lr") : several ? 8e-7 : 6e-7; // the thesis' peaks
-    const std::string schedule = options.text("schedule");
     const std::int64_t images = options.integer("batch"), k = std::int64_t(experiment.classes.size());
     if (images < k || images % k != 0)
         throw UsageError("--batch (images) must be a multiple of the " + std::to_string(k) +
                          " classes: it holds groups of one image of each");
 
-    train::TrainerOptions trainer;
+    train::TrainerOptions trainer = cli::recipe_trainer_options(options, table);
     trainer.sampler = {.k = k, .groups_per_batch = images / k, .seed = seed};
-    trainer.max_epochs = options.integer("epochs");
-    trainer.batches_per_epoch = options.integer("batches-per-epoch");
-    trainer.adamw = {lr, 0.9, 0.98, 1e-6};
-    trainer.weight_decay = 0.2;
-    trainer.decay_all_parameters = options.flag("decay-all");
     trainer.precision = experiment.precision;
-    if (schedule == "cosine")
-        trainer.schedule =
-            optim::LearningRateSchedule::warmup_cosine(lr, options.integer("warmup"), options.integer("cosine"));
-    else if (schedule == "constant")
-        trainer.schedule = optim::LearningRateSchedule::constant_rate(lr);
-    else
-        throw UsageError("--schedule must be cosine or constant, got '" + schedule + "'");
-    trainer.early_stopping.patience = options.integer("patience");
-    trainer.early_stopping.min_relative_improvement = options.number("min-improvement");
     trainer.positive_class = k - 1;
     trainer.output_dir = experiment.out / configuration.folder;
     if (experiment.seeds.size() > 1) trainer.output_dir /= "seed-" + std::to_string(seed);
@@ -639,7 +613,7 @@ inline FineTuned fine_tune(const Experiment& experiment, const Configuration& co
 
     experiment.say("fine-tuning ", configuration.row, ": ", data.train.size(), " training and ", data.validation.size(),
                    " validation images, ", table.token_ids.size(0), " descriptions, freeze ", configuration.freeze,
-                   ", lr ", lr, ", into ", trainer.output_dir.string());
+                   ", lr ", trainer.schedule.peak, ", into ", trainer.output_dir.string());
     const image::PreprocessOptions preprocess{.size = model->config.vision.image_size};
     train::Trainer run(*model, data::image_set(data.train, preprocess), data::image_set(data.validation, preprocess),
                        table, trainer);

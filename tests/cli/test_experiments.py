@@ -5,6 +5,7 @@ Each experiment trains for one epoch of two batches of four images: the point is
 printed with its rows and numbers, every plot and results.json are written, and the numbers agree
 with each other where they must (an average column, top-K with K = all descriptions, Table 8's means).
 """
+import csv
 import json
 import math
 import os
@@ -147,6 +148,30 @@ with tempfile.TemporaryDirectory() as scratch:
     experiment_ran(full, out, "full", ["CLIP (1desc)", "CLIP (10desc)", "CLIP (550desc)"], ["roc-test.svg"])
     check("Table 6" in full.stdout, "full prints Table 6")
     tuned_10desc = os.path.join(out, "10desc", "best.safetensors")
+
+    # the recipe's options are clipft finetune's: --schedule step multiplies the rate by --gamma every --step-size updates
+    out = os.path.join(scratch, "full-step")
+    stepped = run(experiment, "full", "--model", model, "--train", train, "--test", test, "--out", out, "--descriptions", "1desc",
+                  "--lr", "1e-3", "--schedule", "step", "--step-size", "1", "--gamma", "0.5", *tiny)
+    check(stepped.returncode == 0, "full --schedule step exits 0: " + stepped.stderr[-800:])
+    metrics = os.path.join(out, "1desc", "metrics.csv")
+    rows = list(csv.DictReader(open(metrics, encoding="utf-8"))) if os.path.exists(metrics) else []
+    check(len(rows) == 1 and abs(float(rows[0]["lr"]) - 5e-4) < 1e-15, "--schedule step: the second update's rate is 1e-3 * 0.5: %s" % rows)
+
+    def usage_message(result):
+        """The message of a usage error, without the program's name before it and the --help hint after it."""
+        line = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        return line.split(": ", 1)[-1].split(" (see ")[0]
+
+    bad_schedule = run(experiment, "full", "--model", model, "--train", train, "--test", test, "--out", out, "--schedule", "linear", *tiny)
+    finetune_bad = run(clipft, "finetune", "--model", model, "--data", train, "--descriptions", "1desc", "--schedule", "linear",
+                       "--out", os.path.join(scratch, "finetune-bad"), "--quiet")
+    check(bad_schedule.returncode == 2 and finetune_bad.returncode == 2 and "linear" in usage_message(bad_schedule)
+          and usage_message(bad_schedule) == usage_message(finetune_bad),
+          "--schedule linear: the usage error of clipft finetune: %r, %r" % (bad_schedule.stderr, finetune_bad.stderr))
+    bad_step = run(experiment, "full", "--model", model, "--train", train, "--test", test, "--out", out, "--schedule", "step",
+                   "--step-size", "0", *tiny)
+    check(bad_step.returncode == 2 and "step_size" in bad_step.stderr, "--schedule step --step-size 0: exit 2: " + bad_step.stderr)
 
     # leave-one-out (Table 7): one model per manipulation, each tested on the one it never saw
     out = os.path.join(scratch, "leave-one-out")

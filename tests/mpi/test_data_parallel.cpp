@@ -37,7 +37,6 @@ train::TrainerOptions run_options(const std::filesystem::path& folder,
     options.batches_per_epoch = 3;
     options.max_epochs = 2;
     options.validation_batches = 2;
-    options.adamw = {1e-5, 0.9, 0.98, 1e-6};
     options.schedule = optim::LearningRateSchedule::constant_rate(1e-5);
     options.output_dir = folder;
     options.progress = false;

@@ -11,6 +11,7 @@
 //   metrics.jsonl           one JSON object per logged training window and per validation
 //   metrics.csv             one row per epoch
 //   loss.svg, auc.svg       training and validation loss, and validation AUC, per epoch
+//                           (these four: train/training_log.hpp)
 // Every file is replaced atomically, so an interrupted run leaves the previous versions intact.
 //
 // Data-parallel (TrainerOptions::communicator with several ranks, e.g. under mpirun): every rank
@@ -39,7 +40,6 @@
 #include <clipft/optim/gradient_clipping.hpp>
 #include <clipft/optim/loss_scaler.hpp>
 #include <clipft/optim/schedule.hpp>
-#include <clipft/plot/svg.hpp>
 #include <clipft/progress.hpp>
 #include <clipft/text/tokenized_descriptions.hpp>
 #include <clipft/train/early_stopping.hpp>
@@ -47,6 +47,7 @@
 #include <clipft/train/interrupt.hpp>
 #include <clipft/train/distributed_sampler.hpp>
 #include <clipft/train/trainer_state.hpp>
+#include <clipft/train/training_log.hpp>
 
 #include <array>
 #include <cmath>
@@ -69,7 +70,8 @@ struct TrainerOptions {
     std::int64_t max_steps = -1;         // optimizer updates in all; -1: no limit
     std::int64_t batches_per_epoch = 0;  // 0: one pass over the smallest class
     std::int64_t validation_batches = 0; // 0: one pass over the smallest validation class
-    optim::AdamWOptions adamw{1e-3, 0.9, 0.98, 1e-6};
+    // AdamW's betas and eps (the thesis'); its learning rate is the schedule's, set before every update.
+    double beta1 = 0.9, beta2 = 0.98, eps = 1e-6;
     double weight_decay = 0.2;
     bool decay_all_parameters = false; // false: no decay on gains, biases, embeddings, logit_scale
     optim::LearningRateSchedule schedule = optim::LearningRateSchedule::constant_rate(1e-6);
@@ -110,8 +112,8 @@ public:
           optimizer_(options_.decay_all_parameters
                          ? optim::single_group(model.named_parameters(), options_.weight_decay)
                          : optim::decay_groups(model.named_parameters(), options_.weight_decay),
-                     options_.adamw),
-          gradient_averager_(trainable_parameters()) {
+                     optim::AdamWOptions{options_.schedule(0), options_.beta1, options_.beta2, options_.eps}),
+          gradient_averager_(trainable_parameters()), log_(options_.output_dir, options_.log_every) {
         if (options_.precision == Precision::float16) loss_scaler_.emplace(options_.loss_scaler);
         if (options_.accumulation_steps < 1)
             fail("Trainer: accumulation_steps must be >= 1, got ", options_.accumulation_steps);
@@ -134,7 +136,7 @@ public:
     std::filesystem::path best_path() const { return options_.output_dir / "best.safetensors"; }
     std::int64_t step() const { return step_; }
     const optim::AdamW<float>& optimizer() const { return optimizer_; }
-    const std::vector<io::Json>& history() const { return history_; }
+    const std::vector<io::Json>& history() const { return log_.records(); }
 
     std::int64_t batches_per_epoch() const {
         return options_.batches_per_epoch > 0
@@ -204,10 +206,7 @@ public:
         summary.epochs = epoch_;
         summary.best_epoch = early_stopping_.best_epoch;
         summary.best_validation_loss = early_stopping_.best_loss;
-        for (const io::Json& record : history_)
-            if (record.at("kind") == "validation" && record.at("epoch") == early_stopping_.best_epoch + 1 &&
-                record.at("auc").is_number())
-                summary.best_validation_auc = record.at("auc").get<double>();
+        summary.best_validation_auc = log_.validation_auc(early_stopping_.best_epoch + 1);
         drop_look_ahead();
         if (early_stopping_.best_epoch >= 0) restore_best();
         return summary;
@@ -283,6 +282,8 @@ private:
         DistributedGroupSampler sampler = sampler_;
         EarlyStopping early_stopping = early_stopping_;
         std::optional<optim::DynamicLossScaler> loss_scaler = loss_scaler_;
+        TrainingLog training_log = log_;
+        training_log.replace_records(std::move(saved_state.history), where);
         try {
             optimizer.load_state(std::move(moments));
             sampler.load_state(saved_state.sampler);
@@ -304,7 +305,7 @@ private:
         epoch_loss_sum_ = saved_state.epoch_loss_sum;
         window_loss_sum_ = saved_state.window_loss_sum;
         seconds_ = saved_state.seconds;
-        history_ = std::move(saved_state.history);
+        log_ = std::move(training_log);
     }
 
     bool out_of_steps() const { return options_.max_steps >= 0 && step_ >= options_.max_steps; }
@@ -379,11 +380,7 @@ private:
     }
 
     void log_window() {
-        history_.push_back({{"kind", "train"},
-                            {"step", step_},
-                            {"epoch", epoch_ + 1},
-                            {"loss", window_loss_sum_ / double(window_steps_)},
-                            {"lr", optimizer_.learning_rate()}});
+        log_.add_training(step_, epoch_ + 1, window_loss_sum_ / double(window_steps_), optimizer_.learning_rate());
         window_loss_sum_ = 0;
         window_steps_ = 0;
     }
@@ -399,16 +396,15 @@ private:
         auto [auc, accuracy] = validation_scores();
         bool best = decide_early_stopping(loss);
         if (best && communicator_->is_root()) models::save_clip(model_, best_path(), models::CheckpointLayout::openai);
-        history_.push_back({{"kind", "validation"},
-                            {"step", step_},
-                            {"epoch", epoch_ + 1},
-                            {"train_loss", epoch_loss_sum_ / double(per_epoch)},
-                            {"loss", loss},
-                            {"auc", std::isnan(auc) ? io::Json() : io::Json(auc)},
-                            {"lr", optimizer_.learning_rate()},
-                            {"best", best},
-                            {"seconds", seconds()}});
-        if (!std::isnan(accuracy)) history_.back()["accuracy"] = accuracy;
+        log_.add_validation({.step = step_,
+                             .epoch = epoch_ + 1,
+                             .train_loss = epoch_loss_sum_ / double(per_epoch),
+                             .loss = loss,
+                             .auc = auc,
+                             .accuracy = accuracy,
+                             .learning_rate = optimizer_.learning_rate(),
+                             .seconds = seconds(),
+                             .best = best});
         if (options_.progress) {
             char accuracy_text[32] = "";
             if (!std::isnan(accuracy)) std::snprintf(accuracy_text, sizeof accuracy_text, ", accuracy %.4f", accuracy);
@@ -483,7 +479,7 @@ private:
                            .early_stopping = early_stopping_.state(),
                            .loss_scaler = loss_scaler_ ? loss_scaler_->state() : io::Json(),
                            .optimizer_steps = {},
-                           .history = history_};
+                           .history = log_.records()};
         for (const auto& [name, moments] : optimizer_.state()) {
             tensors.emplace_back("exp_avg." + name, moments.exp_avg);
             tensors.emplace_back("exp_avg_sq." + name, moments.exp_avg_sq);
@@ -493,60 +489,7 @@ private:
                              {{"format", "pt"},
                               {"config", models::openai_config_string(model_.config)},
                               {"trainer", state.to_json().dump()}});
-        write_metrics();
-    }
-
-    void write_metrics() const {
-        std::string jsonl, csv = "epoch,step,train_loss,validation_loss,validation_auc,lr,seconds\n";
-        for (const io::Json& record : history_) {
-            jsonl += record.dump() + "\n";
-            if (record.at("kind") != "validation") continue;
-            std::ostringstream row;
-            row << std::setprecision(9) << record.at("epoch").get<std::int64_t>() << ','
-                << record.at("step").get<std::int64_t>() << ',' << record.at("train_loss").get<double>() << ','
-                << record.at("loss").get<double>() << ','
-                << (record.at("auc").is_number() ? std::to_string(record.at("auc").get<double>()) : "") << ','
-                << record.at("lr").get<double>() << ',' << record.at("seconds").get<double>() << '\n';
-            csv += row.str();
-        }
-        io::write_file_atomically(options_.output_dir / "metrics.jsonl",
-                                  [&](io::FileWriter& writer) { writer.write(jsonl); });
-        io::write_file_atomically(options_.output_dir / "metrics.csv",
-                                  [&](io::FileWriter& writer) { writer.write(csv); });
-        write_plots();
-    }
-
-    void write_plots() const {
-        std::vector<double> epochs, train_losses, validation_losses, aucs, steps, window_losses, window_epochs;
-        double per_epoch = double(batches_per_epoch());
-        for (const io::Json& record : history_) {
-            if (record.at("kind") == "train") {
-                window_epochs.push_back(double(record.at("step").get<std::int64_t>()) / per_epoch);
-                window_losses.push_back(record.at("loss").get<double>());
-                continue;
-            }
-            epochs.push_back(double(record.at("epoch").get<std::int64_t>()));
-            train_losses.push_back(record.at("train_loss").get<double>());
-            validation_losses.push_back(record.at("loss").get<double>());
-            aucs.push_back(record.at("auc").is_number() ? record.at("auc").get<double>() : NAN);
-        }
-        plot::LinePlot loss;
-        loss.title = "Group contrastive loss";
-        loss.x_label = "epoch";
-        loss.y_label = "loss";
-        loss.add_series("training (every " + std::to_string(options_.log_every) + " updates)", window_epochs,
-                        window_losses);
-        loss.add_series("training (epoch mean)", epochs, train_losses);
-        loss.add_series("validation", epochs, validation_losses);
-        loss.save(options_.output_dir / "loss.svg");
-        plot::LinePlot auc;
-        auc.title = "Validation ROC-AUC";
-        auc.x_label = "epoch";
-        auc.y_label = "AUC";
-        auc.y_range = plot::AxisRange{0, 1};
-        auc.legend_corner = plot::LegendCorner::bottom_right;
-        auc.add_series("validation", epochs, aucs);
-        auc.save(options_.output_dir / "auc.svg");
+        log_.write(batches_per_epoch());
     }
 
     models::CLIP<float>& model_;
@@ -562,7 +505,7 @@ private:
     std::int64_t positive_class_ = 1;
     std::int64_t step_ = 0, epoch_ = 0, batch_in_epoch_ = 0, window_steps_ = 0;
     double epoch_loss_sum_ = 0, window_loss_sum_ = 0, seconds_ = 0;
-    std::vector<io::Json> history_;
+    TrainingLog log_; // metrics.jsonl, metrics.csv and the plots
     std::chrono::steady_clock::time_point run_started_ = std::chrono::steady_clock::now();
     bool stop_agreed_ = false;                          // some rank was asked to stop (train_step)
     std::optional<DistributedGroupSampler> look_ahead_; // with prefetching: sampler_ one draw ahead
