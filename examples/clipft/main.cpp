@@ -201,6 +201,11 @@ const std::map<std::string, Command>& commands() {
                       "             everything else, logit_scale included, is frozen). DIR/best.safetensors is then the merged\n"
                       "             plain checkpoint and DIR/adapter.safetensors the factors (clipft merge, --adapter of\n"
                       "             encode, eval, zero-shot). The JSON line reports trainable_parameters.\n"
+                      "             --svd-orthogonality 0 (svd only): adds lambda·sum over the adapted weights of Effort's\n"
+                      "             regularisers, ||[U_p U_R]^T [U_p U_R] - I||^2 + ||[V_p; V_R] [V_p; V_R]^T - I||^2 (the\n"
+                      "             residual's singular vectors orthonormal and orthogonal to the frozen principal ones) +\n"
+                      "             | ||W_adapted||^2 - ||W||^2 | (Frobenius; the weight's energy kept), to the training loss\n"
+                      "             (logged with it); keeps the principal vectors, about two copies of each adapted weight.\n"
                       "             --method prompt: --prompt-context 4 learned vectors after the start token of every\n"
                       "             description (CoOp; every CLIP weight frozen), from the embeddings of --prompt-init TEXT\n"
                       "             or random, --prompt-per-class: one context per class; DIR/prompts.safetensors\n"
@@ -236,6 +241,7 @@ const std::map<std::string, Command>& commands() {
                        {"method", Kind::value, "full"}, {"targets", Kind::value, "q,v"}, {"towers", Kind::value, "vision,text"},
                        {"rank", Kind::value, "8"}, {"lora-alpha", Kind::value, ""}, {"lora-dropout", Kind::value, "0"},
                        {"also-train", Kind::value, ""}, {"checkpoint-activations", Kind::flag, ""},
+                       {"svd-orthogonality", Kind::value, "0"},
                        {"prompt-context", Kind::value, "4"}, {"prompt-init", Kind::value, ""}, {"prompt-per-class", Kind::flag, ""},
                        {"fakes", Kind::value, "data"}, {"pair-by", Kind::value, "none"}},
                              self_blend_option_specs()),

@@ -88,6 +88,11 @@ struct TrainerOptions {
     Precision precision = Precision::float32;
     optim::LossScalerOptions loss_scaler; // for float16
     std::shared_ptr<distributed::Communicator> communicator; // the ranks of a data-parallel run; null: one process
+    // A term added to the training objective of every update (a regulariser, e.g. models::
+    // svd_residual_penalty), on the model's device; null: none. Evaluated once per update, after
+    // its batches, in float32 (its products outside the autocast of `precision`), and
+    // back-propagated with them; the logged training loss includes it, the validation loss does not.
+    std::function<Tensor<float>()> extra_loss;
 };
 
 struct TrainingSummary {
@@ -341,11 +346,17 @@ private:
             if (scale != 1) loss = loss * float(scale);
             loss.backward();
         }
+        double extra = 0;
+        if (options_.extra_loss) { // the same on every rank: its gradient survives the ranks' average unscaled
+            Tensor<float> term = options_.extra_loss();
+            extra = term.item();
+            if (term.requires_grad()) (loss_scaler_ ? term * float(loss_scaler_->scale()) : term).backward();
+        }
         gradient_averager_.average(*communicator_);
         const bool finite = !loss_scaler_ || loss_scaler_->unscale(trainable_parameters());
         // The global loss, and whether any rank was asked to stop: Ctrl-C reaches the ranks at
         // different moments, and they must all stop after the same update.
-        std::array<double, 2> shared = {share * sum / double(options_.accumulation_steps), double(stop_requested() != 0)};
+        std::array<double, 2> shared = {share * sum / double(options_.accumulation_steps) + share * extra, double(stop_requested() != 0)};
         communicator_->all_reduce_sum(std::span<double>(shared));
         stop_agreed_ = shared[1] > 0;
         optimizer_.set_learning_rate(options_.schedule(step_));
