@@ -1,6 +1,6 @@
 // Training with adapters: Effort's SVD-residual regularisers (nn/adapters/svd_residual.hpp) by finite
-// differences in double and against the paper's terms on the whole bases, and the trainer's extra loss
-// (TrainerOptions::extra_loss).
+// differences in double and against the paper's terms on the whole bases, the trainer's extra loss
+// (TrainerOptions::extra_loss), and a resumed run with LoRA dropout continuing bit for bit.
 #include "assertions.hpp"
 #include "fixtures.hpp"
 #include "gradcheck.hpp"
@@ -175,4 +175,45 @@ TEST_CASE("Trainer extra_loss: its gradient trains, the logged loss includes it,
     });
     CHECK(penalised.row != initial_row);
     CHECK(penalised.logged[0] > plain.logged[0]);
+}
+
+TEST_CASE("LoRA dropout: a resumed run draws the masks the uninterrupted one would, bit for bit") {
+    if (testing::fixture_path("tiny-a/openai.safetensors").empty()) return;
+    auto adapted = [] {
+        auto model = frozen_tiny_model();
+        models::AdapterOptions options;
+        options.lora = {.rank = 2, .alpha = 4, .dropout = 0.5};
+        Generator generator(3);
+        models::attach_adapters(*model, options, generator);
+        return model;
+    };
+    auto adapter_values = [](models::CLIP<float>& model) {
+        std::map<std::string, std::vector<float>> values;
+        for (const auto& [name, parameter] : model.named_parameters())
+            if (name.find("adapter.") != std::string::npos) values[name] = parameter.to_vector();
+        return values;
+    };
+    auto options = [](const std::filesystem::path& folder, std::int64_t steps) {
+        train::TrainerOptions run = small_run(folder);
+        run.max_steps = steps;
+        run.schedule = optim::LearningRateSchedule::constant_rate(1e-2);
+        return run;
+    };
+    testing::TemporaryDirectory straight, halves;
+    auto one = adapted();
+    REQUIRE(one->named_generators().size() == 2 * 2 * 2); // q and v of 2 blocks in each tower
+    train::Trainer(*one, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), options(straight.path(), 4)).run();
+    auto first = adapted();
+    train::Trainer(*first, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), options(halves.path(), 2)).run();
+    auto second = adapted();
+    train::Trainer resumed(*second, generated_images(16, 1), generated_images(8, 2), deepfake_descriptions(), options(halves.path(), 4));
+    resumed.resume(halves / "checkpoint.safetensors");
+    resumed.run();
+    auto expected = adapter_values(*one), got = adapter_values(*second), fresh = adapter_values(*adapted());
+    REQUIRE(expected.size() == 2 * 2 * 2 * 2);
+    CHECK(expected != fresh); // the adapters trained
+    for (const auto& [name, values] : expected) {
+        CAPTURE(name);
+        CHECK(got.at(name) == values);
+    }
 }

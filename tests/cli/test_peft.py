@@ -1,7 +1,7 @@
 """clipft finetune --method lora|svd (and full), clipft merge and --adapter, on tiny-a and a tiny
 generated dataset: trainable_parameters, what changes in best.safetensors, the adapter file, encode
-with the adapter equal to encode of the merged checkpoint, --resume bit for bit, --svd-orthogonality,
-and a run that stops before its first validation.
+with the adapter equal to encode of the merged checkpoint, --resume bit for bit (with LoRA dropout
+too), --svd-orthogonality, and a run that stops before its first validation.
 
 Usage: test_peft.py CLIPFT_EXECUTABLE SHARED_DIR. Standard library only.
 """
@@ -141,6 +141,21 @@ with tempfile.TemporaryDirectory() as scratch:
         adapted = [name for name in a if "adapter." in name]
         check(len(adapted) == 3 * 2 * 4 * 2, "the checkpoint holds the adapters and their moments: %d" % len(adapted))
         check(all(a[name] == b[name] for name in adapted), "a resumed run's adapters and moments equal one run's, bit for bit")
+
+    # LoRA dropout's masks come from a random stream the checkpoint holds: --resume again continues bit for bit.
+    straight, halves = os.path.join(scratch, "dropout-straight"), os.path.join(scratch, "dropout-halves")
+    options = ["--method", "lora", "--rank", "2", "--lora-dropout", "0.3"]
+    one = run("finetune", *common, *options, "--out", straight, "--max-steps", "6")
+    two = run("finetune", *common, *options, "--out", halves, "--max-steps", "3")
+    three = run("finetune", *common, *options, "--out", halves, "--max-steps", "6", "--resume")
+    check(one.returncode == 0 and two.returncode == 0 and three.returncode == 0,
+          "the resumed runs with --lora-dropout exit 0: " + one.stderr + two.stderr + three.stderr)
+    if one.returncode == 0 and three.returncode == 0:
+        a = read_safetensors(os.path.join(straight, "checkpoint.safetensors"))[0]
+        b = read_safetensors(os.path.join(halves, "checkpoint.safetensors"))[0]
+        adapted = [name for name in a if "adapter." in name]
+        check(len(adapted) == 2 * 2 * 4 * 3, "the checkpoint holds the adapters and their moments: %d" % len(adapted))
+        check(all(a[name] == b[name] for name in adapted), "with --lora-dropout a resumed run's adapters equal one run's, bit for bit")
 
     # The SVD residual: R(in + out + 1) per target; a change of rank <= 2R.
     svd_dir = os.path.join(scratch, "svd")

@@ -6,7 +6,8 @@
 //
 // Files in the output folder:
 //   checkpoint.safetensors  weights ("model.<name>"), AdamW moments ("exp_avg.<name>",
-//                           "exp_avg_sq.<name>"), and the trainer's state as JSON (metadata "trainer")
+//                           "exp_avg_sq.<name>"), and the trainer's state as JSON (metadata "trainer";
+//                           with the model's random streams, e.g. LoRA dropout's)
 //   best.safetensors        the weights of the lowest validation loss, as an OpenAI-layout checkpoint
 //   metrics.jsonl           one JSON object per logged training window and per validation
 //   metrics.csv             one row per epoch
@@ -267,6 +268,19 @@ private:
         std::map<std::string, optim::AdamW<float>::Moments> moments;
         for (const auto& [name, steps] : saved_state.optimizer_steps)
             moments[name] = {file.get<float>("exp_avg." + name).clone(), file.get<float>("exp_avg_sq." + name).clone(), steps};
+        std::vector<std::pair<Generator*, Generator>> generators; // (the model's stream, its saved state)
+        for (const auto& [name, generator] : model_.named_generators()) {
+            auto found = saved_state.generators.find(name);
+            if (found == saved_state.generators.end())
+                fail(where, "no state of the random stream '", name, "'; was the checkpoint written with other settings (--lora-dropout)?");
+            Generator saved;
+            try {
+                saved.set_state(found->second);
+            } catch (const Error& error) {
+                fail(where, "random stream '", name, "': ", error.what());
+            }
+            generators.emplace_back(generator, saved);
+        }
         optim::AdamW<float> optimizer = optimizer_;
         DistributedGroupSampler sampler = sampler_;
         EarlyStopping early_stopping = early_stopping_;
@@ -281,6 +295,7 @@ private:
         }
 
         for (auto& [parameter, saved] : weights) parameter.copy_(saved);
+        for (auto& [generator, saved] : generators) *generator = saved;
         optimizer_ = std::move(optimizer);
         sampler_ = std::move(sampler);
         early_stopping_ = std::move(early_stopping);
@@ -455,7 +470,8 @@ private:
                            .epoch_loss_sum = epoch_loss_sum_, .window_loss_sum = window_loss_sum_, .seconds = seconds(),
                            .sampler = sampler_.state(), .early_stopping = early_stopping_.state(),
                            .loss_scaler = loss_scaler_ ? loss_scaler_->state() : io::Json(),
-                           .optimizer_steps = {}, .history = history_};
+                           .optimizer_steps = {}, .generators = {}, .history = history_};
+        for (const auto& [name, generator] : model_.named_generators()) state.generators[name] = generator->state();
         for (const auto& [name, moments] : optimizer_.state()) {
             tensors.emplace_back("exp_avg." + name, moments.exp_avg);
             tensors.emplace_back("exp_avg_sq." + name, moments.exp_avg_sq);
