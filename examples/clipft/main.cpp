@@ -56,10 +56,12 @@ const std::map<std::string, Command>& commands() {
                    "Encodes one batch of random images [N, 3, R, R] or random token rows (context 77, one\n"
                    "end-of-text token each) --warmup times, then --iters times, without gradients, with products in\n"
                    "--precision, and prints one JSON line: what, preset (the preset or the model path), batch, threads,\n"
-                   "precision, items_per_s, median_s (median wall time of one batch), peak_rss_mb. Presets get random\n"
+                   "precision, items_per_s, median_s (median wall time of one batch), median_cpu_s (its CPU time, user +\n"
+                   "system, every thread: what a busy machine does not inflate), peak_rss_mb. Presets get random\n"
                    "weights (seeded). Only the measured tower is built. --what step measures one pairwise fine-tuning\n"
                    "step (forward, backward, AdamW on every trained parameter) on N images in N/2 real/fake pairs;\n"
-                   "--method full|layer-norm|lora|svd (with --targets q,v --towers vision,text --rank 8) says what trains,\n"
+                   "--method full|layer-norm|lora|svd|prompt (with --targets q,v --towers vision,text --rank 8; prompt: 4\n"
+                   "context vectors, every CLIP weight frozen) says what trains,\n"
                    "--checkpoint-activations recomputes each block in the backward pass; the line then also holds method,\n"
                    "checkpoint_activations and trainable_parameters.",
                    {{"model", Kind::value}, {"preset", Kind::value}, {"what", Kind::value}, {"batch", Kind::value},
