@@ -122,7 +122,7 @@ TEST_CASE("singular value decomposition: reconstruction, orthonormal factors, de
 
 TEST_CASE("SVD residual: the principal part plus the residual is the weight, and its orthogonality penalty") {
     Tensor<float> w = testing::random_tensor({6, 4}, 5).to<float>();
-    nn::SVDResidual<float> residual(w, 2);
+    nn::SVDResidual<float> residual(w, 2, true);
     auto svd = nn::singular_value_decomposition(w.to<double>());
     // The residual holds the two smallest singular values.
     CHECK(residual.svd_S.to_vector() == svd.S.narrow(0, 2, 2).to<float>().to_vector());

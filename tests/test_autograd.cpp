@@ -39,6 +39,27 @@ TEST_CASE("no_grad records nothing; detach cuts the graph") {
     CHECK(x.grad().to_vector() == std::vector<float>{2, 2});
 }
 
+TEST_CASE("GradModeGuard sets the mode for its scope and restores the one before, nested") {
+    auto x = Tensor<float>::ones({2});
+    x.requires_grad_();
+    {
+        NoGradGuard no_grad;
+        {
+            GradModeGuard recording(true);
+            CHECK(GradMode::is_enabled());
+            CHECK((x * 2.0f).requires_grad());
+        }
+        CHECK_FALSE(GradMode::is_enabled());
+        CHECK_FALSE((x * 2.0f).requires_grad());
+        {
+            GradModeGuard off(false);
+            CHECK_FALSE(GradMode::is_enabled());
+        }
+        CHECK_FALSE(GradMode::is_enabled());
+    }
+    CHECK(GradMode::is_enabled());
+}
+
 TEST_CASE("only leaves can change requires_grad; outputs of recorded ops require gradients") {
     auto x = Tensor<float>::ones({2});
     auto plain = x * 2.0f;

@@ -62,6 +62,18 @@ TEST_CASE("relu: values and a gradient of 0 or 1") {
     check_gradients([](const auto& in) { return relu(in[0]); }, {random_tensor({20}, 3, 0.1, 1)});
 }
 
+TEST_CASE("abs: values and a gradient of sign(x), 0 at 0") {
+    auto x = Tensor<double>::from_vector({-2, -0.5, 0, 0.5, 3});
+    x.requires_grad_();
+    auto y = ops::abs(x);
+    CHECK(y.to_vector() == std::vector<double>{2, 0.5, 0, 0.5, 3});
+    sum(y).backward();
+    CHECK(x.grad().to_vector() == std::vector<double>{-1, -1, 0, 1, 1});
+    check_values<float>([](auto v) { return ops::abs(v); }, [](double v) { return std::abs(v); }, -3, 3, 0);
+    check_gradients([](const auto& in) { return ops::abs(in[0]); }, {random_tensor({20}, 4, 0.1, 1)});
+    check_gradients([](const auto& in) { return ops::abs(in[0]); }, {random_tensor({20}, 5, -1, -0.1)});
+}
+
 TEST_CASE("binary ops broadcast like NumPy") {
     auto a = Tensor<float>::from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
     auto b = Tensor<float>::from_vector({10, 20, 30});

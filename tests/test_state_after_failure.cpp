@@ -106,6 +106,7 @@ TEST_CASE("TrainerState: to_json and from_json round trip; a missing or mistyped
                               .early_stopping = {{"best", 0.5}},
                               .loss_scaler = io::Json(),
                               .optimizer_steps = {{"a", 7}, {"b", 6}},
+                              .generators = {{"q_adapter.dropout", "1 0 0x0p+0 5"}},
                               .history = {io::Json{{"kind", "train"}}}};
     io::Json json = state.to_json();
     CHECK_FALSE(json.contains("loss_scaler"));
@@ -114,6 +115,7 @@ TEST_CASE("TrainerState: to_json and from_json round trip; a missing or mistyped
     CHECK(back.step == 7);
     CHECK(back.optimizer_steps == state.optimizer_steps);
     CHECK(back.loss_scaler.is_null());
+    CHECK(back.generators == state.generators);
 
     io::Json missing = json;
     missing.erase("epoch");
@@ -126,4 +128,8 @@ TEST_CASE("TrainerState: to_json and from_json round trip; a missing or mistyped
     mistyped["optimizer_steps"] = {{"a", 1.5}};
     CHECK_THROWS_WITH_AS(train::TrainerState::from_json(mistyped, "x: "), doctest::Contains("optimizer steps of 'a'"),
                          Error);
+    mistyped = json;
+    mistyped["generators"] = {{"q_adapter.dropout", 3}};
+    CHECK_THROWS_WITH_AS(train::TrainerState::from_json(mistyped, "x: "),
+                         doctest::Contains("random stream 'q_adapter.dropout'"), Error);
 }

@@ -53,23 +53,45 @@ double peak_rss_mb() {
     return double(usage.ru_maxrss) / 1024.0; // ru_maxrss is in KiB on Linux
 }
 
-// Median wall time of `iterations` calls of `run` after `warmup` unmeasured ones.
-template <typename Run> double median_seconds(Run run, long warmup, long iterations) {
+// The process's CPU time (user + system, every thread) so far: on a shared machine a run's own work,
+// which the other processes' load does not inflate as it does the wall time.
+double cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& span) { return double(span.tv_sec) + 1e-6 * double(span.tv_usec); };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    std::size_t middle = values.size() / 2;
+    return values.size() % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+}
+
+struct Timing {
+    double wall_s = 0, cpu_s = 0; // medians of one call
+};
+
+// Median wall and CPU times of `iterations` calls of `run` after `warmup` unmeasured ones.
+template <typename Run> Timing median_seconds(Run run, long warmup, long iterations) {
     for (long i = 0; i < warmup; ++i) run();
-    std::vector<double> times;
+    std::vector<double> walls, cpus;
     for (long i = 0; i < iterations; ++i) {
         auto start = std::chrono::steady_clock::now();
+        const double cpu_start = cpu_seconds();
         run();
-        times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        cpus.push_back(cpu_seconds() - cpu_start);
+        walls.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
-    std::sort(times.begin(), times.end());
-    std::size_t middle = times.size() / 2;
-    return times.size() % 2 ? times[middle] : (times[middle - 1] + times[middle]) / 2;
+    Timing timing;
+    timing.wall_s = median(walls);
+    timing.cpu_s = median(cpus);
+    return timing;
 }
 
 // One pairwise fine-tuning step (forward, backward, AdamW on every parameter) on `batch` random
 // images in batch / 2 (real, fake) pairs with two random descriptions, like the thesis' training step.
-double step_seconds(models::CLIP<float>& model, long batch, Generator& generator, long warmup, long iterations) {
+Timing step_seconds(models::CLIP<float>& model, long batch, Generator& generator, long warmup, long iterations) {
     const std::int64_t pairs = batch / 2, size = model.config.vision.image_size;
     Tensor<std::int64_t> slots = Tensor<std::int64_t>::empty({pairs, 2});
     for (std::int64_t i = 0; i < 2 * pairs; ++i) slots.data()[i] = i % 2;
@@ -125,15 +147,19 @@ int bench(const Options& options) {
     const Precision precision = cpu_precision(options);
     Generator generator(std::uint64_t(options.integer("seed")));
     AutocastGuard autocast(precision);
-    double median = 0;
+    Timing timing;
     std::int64_t trainable = -1;
     if (what == "step") {
         auto model = make_tower(options, generator, &models::load_clip<float>,
                                 [](const CLIPConfig& config) { return std::make_unique<models::CLIP<float>>(config); });
-        // What trains: everything (full), the layer norms and logit_scale (layer-norm), or adapters.
+        // What trains: everything (full), the layer norms and logit_scale (layer-norm), a learned
+        // prompt context of 4 vectors (prompt), or adapters.
         const std::string method = options.text("method");
         if (method == "layer-norm") {
             train::apply_freeze_policy(train::FreezePolicy::parse("layer-norm"), *model, generator);
+        } else if (method == "prompt") {
+            model->requires_grad_(false);
+            model->text.set_prompt(models::PromptContext<float>::random(4, model->config.text.width, 0, generator));
         } else if (method != "full") {
             models::AdapterOptions adapters = adapter_options_from(options);
             freeze_base(*model, "", adapters);
@@ -142,7 +168,7 @@ int bench(const Options& options) {
         model->visual.transformer.checkpoint_activations = model->text.transformer.checkpoint_activations =
             options.flag("checkpoint-activations");
         trainable = models::trainable_parameter_count(*model);
-        median = step_seconds(*model, batch, generator, warmup, iterations);
+        timing = step_seconds(*model, batch, generator, warmup, iterations);
     } else if (what == "image") {
         NoGradGuard no_grad;
         auto tower = make_tower(options, generator, &models::load_vision_tower<float>, [](const CLIPConfig& config) {
@@ -150,14 +176,14 @@ int bench(const Options& options) {
         });
         std::int64_t size = tower->config.image_size;
         Tensor<float> images = randn<float>({batch, 3, size, size}, generator);
-        median = median_seconds([&] { (*tower)(images); }, warmup, iterations);
+        timing = median_seconds([&] { (*tower)(images); }, warmup, iterations);
     } else {
         NoGradGuard no_grad;
         auto tower = make_tower(options, generator, &models::load_text_tower<float>, [](const CLIPConfig& config) {
             return std::make_unique<models::TextTransformer<float>>(config.text, config.embed_dim);
         });
         Tensor<std::int64_t> ids = random_token_ids(batch, tower->config, generator);
-        median = median_seconds([&] { (*tower)(ids); }, warmup, iterations);
+        timing = median_seconds([&] { (*tower)(ids); }, warmup, iterations);
     }
 
     // "preset" names the model either way: the preset, or the checkpoint's path.
@@ -169,10 +195,10 @@ int bench(const Options& options) {
                       ", \"trainable_parameters\": " + std::to_string(trainable);
     std::printf("{\"what\": \"%s\", \"preset\": %s, \"batch\": %ld, \"threads\": %d, \"precision\": \"%s\", "
                 "\"items_per_s\": %.4f, "
-                "\"median_s\": %.6f, \"peak_rss_mb\": %.1f%s}\n",
+                "\"median_s\": %.6f, \"median_cpu_s\": %.6f, \"peak_rss_mb\": %.1f%s}\n",
                 what.c_str(), io::Json(source).dump().c_str(), batch, num_threads(),
-                precision == Precision::bfloat16 ? "bfloat16" : "float32", double(batch) / median, median,
-                peak_rss_mb(), step_fields.c_str());
+                precision == Precision::bfloat16 ? "bfloat16" : "float32", double(batch) / timing.wall_s, timing.wall_s,
+                timing.cpu_s, peak_rss_mb(), step_fields.c_str());
     return 0;
 }
 

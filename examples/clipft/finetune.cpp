@@ -17,6 +17,7 @@
 #include <clipft/io/csv_write.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <sstream>
 
@@ -139,6 +140,14 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     const std::string method = settings.text("method");
     if (method != "full" && method != "lora" && method != "svd" && method != "prompt")
         throw UsageError("--method must be full, lora, svd or prompt, got '" + method + "'");
+    // --svd-orthogonality λ: Effort's regularisers λ·Σ (L_orth + L_ksv) over the SVD residuals.
+    const double svd_orthogonality = settings.number("svd-orthogonality");
+    if (!(svd_orthogonality >= 0) || !std::isfinite(svd_orthogonality))
+        throw UsageError("--svd-orthogonality must be a finite weight >= 0 (0: off), got " +
+                         settings.text("svd-orthogonality"));
+    if (svd_orthogonality > 0 && method != "svd")
+        throw UsageError("--svd-orthogonality regularises the SVD residual: it goes with --method svd, not --method " +
+                         method);
     std::optional<models::AdapterOptions> adapters;
     std::string base_model_hash;
     if (method == "full") {
@@ -155,6 +164,7 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
             throw UsageError("--freeze applies to --method full; with --method " + method +
                              " name what else trains with --also-train");
         adapters = adapter_options_from(settings);
+        adapters->svd_principal_basis = svd_orthogonality > 0;
         base_model_hash = models::parameter_hash(*model);
         freeze_base(*model, settings.has("also-train") ? settings.text("also-train") : "", *adapters);
         try {
@@ -210,6 +220,10 @@ int fine_tune(const Options& options, const std::shared_ptr<distributed::Communi
     trainer_options.precision = precision;
     trainer_options.positive_class = std::int64_t(classes.size()) - 1;
     trainer_options.communicator = ranks;
+    if (svd_orthogonality > 0)
+        trainer_options.extra_loss = [&adapted = *model, weight = float(svd_orthogonality)] {
+            return models::svd_residual_penalty(adapted) * weight;
+        };
 
     if (ranks->size() > 1 && ranks->is_root())
         std::fprintf(stderr,

@@ -72,10 +72,12 @@ const std::map<std::string, Command>& commands() {
           "Encodes one batch of random images [N, 3, R, R] or random token rows (context 77, one\n"
           "end-of-text token each) --warmup times, then --iters times, without gradients, with products in\n"
           "--precision, and prints one JSON line: what, preset (the preset or the model path), batch, threads,\n"
-          "precision, items_per_s, median_s (median wall time of one batch), peak_rss_mb. Presets get random\n"
+          "precision, items_per_s, median_s (median wall time of one batch), median_cpu_s (its CPU time, user +\n"
+          "system, every thread: what a busy machine does not inflate), peak_rss_mb. Presets get random\n"
           "weights (seeded). Only the measured tower is built. --what step measures one pairwise fine-tuning\n"
           "step (forward, backward, AdamW on every trained parameter) on N images in N/2 real/fake pairs;\n"
-          "--method full|layer-norm|lora|svd (with --targets q,v --towers vision,text --rank 8) says what trains,\n"
+          "--method full|layer-norm|lora|svd|prompt (with --targets q,v --towers vision,text --rank 8; prompt: 4\n"
+          "context vectors, every CLIP weight frozen) says what trains,\n"
           "--checkpoint-activations recomputes each block in the backward pass; the line then also holds method,\n"
           "checkpoint_activations and trainable_parameters.",
           {{"model", Kind::value},
@@ -272,6 +274,11 @@ const std::map<std::string, Command>& commands() {
               "merged\n"
               "             plain checkpoint and DIR/adapter.safetensors the factors (clipft merge, --adapter of\n"
               "             encode, eval, zero-shot). The JSON line reports trainable_parameters.\n"
+              "             --svd-orthogonality 0 (svd only): adds lambda·sum over the adapted weights of Effort's\n"
+              "             regularisers, ||[U_p U_R]^T [U_p U_R] - I||^2 + ||[V_p; V_R] [V_p; V_R]^T - I||^2 (the\n"
+              "             residual's singular vectors orthonormal and orthogonal to the frozen principal ones) +\n"
+              "             | ||W_adapted||^2 - ||W||^2 | (Frobenius; the weight's energy kept), to the training loss\n"
+              "             (logged with it); keeps the principal vectors, about two copies of each adapted weight.\n"
               "             --method prompt: --prompt-context 4 learned vectors after the start token of every\n"
               "             description (CoOp; every CLIP weight frozen), from the embeddings of --prompt-init TEXT\n"
               "             or random, --prompt-per-class: one context per class; DIR/prompts.safetensors\n"
@@ -325,6 +332,7 @@ const std::map<std::string, Command>& commands() {
                          {"lora-dropout", Kind::value, "0"},
                          {"also-train", Kind::value, ""},
                          {"checkpoint-activations", Kind::flag, ""},
+                         {"svd-orthogonality", Kind::value, "0"},
                          {"prompt-context", Kind::value, "4"},
                          {"prompt-init", Kind::value, ""},
                          {"prompt-per-class", Kind::flag, ""},

@@ -34,15 +34,21 @@ private:
     }
 };
 
-class NoGradGuard {
+// Sets whether ops record the graph for a scope, and restores the previous mode when it ends.
+class GradModeGuard {
 public:
-    NoGradGuard() : previous_(GradMode::is_enabled()) { GradMode::set_enabled(false); }
-    ~NoGradGuard() { GradMode::set_enabled(previous_); }
-    NoGradGuard(const NoGradGuard&) = delete;
-    NoGradGuard& operator=(const NoGradGuard&) = delete;
+    explicit GradModeGuard(bool enabled) : previous_(GradMode::is_enabled()) { GradMode::set_enabled(enabled); }
+    ~GradModeGuard() { GradMode::set_enabled(previous_); }
+    GradModeGuard(const GradModeGuard&) = delete;
+    GradModeGuard& operator=(const GradModeGuard&) = delete;
 
 private:
     bool previous_;
+};
+
+// Recording off for a scope: inference, optimizer updates, in-place changes of parameters.
+struct NoGradGuard : GradModeGuard {
+    NoGradGuard() : GradModeGuard(false) {}
 };
 
 template <typename T> struct Node {
@@ -169,19 +175,6 @@ template <typename T> void run_backward(const Tensor<T>& root, const Tensor<T>& 
     }
 }
 
-// Turns gradient recording on inside a scope (the recomputation of a checkpointed function, which
-// runs during backward, where recording is off).
-class EnableGradGuard {
-public:
-    EnableGradGuard() : previous_(GradMode::is_enabled()) { GradMode::set_enabled(true); }
-    ~EnableGradGuard() { GradMode::set_enabled(previous_); }
-    EnableGradGuard(const EnableGradGuard&) = delete;
-    EnableGradGuard& operator=(const EnableGradGuard&) = delete;
-
-private:
-    bool previous_;
-};
-
 // Activation checkpointing: output = function(input), computed without recording its graph, so that
 // none of its intermediate tensors is kept; the backward pass runs `function` again on the saved
 // input, with recording on, and back-propagates through that fresh graph: the gradient of `input`
@@ -206,7 +199,8 @@ Tensor<T> checkpointed(const char* op, Function function, const Tensor<T>& input
                Tensor<T> replayed = saved.detach();
                if (input_needs_grad) replayed.requires_grad_(true);
                {
-                   EnableGradGuard recording;
+                   GradModeGuard recording(
+                       true); // backward runs with recording off: the recomputation records its graph
                    Tensor<T> recomputed = function(replayed);
                    if (recomputed.requires_grad()) recomputed.backward(grad_output);
                }

@@ -1,7 +1,7 @@
 """clipft finetune --method lora|svd (and full), clipft merge and --adapter, on tiny-a and a tiny
 generated dataset: trainable_parameters, what changes in best.safetensors, the adapter file, encode
-with the adapter equal to encode of the merged checkpoint, --resume bit for bit, and a run that stops
-before its first validation.
+with the adapter equal to encode of the merged checkpoint, --resume bit for bit (with LoRA dropout
+too), --svd-orthogonality, and a run that stops before its first validation.
 
 Usage: test_peft.py CLIPFT_EXECUTABLE SHARED_DIR. Standard library only.
 """
@@ -142,6 +142,21 @@ with tempfile.TemporaryDirectory() as scratch:
         check(len(adapted) == 3 * 2 * 4 * 2, "the checkpoint holds the adapters and their moments: %d" % len(adapted))
         check(all(a[name] == b[name] for name in adapted), "a resumed run's adapters and moments equal one run's, bit for bit")
 
+    # LoRA dropout's masks come from a random stream the checkpoint holds: --resume again continues bit for bit.
+    straight, halves = os.path.join(scratch, "dropout-straight"), os.path.join(scratch, "dropout-halves")
+    options = ["--method", "lora", "--rank", "2", "--lora-dropout", "0.3"]
+    one = run("finetune", *common, *options, "--out", straight, "--max-steps", "6")
+    two = run("finetune", *common, *options, "--out", halves, "--max-steps", "3")
+    three = run("finetune", *common, *options, "--out", halves, "--max-steps", "6", "--resume")
+    check(one.returncode == 0 and two.returncode == 0 and three.returncode == 0,
+          "the resumed runs with --lora-dropout exit 0: " + one.stderr + two.stderr + three.stderr)
+    if one.returncode == 0 and three.returncode == 0:
+        a = read_safetensors(os.path.join(straight, "checkpoint.safetensors"))[0]
+        b = read_safetensors(os.path.join(halves, "checkpoint.safetensors"))[0]
+        adapted = [name for name in a if "adapter." in name]
+        check(len(adapted) == 2 * 2 * 4 * 3, "the checkpoint holds the adapters and their moments: %d" % len(adapted))
+        check(all(a[name] == b[name] for name in adapted), "with --lora-dropout a resumed run's adapters equal one run's, bit for bit")
+
     # The SVD residual: R(in + out + 1) per target; a change of rank <= 2R.
     svd_dir = os.path.join(scratch, "svd")
     svd = run("finetune", *common, "--out", svd_dir, "--method", "svd", "--rank", "2", "--max-steps", "2")
@@ -161,6 +176,25 @@ with tempfile.TemporaryDirectory() as scratch:
             check(largest_difference(a["image_embeds"][1], b["image_embeds"][1]) <= 1e-5, "SVD: encode --adapter equals the merged model")
         else:
             check(False, "encode with the SVD adapter: " + first.stderr + second.stderr)
+
+    # --svd-orthogonality: 0 is the run without it, bit for bit; a weight > 0 trains the residuals otherwise.
+    if svd.returncode == 0:
+        plain = read_safetensors(os.path.join(svd_dir, "checkpoint.safetensors"))[0]
+        for weight in ("0", "10"):
+            regularised_dir = os.path.join(scratch, "svd-orthogonality-" + weight)
+            regularised = run("finetune", *common, "--out", regularised_dir, "--method", "svd", "--rank", "2", "--max-steps", "2",
+                              "--svd-orthogonality", weight)
+            check(regularised.returncode == 0, "finetune --svd-orthogonality %s exits 0: %s" % (weight, regularised.stderr[-500:]))
+            if regularised.returncode != 0:
+                continue
+            tensors = read_safetensors(os.path.join(regularised_dir, "checkpoint.safetensors"))[0]
+            adapted = [name for name in plain if ".svd_" in name]
+            check(sorted(tensors) == sorted(plain) and len(adapted) == 4 * 2 * 3 * 3, "the same checkpoint tensors with --svd-orthogonality")
+            if weight == "0":
+                check(all(tensors[name] == plain[name] for name in plain), "--svd-orthogonality 0 is the run without it, bit for bit")
+            else:
+                check(any(largest_difference(tensors[name][1], plain[name][1]) > 1e-7 for name in adapted if name.startswith("model.")),
+                      "--svd-orthogonality 10 changes what the residuals learn")
 
     # --method full, stopping before its first validation: best weights exist and the JSON names them.
     full = run("finetune", *common, "--out", os.path.join(scratch, "full"), "--max-steps", "2")
@@ -214,7 +248,12 @@ with tempfile.TemporaryDirectory() as scratch:
     for arguments, what in ((["--method", "dora"], "--method"), (["--method", "lora", "--targets", "q,x"], "unknown target 'x'"),
                             (["--method", "lora", "--rank", "100"], "--rank 100"), (["--method", "lora", "--freeze", "layer-norm"], "--also-train"),
                             (["--method", "lora", "--also-train", "bias"], "unknown word 'bias'"), (["--also-train", "layer-norm"], "--freeze"),
-                            (["--method", "lora", "--lora-dropout", "0.1", "--checkpoint-activations"], "--lora-dropout")):
+                            (["--method", "lora", "--lora-dropout", "0.1", "--checkpoint-activations"], "--lora-dropout"),
+                            (["--method", "lora", "--svd-orthogonality", "0.1"], "--svd-orthogonality"),
+                            (["--svd-orthogonality", "0.1"], "--method svd"),
+                            (["--method", "svd", "--svd-orthogonality", "-1"], "--svd-orthogonality"),
+                            (["--method", "svd", "--svd-orthogonality", "nan"], "--svd-orthogonality"),
+                            (["--method", "svd", "--svd-orthogonality", "much"], "--svd-orthogonality")):
         result = run("finetune", *common, "--out", os.path.join(scratch, "bad"), "--max-steps", "1", *arguments)
         check(result.returncode == 2 and what in result.stderr, "finetune %s: exit 2 naming %s: %s" % (arguments, what, result.stderr))
 

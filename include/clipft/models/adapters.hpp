@@ -35,8 +35,9 @@ inline const char* adapter_method_name(AdapterMethod method) { return method == 
 struct AdapterOptions {
     AdapterMethod method = AdapterMethod::lora;
     std::vector<nn::AdapterTarget> targets = {nn::AdapterTarget::q, nn::AdapterTarget::v};
-    bool vision = true, text = true; // the towers whose blocks get adapters
-    nn::LoRAOptions lora;            // lora.rank is the rank of either method
+    bool vision = true, text = true;  // the towers whose blocks get adapters
+    nn::LoRAOptions lora;             // lora.rank is the rank of either method
+    bool svd_principal_basis = false; // svd: keep each weight's frozen principal vectors, for svd_residual_penalty
 };
 
 // An adapter site of a CLIP model, named as in OpenAI's and HuggingFace's checkpoints.
@@ -77,7 +78,7 @@ template <Floating T>
 nn::AdapterHandle<T> make_adapter(const AdapterOptions& options, const Tensor<T>& weight, Generator& generator) {
     if (options.method == AdapterMethod::lora)
         return std::make_shared<nn::LoRA<T>>(weight.size(1), weight.size(0), options.lora, generator);
-    return std::make_shared<nn::SVDResidual<T>>(weight, options.lora.rank);
+    return std::make_shared<nn::SVDResidual<T>>(weight, options.lora.rank, options.svd_principal_basis);
 }
 
 // Gives every site of `options` a fresh adapter (LoRA's A drawn from `generator`). The base
@@ -94,6 +95,22 @@ template <Floating T> void attach_adapters(CLIP<T>& model, const AdapterOptions&
 // Folds every adapter into its weight and removes it: the model becomes a plain CLIP.
 template <Floating T> void merge_adapters(CLIP<T>& model) {
     for (auto& site : attached_adapter_sites(model)) nn::merge_adapter(site);
+}
+
+// Effort's regularisers summed over the model's SVD-residual adapters: Σ L_orth + L_ksv (see
+// nn/adapters/svd_residual.hpp), each of its base weight as it is now. The adapters must have kept
+// their principal basis (AdapterOptions::svd_principal_basis).
+template <Floating T> Tensor<T> svd_residual_penalty(CLIP<T>& model) {
+    Tensor<T> total;
+    for (auto& site : attached_adapter_sites(model)) {
+        auto residual = std::dynamic_pointer_cast<nn::SVDResidual<T>>(site.adapter());
+        if (!residual) continue;
+        Tensor<T> penalty = residual->orthogonality_penalty() + residual->singular_value_penalty(site.weight);
+        total = total.defined() ? total + penalty : penalty;
+    }
+    if (!total.defined())
+        fail("svd_residual_penalty: the model has no SVD-residual adapter; attach adapters of method svd first");
+    return total;
 }
 
 // The number of parameter values that receive gradients.

@@ -5,6 +5,7 @@
 // registry holds the same handles, so loading, freezing or re-initialising through the registry
 // acts on the module's own tensors.
 #include <clipft/backends.hpp>
+#include <clipft/random.hpp>
 #include <clipft/tensor.hpp>
 
 #include <functional>
@@ -40,6 +41,14 @@ public:
         for (auto& [candidate, tensor] : named_parameters())
             if (candidate == name) return tensor;
         fail("Module: no parameter named '", name, "' (the module has ", named_parameters().size(), " parameters)");
+    }
+
+    // Every random stream of the tree (LoRA's dropout masks) with its dotted name, so that a
+    // training checkpoint holds their states and a resumed run draws what the uninterrupted one would.
+    std::vector<std::pair<std::string, Generator*>> named_generators() const {
+        std::vector<std::pair<std::string, Generator*>> result;
+        collect_generators("", result);
+        return result;
     }
 
     std::int64_t parameter_count() const {
@@ -87,6 +96,11 @@ protected:
         return tensor;
     }
 
+    // Registers a member random stream under `name` (the module draws from it while it trains).
+    void register_generator(const std::string& name, Generator& generator) {
+        generators_.push_back({name, &generator});
+    }
+
     // Registers a member sub-module under `name`; an empty name merges its parameters into this
     // module's namespace (CLIP's text tower lives at the top level of OpenAI checkpoints).
     template <typename Child> Child& register_module(const std::string& name, Child& child) {
@@ -104,6 +118,11 @@ private:
         for (auto& [name, tensor] : parameters_) out.push_back({prefix + name, tensor});
         for (auto& [name, child] : children_) child->collect(name.empty() ? prefix : prefix + name + ".", out);
     }
+    void collect_generators(const std::string& prefix, std::vector<std::pair<std::string, Generator*>>& out) const {
+        for (auto& [name, generator] : generators_) out.push_back({prefix + name, generator});
+        for (auto& [name, child] : children_)
+            child->collect_generators(name.empty() ? prefix : prefix + name + ".", out);
+    }
     void collect_buffers(std::vector<Tensor<T>>& out) const {
         out.insert(out.end(), buffers_.begin(), buffers_.end());
         for (auto& [name, child] : children_) child->collect_buffers(out);
@@ -111,6 +130,7 @@ private:
 
     std::vector<std::pair<std::string, Tensor<T>>> parameters_;
     std::vector<Tensor<T>> buffers_;
+    std::vector<std::pair<std::string, Generator*>> generators_;
     std::vector<std::pair<std::string, const Module*>> children_;
 };
 

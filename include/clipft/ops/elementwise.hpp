@@ -168,6 +168,16 @@ struct Sigmoid {
     template <typename V> CLIPFT_HOST_DEVICE V value(V x) const { return V(1) / (V(1) + backend::math::exp(-x)); }
     template <typename V> CLIPFT_HOST_DEVICE V derivative(V g, V, V y) const { return g * y * (V(1) - y); }
 };
+// |x|, with PyTorch's derivative sign(x): 0 at x = 0.
+struct Abs {
+    static constexpr const char* name = "abs";
+    template <typename V> CLIPFT_HOST_DEVICE V value(V x) const {
+        return backend::math::where_positive(x, x) - backend::math::where_positive(-x, x);
+    }
+    template <typename V> CLIPFT_HOST_DEVICE V derivative(V g, V x, V) const {
+        return backend::math::where_positive(x, g) - backend::math::where_positive(-x, g);
+    }
+};
 struct Relu {
     static constexpr const char* name = "relu";
     template <typename V> CLIPFT_HOST_DEVICE V value(V x) const { return backend::math::where_positive(x, x); }
@@ -258,6 +268,7 @@ template <Floating T> Tensor<T> log(const Tensor<T>& x) { return elementwise(x, 
 template <Floating T> Tensor<T> sqrt(const Tensor<T>& x) { return elementwise(x, functions::Sqrt{}); }
 template <Floating T> Tensor<T> tanh(const Tensor<T>& x) { return elementwise(x, functions::Tanh{}); }
 template <Floating T> Tensor<T> sigmoid(const Tensor<T>& x) { return elementwise(x, functions::Sigmoid{}); }
+template <Floating T> Tensor<T> abs(const Tensor<T>& x) { return elementwise(x, functions::Abs{}); }
 template <Floating T> Tensor<T> relu(const Tensor<T>& x) { return elementwise(x, functions::Relu{}); }
 template <Floating T> Tensor<T> gelu(const Tensor<T>& x) { return elementwise(x, functions::Gelu{}); }
 template <Floating T> Tensor<T> gelu_tanh(const Tensor<T>& x) { return elementwise(x, functions::GeluTanh{}); }

@@ -6,7 +6,8 @@
 //
 // Files in the output folder:
 //   checkpoint.safetensors  weights ("model.<name>"), AdamW moments ("exp_avg.<name>",
-//                           "exp_avg_sq.<name>"), and the trainer's state as JSON (metadata "trainer")
+//                           "exp_avg_sq.<name>"), and the trainer's state as JSON (metadata "trainer";
+//                           with the model's random streams, e.g. LoRA dropout's)
 //   best.safetensors        the weights of the lowest validation loss, as an OpenAI-layout checkpoint
 //   metrics.jsonl           one JSON object per logged training window and per validation
 //   metrics.csv             one row per epoch
@@ -90,6 +91,11 @@ struct TrainerOptions {
     Precision precision = Precision::float32;
     optim::LossScalerOptions loss_scaler;                    // for float16
     std::shared_ptr<distributed::Communicator> communicator; // the ranks of a data-parallel run; null: one process
+    // A term added to the training objective of every update (a regulariser, e.g. models::
+    // svd_residual_penalty), on the model's device; null: none. Evaluated once per update, after
+    // its batches, in float32 (its products outside the autocast of `precision`), and
+    // back-propagated with them; the logged training loss includes it, the validation loss does not.
+    std::function<Tensor<float>()> extra_loss;
 };
 
 struct TrainingSummary {
@@ -278,6 +284,20 @@ private:
         for (const auto& [name, steps] : saved_state.optimizer_steps)
             moments[name] = {file.get<float>("exp_avg." + name).clone(), file.get<float>("exp_avg_sq." + name).clone(),
                              steps};
+        std::vector<std::pair<Generator*, Generator>> generators; // (the model's stream, its saved state)
+        for (const auto& [name, generator] : model_.named_generators()) {
+            auto found = saved_state.generators.find(name);
+            if (found == saved_state.generators.end())
+                fail(where, "no state of the random stream '", name,
+                     "'; was the checkpoint written with other settings (--lora-dropout)?");
+            Generator saved;
+            try {
+                saved.set_state(found->second);
+            } catch (const Error& error) {
+                fail(where, "random stream '", name, "': ", error.what());
+            }
+            generators.emplace_back(generator, saved);
+        }
         optim::AdamW<float> optimizer = optimizer_;
         DistributedGroupSampler sampler = sampler_;
         EarlyStopping early_stopping = early_stopping_;
@@ -294,6 +314,7 @@ private:
         }
 
         for (auto& [parameter, saved] : weights) parameter.copy_(saved);
+        for (auto& [generator, saved] : generators) *generator = saved;
         optimizer_ = std::move(optimizer);
         sampler_ = std::move(sampler);
         early_stopping_ = std::move(early_stopping);
@@ -361,11 +382,17 @@ private:
             if (scale != 1) loss = loss * float(scale);
             loss.backward();
         }
+        double extra = 0;
+        if (options_.extra_loss) { // the same on every rank: its gradient survives the ranks' average unscaled
+            Tensor<float> term = options_.extra_loss();
+            extra = term.item();
+            if (term.requires_grad()) (loss_scaler_ ? term * float(loss_scaler_->scale()) : term).backward();
+        }
         gradient_averager_.average(*communicator_);
         const bool finite = !loss_scaler_ || loss_scaler_->unscale(trainable_parameters());
         // The global loss, and whether any rank was asked to stop: Ctrl-C reaches the ranks at
         // different moments, and they must all stop after the same update.
-        std::array<double, 2> shared = {share * sum / double(options_.accumulation_steps),
+        std::array<double, 2> shared = {share * sum / double(options_.accumulation_steps) + share * extra,
                                         double(stop_requested() != 0)};
         communicator_->all_reduce_sum(std::span<double>(shared));
         stop_agreed_ = shared[1] > 0;
@@ -479,7 +506,9 @@ private:
                            .early_stopping = early_stopping_.state(),
                            .loss_scaler = loss_scaler_ ? loss_scaler_->state() : io::Json(),
                            .optimizer_steps = {},
+                           .generators = {},
                            .history = log_.records()};
+        for (const auto& [name, generator] : model_.named_generators()) state.generators[name] = generator->state();
         for (const auto& [name, moments] : optimizer_.state()) {
             tensors.emplace_back("exp_avg." + name, moments.exp_avg);
             tensors.emplace_back("exp_avg_sq." + name, moments.exp_avg_sq);

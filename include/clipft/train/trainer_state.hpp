@@ -18,6 +18,7 @@ struct TrainerState {
     io::Json sampler, early_stopping;
     io::Json loss_scaler;                                // null without one (float16 training only)
     std::map<std::string, std::int64_t> optimizer_steps; // per parameter, beside its moments
+    std::map<std::string, std::string> generators; // the model's random streams (Module::named_generators), by name
     std::vector<io::Json> history;
 
     io::Json to_json() const {
@@ -33,6 +34,7 @@ struct TrainerState {
                           {"optimizer_steps", optimizer_steps},
                           {"history", history}};
         if (!loss_scaler.is_null()) state["loss_scaler"] = loss_scaler;
+        if (!generators.empty()) state["generators"] = generators;
         return state;
     }
 
@@ -63,6 +65,15 @@ struct TrainerState {
         if (!steps.is_object()) fail(where, "'optimizer_steps' is not an object of parameter names and step counts");
         for (const auto& [name, count] : steps.items())
             state.optimizer_steps[name] = io::json_integer(count, where + "optimizer steps of '" + name + "'");
+        if (json.contains("generators")) { // absent without random streams
+            const io::Json& generators = json.at("generators");
+            if (!generators.is_object()) fail(where, "'generators' is not an object of stream names and states");
+            for (const auto& [name, text] : generators.items()) {
+                if (!text.is_string())
+                    fail(where, "the state of random stream '", name, "' is ", text.dump(), ", not a string");
+                state.generators[name] = text.get<std::string>();
+            }
+        }
         const io::Json& history = field("history");
         if (!history.is_array()) fail(where, "'history' is not a list of records");
         state.history = history.get<std::vector<io::Json>>();

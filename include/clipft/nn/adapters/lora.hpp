@@ -37,6 +37,7 @@ template <Floating T> struct LoRA : WeightAdapter<T> {
         lora_A = this->register_parameter("lora_A", a);
         lora_B = this->register_parameter("lora_B", Tensor<T>::zeros({outputs, options.rank}));
         dropout_generator_ = Generator(generator.next_bits());
+        if (options.dropout > 0) this->register_generator("dropout", dropout_generator_); // checkpointed by the trainer
     }
 
     Tensor<T> output_change(const Tensor<T>& x) const override {
