@@ -3,53 +3,21 @@
 Usage: test_cli.py CLIPFT_EXECUTABLE SHARED_DIR. Standard library only.
 """
 import json
-import math
 import os
 import random
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import auc, check, finish, last_json, png_bytes, png_size, read_safetensors, require_shared, runner  # noqa: E402
 
 clipft, shared = sys.argv[1], sys.argv[2]
 fixtures = os.path.join(shared, "fixtures")
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
-
-
-def run(*arguments):
-    return subprocess.run([clipft, *arguments], capture_output=True, text=True)
-
-
-def read_safetensors(path):
-    """{name: (dtype, shape, list of values)} for F32 and I64 tensors."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + length])
-    body = data[8 + length :]
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        code = {"F32": "f", "I64": "q", "U8": "B"}[entry["dtype"]]
-        count = (end - begin) // struct.calcsize(code)
-        tensors[name] = (entry["dtype"], entry["shape"], struct.unpack("<%d%s" % (count, code), body[begin:end]))
-    return tensors
-
-
-if not os.path.isdir(fixtures):
-    print("shared fixtures not found at", fixtures)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)  # 77: ctest reports the test skipped
+run = runner(clipft)
+require_shared(fixtures)
 
 # tokenize: every fixture case, full and at context 77 with truncation
 cases = json.load(open(os.path.join(fixtures, "tokenizer_cases.json"), encoding="utf-8"))
@@ -232,14 +200,8 @@ with tempfile.TemporaryDirectory() as scratch:
 # finetune: the tiny model on a generated folder dataset, end to end, then resumed
 def write_png(path, pixels, size):
     """An 8-bit RGB PNG of size x size from rows of (r, g, b) tuples."""
-    raw = b"".join(b"\x00" + bytes(v for pixel in row for v in pixel) for row in pixels)
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
     with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)) +
-                chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+        f.write(png_bytes(size, size, b"".join(b"\x00" + bytes(v for pixel in row for v in pixel) for row in pixels)))
 
 
 with tempfile.TemporaryDirectory() as scratch:
@@ -258,7 +220,7 @@ with tempfile.TemporaryDirectory() as scratch:
     first = run(*arguments, "--epochs", "3")
     check(first.returncode == 0, "finetune exits 0: " + first.stderr)
     if first.returncode == 0:
-        summary = json.loads(first.stdout.strip().splitlines()[-1])
+        summary = last_json(first)
         check(summary["steps"] == 9 and summary["epochs"] == 3, "3 epochs of 3 updates: %s" % summary)
         rows = [line.split(",") for line in open(os.path.join(out, "metrics.csv")).read().split()[1:]]
         losses = [float(row[3]) for row in rows]
@@ -271,7 +233,7 @@ with tempfile.TemporaryDirectory() as scratch:
         resumed = run(*arguments, "--epochs", "4", "--resume")
         check(resumed.returncode == 0, "finetune --resume exits 0: " + resumed.stderr)
         if resumed.returncode == 0:
-            check(json.loads(resumed.stdout.strip().splitlines()[-1])["steps"] == 12, "the resumed run adds one epoch")
+            check(last_json(resumed)["steps"] == 12, "the resumed run adds one epoch")
             check(len(open(os.path.join(out, "metrics.csv")).read().split()) == 5, "metrics.csv holds the four epochs")
     # --config: any option by name; flags on the command line win; unknown names are usage errors.
     config = os.path.join(scratch, "run.json")
@@ -280,7 +242,7 @@ with tempfile.TemporaryDirectory() as scratch:
                    "validation-fraction": 0.34, "quiet": True, "augment": "flip,jitter=0.2"}, f)
     configured = run("finetune", "--model", os.path.join(fixtures, "tiny-a"), "--data", data, "--descriptions", "1desc",
                      "--out", os.path.join(scratch, "configured"), "--config", config, "--epochs", "1")
-    check(configured.returncode == 0 and json.loads(configured.stdout.strip().splitlines()[-1])["steps"] == 2,
+    check(last_json(configured).get("steps") == 2,
           "finetune --config (with --augment): settings from the file, --epochs from the command line: " + configured.stderr[-300:])
     with open(config, "w") as f:
         json.dump({"learning-rate": 1e-3}, f)
@@ -319,14 +281,6 @@ with tempfile.TemporaryDirectory() as scratch:
         check(wrong.returncode == 1 and expected in wrong.stderr, "%s %s: exit 1 saying %r: %s" % (flag, value, expected, wrong.stderr[-300:]))
 
 # faces: three photographs (one face each) and one video, crops + landmarks + manifest
-def png_size(path):
-    """(width, height) of a PNG file, from its IHDR chunk."""
-    with open(path, "rb") as f:
-        head = f.read(24)
-    check(head[:8] == b"\x89PNG\r\n\x1a\n", "%s is a PNG file" % path)
-    return struct.unpack(">II", head[16:24])
-
-
 faces_real, videos = os.path.join(shared, "data", "faces-real"), os.path.join(shared, "data", "videos")
 if os.path.isdir(faces_real) and os.path.isdir(videos):
     with tempfile.TemporaryDirectory() as scratch:
@@ -342,7 +296,7 @@ if os.path.isdir(faces_real) and os.path.isdir(videos):
             check("libdlib-dev" in found.stderr, "a build without dlib says what to install: " + found.stderr)
         else:
             check(found.returncode == 0, "faces exits 0: " + found.stderr)
-            summary = json.loads(found.stdout.strip().splitlines()[-1]) if found.returncode == 0 else {}
+            summary = last_json(found)
             with_video = "videos are unsupported" not in found.stderr
             check(summary.get("images") == 3 and summary.get("skipped") == 1 and summary.get("videos") == (1 if with_video else 0),
                   "faces reads 3 images and the video and skips the broken file: %s" % summary)
@@ -361,7 +315,9 @@ if os.path.isdir(faces_real) and os.path.isdir(videos):
                       "crop %s exists and is the row's path, labelled real" % row["crop"])
                 if not os.path.exists(crop):
                     continue
-                width, height = png_size(crop)
+                size = png_size(crop)
+                check(size is not None, "%s is a PNG file" % crop)
+                width, height = size or (0, 0)
                 box_width, box_height = int(row["width"]), int(row["height"])
                 # --margin 0.3: the box grows by 0.3 of its size on each side, less where the image ends.
                 check(box_width <= width <= 1.6 * box_width + 1 and box_height <= height <= 1.6 * box_height + 1,
@@ -381,13 +337,6 @@ if os.path.isdir(faces_real) and os.path.isdir(videos):
     check(run("faces", "--in", os.path.join(shared, "no-such-folder"), "--out", "x").returncode == 2, "faces --in of a missing path: exit 2")
 
 # zero-shot / eval: scores, metrics (checked against an AUC computed here from the scores), ROC plot
-def rank_auc(labels, scores):
-    positives = [s for l, s in zip(labels, scores) if l == 1]
-    negatives = [s for l, s in zip(labels, scores) if l == 0]
-    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
-
-
 with tempfile.TemporaryDirectory() as scratch:
     generator = random.Random(3)
     data = os.path.join(scratch, "data")
@@ -403,7 +352,7 @@ with tempfile.TemporaryDirectory() as scratch:
         check(result.returncode == 0, command + " exits 0: " + result.stderr)
         if result.returncode != 0:
             continue
-        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        summary = last_json(result)
         lines = open(os.path.join(out, "scores.csv")).read().split("\n")
         check(lines[0] == "path,label,score,subset,video,p_real,p_fake", command + " scores.csv header: " + lines[0])
         rows = [line.split(",") for line in lines[1:] if line]
@@ -411,9 +360,9 @@ with tempfile.TemporaryDirectory() as scratch:
         labels, scores = [int(row[1]) for row in rows], [float(row[2]) for row in rows]
         check(all(abs(float(row[6]) - float(row[2])) < 1e-6 and abs(float(row[5]) + float(row[6]) - 1) < 1e-5 for row in rows),
               command + ": score = p_fake, probabilities sum to 1")
-        check(abs(summary["auc"] - rank_auc(labels, scores)) < 1e-6, command + ": AUC matches the scores")
+        check(abs(summary["auc"] - auc(labels, scores)) < 1e-6, command + ": AUC matches the scores")
         subset_a = [(l, s) for l, s, row in zip(labels, scores, rows) if row[3] in ("A", "")]
-        check(abs(summary["subsets"]["A"]["auc"] - rank_auc(*zip(*subset_a))) < 1e-6,
+        check(abs(summary["subsets"]["A"]["auc"] - auc(*zip(*subset_a))) < 1e-6,
               command + ": subset A is scored against the reals")
         check(os.path.exists(os.path.join(out, "roc.svg")) and os.path.exists(os.path.join(out, "metrics.json")),
               command + " writes roc.svg and metrics.json")
@@ -427,7 +376,7 @@ with tempfile.TemporaryDirectory() as scratch:
     demo = run("demo", "--images", "32", "--epochs", "1", "--out", out, "--quiet")
     check(demo.returncode == 0, "demo exits 0: " + demo.stderr[-500:])
     if demo.returncode == 0:
-        result = json.loads(demo.stdout.strip().splitlines()[-1])
+        result = last_json(demo)
         for key in ("in_distribution_auc", "cross_manipulation_auc", "seconds", "roc_plot"):
             check(key in result, "the demo's JSON line has " + key)
         check(0 <= result.get("in_distribution_auc", -1) <= 1, "the in-distribution AUC is a probability")
@@ -436,5 +385,4 @@ with tempfile.TemporaryDirectory() as scratch:
         check("self-blended (in distribution)" in demo.stdout, "the demo prints its table")
     check(run("demo", "--images", "4").returncode == 2, "demo with too few images: exit 2")
 
-print("cli: %d failed" % len(failures) if failures else "cli: all checks passed")
-sys.exit(1 if failures else 0)
+finish("cli")

@@ -16,26 +16,15 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish, last_json, require_shared, runner, synth  # noqa: E402
+
 clipft, shared = sys.argv[1], sys.argv[2]
 model = os.path.join(shared, "fixtures", "tiny-a")
-failures = []
+run = runner(clipft)
 started = time.time()
 # The names write_file_atomically gives its temporary files: .<target>.tmp-<pid>-<counter>-<random>
 temporary_name = re.compile(r"^\..+\.tmp-(\d+)-\d+-\d+$")
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
-
-
-def run(*arguments, **options):
-    return subprocess.run([clipft, *arguments], capture_output=True, text=True, **options)
-
-
-def summary_of(result):
-    return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else {}
 
 
 def whole_checkpoint_step(path):
@@ -71,14 +60,11 @@ def limit_file_size(size):
     return apply
 
 
-if not os.path.isdir(model):
-    print("the tiny fixture model was not found at", model)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)  # 77: ctest reports the test skipped
+require_shared(model)
 
 with tempfile.TemporaryDirectory() as scratch:
     data = os.path.join(scratch, "data")
-    made = run("synth", "--out", data, "--images", "12", "--size", "32", "--seed", "1")
-    check(made.returncode == 0, "synth exits 0: " + made.stderr)
+    synth(clipft, data, seed=1)
     # A checkpoint after every update, so that kills land in and between checkpoint writes.
     arguments = ["finetune", "--model", model, "--data", data, "--descriptions", "1desc", "--batch", "4",
                  "--batches-per-epoch", "3", "--lr", "1e-3", "--schedule", "constant", "--validation-fraction", "0.34",
@@ -89,7 +75,7 @@ with tempfile.TemporaryDirectory() as scratch:
     reference = run(*arguments, "--epochs", "4", "--out", os.path.join(scratch, "reference"))
     reference_seconds = time.time() - reference_started
     check(reference.returncode == 0, "the reference run exits 0: " + reference.stderr[-500:])
-    expected = summary_of(reference)
+    expected = last_json(reference)
     check(expected.get("steps") == 12, "the reference run makes 12 updates: %s" % expected)
 
     # kill -9 at random moments (within the first half of a whole run's time, so that most kills land
@@ -133,9 +119,9 @@ with tempfile.TemporaryDirectory() as scratch:
 
     finished = run(*arguments, "--epochs", "4", "--out", out, *(["--resume"] if os.path.exists(checkpoint) else []))
     check(finished.returncode == 0, "the killed run resumes and finishes: " + finished.stderr[-500:])
-    check(summary_of(finished) == {**expected, "best_weights": os.path.join(out, "best.safetensors"),
-                                   "loss_plot": os.path.join(out, "loss.svg")},
-          "the killed and resumed run ends as the run never killed: %s vs %s" % (summary_of(finished), expected))
+    check(last_json(finished) == {**expected, "best_weights": os.path.join(out, "best.safetensors"),
+                                  "loss_plot": os.path.join(out, "loss.svg")},
+          "the killed and resumed run ends as the run never killed: %s vs %s" % (last_json(finished), expected))
     check(not temporary_files(out), "no temporary file is left: %s" % temporary_files(out))
     print("crash safety: %d runs killed at random moments, then resumed" % len(killed_pids))
 
@@ -152,9 +138,8 @@ with tempfile.TemporaryDirectory() as scratch:
         check(f.read() == before, "the previous checkpoint is intact")
     check(not temporary_files(out), "no partial file is left: %s" % temporary_files(out))
     continued = run(*arguments, "--epochs", "5", "--out", out, "--resume")
-    check(continued.returncode == 0 and summary_of(continued).get("steps") == 15,
+    check(continued.returncode == 0 and last_json(continued).get("steps") == 15,
           "with space again, the run resumes from the previous checkpoint: " + continued.stderr[-500:])
 
 print("crash safety: %.0f s" % (time.time() - started))
-print("crash safety: %d failed" % len(failures) if failures else "crash safety: all checks passed")
-sys.exit(1 if failures else 0)
+finish("crash safety")

@@ -11,23 +11,15 @@ import json
 import os
 import random
 import struct
-import subprocess
 import sys
 import tempfile
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import auc, check, finish, last_json, require_shared, runner  # noqa: E402
+
 clipft, shared = sys.argv[1], sys.argv[2]
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
-
-
-def run(*arguments):
-    return subprocess.run([clipft, *arguments], capture_output=True, text=True)
+run = runner(clipft)
 
 
 def rows_of(path):
@@ -79,14 +71,6 @@ def read_png(path):
     return width, height, channels, rows
 
 
-def auc(labels, scores):
-    """ROC AUC as the Mann-Whitney statistic: P(fake score > real score) + P(equal) / 2."""
-    positives = [s for l, s in zip(labels, scores) if l == 1]
-    negatives = [s for l, s in zip(labels, scores) if l == 0]
-    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
-
-
 with tempfile.TemporaryDirectory() as scratch:
     # FaceForensics++: pairs in the official split files; every real and fake of each pair in its split.
     ffpp = os.path.join(scratch, "ffpp")
@@ -120,7 +104,7 @@ with tempfile.TemporaryDirectory() as scratch:
                     people.setdefault(person, set()).add(name)
         check(all(len(where) == 1 for where in people.values()), "ffpp: no identity in two splits")
         check(len(rows_of(os.path.join(out, "split.csv"))) == 5 * 10, "ffpp: split.csv records every video")
-        summary = json.loads(listed.stdout.strip().splitlines()[-1])
+        summary = last_json(listed)
         check(summary["test"]["Deepfakes"] == 2 and summary["train"]["real"] == 6, "ffpp: counts per split and manipulation: %s" % summary)
     shifter = run("dataset", "ffpp", "--root", ffpp, "--out", os.path.join(scratch, "shifter"), "--methods", "FaceShifter", "--compression", "c23")
     check(shifter.returncode == 0 and {r["subset"] for r in rows_of(os.path.join(scratch, "shifter", "test.csv"))} == {"", "FaceShifter"},
@@ -163,7 +147,7 @@ with tempfile.TemporaryDirectory() as scratch:
         check(all(r["source"] == "Celeb-real/%s_0000" % r["identities"].split()[0] for r in train if r["label"] == "fake"),
               "celebdf: a fake's source is its target's real video")
     disjoint = run("dataset", "celebdf", "--root", celeb, "--out", os.path.join(scratch, "disjoint"), "--disjoint-identities")
-    check(disjoint.returncode == 0 and json.loads(disjoint.stdout.strip().splitlines()[-1])["identities_in_two_splits"] == 0,
+    check(disjoint.returncode == 0 and last_json(disjoint)["identities_in_two_splits"] == 0,
           "dataset celebdf --disjoint-identities: no identity in two splits: " + disjoint.stderr)
 
     # DFDC Preview: dataset.json's sets; a malformed file is refused, nothing written.
@@ -215,9 +199,7 @@ with tempfile.TemporaryDirectory() as scratch:
     check(run("metrics", "--scores", scores_path, "--video-score", "max").returncode == 2, "--video-score max: exit 2")
 
     faces_real, video_folder = os.path.join(shared, "data", "faces-real"), os.path.join(shared, "data", "videos")
-    if not (os.path.isdir(faces_real) and os.path.isdir(video_folder)):
-        print("skipped: the shared data (faces-real, videos) is missing")
-        sys.exit(1 if failures else (1 if os.environ.get("CI") == "true" else 77))
+    require_shared(faces_real, video_folder)
 
     # faces --manifest --frames-per-video 8: the listed videos' rows kept, frames floor(i n / 8).
     counts = {r["file"]: int(r["frames"]) for r in rows_of(os.path.join(video_folder, "manifest.csv"))}
@@ -232,7 +214,7 @@ with tempfile.TemporaryDirectory() as scratch:
     found = run("faces", "--manifest", manifest, "--out", out, "--frames-per-video", "8", "--min-size", "40", "--quiet")
     check(found.returncode == 0, "faces --manifest exits 0: " + found.stderr)
     if found.returncode == 0:
-        summary = json.loads(found.stdout.strip().splitlines()[-1])
+        summary = last_json(found)
         check(summary["videos"] == 2 and summary["frames"] == 16 and summary["faces"] > 0, "faces: 8 frames of each video: %s" % summary)
         rows = rows_of(os.path.join(out, "manifest.csv"))
         for i, name in enumerate(chosen):
@@ -294,7 +276,7 @@ with tempfile.TemporaryDirectory() as scratch:
                   "--schedule", "constant", "--validation-fraction", "0.34", "--patience", "0", "--quiet")
     check(trained.returncode == 0, "finetune --fakes self-blended from real faces alone exits 0: " + trained.stderr[-500:])
     if trained.returncode == 0:
-        result = json.loads(trained.stdout.strip().splitlines()[-1])
+        result = last_json(trained)
         check(result["steps"] >= 2 and os.path.exists(os.path.join(run_out, "best.safetensors")), "finetune --fakes self-blended trains: %s" % result)
         split = rows_of(os.path.join(run_out, "split.csv"))
         check(len(split) == len(photos) and {r["split"] for r in split} == {"train", "validation"}, "finetune writes split.csv")
@@ -302,5 +284,4 @@ with tempfile.TemporaryDirectory() as scratch:
                        "--fakes", "self-blended", "--quiet")
     check(no_landmarks.returncode == 1 and "landmarks" in no_landmarks.stderr, "finetune --fakes self-blended without landmarks: exit 1")
 
-print("%d failure(s)" % len(failures) if failures else "all data-path checks passed")
-sys.exit(1 if failures else 0)
+finish("data path")

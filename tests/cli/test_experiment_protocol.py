@@ -7,36 +7,22 @@ Usage: test_experiment_protocol.py CLIPFT_EXECUTABLE CLIPFT_EXPERIMENT_EXECUTABL
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish, require_shared, run, synth  # noqa: E402
+
 clipft, experiment, shared = sys.argv[1], sys.argv[2], sys.argv[3]
 model = os.path.join(shared, "fixtures", "tiny-a")
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
-
-
-def run(program, *arguments):
-    return subprocess.run([program, *arguments], capture_output=True, text=True)
-
-
-if not os.path.isdir(model):
-    print("the tiny fixture model was not found at", model)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)
+require_shared(model)
 
 tiny = ["--epochs", "1", "--batches-per-epoch", "2", "--batch", "4", "--quiet"]
 
 with tempfile.TemporaryDirectory() as scratch:
     train, test = os.path.join(scratch, "train"), os.path.join(scratch, "test")
-    for folder, seed in [(train, "1"), (test, "2")]:
-        made = run(clipft, "synth", "--out", folder, "--images", "12", "--size", "32", "--seed", seed)
-        check(made.returncode == 0, "synth exits 0: " + made.stderr)
+    synth(clipft, train, seed=1)
+    synth(clipft, test, seed=2)
 
     # --seeds: a row per seed and the configuration's row from the lowest validation loss.
     out = os.path.join(scratch, "full")
@@ -98,5 +84,4 @@ with tempfile.TemporaryDirectory() as scratch:
         check(values.get("Real") == [2, 1, 12] and values.get("Fake") == [2, 1, 12] and values.get("Deepfakes") == [1, 1, 0]
               and values.get("SelfBlended") == [0, 0, 6], "datasets: counts per class and manipulation: %s" % values)
 
-print("%d failure(s)" % len(failures) if failures else "all experiment-protocol checks passed")
-sys.exit(1 if failures else 0)
+finish("experiment protocol")

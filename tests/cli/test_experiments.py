@@ -9,26 +9,16 @@ import csv
 import json
 import math
 import os
-import struct
-import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish, last_json, png_size, require_shared, run, synth  # noqa: E402
+
 clipft, experiment, shared = sys.argv[1], sys.argv[2], sys.argv[3]
 model = os.path.join(shared, "fixtures", "tiny-a")
-failures = []
 started = time.time()
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
-
-
-def run(program, *arguments):
-    return subprocess.run([program, *arguments], capture_output=True, text=True)
 
 
 def table_row(stdout, name):
@@ -41,12 +31,6 @@ def table_row(stdout, name):
             except ValueError:
                 return None
     return None
-
-
-def png_size(path):
-    with open(path, "rb") as f:
-        header = f.read(24)
-    return struct.unpack(">II", header[16:24]) if header[:8] == b"\x89PNG\r\n\x1a\n" else None
 
 
 def results_of(out):
@@ -77,21 +61,16 @@ def experiment_ran(result, out, what, rows, plots):
     check(os.path.exists(os.path.join(out, "results.json")), what + " writes results.json")
 
 
-if not os.path.isdir(model):
-    print("the tiny fixture model was not found at", model)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)  # 77: ctest reports the test skipped
+require_shared(model)
 
 tiny = ["--epochs", "1", "--batches-per-epoch", "2", "--batch", "4", "--quiet"]
 
 with tempfile.TemporaryDirectory() as scratch:
     # clipft synth: the tiny datasets, 12 real faces and 6 fakes of each manipulation, 32 x 32 pixels
     train, test = os.path.join(scratch, "train"), os.path.join(scratch, "test")
-    for folder, seed in [(train, "1"), (test, "2")]:
-        made = run(clipft, "synth", "--out", folder, "--images", "12", "--size", "32", "--seed", seed)
-        check(made.returncode == 0, "synth exits 0: " + made.stderr)
-        if made.returncode == 0:
-            line = json.loads(made.stdout.strip().splitlines()[-1])
-            check(line["real"] == 12 and line["fake"] == {"SelfBlended": 6, "FaceSwap": 6}, "synth reports its counts: %s" % line)
+    for folder, seed in [(train, 1), (test, 2)]:
+        line = last_json(synth(clipft, folder, seed=seed))
+        check(line.get("real") == 12 and line.get("fake") == {"SelfBlended": 6, "FaceSwap": 6}, "synth reports its counts: %s" % line)
     counts = {part: len(os.listdir(os.path.join(train, *part.split("/")))) for part in ["real", "fake/SelfBlended", "fake/FaceSwap"]}
     check(counts == {"real": 12, "fake/SelfBlended": 6, "fake/FaceSwap": 6}, "synth writes the folders: %s" % counts)
     first = os.path.join(train, "fake", "FaceSwap", sorted(os.listdir(os.path.join(train, "fake", "FaceSwap")))[0])
@@ -232,5 +211,4 @@ with tempfile.TemporaryDirectory() as scratch:
     check(run(experiment, "--help").returncode == 0 and "leave-one-out" in run(experiment, "--help").stdout, "--help lists the experiments")
 
 print("experiments: %.1f s" % (time.time() - started))
-print("experiments: %d failed" % len(failures) if failures else "experiments: all checks passed")
-sys.exit(1 if failures else 0)
+finish("experiments")

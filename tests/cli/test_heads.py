@@ -15,49 +15,15 @@ import math
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish, largest_difference, last_json, read_safetensors, require_shared, rows, run, synth  # noqa: E402
 
 clipft, experiment, shared = sys.argv[1], sys.argv[2], sys.argv[3]
 model = os.path.join(shared, "fixtures", "tiny-a")
 references = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "references", "heads.json")
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
-
-
-def run(program, *arguments):
-    return subprocess.run([program, *arguments], capture_output=True, text=True)
-
-
-def last_json(result):
-    try:
-        return json.loads(result.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return {}
-
-
-def read_safetensors(path):
-    """({name: (dtype, shape, values or raw bytes)}, metadata)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8: 8 + length])
-    body = data[8 + length:]
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        code = {"F32": "f", "I64": "q"}.get(entry["dtype"])
-        values = struct.unpack("<%d%s" % ((end - begin) // struct.calcsize(code), code), body[begin:end]) if code else body[begin:end]
-        tensors[name] = (entry["dtype"], entry["shape"], values)
-    return tensors, header.get("__metadata__", {})
 
 
 def write_safetensors(path, tensors, metadata):
@@ -73,10 +39,6 @@ def write_safetensors(path, tensors, metadata):
         f.write(struct.pack("<Q", len(text)) + text + body)
 
 
-def rows(values, width):
-    return [values[i: i + width] for i in range(0, len(values), width)]
-
-
 def softmax(z):
     top = max(z)
     e = [math.exp(v - top) for v in z]
@@ -88,15 +50,12 @@ def read_scores(out):
         return {row["path"]: float(row["score"]) for row in csv.DictReader(f)}
 
 
-if not os.path.isdir(model):
-    print("the tiny fixture model was not found at", model)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)  # 77: ctest reports the test skipped
+require_shared(model)
 
 with tempfile.TemporaryDirectory() as scratch:
     data, test = os.path.join(scratch, "data"), os.path.join(scratch, "test")
-    for folder, seed in [(data, "1"), (test, "2")]:
-        made = run(clipft, "synth", "--out", folder, "--images", "12", "--size", "32", "--seed", seed)
-        check(made.returncode == 0, "synth exits 0: " + made.stderr)
+    synth(clipft, data, seed=1)
+    synth(clipft, test, seed=2)
 
     # ---- features: unit rows equal to clipft encode's normalised embeddings, the CSV beside them
     features = os.path.join(scratch, "train.safetensors")
@@ -104,7 +63,8 @@ with tempfile.TemporaryDirectory() as scratch:
     check(result.returncode == 0, "features exits 0: " + result.stderr[-600:])
     line = last_json(result)
     check(line.get("rows") == 24 and line.get("encoded") == 24 and line.get("reused") == 0, "features reports its rows: %s" % line)
-    tensors, metadata = read_safetensors(features)
+    tensors = read_safetensors(features)
+    metadata = tensors.metadata
     check(tensors["features"][0] == "F32" and tensors["features"][1] == [24, 32], "features [24, 32] F32: %s" % tensors["features"][1])
     check(tensors["labels"][0] == "I64" and tensors["labels"][1] == [24], "labels [24] I64")
     check(metadata.get("classes") == "real,fake" and len(metadata.get("model_hash", "")) == 16, "features metadata: classes, model_hash")
@@ -119,7 +79,7 @@ with tempfile.TemporaryDirectory() as scratch:
     encoded = os.path.join(scratch, "encoded.safetensors")
     result = run(clipft, "encode", "--model", model, "--images", *[row["path"] for row in table], "--out", encoded)
     check(result.returncode == 0, "encode exits 0: " + result.stderr[-400:])
-    embeds = rows(read_safetensors(encoded)[0]["image_embeds"][2], 32)
+    embeds = rows(read_safetensors(encoded)["image_embeds"][2], 32)
     worst = 0.0
     for row, embed in zip(feature_rows, embeds):
         norm = math.sqrt(sum(v * v for v in embed))
@@ -130,7 +90,7 @@ with tempfile.TemporaryDirectory() as scratch:
     result = run(clipft, "features", "--model", model, "--data", data, "--out", features, "--quiet")
     line = last_json(result)
     check(line.get("reused") == 24 and line.get("encoded") == 0, "a repeated run reuses every row: %s" % line)
-    check(read_safetensors(features)[0]["features"][2] == tuple(tensors["features"][2]), "reused rows are the same values")
+    check(read_safetensors(features)["features"][2] == tuple(tensors["features"][2]), "reused rows are the same values")
     os.utime(table[3]["path"], (1e9, 1e9))
     line = last_json(run(clipft, "features", "--model", model, "--data", data, "--out", features, "--quiet"))
     check(line.get("reused") == 23 and line.get("encoded") == 1, "a changed image is encoded again: %s" % line)
@@ -164,7 +124,8 @@ with tempfile.TemporaryDirectory() as scratch:
         out = os.path.join(scratch, "reference-probe.safetensors")
         result = run(clipft, "probe", "--features", given, "--out", out, "--C", str(case["C"]), "--quiet")
         check(result.returncode == 0, "probe exits 0 on %s: %s" % (case["name"], result.stderr[-300:]))
-        probe, probe_metadata = read_safetensors(out)
+        probe = read_safetensors(out)
+        probe_metadata = probe.metadata
         w, b = rows(probe["probe.weight"][2], case["width"]), probe["probe.bias"][2]
         worst = 0.0
         for x, expected in zip(rows(case["test_features"], case["width"]), rows(case["logistic_test_probabilities"], 2)):
@@ -178,7 +139,8 @@ with tempfile.TemporaryDirectory() as scratch:
     linear = os.path.join(scratch, "linear.safetensors")
     result = run(clipft, "probe", "--features", features, "--out", linear, "--C", "10", "--quiet")
     check(result.returncode == 0 and last_json(result).get("converged") is True, "probe on features exits 0, converged: " + result.stderr[-300:])
-    probe, probe_metadata = read_safetensors(linear)
+    probe = read_safetensors(linear)
+    probe_metadata = probe.metadata
     check(probe_metadata.get("model_hash") == metadata.get("model_hash"), "the probe records the model's hash")
     out = os.path.join(scratch, "eval-linear")
     result = run(clipft, "eval", "--model", model, "--probe", linear, "--data", data, "--out", out, "--quiet")
@@ -196,14 +158,15 @@ with tempfile.TemporaryDirectory() as scratch:
     knn = os.path.join(scratch, "knn.safetensors")
     result = run(clipft, "probe", "--features", features, "--out", knn, "--method", "knn", "--k", "5", "--quiet")
     check(result.returncode == 0, "probe --method knn exits 0: " + result.stderr[-300:])
-    knn_tensors, knn_metadata = read_safetensors(knn)
+    knn_tensors = read_safetensors(knn)
+    knn_metadata = knn_tensors.metadata
     check(knn_metadata.get("k") == "5" and knn_tensors["knn.labels"][2] == tensors["labels"][2], "the kNN probe holds k and the labels")
     out = os.path.join(scratch, "eval-knn")
     result = run(clipft, "eval", "--model", model, "--probe", knn, "--data", test, "--out", out, "--quiet")
     check(result.returncode == 0, "eval --probe (kNN) exits 0: " + result.stderr[-300:])
     test_features = os.path.join(scratch, "test.safetensors")
     run(clipft, "features", "--model", model, "--data", test, "--out", test_features, "--quiet")
-    test_rows = rows(read_safetensors(test_features)[0]["features"][2], 32)
+    test_rows = rows(read_safetensors(test_features)["features"][2], 32)
     with open(os.path.join(scratch, "test.csv"), newline="") as f:
         test_paths = [row["path"] for row in csv.DictReader(f)]
     scores, agree = read_scores(out) if result.returncode == 0 else {}, 0
@@ -221,8 +184,8 @@ with tempfile.TemporaryDirectory() as scratch:
     check(result.returncode == 0, "probe --model --data exits 0: " + result.stderr[-300:])
     check(os.path.exists(os.path.join(scratch, "together.features.safetensors")), "probe --data keeps the features beside --out")
     if result.returncode == 0:
-        a, c = read_safetensors(together)[0]["probe.weight"][2], probe["probe.weight"][2]
-        check(max(abs(x - y) for x, y in zip(a, c)) < 1e-5, "probe in one go equals features then probe")
+        a, c = read_safetensors(together)["probe.weight"][2], probe["probe.weight"][2]
+        check(largest_difference(a, c) < 1e-5, "probe in one go equals features then probe")
     result = run(clipft, "probe", "--features", features, "--out", os.path.join(scratch, "auto.safetensors"), "--C", "auto", "--quiet")
     line = last_json(result)
     check(result.returncode == 0 and line.get("C") in [t["C"] for t in line.get("C_grid", [])] and len(line.get("C_grid", [])) == 7,
@@ -242,8 +205,8 @@ with tempfile.TemporaryDirectory() as scratch:
     initialised = run(clipft, "probe", "--features", features, "--model", model, "--init", "zero-shot", "--descriptions", "1desc",
                       "--C", "10", "--out", os.path.join(scratch, "init.safetensors"), "--quiet")
     if initialised.returncode == 0:
-        a = read_safetensors(os.path.join(scratch, "init.safetensors"))[0]["probe.weight"][2]
-        check(max(abs(x - y) for x, y in zip(a, probe["probe.weight"][2])) < 1e-3, "--init zero-shot reaches the same optimum")
+        a = read_safetensors(os.path.join(scratch, "init.safetensors"))["probe.weight"][2]
+        check(largest_difference(a, probe["probe.weight"][2]) < 1e-3, "--init zero-shot reaches the same optimum")
     else:
         check(False, "probe --init zero-shot exits 0: " + initialised.stderr[-300:])
 
@@ -259,7 +222,7 @@ with tempfile.TemporaryDirectory() as scratch:
     result = run(clipft, "interpolate", "--from", openai, "--to", model, "--alpha", "0", "--out", single, "--quiet")
     check(result.returncode == 0, "interpolate OpenAI file -> HuggingFace folder exits 0: " + result.stderr[-300:])
     if result.returncode == 0:
-        a, c = read_safetensors(single)[0], read_safetensors(openai)[0]
+        a, c = read_safetensors(single), read_safetensors(openai)
         check(a["vision_model.embeddings.class_embedding"][2] == c["visual.class_embedding"][2]
               and a["vision_model.post_layernorm.weight"][2] == c["visual.ln_post.weight"][2],
               "alpha = 0 in the HuggingFace layout holds the OpenAI file's values bit for bit")
@@ -268,12 +231,12 @@ with tempfile.TemporaryDirectory() as scratch:
         first, second = table[0]["path"], table[13]["path"]
         run(clipft, "encode", "--model", single, "--images", first, second, "--out", e1)
         run(clipft, "encode", "--model", openai, "--images", first, second, "--out", e2)
-        check(read_safetensors(e1)[0]["image_embeds"][2] == read_safetensors(e2)[0]["image_embeds"][2], "the written file loads and encodes as the model")
+        check(read_safetensors(e1)["image_embeds"][2] == read_safetensors(e2)["image_embeds"][2], "the written file loads and encodes as the model")
     mixed = os.path.join(scratch, "mixed.safetensors")
     result = run(clipft, "interpolate", "--from", zero_shot, "--to", linear, "--alpha", "0.25", "--out", mixed, "--quiet")
     check(result.returncode == 0, "interpolate of two probes exits 0: " + result.stderr[-300:])
     if result.returncode == 0:
-        a, z, l = (read_safetensors(p)[0]["probe.weight"][2] for p in (mixed, zero_shot, linear))
+        a, z, l = (read_safetensors(p)["probe.weight"][2] for p in (mixed, zero_shot, linear))
         check(all(abs(m - (0.75 * x + 0.25 * y)) <= 1e-6 * max(1e-6, abs(0.75 * x + 0.25 * y)) + 1e-7 for m, x, y in zip(a, z, l)),
               "probes interpolate as 0.75 from + 0.25 to")
     refused = os.path.join(scratch, "refused.safetensors")
@@ -327,7 +290,4 @@ with tempfile.TemporaryDirectory() as scratch:
     for name in ["Linear probe (C=1)", "kNN (k=1)", "kNN (k=5)", "kNN (k=20)"]:
         check(any(line.startswith(name + " ") for line in result.stdout.splitlines()), "the probe experiment prints the row " + name)
 
-if failures:
-    print("%d check(s) failed" % len(failures))
-    sys.exit(1)
-print("all checks passed")
+finish("heads")

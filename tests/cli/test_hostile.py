@@ -11,28 +11,24 @@ import gzip
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
-import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from common import check, finish, png_bytes, require_shared  # noqa: E402
 
 clipft, shared = sys.argv[1], sys.argv[2]
 tiny = os.path.join(shared, "fixtures", "tiny-a")
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
 
 
 def run(*arguments, limits=None):
+    """clipft with CLIPFT_LIMITS set to `limits`, or unset."""
     environment = dict(os.environ)
     environment.pop("CLIPFT_LIMITS", None)
     if limits is not None:
         environment["CLIPFT_LIMITS"] = limits
-    return subprocess.run([clipft, *arguments], capture_output=True, text=True, env=environment)
+    return common.run(clipft, *arguments, env=environment)
 
 
 def refused(what, result, *needles):
@@ -49,10 +45,7 @@ def safetensors(header, data=b"", length=None):
 
 def png(width, height):
     """A 1x1 RGB PNG whose header claims width x height (stb_image does not check the header's CRC)."""
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x10\x20\x30")) + chunk(b"IEND", b"")
+    return png_bytes(width, height, b"\x00\x10\x20\x30")
 
 
 def write(folder, name, data):
@@ -62,9 +55,7 @@ def write(folder, name, data):
     return path
 
 
-if not os.path.isdir(tiny):
-    print("shared fixtures not found at", tiny)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)  # 77: ctest reports the test skipped
+require_shared(tiny)
 
 with tempfile.TemporaryDirectory() as folder:
     out = os.path.join(folder, "out.safetensors")
@@ -126,7 +117,4 @@ with tempfile.TemporaryDirectory() as folder:
     scores = write(folder, "scores.csv", "label,value\n1,0.5\n")
     refused("metrics without a score column", run("metrics", "--scores", scores), scores + ": no column 'score'")
 
-if failures:
-    print("%d check(s) failed" % len(failures))
-    sys.exit(1)
-print("all hostile-file checks passed")
+finish("hostile files")

@@ -6,54 +6,32 @@ independent single processes under mpirun.
 
 usage: test_mpi_finetune.py CLIPFT SHARED_DIR MPIRUN [MPIRUN_ARGUMENTS...]   (e.g. mpiexec -n 2 --oversubscribe)
 """
-import array
+import functools
 import json
 import os
-import struct
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from common import check, finish, largest_difference, read_safetensors, require_shared, synth  # noqa: E402
+
 clipft, shared, mpirun = sys.argv[1], sys.argv[2], sys.argv[3:]
 model = os.path.join(shared, "fixtures", "tiny-a")
-failures = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what)
-    if not condition:
-        failures.append(what)
-
-
-def run(*command):
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+run = functools.partial(common.run, timeout=300)
 
 
 def float_tensors(path):
-    """name -> list of floats of every F32 tensor of a safetensors file."""
-    with open(path, "rb") as f:
-        length = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(length))
-        data = f.read()
-    tensors = {}
-    for name, entry in header.items():
-        if name != "__metadata__" and entry["dtype"] == "F32":
-            begin, end = entry["data_offsets"]
-            tensors[name] = array.array("f", data[begin:end])
-    return tensors
+    """name -> values of every F32 tensor of a safetensors file."""
+    return {name: tensor.values for name, tensor in read_safetensors(path).items() if tensor.dtype == "F32"}
 
 
-if not os.path.isdir(model):
-    if os.environ.get("CI") == "true":
-        sys.exit("FAIL: %s is missing (set CLIPFT_SHARED_DIR when configuring)" % model)
-    print("skipped: %s is missing" % model)
-    sys.exit(77)  # ctest reports the test skipped
+require_shared(model)
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 with tempfile.TemporaryDirectory() as scratch:
     data = os.path.join(scratch, "data")
-    made = run(clipft, "synth", "--out", data, "--images", "24", "--size", "32")
-    check(made.returncode == 0, "clipft synth makes a dataset: " + made.stderr[-300:])
+    synth(clipft, data, images=24, seed=0)
     arguments = ["finetune", "--model", model, "--data", data, "--descriptions", "1desc", "--batch", "8",
                  "--batches-per-epoch", "3", "--lr", "1e-5", "--schedule", "constant",
                  "--validation-fraction", "0.25", "--patience", "0", "--threads", "1", "--quiet"]
@@ -71,7 +49,7 @@ with tempfile.TemporaryDirectory() as scratch:
               "the same validation loss: %s and %s" % (double["best_validation_loss"], single["best_validation_loss"]))
         a = float_tensors(os.path.join(scratch, "one", "best.safetensors"))
         b = float_tensors(os.path.join(scratch, "two", "best.safetensors"))
-        largest = max(max(abs(x - y) for x, y in zip(a[name], b[name])) for name in a)
+        largest = max(largest_difference(a[name], b[name]) for name in a)
         check(a.keys() == b.keys() and largest <= 1e-6, "the same best weights (largest difference %g)" % largest)
         check(sorted(os.listdir(os.path.join(scratch, "two"))) == sorted(os.listdir(os.path.join(scratch, "one"))),
               "the same output files")
@@ -86,11 +64,10 @@ with tempfile.TemporaryDirectory() as scratch:
     if one.returncode == 0 and two.returncode == 0:
         a = float_tensors(os.path.join(scratch, "lora-one", "adapter.safetensors"))
         b = float_tensors(os.path.join(scratch, "lora-two", "adapter.safetensors"))
-        largest = max(max(abs(x - y) for x, y in zip(a[name], b[name])) for name in a)
+        largest = max(largest_difference(a[name], b[name]) for name in a)
         check(a.keys() == b.keys() and len(a) == 16 and largest <= 1e-6, "the same LoRA factors (largest difference %g)" % largest)
     alone = run(*mpirun, clipft, *arguments, "--epochs", "1", "--out", os.path.join(scratch, "alone"), "--distributed", "single")
     check(alone.returncode != 0 and "started by mpirun" in alone.stderr,
           "under mpirun, a single-process run is refused: " + alone.stderr[-300:])
 
-if failures:
-    sys.exit("%d check(s) failed" % len(failures))
+finish("mpi finetune")

@@ -9,40 +9,27 @@ import csv
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish, last_json, require_shared, runner, synth  # noqa: E402
 
 clipft, shared = sys.argv[1], sys.argv[2]
 experiment = sys.argv[3] if len(sys.argv) > 3 else None
 fixtures = os.path.join(shared, "fixtures")
-failures = []
-
-if not os.path.isdir(fixtures):
-    print("shared fixtures not found at", fixtures)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)  # 77: ctest reports the test skipped
+run = runner(clipft)
+require_shared(fixtures)
 
 import numpy as np  # noqa: E402
 from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, roc_auc_score  # noqa: E402
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
-
-
-def run(*arguments):
-    return subprocess.run([clipft, *arguments], capture_output=True, text=True)
-
 
 classes = ["real", "FaceSwap", "SelfBlended"]
 model = os.path.join(fixtures, "tiny-a")
 
 with tempfile.TemporaryDirectory() as scratch:
     data = os.path.join(scratch, "synth")
-    made = run("synth", "--out", data, "--images", "16", "--size", "32", "--seed", "3")
-    check(made.returncode == 0, "synth exits 0: " + made.stderr)
+    synth(clipft, data, images=16, seed=3)
     descriptions = os.path.join(scratch, "three")
     os.makedirs(descriptions)
     for name, text in zip(classes, ["The image of a person.", "The image of a face swap.", "The image of a blended face."]):
@@ -57,7 +44,7 @@ with tempfile.TemporaryDirectory() as scratch:
                   "--patience", "0", "--quiet")
     check(trained.returncode == 0, "finetune --class-from subset --k 3 exits 0: " + trained.stderr)
     if trained.returncode == 0:
-        summary = json.loads(trained.stdout.strip().splitlines()[-1])
+        summary = last_json(trained)
         check(summary["steps"] == 8, "two epochs of four updates: %s" % summary)
         records = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
         validations = [r for r in records if r["kind"] == "validation"]
@@ -104,9 +91,10 @@ with tempfile.TemporaryDirectory() as scratch:
     # 1 - P(real) (any kind of fake): the zero-shot row's AUC is scikit-learn's on zero-shot's scores.csv
     if experiment and os.path.exists(os.path.join(scratch, "zero-shot", "scores.csv")):
         classes_options = ["--classes", ",".join(classes), "--class-from", "subset", "--quiet"]
+        run_experiment = runner(experiment)
         table_out = os.path.join(scratch, "experiment-zero-shot")
-        zero = subprocess.run([experiment, "zero-shot", "--model", model, "--test", "synth=" + data, "--descriptions", descriptions,
-                               "--out", table_out, *classes_options], capture_output=True, text=True)
+        zero = run_experiment("zero-shot", "--model", model, "--test", "synth=" + data, "--descriptions", descriptions,
+                              "--out", table_out, *classes_options)
         check(zero.returncode == 0, "clipft-experiment zero-shot on three classes exits 0: " + zero.stderr)
         if zero.returncode == 0:
             table = json.load(open(os.path.join(table_out, "results.json")))["tables"][0]
@@ -117,13 +105,13 @@ with tempfile.TemporaryDirectory() as scratch:
             value = table["rows"][0]["values"][0]
             check(abs(value - reference) < 0.011, "zero-shot AUC %% of fake vs real %s = sklearn's %s" % (value, reference))
         full_out = os.path.join(scratch, "experiment-full")
-        full = subprocess.run([experiment, "full", "--model", model, "--train", data, "--validation", data, "--test", data,
-                               "--descriptions", descriptions, "--epochs", "1", "--batches-per-epoch", "2", "--batch", "6",
-                               "--lr", "1e-3", "--out", full_out, *classes_options], capture_output=True, text=True)
+        full = run_experiment("full", "--model", model, "--train", data, "--validation", data, "--test", data,
+                              "--descriptions", descriptions, "--epochs", "1", "--batches-per-epoch", "2", "--batch", "6",
+                              "--lr", "1e-3", "--out", full_out, *classes_options)
         check(full.returncode == 0 and os.path.exists(os.path.join(full_out, "results.json")),
               "clipft-experiment full fine-tunes three classes: " + full.stderr)
-        odd = subprocess.run([experiment, "full", "--model", model, "--train", data, "--test", data, "--descriptions", descriptions,
-                              "--batch", "4", "--out", full_out, *classes_options], capture_output=True, text=True)
+        odd = run_experiment("full", "--model", model, "--train", data, "--test", data, "--descriptions", descriptions,
+                             "--batch", "4", "--out", full_out, *classes_options)
         check(odd.returncode == 2 and "multiple of the 3 classes" in odd.stderr, "--batch 4 for three classes: usage error: " + odd.stderr)
 
     # two classes: no multiclass section
@@ -158,5 +146,4 @@ with tempfile.TemporaryDirectory() as scratch:
     check(unlisted.returncode == 1 and "'SelfBlended', is not among the classes asked for" in unlisted.stderr,
           "an image of a class not asked for: exit 1 naming it: " + unlisted.stderr)
 
-print("%d failure(s)" % len(failures) if failures else "all multiclass command checks passed")
-sys.exit(1 if failures else 0)
+finish("multiclass")

@@ -5,61 +5,22 @@ too), --svd-orthogonality, and a run that stops before its first validation.
 
 Usage: test_peft.py CLIPFT_EXECUTABLE SHARED_DIR. Standard library only.
 """
-import json
 import os
-import struct
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish, largest_difference, last_json, read_safetensors, require_shared, runner, synth  # noqa: E402
+
 clipft, shared = sys.argv[1], sys.argv[2]
 tiny = os.path.join(shared, "fixtures", "tiny-a")
-failures = []
+run = runner(clipft)
+require_shared(tiny)
 
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
-
-
-def run(*arguments):
-    return subprocess.run([clipft, *arguments], capture_output=True, text=True)
-
-
-def read_safetensors(path):
-    """({name: (shape, values)} of the F32 tensors, metadata)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + length])
-    body = data[8 + length :]
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__" or entry["dtype"] != "F32":
-            continue
-        begin, end = entry["data_offsets"]
-        tensors[name] = (entry["shape"], struct.unpack("<%df" % ((end - begin) // 4), body[begin:end]))
-    return tensors, header.get("__metadata__", {})
-
-
-def last_json(result):
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def largest_difference(a, b):
-    return max(abs(x - y) for x, y in zip(a, b))
-
-
-if not os.path.isdir(tiny):
-    print("shared fixtures not found at", tiny)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)  # 77: ctest reports the test skipped
-
-base, _ = read_safetensors(os.path.join(tiny, "openai.safetensors"))
+base = read_safetensors(os.path.join(tiny, "openai.safetensors"))
 with tempfile.TemporaryDirectory() as scratch:
     data = os.path.join(scratch, "data")
-    made = run("synth", "--out", data, "--images", "12", "--size", "32", "--seed", "3")
-    check(made.returncode == 0, "synth exits 0: " + made.stderr)
+    synth(clipft, data, seed=3)
     common = ["--model", tiny, "--data", data, "--descriptions", "1desc", "--batch", "4", "--lr", "1e-2", "--schedule", "constant",
               "--validation-fraction", "0.3", "--batches-per-epoch", "20", "--quiet", "--threads", "1"]
 
@@ -74,18 +35,19 @@ with tempfile.TemporaryDirectory() as scratch:
         check(summary["steps"] == 6 and summary["best_weights"] and os.path.exists(summary["best_weights"]),
               "a run stopping before its first validation validates at its end and keeps best weights: %s" % summary)
         check(summary["adapter"] == os.path.join(lora_dir, "adapter.safetensors"), "the JSON names the adapter file")
-        adapter, metadata = read_safetensors(os.path.join(lora_dir, "adapter.safetensors"))
+        adapter = read_safetensors(os.path.join(lora_dir, "adapter.safetensors"))
+        metadata = adapter.metadata
         check(metadata.get("method") == "lora" and metadata.get("rank") == "2" and float(metadata.get("lora_alpha")) == 3
               and metadata.get("targets") == "q,v" and len(metadata.get("base_model_hash", "")) == 16,
               "the adapter file's metadata: %s" % metadata)
         check(len(adapter) == 16 and "vision_model.encoder.layers.0.self_attn.q_proj.weight.lora_A" in adapter
-              and adapter["text_model.encoder.layers.1.self_attn.v_proj.weight.lora_B"][0] == [64, 2],
+              and adapter["text_model.encoder.layers.1.self_attn.v_proj.weight.lora_B"].shape == [64, 2],
               "the adapter file holds lora_A and lora_B under HuggingFace names: %s" % sorted(adapter)[:4])
-        best, best_metadata = read_safetensors(summary["best_weights"])
+        best = read_safetensors(summary["best_weights"])
         check(sorted(best) == sorted(base), "best.safetensors is a plain checkpoint of the base's tensors")
-        for name, (shape, values) in base.items():
+        for name, tensor in base.items():
             if not name.endswith("attn.in_proj_weight"):
-                check(best[name][1] == values, "a base tensor outside the adapters is unchanged, bit for bit: " + name)
+                check(best[name].values == tensor.values, "a base tensor outside the adapters is unchanged, bit for bit: " + name)
         # Each q/v change equals (alpha/R)·B·A of the adapter file; k's rows are unchanged.
         for tower, prefix, hf in (("vision", "visual.transformer.resblocks.", "vision_model.encoder.layers."),
                                   ("text", "transformer.resblocks.", "text_model.encoder.layers.")):
@@ -93,12 +55,12 @@ with tempfile.TemporaryDirectory() as scratch:
                 name = prefix + str(block) + ".attn.in_proj_weight"
                 for projection, which in ((0, "q"), (1, "k"), (2, "v")):
                     rows = range(projection * 64, (projection + 1) * 64)
-                    change = [best[name][1][r * 64 + c] - base[name][1][r * 64 + c] for r in rows for c in range(64)]
+                    change = [best[name].values[r * 64 + c] - base[name].values[r * 64 + c] for r in rows for c in range(64)]
                     if which == "k":
                         check(max(map(abs, change)) == 0, "k's rows of %s are unchanged" % name)
                         continue
                     key = hf + str(block) + ".self_attn." + which + "_proj.weight"
-                    a, b = adapter[key + ".lora_A"][1], adapter[key + ".lora_B"][1]
+                    a, b = adapter[key + ".lora_A"].values, adapter[key + ".lora_B"].values
                     expected = [1.5 * sum(b[r * 2 + j] * a[j * 64 + c] for j in range(2)) for r in range(64) for c in range(64)]
                     check(max(map(abs, expected)) > 1e-4, "the adapter of %s trained" % key)
                     check(largest_difference(change, expected) <= 1e-6, "the merged change of %s is (alpha/R)·B·A" % key)
@@ -110,17 +72,17 @@ with tempfile.TemporaryDirectory() as scratch:
         second = run("encode", "--model", summary["best_weights"], "--inputs", inputs, "--out", merged)
         check(first.returncode == 0 and second.returncode == 0, "encode with --adapter and of the merged checkpoint: " + first.stderr + second.stderr)
         if first.returncode == 0 and second.returncode == 0:
-            a, b = read_safetensors(unmerged)[0], read_safetensors(merged)[0]
-            plain = read_safetensors(os.path.join(tiny, "expected.safetensors"))[0]
+            a, b = read_safetensors(unmerged), read_safetensors(merged)
+            plain = read_safetensors(os.path.join(tiny, "expected.safetensors"))
             for name in ("image_embeds", "text_embeds"):
-                check(largest_difference(a[name][1], b[name][1]) <= 1e-5, "encode --adapter equals the merged model: " + name)
-                check(largest_difference(a[name][1], plain[name][1]) > 1e-4, "the adapter changes " + name)
+                check(largest_difference(a[name].values, b[name].values) <= 1e-5, "encode --adapter equals the merged model: " + name)
+                check(largest_difference(a[name].values, plain[name].values) > 1e-4, "the adapter changes " + name)
         merged_model = os.path.join(scratch, "merged_model.safetensors")
         merge = run("merge", "--model", tiny, "--adapter", os.path.join(lora_dir, "adapter.safetensors"), "--out", merged_model)
         check(merge.returncode == 0 and last_json(merge)["method"] == "lora", "merge exits 0: " + merge.stderr + merge.stdout)
         if merge.returncode == 0:
-            again = read_safetensors(merged_model)[0]
-            check(all(largest_difference(again[name][1], best[name][1]) <= 1e-6 for name in best), "merge reproduces best.safetensors")
+            again = read_safetensors(merged_model)
+            check(all(largest_difference(again[name].values, best[name].values) <= 1e-6 for name in best), "merge reproduces best.safetensors")
         wrong = run("merge", "--model", summary["best_weights"], "--adapter", os.path.join(lora_dir, "adapter.safetensors"), "--out", merged_model)
         check(wrong.returncode == 1 and "another base model" in wrong.stderr, "an adapter on another base is refused: " + wrong.stderr)
         bad = run("merge", "--model", tiny, "--adapter", os.path.join(tiny, "inputs.safetensors"), "--out", merged_model)
@@ -136,8 +98,8 @@ with tempfile.TemporaryDirectory() as scratch:
     check(one.returncode == 0 and two.returncode == 0 and three.returncode == 0, "the resumed LoRA runs exit 0: " + one.stderr + two.stderr + three.stderr)
     if one.returncode == 0 and three.returncode == 0:
         check(last_json(one)["trainable_parameters"] == 2 * 2 * (3 * (64 + 64) + (64 + 256)), "q,k,out,fc1 of the vision tower only")
-        a = read_safetensors(os.path.join(straight, "checkpoint.safetensors"))[0]
-        b = read_safetensors(os.path.join(halves, "checkpoint.safetensors"))[0]
+        a = read_safetensors(os.path.join(straight, "checkpoint.safetensors"))
+        b = read_safetensors(os.path.join(halves, "checkpoint.safetensors"))
         adapted = [name for name in a if "adapter." in name]
         check(len(adapted) == 3 * 2 * 4 * 2, "the checkpoint holds the adapters and their moments: %d" % len(adapted))
         check(all(a[name] == b[name] for name in adapted), "a resumed run's adapters and moments equal one run's, bit for bit")
@@ -151,8 +113,8 @@ with tempfile.TemporaryDirectory() as scratch:
     check(one.returncode == 0 and two.returncode == 0 and three.returncode == 0,
           "the resumed runs with --lora-dropout exit 0: " + one.stderr + two.stderr + three.stderr)
     if one.returncode == 0 and three.returncode == 0:
-        a = read_safetensors(os.path.join(straight, "checkpoint.safetensors"))[0]
-        b = read_safetensors(os.path.join(halves, "checkpoint.safetensors"))[0]
+        a = read_safetensors(os.path.join(straight, "checkpoint.safetensors"))
+        b = read_safetensors(os.path.join(halves, "checkpoint.safetensors"))
         adapted = [name for name in a if "adapter." in name]
         check(len(adapted) == 2 * 2 * 4 * 3, "the checkpoint holds the adapters and their moments: %d" % len(adapted))
         check(all(a[name] == b[name] for name in adapted), "with --lora-dropout a resumed run's adapters equal one run's, bit for bit")
@@ -163,23 +125,24 @@ with tempfile.TemporaryDirectory() as scratch:
     check(svd.returncode == 0, "finetune --method svd exits 0: " + svd.stderr[-500:])
     if svd.returncode == 0:
         check(last_json(svd)["trainable_parameters"] == 4 * 2 * 2 * (64 + 64 + 1), "SVD trains sum R(in+out+1): %s" % last_json(svd))
-        adapter, metadata = read_safetensors(os.path.join(svd_dir, "adapter.safetensors"))
-        check(metadata.get("method") == "svd" and adapter["vision_model.encoder.layers.0.self_attn.v_proj.weight.svd_S"][0] == [2],
+        adapter = read_safetensors(os.path.join(svd_dir, "adapter.safetensors"))
+        metadata = adapter.metadata
+        check(metadata.get("method") == "svd" and adapter["vision_model.encoder.layers.0.self_attn.v_proj.weight.svd_S"].shape == [2],
               "the SVD adapter file: svd_U, svd_S, svd_V")
         first = run("encode", "--model", tiny, "--adapter", os.path.join(svd_dir, "adapter.safetensors"), "--inputs",
                     os.path.join(tiny, "inputs.safetensors"), "--out", os.path.join(scratch, "svd_unmerged.safetensors"))
         second = run("encode", "--model", os.path.join(svd_dir, "best.safetensors"), "--inputs", os.path.join(tiny, "inputs.safetensors"),
                      "--out", os.path.join(scratch, "svd_merged.safetensors"))
         if first.returncode == 0 and second.returncode == 0:
-            a = read_safetensors(os.path.join(scratch, "svd_unmerged.safetensors"))[0]
-            b = read_safetensors(os.path.join(scratch, "svd_merged.safetensors"))[0]
-            check(largest_difference(a["image_embeds"][1], b["image_embeds"][1]) <= 1e-5, "SVD: encode --adapter equals the merged model")
+            a = read_safetensors(os.path.join(scratch, "svd_unmerged.safetensors"))
+            b = read_safetensors(os.path.join(scratch, "svd_merged.safetensors"))
+            check(largest_difference(a["image_embeds"].values, b["image_embeds"].values) <= 1e-5, "SVD: encode --adapter equals the merged model")
         else:
             check(False, "encode with the SVD adapter: " + first.stderr + second.stderr)
 
     # --svd-orthogonality: 0 is the run without it, bit for bit; a weight > 0 trains the residuals otherwise.
     if svd.returncode == 0:
-        plain = read_safetensors(os.path.join(svd_dir, "checkpoint.safetensors"))[0]
+        plain = read_safetensors(os.path.join(svd_dir, "checkpoint.safetensors"))
         for weight in ("0", "10"):
             regularised_dir = os.path.join(scratch, "svd-orthogonality-" + weight)
             regularised = run("finetune", *common, "--out", regularised_dir, "--method", "svd", "--rank", "2", "--max-steps", "2",
@@ -187,20 +150,20 @@ with tempfile.TemporaryDirectory() as scratch:
             check(regularised.returncode == 0, "finetune --svd-orthogonality %s exits 0: %s" % (weight, regularised.stderr[-500:]))
             if regularised.returncode != 0:
                 continue
-            tensors = read_safetensors(os.path.join(regularised_dir, "checkpoint.safetensors"))[0]
+            tensors = read_safetensors(os.path.join(regularised_dir, "checkpoint.safetensors"))
             adapted = [name for name in plain if ".svd_" in name]
             check(sorted(tensors) == sorted(plain) and len(adapted) == 4 * 2 * 3 * 3, "the same checkpoint tensors with --svd-orthogonality")
             if weight == "0":
                 check(all(tensors[name] == plain[name] for name in plain), "--svd-orthogonality 0 is the run without it, bit for bit")
             else:
-                check(any(largest_difference(tensors[name][1], plain[name][1]) > 1e-7 for name in adapted if name.startswith("model.")),
+                check(any(largest_difference(tensors[name].values, plain[name].values) > 1e-7 for name in adapted if name.startswith("model.")),
                       "--svd-orthogonality 10 changes what the residuals learn")
 
     # --method full, stopping before its first validation: best weights exist and the JSON names them.
     full = run("finetune", *common, "--out", os.path.join(scratch, "full"), "--max-steps", "2")
     check(full.returncode == 0 and last_json(full)["best_weights"] and os.path.exists(last_json(full)["best_weights"]),
           "a full run of 2 updates keeps best weights: " + full.stderr[-300:])
-    check(full.returncode == 0 and last_json(full)["trainable_parameters"] == sum(len(v) for _, v in base.values()),
+    check(full.returncode == 0 and last_json(full)["trainable_parameters"] == sum(len(tensor.values) for tensor in base.values()),
           "full fine-tuning trains every parameter")
 
     # Learned prompt context: N·width parameters, every CLIP weight unchanged, and the scores change.
@@ -210,11 +173,12 @@ with tempfile.TemporaryDirectory() as scratch:
     if prompt.returncode == 0:
         summary = last_json(prompt)
         check(summary["trainable_parameters"] == 3 * 64, "prompt trains N·width parameters: %s" % summary)
-        prompts, metadata = read_safetensors(os.path.join(prompt_dir, "prompts.safetensors"))
-        check(summary["prompts"] == os.path.join(prompt_dir, "prompts.safetensors") and prompts["prompt.context"][0] == [3, 64]
+        prompts = read_safetensors(os.path.join(prompt_dir, "prompts.safetensors"))
+        metadata = prompts.metadata
+        check(summary["prompts"] == os.path.join(prompt_dir, "prompts.safetensors") and prompts["prompt.context"].shape == [3, 64]
               and metadata.get("method") == "prompt", "prompts.safetensors holds prompt.context [3, 64]: %s" % metadata)
-        best = read_safetensors(summary["best_weights"])[0]
-        check(sorted(best) == sorted(base) and all(best[name][1] == base[name][1] for name in base),
+        best = read_safetensors(summary["best_weights"])
+        check(sorted(best) == sorted(base) and all(best[name].values == base[name].values for name in base),
               "prompt training leaves every CLIP weight as it was")
         scores = []
         for extra in ([], ["--prompts", os.path.join(prompt_dir, "prompts.safetensors")]):
@@ -239,9 +203,9 @@ with tempfile.TemporaryDirectory() as scratch:
     second = run("loss", "--model", tiny, "--batch", batch, "--out", recomputed, "--checkpoint-activations")
     check(first.returncode == 0 and second.returncode == 0, "loss with and without --checkpoint-activations: " + first.stderr + second.stderr)
     if first.returncode == 0 and second.returncode == 0:
-        a, b = read_safetensors(plain)[0], read_safetensors(recomputed)[0]
-        worst = max(largest_difference(a[name][1], b[name][1]) / max(1e-30, max(map(abs, a[name][1]))) for name in a if name.startswith("grad."))
-        check(worst <= 1e-6 and abs(a["loss"][1][0] - b["loss"][1][0]) <= 1e-6 * abs(a["loss"][1][0]),
+        a, b = read_safetensors(plain), read_safetensors(recomputed)
+        worst = max(largest_difference(a[name].values, b[name].values) / max(1e-30, max(map(abs, a[name].values))) for name in a if name.startswith("grad."))
+        check(worst <= 1e-6 and abs(a["loss"].values[0] - b["loss"].values[0]) <= 1e-6 * abs(a["loss"].values[0]),
               "checkpointed activations: the same loss and gradients within 1e-6 relative (worst %g)" % worst)
 
     # Usage errors.
@@ -257,5 +221,4 @@ with tempfile.TemporaryDirectory() as scratch:
         result = run("finetune", *common, "--out", os.path.join(scratch, "bad"), "--max-steps", "1", *arguments)
         check(result.returncode == 2 and what in result.stderr, "finetune %s: exit 2 naming %s: %s" % (arguments, what, result.stderr))
 
-print("%d failures" % len(failures))
-sys.exit(1 if failures else 0)
+finish("peft")

@@ -8,38 +8,15 @@ Usage: test_precision.py CLIPFT_EXECUTABLE SHARED_DIR. Standard library only.
 import json
 import math
 import os
-import struct
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish, read_safetensors, require_shared, rows, runner  # noqa: E402
+
 clipft, shared = sys.argv[1], sys.argv[2]
 tiny = os.path.join(shared, "fixtures", "tiny-a")
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAILED:", what)
-
-
-def run(*arguments):
-    return subprocess.run([clipft, *arguments], capture_output=True, text=True)
-
-
-def read_floats(path):
-    """{name: (shape, values)} of the F32 tensors of a safetensors file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (length,) = struct.unpack("<Q", data[:8])
-    header, body = json.loads(data[8 : 8 + length]), data[8 + length :]
-    tensors = {}
-    for name, entry in header.items():
-        if name != "__metadata__" and entry["dtype"] == "F32":
-            begin, end = entry["data_offsets"]
-            tensors[name] = (entry["shape"], struct.unpack("<%df" % ((end - begin) // 4), body[begin:end]))
-    return tensors
+run = runner(clipft)
 
 
 def cosine(a, b):
@@ -47,14 +24,7 @@ def cosine(a, b):
     return dot / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
 
-def rows(shape, values):
-    width = shape[-1]
-    return [values[i : i + width] for i in range(0, len(values), width)]
-
-
-if not os.path.isdir(tiny):
-    print("shared fixtures not found at", tiny)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)
+require_shared(tiny)
 
 info = json.loads(run("info").stdout)
 has_bfloat16 = not info["bfloat16_kernel"].startswith("float32")
@@ -67,28 +37,28 @@ with tempfile.TemporaryDirectory() as scratch:
         result = run("encode", "--model", tiny, "--inputs", os.path.join(tiny, "inputs.safetensors"), "--out", out,
                      "--precision", precision)
         check(result.returncode == 0, "encode --precision %s exits 0: %s" % (precision, result.stderr[-300:]))
-        encoded[precision] = read_floats(out) if result.returncode == 0 else {}
+        encoded[precision] = read_safetensors(out) if result.returncode == 0 else {}
     if encoded["float32"] and encoded["bfloat16"]:
         for name in ("image_embeds", "text_embeds"):
-            shape, exact = encoded["float32"][name]
-            approximate = encoded["bfloat16"][name][1]
-            worst = min(cosine(a, b) for a, b in zip(rows(shape, exact), rows(shape, approximate)))
+            _, shape, exact = encoded["float32"][name]
+            approximate = encoded["bfloat16"][name].values
+            worst = min(cosine(a, b) for a, b in zip(rows(exact, shape[-1]), rows(approximate, shape[-1])))
             check(worst >= 0.999, "%s in bfloat16: cosine %.6f to float32 (need >= 0.999)" % (name, worst))
             check((exact != approximate) == has_bfloat16,
                   "%s in bfloat16 differs from float32 exactly when there is a bfloat16 kernel" % name)
 
-    reference = read_floats(os.path.join(tiny, "train_step.safetensors"))
+    reference = read_safetensors(os.path.join(tiny, "train_step.safetensors"))
     out = os.path.join(scratch, "step.safetensors")
     result = run("loss", "--model", os.path.join(tiny, "openai.safetensors"), "--batch",
                  os.path.join(tiny, "train_step.safetensors"), "--out", out, "--precision", "bf16")
     check(result.returncode == 0, "loss --precision bf16 exits 0: " + result.stderr[-300:])
     if result.returncode == 0:
-        step = read_floats(out)
-        loss, expected = step["loss"][1][0], reference["loss"][1][0]
+        step = read_safetensors(out)
+        loss, expected = step["loss"].values[0], reference["loss"].values[0]
         check(abs(loss - expected) <= 0.02 * abs(expected), "bfloat16 loss %.5f within 2%% of PyTorch's %.5f" % (loss, expected))
         for name in ("grad.visual.proj", "grad.text_projection", "grad.visual.conv1.weight",
                      "grad.transformer.resblocks.0.attn.in_proj_weight"):
-            similarity = cosine(step[name][1], reference[name][1])
+            similarity = cosine(step[name].values, reference[name].values)
             check(similarity >= 0.99, "%s in bfloat16: cosine %.5f to PyTorch's float32 (need >= 0.99)" % (name, similarity))
 
     bench = run("bench", "--model", os.path.join(tiny, "openai.safetensors"), "--what", "image", "--batch", "2",
@@ -103,5 +73,4 @@ with tempfile.TemporaryDirectory() as scratch:
             check(refused.returncode == 2 and expected in refused.stderr,
                   "%s --precision %s: exit 2 saying %r: %s" % (command[0], value, expected, refused.stderr[-300:]))
 
-print("%d failure(s)" % len(failures) if failures else "all checks passed")
-sys.exit(1 if failures else 0)
+finish("precision")
