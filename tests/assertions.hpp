@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -35,6 +36,10 @@ template <typename T> double excess(const Tensor<T>& actual, const Tensor<T>& ex
         worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) - relative * std::abs(double(b[i])));
     return worst;
 }
+
+constexpr double infinity = std::numeric_limits<double>::infinity();
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The message of the clipft::Error that `action` throws.
 inline std::string error_message(const std::function<void()>& action) {

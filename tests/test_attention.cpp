@@ -1,4 +1,5 @@
 // scaled_dot_product_attention against a plain-loop reference, its gradients, and causal_mask.
+#include "assertions.hpp"
 #include "gradcheck.hpp"
 
 #include <clipft/nn/layers.hpp>
@@ -12,10 +13,9 @@
 using namespace clipft;
 using clipft::testing::check_gradients;
 using clipft::testing::random_tensor;
+using clipft::testing::infinity;
 
 namespace {
-
-constexpr double infinity = std::numeric_limits<double>::infinity();
 
 template <typename T> Tensor<T> random_of(const Shape& shape, unsigned seed) {
     return random_tensor(shape, seed).to<T>();

@@ -1,6 +1,7 @@
 // The seam between the ops and the backends: one softmax row kernel with one rule for fully masked
 // rows (zeros; log_softmax -inf) shared by softmax(), log_softmax() and attention, and the CUDA
 // entry points of a CPU-only translation unit, each failing with the one "no CUDA backend" error.
+#include "assertions.hpp"
 #include "gradcheck.hpp"
 
 #include <clipft/backend/cuda.hpp>
@@ -9,12 +10,9 @@
 
 using namespace clipft;
 using testing::random_tensor;
+using clipft::testing::infinity;
 
-namespace {
-
-constexpr double infinity = std::numeric_limits<double>::infinity();
-
-} // namespace
+namespace {} // namespace
 
 TEST_CASE("a fully masked row: softmax gives zeros, log_softmax -inf, gradients zero") {
     // Row 1 is fully masked; rows 0 and 2 are ordinary and must be untouched by the rule.

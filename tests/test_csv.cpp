@@ -11,12 +11,11 @@
 
 using namespace clipft;
 using clipft::testing::error_message;
+using clipft::testing::contains;
 
 namespace {
 
 using Fields = std::vector<std::string>;
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 } // namespace
 

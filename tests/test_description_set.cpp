@@ -24,6 +24,7 @@ using clipft::testing::error_message;
 using clipft::testing::fixture_path;
 using clipft::testing::TemporaryDirectory;
 using clipft::testing::write_bytes;
+using clipft::testing::contains;
 
 namespace {
 
@@ -36,8 +37,6 @@ struct ShippedSet {
 
 const ShippedSet shipped_sets[] = {{"1desc", 1},  {"10desc", 10}, {"550desc", 550},
                                    {"catDog", 1}, {"carMoto", 1}, {"FlakeBall", 1}};
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Sets an environment variable for one scope, restoring its previous state at exit.
 class EnvironmentVariable {

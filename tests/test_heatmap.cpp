@@ -14,10 +14,9 @@
 
 using namespace clipft;
 using clipft::testing::error_message;
+using clipft::testing::contains;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::size_t count(const std::string& text, const std::string& part) {
     std::size_t found = 0;

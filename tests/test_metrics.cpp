@@ -14,11 +14,12 @@
 
 using namespace clipft;
 using clipft::testing::error_message;
+using clipft::testing::contains;
+using clipft::testing::infinity;
 
 namespace {
 
 constexpr double tolerance = 1e-9; // the fixture README's tolerance for double precision
-constexpr double infinity = std::numeric_limits<double>::infinity();
 
 void check_close(double actual, double expected, const std::string& what) {
     CHECK_MESSAGE(std::abs(actual - expected) <= tolerance, what << ": " << actual << " vs " << expected);
@@ -32,8 +33,6 @@ void check_curve(const std::vector<double>& actual, const std::vector<double>& e
         else
             check_close(actual[j], expected[j], what + " point " + std::to_string(j));
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 } // namespace
 

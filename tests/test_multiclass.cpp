@@ -20,6 +20,7 @@
 
 using namespace clipft;
 using clipft::testing::TemporaryDirectory;
+using clipft::testing::contains;
 
 namespace {
 
@@ -31,8 +32,6 @@ std::string error_of(const std::function<void()>& action) {
     }
     return "";
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 Tensor<float> probabilities_of(const io::Json& rows) {
     std::vector<float> values;

@@ -13,6 +13,7 @@
 
 using namespace clipft;
 using clipft::testing::error_message;
+using clipft::testing::contains;
 
 namespace {
 
@@ -21,8 +22,6 @@ std::size_t count(const std::string& text, const std::string& part) {
     for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++found;
     return found;
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Checks XML well-formedness as far as this writer's output goes: every element closes in order,
 // attributes are quoted, and text holds no raw '<' or unescaped '&'. Returns the root element's name.
