@@ -40,13 +40,30 @@ template <Floating T> struct VisionTransformer : nn::Module<T> {
     // input of the first block and the output of each block.
     Tensor<T> hidden_states(const Tensor<T>& pixels, std::vector<Tensor<T>>* states = nullptr) const {
         check_images(pixels);
+        // Checkpointing the blocks checkpoints the embedding too: it keeps the pixels again as patch
+        // rows and the sum before ln_pre, as much memory as five blocks' inputs.
+        Tensor<T> x = transformer.checkpoint_activations
+                          ? checkpointed(
+                                "checkpointed patch embedding", [this](const Tensor<T>& p) { return embed(p); }, pixels,
+                                embedding_parameters())
+                          : embed(pixels);
+        return transformer(x, {}, states);
+    }
+
+    // The first block's input: patches projected, the class token prepended, positions added, ln_pre.
+    Tensor<T> embed(const Tensor<T>& pixels) const {
         std::int64_t n = pixels.size(0), width = config.width;
         Tensor<T> patches = ops::conv2d(pixels, conv1.weight, {}, config.patch_size) // [N, W, g, g]
                                 .permute({0, 2, 3, 1})
                                 .reshape({n, -1, width}); // [N, g*g, W]
         Tensor<T> cls = class_embedding.reshape({1, 1, width}).expand({n, 1, width});
-        Tensor<T> x = ops::concat<T>({cls, patches}, 1) + positional_embedding;
-        return transformer(ln_pre(x), {}, states);
+        return ln_pre(ops::concat<T>({cls, patches}, 1) + positional_embedding);
+    }
+    // The parameters `embed` reads.
+    std::vector<Tensor<T>> embedding_parameters() const {
+        std::vector<Tensor<T>> parameters{conv1.weight, class_embedding, positional_embedding};
+        for (const Tensor<T>& parameter : ln_pre.parameters()) parameters.push_back(parameter);
+        return parameters;
     }
 
     // Image embeddings [N, embed_dim] (not normalised).

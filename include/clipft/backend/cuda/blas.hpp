@@ -3,6 +3,7 @@
 // described like the CPU's (pointer, transposed flag, leading dimension), float accumulation for
 // the 16-bit types. cuBLAS is column-major, so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T.
 #include <clipft/backends.hpp>
+#include <clipft/backend/cuda/cublas_library.hpp>
 #include <clipft/backend/cuda/launch.cuh>
 #include <clipft/backend/cuda/operands.hpp>
 
@@ -18,14 +19,14 @@ inline cublasHandle_t blas_handle(int device) {
         std::array<cublasHandle_t, most_devices> handles{};
         ~Handles() {
             for (cublasHandle_t handle : handles)
-                if (handle) cublasDestroy(handle);
+                if (handle) cublas().destroy(handle);
         }
     };
     thread_local Handles cache;
     if (device < 0 || device >= most_devices) fail("blas_handle: CUDA device index ", device, " is out of range");
     cublasHandle_t& handle = cache.handles[device];
-    if (!handle) CLIPFT_CUBLAS_CHECK(cublasCreate(&handle));
-    CLIPFT_CUBLAS_CHECK(cublasSetStream(handle, current_stream()));
+    if (!handle) CLIPFT_CUBLAS_CHECK(cublas().create(&handle));
+    CLIPFT_CUBLAS_CHECK(cublas().set_stream(handle, current_stream()));
     return handle;
 }
 
@@ -46,7 +47,7 @@ void gemm_strided_batched(Device device, std::int64_t m, std::int64_t n, std::in
     using Scalar = std::conditional_t<std::is_same_v<T, double>, double, float>;
     Scalar alpha_value = 1, beta_value = Scalar(beta);
     cublasComputeType_t compute = std::is_same_v<T, double> ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F;
-    CLIPFT_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+    CLIPFT_CUBLAS_CHECK(cublas().gemm_strided_batched(
         blas_handle(device.index), b.transposed ? CUBLAS_OP_T : CUBLAS_OP_N, a.transposed ? CUBLAS_OP_T : CUBLAS_OP_N,
         int(n), int(m), int(k), &alpha_value, b.data, cuda_data_type<T>(), int(b.leading), b.batch_stride, a.data,
         cuda_data_type<T>(), int(a.leading), a.batch_stride, &beta_value, c, cuda_data_type<Out>(), int(ldc),

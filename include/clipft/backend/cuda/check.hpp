@@ -1,14 +1,13 @@
 #pragma once
-// CUDA and cuBLAS status codes turned into clipft::Error naming the failed call. Every header of
-// the CUDA backend includes this one; the backend is compiled only by nvcc, in translation units
-// built with CLIPFT_WITH_CUDA (CMake defines it for CUDA sources only).
+// CUDA status codes turned into clipft::Error naming the failed call (cuBLAS's: cublas_library.hpp).
+// Every header of the CUDA backend includes this one; the backend is compiled only by nvcc, in
+// translation units built with CLIPFT_WITH_CUDA (CMake defines it for CUDA sources only).
 #if !defined(__CUDACC__)
 #error "clipft's CUDA backend is compiled by nvcc: build this file as CUDA (.cu), or leave CLIPFT_WITH_CUDA undefined"
 #endif
 #include <clipft/backends.hpp>
 #include <clipft/error.hpp>
 
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
@@ -18,11 +17,6 @@ inline void check_cuda(cudaError_t status, const char* call) {
         fail("CUDA error in ", call, ": ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ")");
 }
 
-inline void check_cublas(cublasStatus_t status, const char* call) {
-    if (status != CUBLAS_STATUS_SUCCESS)
-        fail("cuBLAS error in ", call, ": ", cublasGetStatusName(status), " (", cublasGetStatusString(status), ")");
-}
-
 // A kernel launch reports bad configurations only through cudaGetLastError.
 inline void check_launch(const char* kernel) { check_cuda(cudaGetLastError(), kernel); }
 
@@ -30,4 +24,3 @@ inline void check_launch(const char* kernel) { check_cuda(cudaGetLastError(), ke
 
 // The call's own text names it in the message: CLIPFT_CUDA_CHECK(cudaMalloc(&p, n)).
 #define CLIPFT_CUDA_CHECK(call) ::clipft::backend::cuda::check_cuda((call), #call)
-#define CLIPFT_CUBLAS_CHECK(call) ::clipft::backend::cuda::check_cublas((call), #call)
