@@ -5,9 +5,10 @@
 #define CLIPFT_VERSION_MINOR 1
 #define CLIPFT_VERSION_PATCH 0
 
-#define CLIPFT_VERSION_STRINGIFY_(x) #x
-#define CLIPFT_VERSION_STRINGIFY(x) CLIPFT_VERSION_STRINGIFY_(x)
+// A macro's value as a string literal (the version below, cuBLAS's soname in backend/cuda).
+#define CLIPFT_STRINGIFY_(x) #x
+#define CLIPFT_STRINGIFY(x) CLIPFT_STRINGIFY_(x)
 // "0.1.0"
 #define CLIPFT_VERSION_STRING                                                                                          \
-    CLIPFT_VERSION_STRINGIFY(CLIPFT_VERSION_MAJOR)                                                                     \
-    "." CLIPFT_VERSION_STRINGIFY(CLIPFT_VERSION_MINOR) "." CLIPFT_VERSION_STRINGIFY(CLIPFT_VERSION_PATCH)
+    CLIPFT_STRINGIFY(CLIPFT_VERSION_MAJOR)                                                                             \
+    "." CLIPFT_STRINGIFY(CLIPFT_VERSION_MINOR) "." CLIPFT_STRINGIFY(CLIPFT_VERSION_PATCH)

@@ -5,15 +5,13 @@
 // cuBLAS functions it calls from the shared library at run time.
 #include <clipft/backends.hpp>
 #include <clipft/error.hpp>
+#include <clipft/version.hpp>
 
 #include <cublas_v2.h>
 #include <dlfcn.h>
 
 #include <string>
 #include <vector>
-
-#define CLIPFT_CUBLAS_STRINGIZE_EXPANDED(x) #x
-#define CLIPFT_CUBLAS_STRINGIZE(x) CLIPFT_CUBLAS_STRINGIZE_EXPANDED(x)
 
 namespace clipft::inline CLIPFT_BACKENDS::backend::cuda {
 
@@ -37,7 +35,7 @@ namespace detail {
 // The library under its soname, found like a linked one (LD_LIBRARY_PATH, the program's run path,
 // ldconfig's cache), else at the path CMake found at build time.
 inline void* open_cublas(std::string& path) {
-    std::string soname = "libcublas.so." CLIPFT_CUBLAS_STRINGIZE(CUBLAS_VER_MAJOR);
+    std::string soname = "libcublas.so." CLIPFT_STRINGIFY(CUBLAS_VER_MAJOR);
     std::vector<std::string> candidates{soname};
 #ifdef CLIPFT_CUBLAS_LIBRARY
     candidates.push_back(CLIPFT_CUBLAS_LIBRARY);
@@ -70,9 +68,9 @@ inline const CublasLibrary& cublas() {
     static const CublasLibrary library = [] {
         CublasLibrary functions;
         void* handle = detail::open_cublas(functions.path);
-        detail::resolve(handle, functions.path, CLIPFT_CUBLAS_STRINGIZE(cublasCreate), functions.create);
-        detail::resolve(handle, functions.path, CLIPFT_CUBLAS_STRINGIZE(cublasDestroy), functions.destroy);
-        detail::resolve(handle, functions.path, CLIPFT_CUBLAS_STRINGIZE(cublasSetStream), functions.set_stream);
+        detail::resolve(handle, functions.path, CLIPFT_STRINGIFY(cublasCreate), functions.create);
+        detail::resolve(handle, functions.path, CLIPFT_STRINGIFY(cublasDestroy), functions.destroy);
+        detail::resolve(handle, functions.path, CLIPFT_STRINGIFY(cublasSetStream), functions.set_stream);
         detail::resolve(handle, functions.path, "cublasGetStatusName", functions.status_name);
         detail::resolve(handle, functions.path, "cublasGetStatusString", functions.status_string);
         detail::resolve(handle, functions.path, "cublasGemmStridedBatchedEx", functions.gemm_strided_batched);
