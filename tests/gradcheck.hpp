@@ -1,6 +1,7 @@
 #pragma once
 // Test helpers: gradients by central finite differences in double precision, compared with what
 // backward() computes.
+#include <clipft/nn/module.hpp>
 #include <clipft/ops.hpp>
 #include <clipft/print.hpp>
 #include <clipft/random.hpp>
@@ -9,7 +10,9 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 // The tests call ops unqualified, as programs that include clipft/clip.hpp do.
@@ -71,6 +74,25 @@ inline double check_gradients(const Function& f, std::vector<Tensor<double>> inp
         }
     }
     return worst;
+}
+
+// Every parameter of `module` drawn uniformly from [-scale, scale), one seed per parameter from `seed` on.
+template <Floating T> void randomize_parameters(nn::Module<T>& module, unsigned seed, double scale) {
+    NoGradGuard no_grad;
+    for (auto& [name, parameter] : module.named_parameters())
+        parameter.copy_(random_tensor(parameter.shape(), seed++, -scale, scale).template to<T>());
+}
+
+// Every trainable parameter's gradient after objective().backward() from cleared gradients, by name.
+template <Floating T>
+std::map<std::string, Tensor<T>> parameter_gradients(nn::Module<T>& module,
+                                                     const std::function<Tensor<T>()>& objective) {
+    module.zero_grad();
+    objective().backward();
+    std::map<std::string, Tensor<T>> result;
+    for (auto& [name, parameter] : module.named_parameters())
+        if (parameter.requires_grad()) result[name] = parameter.grad();
+    return result;
 }
 
 } // namespace clipft::testing

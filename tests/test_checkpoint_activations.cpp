@@ -32,38 +32,19 @@ TEST_CASE("checkpointed: gradients of the input and of the parameters by finite 
     CHECK(!checkpointed("test", function, x, {weight}).requires_grad());
 }
 
-namespace {
-
-// Every parameter's gradient of sum(w * f()) after a backward, by name.
-template <Floating T>
-std::map<std::string, Tensor<T>> gradients(nn::Module<T>& module, const std::function<Tensor<T>()>& objective) {
-    module.zero_grad();
-    objective().backward();
-    std::map<std::string, Tensor<T>> result;
-    for (auto& [name, parameter] : module.named_parameters())
-        if (parameter.requires_grad()) result[name] = parameter.grad();
-    return result;
-}
-
-} // namespace
-
 TEST_CASE("a transformer with checkpointed blocks: the input's gradient by finite differences, the parameters' as the "
           "plain graph's") {
     nn::Transformer<double> transformer(4, 2, 2, 8, nn::Activation::quick_gelu, 1e-5);
-    unsigned seed = 10;
-    for (auto& [name, parameter] : transformer.named_parameters()) {
-        NoGradGuard no_grad;
-        parameter.copy_(testing::random_tensor(parameter.shape(), seed++, -0.5, 0.5));
-    }
+    testing::randomize_parameters(transformer, 10, 0.5);
     Tensor<double> mask = ops::causal_mask<double>(3);
     transformer.checkpoint_activations = true;
     testing::check_gradients([&](const std::vector<Tensor<double>>& x) { return transformer(x[0], mask); },
                              {testing::random_tensor({2, 3, 4}, 1)});
     Tensor<double> x = testing::random_tensor({2, 3, 4}, 2), w = testing::random_tensor({2, 3, 4}, 3);
     auto objective = [&] { return ops::sum(transformer(x, mask) * w); };
-    auto checkpointed_gradients = gradients<double>(transformer, objective);
+    auto checkpointed_gradients = testing::parameter_gradients<double>(transformer, objective);
     transformer.checkpoint_activations = false;
-    auto plain = gradients<double>(transformer, objective);
+    auto plain = testing::parameter_gradients<double>(transformer, objective);
     REQUIRE(plain.size() == checkpointed_gradients.size());
     for (auto& [name, gradient] : plain)
         CHECK_MESSAGE(excess(checkpointed_gradients.at(name), gradient, 0) <= 1e-12, name);
@@ -89,10 +70,10 @@ TEST_CASE("tiny-a with checkpointed blocks (and LoRA adapters): the same loss an
         loss = value.item();
         return value;
     };
-    auto plain = gradients<float>(*model, objective);
+    auto plain = testing::parameter_gradients<float>(*model, objective);
     const double plain_loss = loss;
     model->visual.transformer.checkpoint_activations = model->text.transformer.checkpoint_activations = true;
-    auto checkpointed_gradients = gradients<float>(*model, objective);
+    auto checkpointed_gradients = testing::parameter_gradients<float>(*model, objective);
     CHECK(loss == doctest::Approx(plain_loss).epsilon(1e-6));
     REQUIRE(plain.size() == model->named_parameters().size());
     for (auto& [name, gradient] : plain) {

@@ -6,6 +6,8 @@
 #include <clipft/models/prompt_context.hpp>
 #include <clipft/nn/layers.hpp>
 
+#include <algorithm>
+
 namespace clipft::inline CLIPFT_BACKENDS::models {
 
 template <Floating T> struct VisionTransformer : nn::Module<T> {
@@ -39,15 +41,26 @@ template <Floating T> struct VisionTransformer : nn::Module<T> {
     // The token sequence after the last block: [N, 1 + patches, width]. With `states`, also the
     // input of the first block and the output of each block.
     Tensor<T> hidden_states(const Tensor<T>& pixels, std::vector<Tensor<T>>* states = nullptr) const {
+        return transformer(first_block_input(pixels), {}, states);
+    }
+
+    // Image embeddings [N, embed_dim] (not normalised), pooled at the class token: the last block
+    // computes that token alone (Transformer::at_positions), the only one that reaches the output.
+    Tensor<T> operator()(const Tensor<T>& pixels) const {
+        Tensor<T> x = first_block_input(pixels);
+        Tensor<std::int64_t> class_token = Tensor<std::int64_t>::zeros({x.size(0)}, x.device());
+        return ops::matmul(ln_post(transformer.at_positions(x, class_token)), proj);
+    }
+
+    Tensor<T> first_block_input(const Tensor<T>& pixels) const {
         check_images(pixels);
         // Checkpointing the blocks checkpoints the embedding too: it keeps the pixels again as patch
         // rows and the sum before ln_pre, as much memory as five blocks' inputs.
-        Tensor<T> x = transformer.checkpoint_activations
-                          ? checkpointed(
-                                "checkpointed patch embedding", [this](const Tensor<T>& p) { return embed(p); }, pixels,
-                                embedding_parameters())
-                          : embed(pixels);
-        return transformer(x, {}, states);
+        return transformer.checkpoint_activations
+                   ? checkpointed(
+                         "checkpointed patch embedding", [this](const Tensor<T>& p) { return embed(p); }, pixels,
+                         embedding_parameters())
+                   : embed(pixels);
     }
 
     // The first block's input: patches projected, the class token prepended, positions added, ln_pre.
@@ -64,11 +77,6 @@ template <Floating T> struct VisionTransformer : nn::Module<T> {
         std::vector<Tensor<T>> parameters{conv1.weight, class_embedding, positional_embedding};
         for (const Tensor<T>& parameter : ln_pre.parameters()) parameters.push_back(parameter);
         return parameters;
-    }
-
-    // Image embeddings [N, embed_dim] (not normalised).
-    Tensor<T> operator()(const Tensor<T>& pixels) const {
-        return ops::matmul(ln_post(hidden_states(pixels).select(1, 0)), proj);
     }
 
     void check_images(const Tensor<T>& pixels) const {
@@ -103,16 +111,27 @@ template <Floating T> struct TextTransformer : nn::Module<T> {
     // ln_final of every position: [B, L, width]. With `states`, also the embeddings and the output
     // of each block.
     Tensor<T> hidden_states(const Tensor<std::int64_t>& ids, std::vector<Tensor<T>>* states = nullptr) const {
-        if (ids.dim() != 2 || ids.size(1) != config.context_length)
-            fail("TextTransformer: token ids must have shape [B, ", config.context_length, "], got ", ids.shape());
-        Tensor<T> x = prompt ? prompt->insert(token_embedding(prompted_ids(ids)), ids) : token_embedding(ids);
-        return ln_final(transformer(x + positional_embedding, causal_mask, states));
+        return ln_final(transformer(first_block_input(ids), causal_mask, states));
     }
 
     // Text embeddings [B, embed_dim] (not normalised), pooled at each row's first end-of-text token.
+    // Under the causal mask no later position reaches those tokens, so the blocks run on the
+    // positions up to the last of them, and the last block on those tokens alone.
     Tensor<T> operator()(const Tensor<std::int64_t>& ids) const {
-        return ops::matmul(ops::select_positions(hidden_states(ids), end_of_text_positions(prompted_ids(ids))),
-                           text_projection);
+        Tensor<std::int64_t> positions = end_of_text_positions(prompted_ids(ids));
+        Tensor<std::int64_t> on_host = positions.to(Device::cpu());
+        std::int64_t length = 1;
+        for (std::int64_t b = 0; b < on_host.numel(); ++b) length = std::max(length, on_host.data()[b] + 1);
+        Tensor<T> x = first_block_input(ids).narrow(1, 0, length);
+        Tensor<T> mask = causal_mask.narrow(0, 0, length).narrow(1, 0, length);
+        return ops::matmul(ln_final(transformer.at_positions(x, positions, mask)), text_projection);
+    }
+
+    Tensor<T> first_block_input(const Tensor<std::int64_t>& ids) const {
+        if (ids.dim() != 2 || ids.size(1) != config.context_length)
+            fail("TextTransformer: token ids must have shape [B, ", config.context_length, "], got ", ids.shape());
+        Tensor<T> x = prompt ? prompt->insert(token_embedding(prompted_ids(ids)), ids) : token_embedding(ids);
+        return x + positional_embedding;
     }
 
     // The ids as the transformer sees them: with room for the prompt context, if any.

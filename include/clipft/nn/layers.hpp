@@ -113,9 +113,11 @@ template <Floating T> struct MultiheadAttention : Module<T> {
         this->register_module("out_proj", out_proj);
     }
 
-    // x [B, L, W]; mask additive, broadcastable to [L, L], or undefined.
-    Tensor<T> operator()(const Tensor<T>& x, const Tensor<T>& mask = {}) const {
-        std::int64_t batch = x.size(0), length = x.size(1);
+    // x [B, L, W]; mask additive, broadcastable to [L, L], or undefined. With `positions` ([B], one
+    // per sequence) the output at those positions only, [B, 1, W]: their queries against every key.
+    Tensor<T> operator()(const Tensor<T>& x, const Tensor<T>& mask = {},
+                         const Tensor<std::int64_t>& positions = {}) const {
+        std::int64_t batch = x.size(0), length = x.size(1), queries = positions.defined() ? 1 : length;
         Tensor<T> qkv = ops::linear(x, in_proj_weight, in_proj_bias)
                             .reshape({batch, length, 3, heads, width / heads})
                             .permute({2, 0, 3, 1, 4}); // [3, B, H, L, W/H]
@@ -128,8 +130,15 @@ template <Floating T> struct MultiheadAttention : Module<T> {
                                                   .reshape({batch, length, heads, width / heads})
                                                   .permute({0, 2, 1, 3});
         }
-        Tensor<T> heads_out = ops::scaled_dot_product_attention(projected[0], projected[1], projected[2], mask);
-        return out_proj(heads_out.transpose(1, 2).reshape({batch, length, width}));
+        Tensor<T> query = projected[0], query_mask = mask;
+        if (positions.defined()) {
+            query = ops::select_positions(query.transpose(1, 2).reshape({batch, length, width}), positions)
+                        .reshape({batch, 1, heads, width / heads})
+                        .transpose(1, 2);
+            if (mask.defined()) query_mask = mask_rows(mask, positions, length);
+        }
+        Tensor<T> heads_out = ops::scaled_dot_product_attention(query, projected[1], projected[2], query_mask);
+        return out_proj(heads_out.transpose(1, 2).reshape({batch, queries, width}));
     }
 
     // The adapter of projection 0 (q), 1 (k) or 2 (v), registered as "q_adapter", ...; none removes it.
@@ -142,6 +151,15 @@ template <Floating T> struct MultiheadAttention : Module<T> {
         if (slot) this->unregister_module(*slot);
         slot = std::move(replacement);
         if (slot) this->register_module(names[projection], *slot);
+    }
+
+private:
+    // The rows of an [L, L] mask that the queries at `positions` see: [B, 1, 1, L].
+    static Tensor<T> mask_rows(const Tensor<T>& mask, const Tensor<std::int64_t>& positions, std::int64_t length) {
+        if (mask.dim() != 2 || mask.size(0) != length || mask.size(1) != length)
+            fail("MultiheadAttention: attending from one position per sequence takes an [L, L] mask, here [", length,
+                 ", ", length, "]; got ", mask.shape());
+        return ops::index_select(mask, 0, positions).reshape({positions.numel(), 1, 1, length});
     }
 };
 
@@ -172,8 +190,11 @@ template <Floating T> struct ResidualAttentionBlock : Module<T> {
         this->register_module("ln_2", ln_2);
         this->register_module("mlp", mlp);
     }
-    Tensor<T> operator()(const Tensor<T>& x, const Tensor<T>& mask = {}) const {
-        Tensor<T> h = x + attn(ln_1(x), mask);
+    // With `positions` ([B]), the block's output at one position per sequence only: [B, 1, W].
+    Tensor<T> operator()(const Tensor<T>& x, const Tensor<T>& mask = {},
+                         const Tensor<std::int64_t>& positions = {}) const {
+        Tensor<T> residual = positions.defined() ? ops::select_positions(x, positions).unsqueeze(1) : x;
+        Tensor<T> h = residual + attn(ln_1(x), mask, positions);
         return h + mlp(ln_2(h));
     }
 };
@@ -195,15 +216,26 @@ template <Floating T> struct Transformer : Module<T> {
     Tensor<T> operator()(Tensor<T> x, const Tensor<T>& mask = {}, std::vector<Tensor<T>>* states = nullptr) const {
         if (states) states->push_back(x);
         for (const auto& block : resblocks) {
-            const ResidualAttentionBlock<T>& layer = *block;
-            x = checkpoint_activations
-                    ? checkpointed(
-                          "checkpointed block", [&layer, mask](const Tensor<T>& input) { return layer(input, mask); },
-                          x, layer.parameters())
-                    : layer(x, mask);
+            x = run(*block, x, mask, {});
             if (states) states->push_back(x);
         }
         return x;
+    }
+
+    // The output at one position per sequence ([B, W]; positions [B]), what CLIP's pooling reads:
+    // select_positions(operator()(x, mask), positions), but the last block computes its queries,
+    // attention output and MLP only there (in a 12-block tower, most of a twelfth of its work saved).
+    Tensor<T> at_positions(Tensor<T> x, const Tensor<std::int64_t>& positions, const Tensor<T>& mask = {}) const {
+        if (resblocks.empty()) return ops::select_positions(x, positions);
+        for (std::size_t i = 0; i + 1 < resblocks.size(); ++i) x = run(*resblocks[i], x, mask, {});
+        return run(*resblocks.back(), x, mask, positions).squeeze(1);
+    }
+
+private:
+    Tensor<T> run(const ResidualAttentionBlock<T>& block, const Tensor<T>& x, const Tensor<T>& mask,
+                  const Tensor<std::int64_t>& positions) const {
+        auto apply = [&block, mask, positions](const Tensor<T>& input) { return block(input, mask, positions); };
+        return checkpoint_activations ? checkpointed("checkpointed block", apply, x, block.parameters()) : apply(x);
     }
 };
 
