@@ -1,7 +1,11 @@
 // AdamW against torch.optim.AdamW's update written out in double, over several steps; parameter
-// groups, per-parameter step counts, frozen parameters, state restore and bad input.
+// groups, per-parameter step counts, frozen parameters, state restore, bad input, and the update
+// during backward against the update after it.
 #include "assertions.hpp"
+#include "gradcheck.hpp"
+#include "tiny_config.hpp"
 
+#include <clipft/models/clip.hpp>
 #include <clipft/ops.hpp> // Tensor::accumulate_grad adds with ops::add, defined there
 #include <clipft/optim/adamw.hpp>
 #include <clipft/optim/gradient_clipping.hpp>
@@ -126,4 +130,44 @@ TEST_CASE("clip_gradient_norm scales gradients to the global norm like clip_grad
     testing::check_values(b.grad(), {1}, {4 * coefficient});
     CHECK(testing::error_message([&] { optim::clip_gradient_norm<double>({a}, 0.0); }).find("positive") !=
           std::string::npos);
+}
+
+TEST_CASE("backward_and_step: the parameters and moments of backward, step and zero_grad, bit for bit") {
+    for (bool checkpoint : {false, true}) {
+        CAPTURE(checkpoint);
+        models::CLIP<double> stepped_after(testing::tiny_config()), stepped_during(testing::tiny_config());
+        for (auto* model : {&stepped_after, &stepped_during}) {
+            testing::randomize_parameters(*model, 1, 0.5);
+            model->visual.transformer.checkpoint_activations = model->text.transformer.checkpoint_activations =
+                checkpoint;
+        }
+        Tensor<double> pixels = testing::random_tensor({2, 3, 4, 4}, 100);
+        Tensor<std::int64_t> ids = Tensor<std::int64_t>::from_vector({1, 2, 7, 0, 3, 7, 0, 0}).reshape({2, 4});
+        auto loss = [&](const models::CLIP<double>& model) {
+            Tensor<double> logits = model.logits(model.encode_image(pixels), model.encode_text(ids));
+            return ops::sum(logits * logits);
+        };
+        std::vector<std::vector<double>> initial;
+        for (auto& [name, parameter] : stepped_during.named_parameters()) initial.push_back(parameter.to_vector());
+        const optim::AdamWOptions options{1e-2, 0.9, 0.98, 1e-6};
+        optim::AdamW<double> after(optim::decay_groups(stepped_after.named_parameters(), 0.2), options);
+        optim::AdamW<double> during(optim::decay_groups(stepped_during.named_parameters(), 0.2), options);
+        for (int step = 0; step < 3; ++step) {
+            loss(stepped_after).backward();
+            after.step();
+            after.zero_grad();
+            during.backward_and_step(loss(stepped_during));
+        }
+        auto expected = stepped_after.named_parameters(), actual = stepped_during.named_parameters();
+        REQUIRE(expected.size() == actual.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            CAPTURE(expected[i].first);
+            CHECK(actual[i].second.to_vector() == expected[i].second.to_vector());
+            CHECK(actual[i].second.to_vector() != initial[i]); // updated, not two untouched models
+            CHECK_FALSE(actual[i].second.grad().defined());
+            const auto& moments = during.state().at(expected[i].first);
+            CHECK(moments.step == 3);
+            CHECK(moments.exp_avg_sq.to_vector() == after.state().at(expected[i].first).exp_avg_sq.to_vector());
+        }
+    }
 }

@@ -1,6 +1,11 @@
 // The autograd engine: accumulation, scopes, graph lifetime, views.
 #include "gradcheck.hpp"
 
+#include <cmath>
+#include <map>
+#include <utility>
+#include <vector>
+
 using namespace clipft;
 
 TEST_CASE("gradients accumulate across backward calls until zero_grad") {
@@ -141,4 +146,50 @@ TEST_CASE(".grad never aliases a tensor the caller still holds") {
     CHECK_FALSE(x.grad().shares_storage_with(upstream));
     x.grad().fill_(0.0);
     CHECK(upstream.to_vector() == std::vector<double>{2, 2, 2});
+}
+
+TEST_CASE("GradientCompleteGuard reports each leaf once, after its last gradient arrived, outermost backward only") {
+    auto x = Tensor<double>::from_vector({2});
+    auto w = Tensor<double>::from_vector({3});
+    auto unused = Tensor<double>::from_vector({1});
+    for (auto* t : {&x, &w, &unused}) t->requires_grad_();
+    std::vector<std::pair<const TensorImpl<double>*, double>> reports; // leaf, its gradient when reported
+    GradientCompleteGuard<double> listening([&](const std::shared_ptr<TensorImpl<double>>& leaf) {
+        Tensor<double> grad = Tensor<double>(leaf).grad();
+        reports.emplace_back(leaf.get(), grad.defined() ? grad.item() : std::nan(""));
+    });
+    // x is used three times (twice inside a checkpoint, whose recomputation runs a backward of its
+    // own), w once, `unused` only behind a node that no gradient reaches.
+    auto inner = checkpointed("test", [&](const Tensor<double>& a) { return a * x * x; }, w, {x});
+    Tensor<double> ignored = Tensor<double>::zeros({1});
+    record<double>("ignores its first input", ignored, {unused * 3.0, w}, [](const Tensor<double>& grad) {
+        return std::vector<Tensor<double>>{Tensor<double>(), grad * 0.0};
+    });
+    auto y = inner + x * 2.0 + ignored; // dy/dx = 2 w x + 2, dy/dw = x^2
+    y.backward(Tensor<double>::ones({1}));
+    REQUIRE(reports.size() == 3);
+    std::map<const TensorImpl<double>*, double> by_leaf(reports.begin(), reports.end());
+    REQUIRE(by_leaf.size() == 3);
+    CHECK(by_leaf.at(x.impl().get()) == 14.0);
+    CHECK(by_leaf.at(w.impl().get()) == 4.0);
+    CHECK(std::isnan(by_leaf.at(unused.impl().get()))); // reported, with no gradient
+    // A leaf as the root itself.
+    reports.clear();
+    unused.backward(Tensor<double>::ones({1}));
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].first == unused.impl().get());
+}
+
+TEST_CASE("GradientCompleteGuard restores the callback before it when it ends") {
+    int outer_reports = 0, inner_reports = 0;
+    auto x = Tensor<double>::from_vector({1});
+    x.requires_grad_();
+    GradientCompleteGuard<double> outer([&](const auto&) { ++outer_reports; });
+    {
+        GradientCompleteGuard<double> inner([&](const auto&) { ++inner_reports; });
+        sum(x * 2.0).backward();
+    }
+    sum(x * 2.0).backward();
+    CHECK(inner_reports == 1);
+    CHECK(outer_reports == 1);
 }

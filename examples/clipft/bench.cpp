@@ -90,7 +90,9 @@ template <typename Run> Timing median_seconds(Run run, long warmup, long iterati
 }
 
 // One pairwise fine-tuning step (forward, backward, AdamW on every parameter) on `batch` random
-// images in batch / 2 (real, fake) pairs with two random descriptions, like the thesis' training step.
+// images in batch / 2 (real, fake) pairs with two random descriptions, like the thesis' training step,
+// and as `clipft finetune` runs it by default: each parameter updated as soon as backward() has its
+// gradient (optim::AdamW::backward_and_step).
 Timing step_seconds(models::CLIP<float>& model, long batch, Generator& generator, long warmup, long iterations) {
     const std::int64_t pairs = batch / 2, size = model.config.vision.image_size;
     Tensor<std::int64_t> slots = Tensor<std::int64_t>::empty({pairs, 2});
@@ -99,13 +101,8 @@ Timing step_seconds(models::CLIP<float>& model, long batch, Generator& generator
         train::make_group_batch(randn<float>({pairs, 2, 3, size, size}, generator), slots,
                                 random_token_ids(2, model.config.text, generator), slots);
     optim::AdamW<float> optimizer(optim::single_group(model.named_parameters(), 0.2), {1e-5, 0.9, 0.98, 1e-6});
-    return median_seconds(
-        [&] {
-            train::group_loss(model, pair_batch).backward();
-            optimizer.step();
-            optimizer.zero_grad();
-        },
-        warmup, iterations);
+    return median_seconds([&] { optimizer.backward_and_step(train::group_loss(model, pair_batch)); }, warmup,
+                          iterations);
 }
 
 // One tower, from the checkpoint at --model or built from --preset with random weights.

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace clipft::inline CLIPFT_BACKENDS {
@@ -110,6 +111,45 @@ namespace ops {
 template <Floating T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
 }
 
+// For a scope, backward() calls `callback` with each leaf whose gradient it has completed (every
+// node of the graph with an edge to that leaf has run), while the rest of the graph is still to
+// run: what lets an optimizer update a parameter and drop its gradient early
+// (optim::AdamW::backward_and_step). Only the outermost backward() reports: a checkpoint's
+// recomputation runs a backward of its own for leaves that the outer graph still has edges to.
+template <typename T> class GradientCompleteGuard {
+public:
+    using Callback = std::function<void(const std::shared_ptr<TensorImpl<T>>& leaf)>;
+    explicit GradientCompleteGuard(Callback callback) : previous_(std::exchange(current(), std::move(callback))) {}
+    ~GradientCompleteGuard() { current() = std::move(previous_); }
+    GradientCompleteGuard(const GradientCompleteGuard&) = delete;
+    GradientCompleteGuard& operator=(const GradientCompleteGuard&) = delete;
+
+    static Callback& current() {
+        thread_local Callback callback;
+        return callback;
+    }
+
+private:
+    Callback previous_;
+};
+
+// Marks a backward() call running on this thread for its scope; backward() calls nest inside a
+// checkpoint's recomputation.
+class BackwardScope {
+public:
+    BackwardScope() { ++depth(); }
+    ~BackwardScope() { --depth(); }
+    BackwardScope(const BackwardScope&) = delete;
+    BackwardScope& operator=(const BackwardScope&) = delete;
+    bool outermost() const { return depth() == 1; }
+
+private:
+    static int& depth() {
+        thread_local int running = 0;
+        return running;
+    }
+};
+
 // The engine behind Tensor::backward.
 template <typename T> void run_backward(const Tensor<T>& root, const Tensor<T>& root_grad, bool retain_graph) {
     if (!root.requires_grad())
@@ -117,8 +157,12 @@ template <typename T> void run_backward(const Tensor<T>& root, const Tensor<T>& 
              " does not require gradients (no input of it has requires_grad set)");
     if (root_grad.shape() != root.shape())
         fail("backward: gradient of shape ", root_grad.shape(), " given for a tensor of shape ", root.shape());
+    BackwardScope scope;
+    using Callback = typename GradientCompleteGuard<T>::Callback;
+    const Callback report = scope.outermost() ? GradientCompleteGuard<T>::current() : Callback();
     if (!root.grad_fn()) {
         root.accumulate_grad(root_grad.clone()); // the caller keeps root_grad: never alias it
+        if (report) report(root.impl());
         return;
     }
 
@@ -141,12 +185,27 @@ template <typename T> void run_backward(const Tensor<T>& root, const Tensor<T>& 
         }
     }
 
+    // Edges into each leaf from nodes still to run, counted when someone listens for complete gradients.
+    std::unordered_map<TensorImpl<T>*, int> leaf_edges;
+    if (report)
+        for (Node<T>* node : order)
+            for (const auto& edge : node->inputs)
+                if (edge.leaf) ++leaf_edges[edge.leaf.get()];
+    auto ran = [&](Node<T>* node) {
+        if (!report) return;
+        for (const auto& edge : node->inputs)
+            if (edge.leaf && --leaf_edges[edge.leaf.get()] == 0) report(edge.leaf);
+    };
+
     std::unordered_map<Node<T>*, Tensor<T>> pending{{root.grad_fn().get(), root_grad}};
     NoGradGuard no_grad;
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         Node<T>* node = *it;
         auto found = pending.find(node);
-        if (found == pending.end()) continue;
+        if (found == pending.end()) { // no gradient reached it: its leaves get nothing from it
+            ran(node);
+            continue;
+        }
         Tensor<T> grad_output = std::move(found->second);
         pending.erase(found);
         if (node->freed)
@@ -172,6 +231,7 @@ template <typename T> void run_backward(const Tensor<T>& root, const Tensor<T>& 
             node->backward = nullptr; // releases every tensor the backward function saved
             node->freed = true;
         }
+        ran(node);
     }
 }
 

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -115,14 +116,9 @@ public:
             for (const auto& [name, parameter] : group.parameters) {
                 Tensor<T> grad = parameter.grad();
                 if (!grad.defined()) continue;
-                if (grad.shape() != parameter.shape())
-                    fail("AdamW: the gradient of '", name, "' has shape ", grad.shape(), ", the parameter ",
-                         parameter.shape());
-                if (!parameter.is_contiguous()) fail("AdamW: parameter '", name, "' is not contiguous");
+                check(name, parameter, grad);
                 Device device = parameter.device();
                 if (!device.is_cpu()) {
-                    if (!backend::cuda::available)
-                        fail_without_cuda_backend("AdamW: parameter '", name, "' on ", device);
                     if (gpu && *gpu != device)
                         fail("AdamW: parameters on ", *gpu, " and ", device, " ('", name,
                              "'); keep a model's parameters on one device");
@@ -132,16 +128,7 @@ public:
             }
         std::vector<backend::cuda::MultiTensorSlot<T, AdamWUpdate<T>>> device_slots;
         for (const Pending& item : pending) {
-            Moments& moments = state_[item.name];
-            if (!moments.exp_avg.defined()) {
-                moments.exp_avg = Tensor<T>::zeros(item.parameter.shape(), item.parameter.device());
-                moments.exp_avg_sq = Tensor<T>::zeros(item.parameter.shape(), item.parameter.device());
-            } else if (moments.exp_avg.device() !=
-                       item.parameter.device()) { // restored on the host, or the model moved
-                moments.exp_avg = moments.exp_avg.to(item.parameter.device()).contiguous();
-                moments.exp_avg_sq = moments.exp_avg_sq.to(item.parameter.device()).contiguous();
-            }
-            AdamWUpdate<T> update = next_update(moments, item.weight_decay);
+            auto [moments, update] = next_update(item.name, item.parameter, item.weight_decay);
             if (item.parameter.device().is_cpu())
                 update_on_cpu(item.parameter, item.gradient, moments, update);
             else
@@ -150,6 +137,45 @@ public:
         }
         // `pending` keeps the contiguous gradients alive until the launch.
         if (!device_slots.empty()) backend::cuda::multi_tensor_update(*gpu, device_slots);
+    }
+
+    // loss.backward(), updating each parameter of this optimizer as soon as backward() has completed
+    // its gradient and dropping that gradient: the gradients never exist all at once (a model's
+    // worth of memory saved). Each parameter gets the update that backward(), step() and zero_grad()
+    // give it; a gradient that fails step()'s checks stops backward() with step()'s error, with the
+    // parameters updated so far staying updated. Only for a step that needs nothing of the whole
+    // gradient: no clipping by the global norm, no accumulation over several backward passes, no
+    // average over ranks, no loss scaling.
+    void backward_and_step(const Tensor<T>& loss) {
+        struct Entry {
+            const std::string& name;
+            Tensor<T> parameter;
+            double weight_decay;
+        };
+        std::unordered_map<const TensorImpl<T>*, Entry> entries;
+        for (const auto& group : groups_)
+            for (const auto& [name, parameter] : group.parameters)
+                entries.emplace(parameter.impl().get(), Entry{name, parameter, group.weight_decay});
+        GradientCompleteGuard<T> updating([&](const std::shared_ptr<TensorImpl<T>>& leaf) {
+            auto found = entries.find(leaf.get());
+            if (found == entries.end()) return; // a leaf this optimizer does not update
+            Entry& entry = found->second;
+            Tensor<T> grad = entry.parameter.grad();
+            if (!grad.defined()) return;
+            NoGradGuard no_grad;
+            check(entry.name, entry.parameter, grad);
+            grad = grad.contiguous();
+            auto [moments, update] = next_update(entry.name, entry.parameter, entry.weight_decay);
+            if (entry.parameter.device().is_cpu())
+                update_on_cpu(entry.parameter, grad, moments, update);
+            else
+                backend::cuda::multi_tensor_update<T, AdamWUpdate<T>>(
+                    entry.parameter.device(),
+                    {{entry.parameter.data(), moments.exp_avg.data(), moments.exp_avg_sq.data(), grad.data(),
+                      entry.parameter.numel(), update}});
+            entry.parameter.zero_grad();
+        });
+        loss.backward();
     }
 
     // Drops every gradient (PyTorch's zero_grad(set_to_none=True)): nothing is held between steps.
@@ -181,8 +207,31 @@ private:
         return nullptr;
     }
 
+    static void check(const std::string& name, const Tensor<T>& parameter, const Tensor<T>& grad) {
+        if (grad.shape() != parameter.shape())
+            fail("AdamW: the gradient of '", name, "' has shape ", grad.shape(), ", the parameter ", parameter.shape());
+        if (!parameter.is_contiguous()) fail("AdamW: parameter '", name, "' is not contiguous");
+        if (!parameter.device().is_cpu() && !backend::cuda::available)
+            fail_without_cuda_backend("AdamW: parameter '", name, "' on ", parameter.device());
+    }
+
+    // The moments of one parameter, allocated at its first update and moved to its device if they
+    // are elsewhere, with its step counted, and the update of that step.
+    std::pair<Moments&, AdamWUpdate<T>> next_update(const std::string& name, const Tensor<T>& parameter,
+                                                    double weight_decay) {
+        Moments& moments = state_[name];
+        if (!moments.exp_avg.defined()) {
+            moments.exp_avg = Tensor<T>::zeros(parameter.shape(), parameter.device());
+            moments.exp_avg_sq = Tensor<T>::zeros(parameter.shape(), parameter.device());
+        } else if (moments.exp_avg.device() != parameter.device()) { // restored on the host, or the model moved
+            moments.exp_avg = moments.exp_avg.to(parameter.device()).contiguous();
+            moments.exp_avg_sq = moments.exp_avg_sq.to(parameter.device()).contiguous();
+        }
+        return {moments, update_of(moments, weight_decay)};
+    }
+
     // Counts the step of one parameter and returns its update.
-    AdamWUpdate<T> next_update(Moments& moments, double weight_decay) const {
+    AdamWUpdate<T> update_of(Moments& moments, double weight_decay) const {
         moments.step += 1;
         const double lr = options_.learning_rate, beta1 = options_.beta1, beta2 = options_.beta2;
         const double bias_correction1 = 1 - std::pow(beta1, double(moments.step));

@@ -374,13 +374,22 @@ private:
         const double share = double(sampler_.shard().size()) / double(sampler_.global_groups());
         const double scale = share * double(communicator_->size()) / double(options_.accumulation_steps) *
                              (loss_scaler_ ? loss_scaler_->scale() : 1.0);
+        // A plain step updates each parameter as backward() completes its gradient (less memory);
+        // accumulation, an extra loss, ranks, loss scaling and clipping need the whole gradient first.
+        const bool update_during_backward = options_.accumulation_steps == 1 && !options_.extra_loss &&
+                                            communicator_->size() == 1 && !loss_scaler_ &&
+                                            !(options_.max_gradient_norm > 0);
+        optimizer_.set_learning_rate(options_.schedule(step_));
         double sum = 0;
         for (std::int64_t micro = 0; micro < options_.accumulation_steps; ++micro) {
             AutocastGuard autocast(options_.precision);
             Tensor<float> loss = group_loss(model_, next_training_batch());
             sum += loss.item();
             if (scale != 1) loss = loss * float(scale);
-            loss.backward();
+            if (update_during_backward)
+                optimizer_.backward_and_step(loss);
+            else
+                loss.backward();
         }
         double extra = 0;
         if (options_.extra_loss) { // the same on every rank: its gradient survives the ranks' average unscaled
@@ -396,10 +405,9 @@ private:
                                         double(stop_requested() != 0)};
         communicator_->all_reduce_sum(std::span<double>(shared));
         stop_agreed_ = shared[1] > 0;
-        optimizer_.set_learning_rate(options_.schedule(step_));
         if (finite && options_.max_gradient_norm > 0)
             optim::clip_gradient_norm(trainable_parameters(), options_.max_gradient_norm);
-        if (finite) optimizer_.step();
+        if (finite && !update_during_backward) optimizer_.step();
         if (loss_scaler_) loss_scaler_->update(finite);
         optimizer_.zero_grad();
         ++step_;
