@@ -48,7 +48,7 @@ template <Floating T> struct VisionTransformer : nn::Module<T> {
     // computes that token alone (Transformer::at_positions), the only one that reaches the output.
     Tensor<T> operator()(const Tensor<T>& pixels) const {
         Tensor<T> x = first_block_input(pixels);
-        Tensor<std::int64_t> class_token = Tensor<std::int64_t>::zeros({x.size(0)}, x.device());
+        Tensor<std::int64_t> class_token = Tensor<std::int64_t>::zeros(Shape{x.size(0)}, x.device());
         return ops::matmul(ln_post(transformer.at_positions(x, class_token)), proj);
     }
 
