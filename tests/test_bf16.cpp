@@ -1,7 +1,8 @@
 // bfloat16 products on the CPU (AutocastGuard(Precision::bfloat16)): every product path (matmul,
 // linear, the patch embedding, attention's per-head products) against a double reference of its
 // bfloat16-rounded operands and within bfloat16's tolerance of float, on each kernel this machine
-// has (clipft's AVX512-BF16 kernel, OpenBLAS's cblas_sbgemm); the forced float fallback exactly
+// has (clipft's AVX512-BF16 kernel) and on the cblas_sbgemm path (OpenBLAS's, or a reference stand-in
+// where the loaded OpenBLAS has none); the forced float fallback exactly
 // float; gradients, tiny-a's embeddings and a short fine-tuning run against float32.
 #include "assertions.hpp"
 #include "fixtures.hpp"
@@ -13,7 +14,11 @@
 #include <clipft/random.hpp>
 #include <clipft/train/trainer.hpp>
 
+#include <cblas.h>
+
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 using namespace clipft;
 using backend::cpu::BFloat16Kernel;
@@ -30,15 +35,43 @@ private:
     BFloat16Kernel previous_;
 };
 
-// The bfloat16 kernels this machine runs; a test over them says when it has none.
+float bits_to_float(std::uint16_t bits) {
+    std::uint32_t word = std::uint32_t(bits) << 16;
+    float value;
+    std::memcpy(&value, &word, sizeof value);
+    return value;
+}
+
+// cblas_sbgemm's contract (row-major, each operand transposed or not) in double, standing in where
+// the loaded OpenBLAS has no cblas_sbgemm (Debian's 0.3.21): what runs then is clipft's side of
+// that path, the conversion to bfloat16, the operands' layouts and leading dimensions, the blocks.
+void reference_sbgemm(int order, int transpose_a, int transpose_b, int m, int n, int k, float alpha,
+                      const std::uint16_t* a, int lda, const std::uint16_t* b, int ldb, float beta, float* c, int ldc) {
+    REQUIRE(order == CblasRowMajor);
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+            double sum = 0;
+            for (int p = 0; p < k; ++p)
+                sum += double(bits_to_float(transpose_a == CblasTrans ? a[p * lda + i] : a[i * lda + p])) *
+                       double(bits_to_float(transpose_b == CblasTrans ? b[j * ldb + p] : b[p * ldb + j]));
+            float& out = c[i * ldc + j];
+            out = float(double(alpha) * sum + (beta == 0 ? 0.0 : double(beta) * double(out)));
+        }
+}
+
+// The bfloat16 kernels this machine runs, the sbgemm path always (on reference_sbgemm where
+// OpenBLAS lacks it); a test over them says when the CPU has no AVX512-BF16.
 std::vector<BFloat16Kernel> bfloat16_kernels() {
     std::vector<BFloat16Kernel> kernels;
-    if (backend::cpu::cpu_has_avx512_bf16()) kernels.push_back(BFloat16Kernel::own);
-    if (backend::cpu::openblas_sbgemm())
-        kernels.push_back(BFloat16Kernel::sbgemm);
+    if (backend::cpu::cpu_has_avx512_bf16())
+        kernels.push_back(BFloat16Kernel::own);
     else
-        MESSAGE("skipped: the loaded OpenBLAS does not export cblas_sbgemm");
-    if (kernels.empty()) MESSAGE("skipped: this CPU has no AVX512-BF16 and OpenBLAS no cblas_sbgemm");
+        MESSAGE("skipped for clipft's kernel: this CPU has no AVX512-BF16");
+    if (!backend::cpu::openblas_sbgemm()) {
+        MESSAGE("the loaded OpenBLAS does not export cblas_sbgemm: the sbgemm path runs on a reference stand-in");
+        backend::cpu::openblas_sbgemm() = reference_sbgemm;
+    }
+    kernels.push_back(BFloat16Kernel::sbgemm);
     return kernels;
 }
 

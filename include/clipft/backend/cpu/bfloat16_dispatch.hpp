@@ -33,14 +33,15 @@ using SbgemmFunction = void (*)(int order, int transpose_a, int transpose_b, int
                                 int ldc);
 
 // The loaded OpenBLAS's cblas_sbgemm, or nullptr: looked up rather than linked so that clipft
-// builds and runs against OpenBLAS builds without bfloat16 support.
-inline SbgemmFunction openblas_sbgemm() {
+// builds and runs against OpenBLAS builds without bfloat16 support. Assignable, so that a test can
+// stand in a reference function where the OpenBLAS has none and still run clipft's side of the path.
+inline SbgemmFunction& openblas_sbgemm() {
 #ifdef CLIPFT_CPU_BFLOAT16_KERNEL
     static SbgemmFunction function = reinterpret_cast<SbgemmFunction>(dlsym(RTLD_DEFAULT, "cblas_sbgemm"));
-    return function;
 #else
-    return nullptr;
+    static SbgemmFunction function = nullptr;
 #endif
+    return function;
 }
 
 inline bool cpu_has_avx512_bf16() {
