@@ -1,5 +1,6 @@
 // clipft features: the normalised image embeddings of a dataset, computed once and reused
 // (heads/feature_cache.hpp), for probes and kNN on frozen CLIP.
+#include "device_options.hpp"
 #include "options.hpp"
 
 #include <clipft/clip.hpp>
@@ -18,9 +19,11 @@ int features(const Options& options) {
     const double save_every = options.number("save-every");
     const long batch = options.integer("batch");
     if (batch < 1) throw UsageError("--batch must be at least 1");
+    const Precision precision = cpu_precision(options);
     data::Dataset dataset = data::Dataset::open(options.text("data"), classes);
     auto model = models::load_clip<float>(model_path);
-    const std::string hash = heads::model_hash(model_path);
+    const std::string hash = heads::encoding_identity(heads::model_hash(model_path), precision);
+    AutocastGuard autocast(precision);
     heads::FeatureCacheRun run =
         heads::compute_features(*model, hash, dataset, out, {batch, save_every, !options.flag("quiet")});
     nlohmann::ordered_json result = {{"features", out.string()}, {"csv", heads::features_csv_path(out).string()},

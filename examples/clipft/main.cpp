@@ -213,14 +213,16 @@ const std::map<std::string, Command>& commands() {
         {"features",
          {"normalised image embeddings of a dataset as safetensors and CSV, reusing earlier runs' rows",
           "clipft features --model PATH --data DIR|CSV --out F.safetensors [--classes real,fake] [--batch 32]\n"
-          "                [--save-every 60] [--threads N] [--quiet]\n"
+          "                [--save-every 60] [--threads N] [--precision float32|bfloat16] [--quiet]\n"
           "Encodes every image of a dataset folder or manifest CSV with the model's image tower and writes\n"
           "F.safetensors: features [N,D] F32 (the projected image embeddings, L2-normalised) and labels [N] I64\n"
           "(the index of each image's class in --classes), and F.csv beside it: path (absolute), label, subset,\n"
           "video in the same row order. A repeated or interrupted run reuses every row already encoded by\n"
           "the same model (by content hash) from the same image (path, size, modification time): rows in\n"
           "progress are kept in F.partial.safetensors, rewritten every --save-every seconds. Prints one JSON\n"
-          "line: features, csv, rows, width, reused, encoded, model_hash.",
+          "line: features, csv, rows, width, reused, encoded, model_hash. --precision bfloat16 runs the matrix\n"
+          "products in bfloat16 (CPUs with AVX512-BF16); its rows are kept apart from float32's (model_hash\n"
+          "ends in :bfloat16).",
           {{"model", Kind::value},
            {"data", Kind::value},
            {"out", Kind::value},
@@ -228,6 +230,7 @@ const std::map<std::string, Command>& commands() {
            {"batch", Kind::value, "32"},
            {"save-every", Kind::value, "60"},
            {"threads", Kind::value, ""},
+           {"precision", Kind::value, "float32"},
            {"quiet", Kind::flag, ""}},
           features}},
         {"finetune",
@@ -423,6 +426,7 @@ const std::map<std::string, Command>& commands() {
           "             [--method logistic|knn|zero-shot] [--C 1.0|auto] [--k 5] [--init zero|zero-shot]\n"
           "             [--descriptions SET] [--classes real,fake] [--validation-fraction 0.2] [--seed 0]\n"
           "             [--max-iterations 10000] [--batch 32] [--vocab PATH] [--threads N] [--quiet]\n"
+          "             [--precision float32|bfloat16]\n"
           "logistic: multinomial logistic regression with scikit-learn's objective C * sum CE + 1/2 ||W||^2 (bias\n"
           "not penalised), solved to convergence by L-BFGS in double precision; writes probe.weight [K,D] and\n"
           "probe.bias [K] (P(class) = softmax(W x + b)). --C auto picks C from 1e-2 .. 1e4 by the cross-entropy\n"
@@ -431,7 +435,8 @@ const std::map<std::string, Command>& commands() {
           "training rows; writes knn.features, knn.labels. zero-shot: the descriptions' mean normalised embedding\n"
           "per class times exp(logit_scale) as probe.weight (needs --model and --descriptions). With --model and\n"
           "--data the features are computed first (as clipft features) into --features or P.features.safetensors.\n"
-          "Metadata: method, classes, C, k, model_hash. Use with clipft eval --probe P. Prints one JSON line.",
+          "Metadata: method, classes, C, k, model_hash. Use with clipft eval --probe P. Prints one JSON line.\n"
+          "--precision bfloat16 encodes the images and descriptions it encodes with bfloat16 products.",
           {{"features", Kind::value, ""},
            {"model", Kind::value, ""},
            {"data", Kind::value, ""},
@@ -448,6 +453,7 @@ const std::map<std::string, Command>& commands() {
            {"batch", Kind::value, "32"},
            {"vocab", Kind::value, ""},
            {"threads", Kind::value, ""},
+           {"precision", Kind::value, "float32"},
            {"quiet", Kind::flag, ""}},
           probe}},
         {"sbi",

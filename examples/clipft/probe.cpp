@@ -1,5 +1,6 @@
 // clipft probe: a head fitted on frozen CLIP features (UnivFD's linear probe, kNN) or the zero-shot
 // classifier written as a head, saved as a probe file for clipft eval --probe and interpolate.
+#include "device_options.hpp"
 #include "options.hpp"
 
 #include <clipft/clip.hpp>
@@ -26,11 +27,13 @@ int probe(const Options& options) {
     std::filesystem::path features_path = options.given("features")
                                               ? std::filesystem::path(options.text("features"))
                                               : std::filesystem::path(out).replace_extension(".features.safetensors");
+    const Precision precision = cpu_precision(options);
+    AutocastGuard autocast(precision); // the features computed here and the zero-shot head's texts
     std::unique_ptr<models::CLIP<float>> model;
     std::string hash;
     if (options.given("model")) {
         model = models::load_clip<float>(options.text("model"));
-        hash = heads::model_hash(options.text("model"));
+        hash = heads::encoding_identity(heads::model_hash(options.text("model")), precision);
     }
     if (options.given("data")) {
         std::vector<std::string> classes = heads::split_classes(options.text("classes"));

@@ -112,6 +112,24 @@ with tempfile.TemporaryDirectory() as scratch:
                       "--out", os.path.join(scratch, "train.safetensors"), "--quiet")
     check(last_json(other_model).get("reused") == 0, "rows of another model file (another hash) are not reused")
     run(clipft, "features", "--model", model, "--data", data, "--out", features, "--quiet")
+    # bfloat16 products: rows within bfloat16's reach of float32's, kept apart from them in the cache
+    float_rows = rows(read_safetensors(features)["features"][2], 32)
+    in_bfloat16 = os.path.join(scratch, "train-bfloat16.safetensors")
+    shutil.copy(features, in_bfloat16)
+    shutil.copy(features[:-len(".safetensors")] + ".csv", in_bfloat16[:-len(".safetensors")] + ".csv")
+    line = last_json(run(clipft, "features", "--model", model, "--data", data, "--out", in_bfloat16, "--precision",
+                         "bfloat16", "--quiet"))
+    check(line.get("encoded") == 24 and line.get("reused") == 0 and line.get("model_hash", "").endswith(":bfloat16"),
+          "bfloat16 features reuse no float32 row and name their precision in model_hash: %s" % line)
+    bfloat16_rows = rows(read_safetensors(in_bfloat16)["features"][2], 32)
+    worst = min(sum(a * b for a, b in zip(x, y)) for x, y in zip(float_rows, bfloat16_rows))
+    check(worst >= 0.999, "bfloat16 feature rows: cosine %.6f to float32's (need >= 0.999)" % worst)
+    line = last_json(run(clipft, "features", "--model", model, "--data", data, "--out", in_bfloat16, "--precision",
+                         "bfloat16", "--quiet"))
+    check(line.get("reused") == 24, "a repeated bfloat16 run reuses its own rows: %s" % line)
+    refused = run(clipft, "features", "--model", model, "--data", data, "--out", in_bfloat16, "--precision", "float16")
+    check(refused.returncode == 2 and "--device cuda" in refused.stderr,
+          "features --precision float16 is a usage error on the CPU: " + refused.stderr[-300:])
 
     # ---- probe --method logistic against scikit-learn (features written from the reference file)
     cases = json.load(open(references))["cases"]

@@ -8,6 +8,7 @@
 // F.partial.safetensors, which an interrupted run left behind: that file is rewritten atomically
 // every `save_every_seconds` (and when encoding fails), holding every row encoded so far.
 #include <clipft/backends.hpp>
+#include <clipft/autocast.hpp>
 #include <clipft/data/dataset.hpp>
 #include <clipft/data/image_set.hpp>
 #include <clipft/error.hpp>
@@ -42,6 +43,12 @@ inline std::string model_hash(const std::filesystem::path& model) {
     if (fs::exists(folder / "config.json")) files.push_back(folder / "config.json");
     files.push_back(fs::is_directory(model) ? model / "model.safetensors" : model);
     return io::content_hash(files);
+}
+
+// What identifies encoded rows: the model's hash, followed by ":bfloat16" when its products ran in
+// bfloat16 (embeddings that differ from float32's in their last digits, so never mixed in one file).
+inline std::string encoding_identity(const std::string& model_hash, Precision precision) {
+    return precision == Precision::bfloat16 ? model_hash + ":bfloat16" : model_hash;
 }
 
 // F.safetensors -> F.csv, F.partial.safetensors.
