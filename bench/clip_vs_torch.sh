@@ -48,6 +48,7 @@ CASES=(
   "text B32 8 5 1"
   "text L14 8 5 1"
   "step B32 16 3 1"
+  "step L14 2 2 1"
 )
 
 mkdir -p "$(dirname "$RESULTS")"

@@ -5,8 +5,9 @@
 // and the element-wise updates in the parameter's type, like PyTorch's CPU kernels.
 //
 // Moments are allocated at a parameter's first update, so parameters that never receive a
-// gradient (frozen ones) hold no optimizer memory. On a CUDA device every parameter of a step is
-// updated by one fused multi-tensor kernel launch.
+// gradient (frozen ones) hold no optimizer memory. On a CUDA device every parameter of a step() is
+// updated by one fused multi-tensor kernel launch; backward_and_step() launches one per parameter,
+// as its gradient completes.
 #include <clipft/backends.hpp>
 #include <clipft/backend/cuda.hpp>
 #include <clipft/backend/cpu/simd.hpp>
